@@ -1,0 +1,114 @@
+"""Model and input options shared by every command that runs the model
+(``trace`` now; ``verify``, ``report`` and ``render`` read the same flags)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from explainer import config as config_mod
+from explainer.config import ModelConfig
+from explainer.presets import PRESETS, get_preset
+from explainer.tokenizer import Tokenizer, load_corpus
+
+# (flag, config key, click type, help)
+_CONFIG_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--architecture", "architecture", str, "encoder | decoder | encoder-decoder"),
+    ("--d-model", "d_model", int, "width of the token vectors"),
+    ("--n-heads", "n_heads", int, "attention heads per layer"),
+    ("--d-k", "d_k", int, "query/key width per head (default d_model / n_heads)"),
+    ("--d-v", "d_v", int, "value width per head (default d_model / n_heads)"),
+    ("--d-ff", "d_ff", int, "inner width of the feed-forward network"),
+    ("--n-layers", "n_layers", int, "layers per stack"),
+    ("--max-len", "max_len", int, "longest sentence accepted, in tokens"),
+    ("--norm", "norm", str, "post (the paper) | pre"),
+    ("--activation", "activation", str, "relu (the paper) | gelu"),
+    ("--eps", "eps", float, "LayerNorm epsilon"),
+    ("--seed", "seed", int, "seed of the weight initialisation"),
+    ("--dtype", "dtype", str, "float64 | float32"),
+]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a command needs to run the model."""
+
+    config: ModelConfig
+    sentence: str
+    target: str | None
+    tokenizer: Tokenizer
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the sentence, preset, config-file and per-field flags to ``command``;
+    it receives them as one ``setup`` argument (a :class:`Setup`)."""
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        from explainer.cli.errors import user_errors
+
+        raw = {key: kwargs.pop(key) for key in _option_keys()}
+        with user_errors():
+            setup = build_setup(raw)
+        return command(setup=setup, **kwargs)
+
+    options = [
+        click.option(
+            "--sentence", "-s", help="the input sentence (default: the preset's)"
+        ),
+        click.option(
+            "--target",
+            help="decoder input of an encoder-decoder (default: the sentence); "
+            "<bos> is put in front",
+        ),
+        click.option(
+            "--preset",
+            help=f"a named example: {', '.join(PRESETS)} (default: default)",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            help="a TOML file of config keys (flags override it)",
+        ),
+        click.option(
+            "--corpus",
+            type=click.Path(dir_okay=False),
+            help="a text file whose words form the vocabulary "
+            "(default: the shipped corpus)",
+        ),
+        click.option(
+            "--scale-embeddings/--no-scale-embeddings",
+            default=None,
+            help="multiply embeddings by √d_model (paper §3.4)",
+        ),
+    ]
+    for flag, key, kind, text in _CONFIG_FLAGS:
+        options.append(click.option(flag, key, type=kind, default=None, help=text))
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _option_keys() -> list[str]:
+    keys = ["sentence", "target", "preset", "config_file", "corpus", "scale_embeddings"]
+    return keys + [key for _, key, _, _ in _CONFIG_FLAGS]
+
+
+def build_setup(raw: dict[str, Any]) -> Setup:
+    """Preset, then config file, then flags: later ones win."""
+    preset = get_preset(raw["preset"] or "default")
+    values: dict[str, Any] = dict(preset.config)
+    if raw["config_file"]:
+        values.update(config_mod.load_toml(raw["config_file"]))
+    for key in ["scale_embeddings"] + [key for _, key, _, _ in _CONFIG_FLAGS]:
+        if raw.get(key) is not None:
+            values[key] = raw[key]
+    cfg = config_mod.from_dict(values)
+    sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
+    tokenizer = Tokenizer.from_corpus(load_corpus(raw["corpus"]))
+    return Setup(cfg, sentence, raw["target"], tokenizer)

@@ -1,0 +1,109 @@
+"""``explainer trace``: run the model and show or write its trace."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from explainer import trace_json
+from explainer.atomic import write_atomic
+from explainer.cli.errors import user_errors
+from explainer.cli.options import Setup, model_options
+from explainer.run import trace_sentence
+from explainer.trace import Trace
+
+
+@click.command()
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="print the trace as JSON")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="write the trace JSON to this file (atomically)",
+)
+def trace(setup: Setup, as_json: bool, out: str | None) -> None:
+    """Run the model on a sentence and record every stage, tokens to logits.
+
+    \b
+    Examples:
+      explainer trace --sentence "When you play game of thrones"
+      explainer trace --architecture decoder --sentence "我 爱 自然 语言"
+      explainer trace --preset seed003 --json > output/trace.json
+      explainer trace --out output/trace.json
+    """
+    with user_errors():
+        result = trace_sentence(
+            setup.config, setup.sentence, target=setup.target, tokenizer=setup.tokenizer
+        )
+        warn_unknown(result)
+        if out:
+            write_atomic(out, trace_json.dumps(result))
+            click.echo(f"wrote {out}", err=True)
+    if as_json:
+        click.echo(trace_json.dumps(result), nl=False)
+    elif not out:
+        click.echo(summary(result))
+
+
+def warn_unknown(result: Trace) -> None:
+    """Tell the user which words the vocabulary did not know."""
+    parts = [p for p in (result.source, result.target) if p is not None]
+    unknown = dict.fromkeys(w for p in parts for w in p.unknown)
+    if unknown:
+        words = ", ".join(repr(w) for w in unknown)
+        click.echo(
+            f"warning: not in the vocabulary, read as <unk>: {words} "
+            "(give --corpus FILE to build the vocabulary from your own text)",
+            err=True,
+        )
+
+
+def summary(result: Trace) -> str:
+    """A readable table: tokens, then every stage with its op, shape and values."""
+    cfg = result.config
+    lines = [
+        f"{cfg.architecture} · d_model={cfg.d_model} n_heads={cfg.n_heads} "
+        f"d_k={cfg.d_k} d_v={cfg.d_v} d_ff={cfg.d_ff} n_layers={cfg.n_layers} "
+        f"norm={cfg.norm} activation={cfg.activation} dtype={cfg.dtype} "
+        f"seed={cfg.seed}",
+        "source: "
+        + " ".join(
+            f"{t}({i})"
+            for t, i in zip(result.source.tokens, result.source.ids, strict=True)
+        ),
+    ]
+    if result.target is not None:
+        lines.append(
+            "target: "
+            + " ".join(
+                f"{t}({i})"
+                for t, i in zip(result.target.tokens, result.target.ids, strict=True)
+            )
+        )
+    width = max(len(s.name) for s in result.stages)
+    lines.append("")
+    lines.append(f"{'stage':<{width}}  {'op':<19}  {'shape':<14}  first values")
+    for stage in result.stages:
+        shape = "×".join(str(n) for n in stage.shape)
+        preview = _preview(stage.value)
+        lines.append(f"{stage.name:<{width}}  {stage.op:<19}  {shape:<14}  {preview}")
+    probs = result["output.probs"][-1]
+    best = int(np.argmax(probs))
+    lines.append("")
+    lines.append(
+        f"predicted next token: {result.vocab[best]!r} (p = {probs[best]:.4f}; "
+        "the weights are random, not trained)"
+    )
+    return "\n".join(lines)
+
+
+def _preview(value: np.ndarray, n: int = 4) -> str:
+    flat = value.reshape(-1)[:n]
+    if value.dtype == bool:
+        items = ["1" if v else "0" for v in flat]
+    elif value.dtype.kind in "iu":
+        items = [str(int(v)) for v in flat]
+    else:
+        items = [f"{v:.4g}" for v in flat]
+    more = " …" if value.size > n else ""
+    return " ".join(items) + more

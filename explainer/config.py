@@ -1,0 +1,151 @@
+"""The one model configuration: a frozen, validated dataclass.
+
+Names follow Vaswani et al. 2017 (Table 3): ``d_model``, ``n_heads`` (h), ``d_k``,
+``d_v``, ``d_ff``, ``n_layers`` (N).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
+NORMS = ("post", "pre")
+ACTIVATIONS = ("relu", "gelu")
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of the toy Transformer.
+
+    >>> ModelConfig(d_model=8, n_heads=2).d_k
+    4
+    >>> ModelConfig(d_model=5, n_heads=1, d_k=3, d_v=3).d_v
+    3
+    """
+
+    architecture: str = "encoder-decoder"  # encoder | decoder | encoder-decoder
+    d_model: int = 8  # width of every token vector (paper: 512)
+    n_heads: int = 2  # h, attention heads per layer (paper: 8)
+    d_k: int | None = None  # query/key width per head; default d_model // n_heads
+    d_v: int | None = None  # value width per head; default d_model // n_heads
+    d_ff: int = 32  # inner width of the feed-forward network (paper: 2048)
+    n_layers: int = 2  # N, layers in each stack (paper: 6)
+    max_len: int = 64  # longest sequence accepted
+    norm: str = "post"  # post: LayerNorm(x + Sublayer(x)) as in the paper; pre
+    activation: str = "relu"  # FFN non-linearity: relu (paper) | gelu (erf form)
+    scale_embeddings: bool = True  # multiply embeddings by √d_model (paper §3.4)
+    eps: float = 1e-5  # LayerNorm ε
+    seed: int = 0  # seed of the deterministic weight initialisation
+    dtype: str = "float64"  # float64 | float32
+
+    def __post_init__(self) -> None:
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
+        _check_choice("norm", self.norm, NORMS)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("dtype", self.dtype, DTYPES)
+        for name in ("d_model", "n_heads", "d_ff", "n_layers", "max_len"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("d_k", "d_v"):
+            value = getattr(self, name)
+            if value is None:
+                if self.d_model % self.n_heads:
+                    raise ValueError(
+                        f"n_heads ({self.n_heads}) must divide d_model "
+                        f"({self.d_model}) when {name} is not given; "
+                        f"set {name} or choose another n_heads"
+                    )
+                object.__setattr__(self, name, self.d_model // self.n_heads)
+            else:
+                _check_positive_int(name, value)
+        if not isinstance(self.scale_embeddings, bool):
+            raise ValueError(
+                f"scale_embeddings must be true or false, not {self.scale_embeddings!r}"
+            )
+        if isinstance(self.eps, bool) or not isinstance(self.eps, int | float):
+            raise ValueError(f"eps must be a number, not {self.eps!r}")
+        if not self.eps > 0:
+            raise ValueError(f"eps ({self.eps}) must be > 0")
+        object.__setattr__(self, "eps", float(self.eps))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be a whole number, not {self.seed!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed ({self.seed}) must be >= 0")
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.architecture in ("encoder", "encoder-decoder")
+
+    @property
+    def has_decoder(self) -> bool:
+        return self.architecture in ("decoder", "encoder-decoder")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A copy with ``changes`` applied (validated again)."""
+        return from_dict({**self.to_dict(), **changes})
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} {value!r} is not one of: {', '.join(choices)}")
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} ({value}) must be > 0")
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
+
+
+def from_dict(values: dict[str, Any]) -> ModelConfig:
+    """Build a config from a mapping, naming any unknown key.
+
+    >>> from_dict({"d_model": 6, "n_heads": 3}).d_k
+    2
+    >>> from_dict({"d_modle": 6})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown config key 'd_modle'; valid keys: architecture, d_model, \
+n_heads, d_k, d_v, d_ff, n_layers, max_len, norm, activation, scale_embeddings, eps, \
+seed, dtype
+    """
+    normalised = {key.replace("-", "_"): value for key, value in values.items()}
+    for key in normalised:
+        if key not in FIELDS:
+            raise ValueError(
+                f"unknown config key {key!r}; valid keys: {', '.join(FIELDS)}"
+            )
+    return ModelConfig(**normalised)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file into a dict (keys as in :class:`ModelConfig`).
+
+    The keys may sit at the top level or under a ``[model]`` table.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"config file {str(path)!r} does not exist") from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise ValueError(f"config file {str(path)!r} cannot be read: {err}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(
+            f"config file {str(path)!r} is not valid TOML: {err}"
+        ) from None
+    if "model" in data and isinstance(data["model"], dict):
+        data = data["model"]
+    return data

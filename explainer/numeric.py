@@ -1,0 +1,183 @@
+"""Pure NumPy operations of the Transformer, one function per formula.
+
+Arrays in, arrays out; no state. Row-vector convention of the paper: a sequence is a
+(T, d_model) matrix X and a projection is ``X @ W`` with ``W`` of shape (d_in, d_out).
+Leading batch axes are allowed everywhere (``...``). Scalars use ``math.sqrt`` so that
+a float32 array stays float32.
+
+Sources: Vaswani et al. 2017, "Attention Is All You Need" (sections cited per
+function); Ba et al. 2016 (LayerNorm); Hendrycks & Gimpel 2016 (GELU).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+NEG_INF = -np.inf
+
+
+def one_hot(ids: np.ndarray, vocab_size: int, dtype: str | np.dtype) -> np.ndarray:
+    """Row t is the unit vector of token ``ids[t]``.  # (T, V)
+
+    >>> one_hot(np.array([2, 0]), 3, "float64")
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    return np.eye(vocab_size, dtype=dtype)[ids]  # (T, V)
+
+
+def embedding(one_hot_ids: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """One-hot rows times the embedding matrix E picks rows of E (§3.4).  # (T, d)"""
+    return one_hot_ids @ table  # (T, d_model)
+
+
+def scale_embedding(x: np.ndarray, d_model: int) -> np.ndarray:
+    """Embeddings multiplied by √d_model (§3.4)."""
+    return x * math.sqrt(d_model)  # (T, d_model)
+
+
+def positional_encoding(
+    seq_len: int, d_model: int, dtype: str | np.dtype
+) -> np.ndarray:
+    """Sinusoidal positional encoding (§3.5), interleaved as in the paper.
+
+    PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same angle).
+    For odd d_model the last column is a sine with no cosine partner.
+
+    >>> positional_encoding(2, 3, "float64").round(4)
+    array([[0.    , 1.    , 0.    ],
+           [0.8415, 0.5403, 0.0022]])
+    """
+    pos = np.arange(seq_len, dtype=np.float64)[:, None]  # (T, 1)
+    two_i = np.arange(0, d_model, 2, dtype=np.float64)  # (⌈d/2⌉,)
+    angle = pos / np.power(10000.0, two_i / d_model)  # (T, ⌈d/2⌉)
+    pe = np.empty((seq_len, d_model), dtype=np.float64)
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle[:, : d_model // 2])
+    return pe.astype(dtype)  # (T, d_model)
+
+
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise sum: embeddings + PE (§3.5), and residual connections (§3.1)."""
+    return a + b
+
+
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x W + b, row-vector convention; ``w`` is (d_in, d_out).  # (T, d_out)"""
+    return x @ w + b
+
+
+def project_heads(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, n_heads: int
+) -> np.ndarray:
+    """X W + b for all heads at once, split into heads (§3.2.2).
+
+    ``w`` is (d_model, n_heads·d_head); head i uses columns i·d_head … (i+1)·d_head − 1.
+    Returns (..., n_heads, T, d_head).
+    """
+    y = x @ w + b  # (..., T, h·d_head)
+    *lead, seq_len, width = y.shape
+    y = y.reshape(*lead, seq_len, n_heads, width // n_heads)  # (..., T, h, d_head)
+    return np.swapaxes(y, -2, -3)  # (..., h, T, d_head)
+
+
+def qk(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Q Kᵀ, the raw attention scores of every head (§3.2.1, Eq. 1).  # (h, T_q, T_k)"""
+    return q @ np.swapaxes(k, -1, -2)  # (..., h, T_q, T_k)
+
+
+def scale(scores: np.ndarray, d_k: int) -> np.ndarray:
+    """Scores divided by √d_k (§3.2.1)."""
+    return scores / math.sqrt(d_k)  # (..., h, T_q, T_k)
+
+
+def causal_mask(seq_len: int) -> np.ndarray:
+    """True where query t may attend to key s: s ≤ t (§3.2.3).  # (T, T)
+
+    >>> causal_mask(3).astype(int)
+    array([[1, 0, 0],
+           [1, 1, 0],
+           [1, 1, 1]])
+    """
+    return np.tril(np.ones((seq_len, seq_len), dtype=bool))  # (T, T)
+
+
+def no_mask(len_q: int, len_k: int) -> np.ndarray:
+    """Every query may attend to every key.  # (T_q, T_k)"""
+    return np.ones((len_q, len_k), dtype=bool)
+
+
+def padding_mask(ids: np.ndarray, pad_id: int) -> np.ndarray:
+    """True for keys that are not padding, shaped to broadcast over heads and
+    queries.  # (..., 1, 1, T_k)"""
+    return (ids != pad_id)[..., None, None, :]
+
+
+def apply_mask(scores: np.ndarray, *allowed: np.ndarray) -> np.ndarray:
+    """−∞ where any mask forbids attention, so that softmax gives it weight 0.
+
+    >>> apply_mask(np.zeros((2, 2)), causal_mask(2))
+    array([[  0., -inf],
+           [  0.,   0.]])
+    """
+    ok = np.logical_and.reduce(np.broadcast_arrays(*allowed)) if allowed else True
+    return np.where(ok, scores, NEG_INF).astype(scores.dtype, copy=False)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(xᵢ) / Σⱼ exp(xⱼ), computed as exp(xᵢ − max x) / Σⱼ exp(xⱼ − max x).
+
+    >>> softmax(np.array([0.0, np.log(3.0)]))
+    array([0.25, 0.75])
+    """
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def attend(weights: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Weighted sum of the values: softmax(·) V (§3.2.1, Eq. 1).  # (h, T_q, d_v)"""
+    return weights @ v  # (..., h, T_q, d_v)
+
+
+def concat_heads(heads: np.ndarray) -> np.ndarray:
+    """Concat(head₁, …, head_h) along the feature axis (§3.2.2).  # (T, h·d_v)"""
+    x = np.swapaxes(heads, -2, -3)  # (..., T, h, d_v)
+    *lead, seq_len, n_heads, d_v = x.shape
+    return x.reshape(*lead, seq_len, n_heads * d_v)  # (..., T, h·d_v)
+
+
+def layer_norm(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> np.ndarray:
+    """γ ⊙ (x − μ) / √(σ² + ε) + β over the last axis, σ² biased (Ba et al. 2016).
+
+    >>> layer_norm(np.array([1.0, 3.0]), np.ones(2), np.zeros(2), 0.0)
+    array([-1.,  1.])
+    """
+    mean = np.mean(x, axis=-1, keepdims=True)  # (T, 1)
+    var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)  # (T, 1)
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta  # (T, d_model)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(0, x) (§3.3, Eq. 2)."""
+    return np.maximum(x, 0)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """x Φ(x) = x · ½ (1 + erf(x / √2)) (Hendrycks & Gimpel 2016), exact form."""
+    return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+
+def logits(h: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """h Eᵀ: the pre-softmax projection shares the embedding matrix (§3.4).  # (T, V)"""
+    return h @ table.T  # (T, V)
+
+
+def argmax(x: np.ndarray) -> np.ndarray:
+    """Index of the largest entry of each row: the predicted token."""
+    return np.argmax(x, axis=-1)

@@ -1,0 +1,81 @@
+"""Shared SymPy symbols, defined once, with paper names and honest assumptions.
+
+Sizes are positive integers, indices non-negative integers, entries real.  Every
+formula module imports from here, so ``d_k`` in the attention derivation is the
+same object as ``d_k`` in the multi-head parameter count.
+
+>>> d_model.is_integer, d_model.is_positive, eps.is_positive
+(True, True, True)
+>>> vector("x", 3)
+Matrix([[x_0, x_1, x_2]])
+>>> matrix("W", 2, 2)
+Matrix([
+[W_00, W_01],
+[W_10, W_11]])
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+# Sizes (Vaswani et al. 2017, §3 and Table 3).
+d_model = sp.Symbol("d_model", positive=True, integer=True)  # width of the residual
+d_k = sp.Symbol("d_k", positive=True, integer=True)  # width of a query/key head
+d_v = sp.Symbol("d_v", positive=True, integer=True)  # width of a value head
+d_ff = sp.Symbol("d_ff", positive=True, integer=True)  # inner width of the FFN
+n_heads = sp.Symbol("h", positive=True, integer=True)  # number of heads (paper: h)
+T = sp.Symbol("T", positive=True, integer=True)  # sequence length (seq_len)
+T_q = sp.Symbol("T_q", positive=True, integer=True)  # number of query positions
+T_k = sp.Symbol("T_k", positive=True, integer=True)  # number of key positions
+vocab_size = sp.Symbol("V", positive=True, integer=True)  # vocabulary size
+n = sp.Symbol("n", positive=True, integer=True)  # length of a generic vector
+n_layers = sp.Symbol("N", positive=True, integer=True)  # layers in a stack (paper: N)
+
+# Indices.
+i, j, k, m = sp.symbols("i j k m", integer=True, nonnegative=True)
+t = sp.Symbol("t", integer=True, nonnegative=True)  # a token id
+
+# Positions (§3.5).  The offset may be negative.
+pos, p, q = sp.symbols("pos p q", integer=True, nonnegative=True)
+offset = sp.Symbol("k", integer=True)  # the paper's fixed offset k in PE(pos + k)
+
+# Scalars.
+eps = sp.Symbol("epsilon", positive=True)  # LayerNorm's ε
+c = sp.Symbol("c", real=True)  # an arbitrary shift
+s = sp.Symbol("s", real=True)  # a single attention score
+z = sp.Symbol("z", real=True)  # a scalar pre-activation
+
+# Vectors and matrices of symbolic length.
+x = sp.IndexedBase("x", real=True)  # an input row
+y = sp.IndexedBase("y", real=True)  # a target (one-hot) row
+gamma = sp.IndexedBase("gamma", real=True)  # LayerNorm gain
+beta = sp.IndexedBase("beta", real=True)  # LayerNorm bias
+
+
+def vector(name: str, size: int) -> sp.ImmutableMatrix:
+    """A 1 × size row of real symbols ``name_0 … name_{size-1}`` (row-vector convention).
+
+    >>> vector("h", 2)
+    Matrix([[h_0, h_1]])
+    """
+    if size < 1:
+        raise ValueError(f"size ({size}) must be at least 1")
+    return sp.ImmutableMatrix(
+        [[sp.Symbol(f"{name}_{col}", real=True) for col in range(size)]]
+    )
+
+
+def matrix(name: str, rows: int, cols: int) -> sp.ImmutableMatrix:
+    """A rows × cols matrix of real symbols ``name_rc`` (``name_r,c`` past 9).
+
+    >>> matrix("E", 1, 3)
+    Matrix([[E_00, E_01, E_02]])
+    """
+    if rows < 1 or cols < 1:
+        raise ValueError(f"shape ({rows}, {cols}) must be at least (1, 1)")
+    sep = "" if rows <= 10 and cols <= 10 else ","
+    return sp.ImmutableMatrix(
+        rows,
+        cols,
+        lambda r, col: sp.Symbol(f"{name}_{r}{sep}{col}", real=True),
+    )

@@ -1,0 +1,169 @@
+"""Word-level tokenizer of the toy model (seed 003: the vocabulary is the set of
+distinct words of a small corpus).
+
+Text is lower-cased and split into words and punctuation marks. Chinese, Japanese
+and Korean text is split one character a token unless the text has spaces, in which
+case the spaces delimit the words (``"我 爱 自然 语言"`` gives four tokens).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def is_cjk(char: str) -> bool:
+    """True for a Han, Kana or Hangul character.
+
+    >>> is_cjk("爱"), is_cjk("a")
+    (True, False)
+    """
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
+
+
+def split_words(text: str) -> list[str]:
+    """Split ``text`` into lower-cased word tokens.
+
+    >>> split_words("When you play game of thrones!")
+    ['when', 'you', 'play', 'game', 'of', 'thrones', '!']
+    >>> split_words("我爱自然语言")
+    ['我', '爱', '自', '然', '语', '言']
+    >>> split_words("我 爱 自然 语言")
+    ['我', '爱', '自然', '语言']
+    """
+    text = unicodedata.normalize("NFC", text).lower()
+    has_spaces = len(text.split()) > 1
+    tokens: list[str] = []
+    for match in _WORD.findall(text):
+        if not has_spaces and any(is_cjk(c) for c in match):
+            tokens.extend(_split_cjk(match))
+        else:
+            tokens.append(match)
+    return tokens
+
+
+def _split_cjk(word: str) -> list[str]:
+    """Each CJK character alone; runs of other characters stay together."""
+    parts: list[str] = []
+    run = ""
+    for char in word:
+        if is_cjk(char):
+            if run:
+                parts.append(run)
+                run = ""
+            parts.append(char)
+        else:
+            run += char
+    if run:
+        parts.append(run)
+    return parts
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A sentence as tokens and ids; ``unknown`` lists the words mapped to <unk>."""
+
+    text: str
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+    unknown: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """A fixed vocabulary: the special tokens, then corpus words by first use."""
+
+    vocab: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if tuple(self.vocab[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"a vocabulary must start with {', '.join(SPECIALS)}")
+        if len(set(self.vocab)) != len(self.vocab):
+            raise ValueError("a vocabulary must not repeat a token")
+
+    @classmethod
+    def from_corpus(cls, lines: Iterable[str]) -> Tokenizer:
+        """Build the vocabulary from corpus lines ('#' lines are comments).
+
+        A CJK word also adds its single characters, so that unspaced text maps.
+
+        >>> Tokenizer.from_corpus(["the cat", "the dog"]).vocab[4:]
+        ('the', 'cat', 'dog')
+        """
+        words: dict[str, None] = {}
+        for line in lines:
+            if line.lstrip().startswith("#"):
+                continue
+            for word in split_words(line):
+                words.setdefault(word, None)
+                if len(word) > 1 and any(is_cjk(c) for c in word):
+                    for part in _split_cjk(word):
+                        words.setdefault(part, None)
+        return cls(SPECIALS + tuple(w for w in words if w not in SPECIALS))
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {token: i for i, token in enumerate(self.vocab)}
+
+    @property
+    def pad_id(self) -> int:
+        return self.vocab.index(PAD)
+
+    @property
+    def bos_id(self) -> int:
+        return self.vocab.index(BOS)
+
+    def encode(self, text: str, *, bos: bool = False) -> Encoding:
+        """Tokens and ids of ``text``; unknown words become <unk>.
+
+        >>> t = Tokenizer.from_corpus(["when you play"])
+        >>> e = t.encode("When you dance")
+        >>> e.tokens, e.ids, e.unknown
+        (('when', 'you', '<unk>'), (4, 5, 1), ('dance',))
+        """
+        if not text.strip():
+            raise ValueError("the sentence is empty; give some words, e.g. 'hello'")
+        index = self.index
+        words = split_words(text)
+        if not words:
+            raise ValueError(f"the sentence {text!r} has no words")
+        unknown = tuple(dict.fromkeys(w for w in words if w not in index))
+        tokens = tuple(w if w in index else UNK for w in words)
+        if bos:
+            tokens = (BOS, *tokens)
+        return Encoding(text, tokens, tuple(index[t] for t in tokens), unknown)
+
+    def decode(self, ids: Sequence[int]) -> list[str]:
+        return [self.vocab[i] for i in ids]
+
+
+def default_corpus() -> list[str]:
+    """Lines of the corpus shipped with the package."""
+    text = resources.files("explainer.data").joinpath("corpus.txt").read_text("utf-8")
+    return text.splitlines()
+
+
+def load_corpus(path: str | Path | None) -> list[str]:
+    """Lines of the corpus at ``path`` (the shipped corpus when ``None``)."""
+    if path is None:
+        return default_corpus()
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"corpus file {str(path)!r} does not exist") from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise ValueError(f"corpus file {str(path)!r} cannot be read: {err}") from None
+    if not any(split_words(line) for line in lines if not line.startswith("#")):
+        raise ValueError(f"corpus file {str(path)!r} has no words")
+    return lines

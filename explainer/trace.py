@@ -1,0 +1,176 @@
+"""The typed, read-only record of one forward pass.
+
+Every stage of :func:`explainer.forward.forward` is a :class:`Stage` with a stable
+dotted name (``encoder.0.self_attn.scores``), the operation (formula) that made it,
+the names of the stages and parameters it read, and its value. Reports, scenes and
+verification read a :class:`Trace`; none recomputes a stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+import numpy as np
+
+from explainer.config import ModelConfig
+
+
+class Op(StrEnum):
+    """Which formula produced a stage (the ``op`` field of the trace format)."""
+
+    TOKEN_IDS = "token_ids"  # ids of the tokens, from the tokenizer
+    ONE_HOT = "one_hot"  # row t = e_{id_t}
+    EMBEDDING = "embedding"  # one_hot @ E (§3.4)
+    SCALE_EMBEDDING = "scale_embedding"  # x · √d_model (§3.4)
+    POSITIONAL_ENCODING = "positional_encoding"  # sinusoids (§3.5)
+    ADD = "add"  # a + b: embeddings + PE, residual connections
+    PROJECT_HEADS = "project_heads"  # X W + b split into heads (§3.2.2)
+    QK = "qk"  # Q Kᵀ per head (Eq. 1)
+    SCALE = "scale"  # ÷ √d_k (Eq. 1)
+    CAUSAL_MASK = "causal_mask"  # key s allowed for query t iff s ≤ t (§3.2.3)
+    NO_MASK = "no_mask"  # every key allowed
+    APPLY_MASK = "apply_mask"  # −∞ where not allowed
+    SOFTMAX = "softmax"  # over the last axis
+    ATTEND = "attend"  # weights @ V (Eq. 1)
+    CONCAT_HEADS = "concat_heads"  # Concat(head_1 … head_h) (§3.2.2)
+    LINEAR = "linear"  # x W + b
+    LAYER_NORM = "layer_norm"  # γ (x − μ)/√(σ² + ε) + β
+    RELU = "relu"  # max(0, x) (Eq. 2)
+    GELU = "gelu"  # x Φ(x)
+    LOGITS = "logits"  # h Eᵀ (§3.4)
+    ARGMAX = "argmax"  # predicted token
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """One recorded step: ``value = op(*inputs)``."""
+
+    name: str
+    op: Op
+    inputs: tuple[str, ...]
+    value: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return (
+            (self.name, self.op, self.inputs) == (other.name, other.op, other.inputs)
+            and self.value.dtype == other.value.dtype
+            and np.array_equal(self.value, other.value, equal_nan=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A sentence as the model saw it."""
+
+    text: str
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+    unknown: tuple[str, ...] = ()
+
+
+def freeze(value: np.ndarray) -> np.ndarray:
+    """The array itself, marked read-only (no copy)."""
+    value = np.asarray(value)
+    value.flags.writeable = False
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Everything one forward pass did, in forward order."""
+
+    config: ModelConfig
+    vocab: tuple[str, ...]
+    source: Tokens
+    target: Tokens | None
+    params: Mapping[str, np.ndarray]
+    stages: tuple[Stage, ...]
+    _by_name: Mapping[str, Stage] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        frozen = {name: freeze(v) for name, v in self.params.items()}
+        object.__setattr__(self, "params", MappingProxyType(frozen))
+        by_name = {}
+        for stage in self.stages:
+            if stage.name in by_name:
+                raise ValueError(f"stage {stage.name!r} is recorded twice")
+            by_name[stage.name] = stage
+        object.__setattr__(self, "_by_name", MappingProxyType(by_name))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """The value of a stage or, failing that, of a parameter."""
+        if name in self._by_name:
+            return self._by_name[name].value
+        if name in self.params:
+            return self.params[name]
+        raise KeyError(f"no stage or parameter named {name!r}")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name or name in self.params
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages)
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    def stage(self, name: str) -> Stage:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no stage named {name!r}") from None
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def find(self, op: Op | str) -> list[Stage]:
+        """All stages made by ``op``, in forward order."""
+        return [s for s in self.stages if s.op == op]
+
+    @property
+    def prediction(self) -> str:
+        """The token predicted after the last position."""
+        return self.vocab[int(self["output.prediction"][-1])]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return (
+            (self.config, self.vocab, self.source, self.target)
+            == (other.config, other.vocab, other.source, other.target)
+            and self.params.keys() == other.params.keys()
+            and all(
+                self.params[k].dtype == other.params[k].dtype
+                and np.array_equal(self.params[k], other.params[k])
+                for k in self.params
+            )
+            and self.stages == other.stages
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Recorder:
+    """Collects stages during a forward pass; ``enabled=False`` keeps nothing."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.stages: list[Stage] = []
+
+    def __call__(
+        self, name: str, op: Op, inputs: tuple[str, ...], value: np.ndarray
+    ) -> np.ndarray:
+        if self.enabled:
+            self.stages.append(Stage(name, op, inputs, freeze(value)))
+        return value

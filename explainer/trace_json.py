@@ -1,0 +1,197 @@
+"""The public JSON format of a trace (documented in README.md, "Trace format").
+
+Other programs may write this format too, so :func:`loads` checks what it reads and
+names the first thing that is wrong. Arrays are nested lists; −∞ (masked scores) is
+written as the string ``"-inf"`` because JSON has no infinity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from explainer import config as config_mod
+from explainer.trace import Op, Stage, Tokens, Trace
+
+SCHEMA = "explainer-trace/1"
+_NONFINITE = {"-inf": -math.inf, "inf": math.inf, "nan": math.nan}
+INT_OPS = {Op.TOKEN_IDS, Op.ARGMAX}
+BOOL_OPS = {Op.CAUSAL_MASK, Op.NO_MASK}
+
+
+def to_dict(trace: Trace) -> dict[str, Any]:
+    """The trace as plain JSON-ready Python objects."""
+    return {
+        "schema": SCHEMA,
+        "config": trace.config.to_dict(),
+        "vocab": list(trace.vocab),
+        "tokens": {
+            "source": _tokens_to_dict(trace.source),
+            "target": None if trace.target is None else _tokens_to_dict(trace.target),
+        },
+        "params": {name: _array_to_json(v) for name, v in trace.params.items()},
+        "stages": [
+            {
+                "name": s.name,
+                "op": str(s.op),
+                "inputs": list(s.inputs),
+                "shape": list(s.shape),
+                "value": _array_to_json(s.value),
+            }
+            for s in trace.stages
+        ],
+    }
+
+
+def dumps(trace: Trace) -> str:
+    """Deterministic JSON text: the same trace gives the same bytes."""
+    return json.dumps(to_dict(trace), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def loads(text: str, *, source: str = "trace") -> Trace:
+    """Read a trace written by :func:`dumps` or by another program.
+
+    ``source`` names the file in error messages.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{source} is not valid JSON: {err}") from None
+    return from_dict(data, source=source)
+
+
+def from_dict(data: Any, *, source: str = "trace") -> Trace:
+    """Build a :class:`Trace` from parsed JSON, checking every field."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: the top level must be a JSON object")
+    for key in ("schema", "config", "tokens", "params", "stages"):
+        if key not in data:
+            raise ValueError(f"{source}: missing top-level field {key!r}")
+    if data["schema"] != SCHEMA:
+        raise ValueError(
+            f"{source}: schema {data['schema']!r} is not supported; expected {SCHEMA!r}"
+        )
+    try:
+        cfg = config_mod.from_dict(data["config"])
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{source}: bad config: {err}") from None
+    tokens = data["tokens"]
+    if not isinstance(tokens, dict) or "source" not in tokens:
+        raise ValueError(f"{source}: 'tokens' must be an object with 'source'")
+    params = {
+        name: _array_from_json(value, cfg.dtype, f"{source}: param {name!r}")
+        for name, value in _expect(data["params"], dict, f"{source}: 'params'").items()
+    }
+    stages = tuple(
+        _stage_from_dict(s, cfg.dtype, f"{source}: stage #{i}")
+        for i, s in enumerate(_expect(data["stages"], list, f"{source}: 'stages'"))
+    )
+    vocab = data.get("vocab")
+    if vocab is None:
+        n = max((p.shape[0] for k, p in params.items() if k == "embedding"), default=0)
+        vocab = [f"#{i}" for i in range(n)]
+    return Trace(
+        config=cfg,
+        vocab=tuple(_expect(vocab, list, f"{source}: 'vocab'")),
+        source=_tokens_from_dict(tokens["source"], f"{source}: tokens.source"),
+        target=None
+        if tokens.get("target") is None
+        else _tokens_from_dict(tokens["target"], f"{source}: tokens.target"),
+        params=params,
+        stages=stages,
+    )
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(
+            f"{where} must be a JSON {kind.__name__.replace('dict', 'object')}"
+        )
+    return value
+
+
+def _tokens_to_dict(tokens: Tokens) -> dict[str, Any]:
+    return {
+        "text": tokens.text,
+        "tokens": list(tokens.tokens),
+        "ids": list(tokens.ids),
+        "unknown": list(tokens.unknown),
+    }
+
+
+def _tokens_from_dict(data: Any, where: str) -> Tokens:
+    _expect(data, dict, where)
+    try:
+        return Tokens(
+            text=str(data.get("text", "")),
+            tokens=tuple(str(t) for t in data["tokens"]),
+            ids=tuple(int(i) for i in data["ids"]),
+            unknown=tuple(str(u) for u in data.get("unknown", ())),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{where}: needs 'tokens' and integer 'ids' ({err})") from None
+
+
+def _stage_from_dict(data: Any, dtype: str, where: str) -> Stage:
+    _expect(data, dict, where)
+    for key in ("name", "op", "inputs", "value"):
+        if key not in data:
+            raise ValueError(f"{where}: missing field {key!r}")
+    where = f"{where.split(': ')[0]}: stage {data['name']!r}"
+    try:
+        op = Op(data["op"])
+    except ValueError:
+        raise ValueError(
+            f"{where}: unknown op {data['op']!r}; valid ops: {', '.join(Op)}"
+        ) from None
+    kind = "int64" if op in INT_OPS else "bool" if op in BOOL_OPS else dtype
+    value = _array_from_json(data["value"], kind, where)
+    if "shape" in data and list(value.shape) != list(data["shape"]):
+        raise ValueError(
+            f"{where}: value has shape {list(value.shape)} but 'shape' says "
+            f"{list(data['shape'])}"
+        )
+    inputs = tuple(str(i) for i in _expect(data["inputs"], list, f"{where}: 'inputs'"))
+    return Stage(str(data["name"]), op, inputs, value)
+
+
+def _array_to_json(value: np.ndarray) -> Any:
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        obj = value.astype(object)
+        obj[np.isneginf(value)] = "-inf"
+        obj[np.isposinf(value)] = "inf"
+        obj[np.isnan(value)] = "nan"
+        return obj.tolist()
+    return value.tolist()
+
+
+def _array_from_json(value: Any, dtype: str, where: str) -> np.ndarray:
+    try:
+        arr = np.array(value)
+        if arr.dtype == object or arr.dtype.kind in "US":
+            arr = np.array(_decode_nonfinite(value))
+    except ValueError as err:
+        raise ValueError(f"{where}: not a rectangular array ({err})") from None
+    if arr.dtype == object or arr.dtype.kind in "US":
+        raise ValueError(f"{where}: holds values that are not numbers")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{where}: holds NaN")
+    if dtype == "bool":
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{where}: a mask may hold only true/false (or 1/0)")
+        return arr.astype(bool)
+    if dtype == "int64" and arr.dtype.kind == "f":
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(f"{where}: holds non-integer ids")
+    return arr.astype(dtype)
+
+
+def _decode_nonfinite(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode_nonfinite(v) for v in value]
+    if isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
+    return value
