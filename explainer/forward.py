@@ -51,21 +51,24 @@ def forward(
 
     ``source_ids`` feed the encoder (or the decoder of a decoder-only model);
     ``target_ids`` feed the decoder of an encoder-decoder. With ``pad_id`` given,
-    keys equal to it are masked out (padding when batching).
+    keys equal to it are masked out (padding when batching); pad on the right, so
+    that every query keeps at least one key (a query with none gets NaN weights).
+    The caller's arrays are not modified; recorded stages are read-only.
     """
     rec = Recorder(record)
+    source_ids = np.array(source_ids)  # a copy: the trace freezes what it records
+    target_ids = None if target_ids is None else np.array(target_ids)
     if cfg.architecture == "encoder-decoder" and target_ids is None:
         raise ValueError("an encoder-decoder needs target ids for its decoder")
     if cfg.architecture == "decoder":
         out = decoder_stack(rec, cfg, params, source_ids, None, pad_id)
     else:
-        memory = encoder_stack(rec, cfg, params, source_ids, pad_id)
+        memory, src_padding = encoder_stack(rec, cfg, params, source_ids, pad_id)
         if cfg.architecture == "encoder":
             out = memory
         else:
-            out = decoder_stack(
-                rec, cfg, params, target_ids, (memory, source_ids), pad_id
-            )
+            encoder = (memory, source_ids.shape[-1], src_padding)
+            out = decoder_stack(rec, cfg, params, target_ids, encoder, pad_id)
     scores = output_head(rec, params, out)
     return ForwardResult(tuple(rec.stages), scores)
 
@@ -115,7 +118,7 @@ def attention(
     query: Named,
     memory: Named,
     mask: tuple[Op, np.ndarray],
-    padding: np.ndarray | None,
+    padding: Named | None,
 ) -> Named:
     """Multi-head attention (§3.2.2): softmax(Q Kᵀ/√d_k) V per head, concat, W_O."""
     x, x_name = query
@@ -135,13 +138,10 @@ def attention(
     s = rec(f"{p}.scores", Op.QK, (f"{p}.q", f"{p}.k"), numeric.qk(q, k))
     s = rec(f"{p}.scaled", Op.SCALE, (f"{p}.scores",), numeric.scale(s, cfg.d_k))
     rec(f"{p}.mask", mask_op, (), allowed)  # (T_q, T_k)
-    masks = (allowed,) if padding is None else (allowed, padding)
-    s = rec(
-        f"{p}.masked",
-        Op.APPLY_MASK,
-        (f"{p}.scaled", f"{p}.mask"),
-        numeric.apply_mask(s, *masks),
-    )
+    masks, names = (allowed,), (f"{p}.scaled", f"{p}.mask")
+    if padding is not None:
+        masks, names = (allowed, padding[0]), (*names, padding[1])
+    s = rec(f"{p}.masked", Op.APPLY_MASK, names, numeric.apply_mask(s, *masks))
     w = rec(f"{p}.weights", Op.SOFTMAX, (f"{p}.masked",), numeric.softmax(s))
     o = rec(f"{p}.heads", Op.ATTEND, (f"{p}.weights", f"{p}.v"), numeric.attend(w, v))
     c = rec(f"{p}.concat", Op.CONCAT_HEADS, (f"{p}.heads",), numeric.concat_heads(o))
@@ -212,27 +212,41 @@ def sublayer(
     return r, residual
 
 
+def padding(
+    rec: Recorder, prefix: str, ids: np.ndarray, pad_id: int | None
+) -> Named | None:
+    """The keys that are not <pad>, recorded once per stack (batches only)."""
+    if pad_id is None:
+        return None
+    value = numeric.padding_mask(ids, pad_id)  # (..., 1, 1, T)
+    return rec(f"{prefix}.padding", Op.PADDING_MASK, (f"{prefix}.ids",), value), (
+        f"{prefix}.padding"
+    )
+
+
 def encoder_stack(
     rec: Recorder,
     cfg: ModelConfig,
     params: Params,
     ids: np.ndarray,
     pad_id: int | None,
-) -> Named:
-    """N encoder layers: self-attention, then FFN, each wrapped by :func:`sublayer`."""
+) -> tuple[Named, Named | None]:
+    """N encoder layers: self-attention, then FFN, each wrapped by :func:`sublayer`.
+
+    Returns the output and the source padding mask (for cross-attention)."""
     x = embed(rec, "encoder.embed", cfg, params, ids)
-    padding = None if pad_id is None else numeric.padding_mask(ids, pad_id)
+    pad = padding(rec, "encoder.embed", ids, pad_id)
     mask = (Op.NO_MASK, numeric.no_mask(ids.shape[-1], ids.shape[-1]))
     for layer in range(cfg.n_layers):
         p = f"encoder.{layer}"
         x = sublayer(
             rec, p, 1, cfg, params, x,
-            _attend_to(rec, f"{p}.self_attn", cfg, params, None, mask, padding),
+            _attend_to(rec, f"{p}.self_attn", cfg, params, None, mask, pad),
         )  # fmt: skip
         x = sublayer(rec, p, 2, cfg, params, x, _ffn(rec, f"{p}.ffn", cfg, params))
     if cfg.norm == "pre":
         x = layer_norm(rec, "encoder.norm", cfg, params, x)
-    return x
+    return x, pad
 
 
 def decoder_stack(
@@ -240,30 +254,28 @@ def decoder_stack(
     cfg: ModelConfig,
     params: Params,
     ids: np.ndarray,
-    encoder: tuple[Named, np.ndarray] | None,
+    encoder: tuple[Named, int, Named | None] | None,
     pad_id: int | None,
 ) -> Named:
     """N decoder layers: masked self-attention, cross-attention over the encoder
-    output (encoder-decoder only), then FFN (§3.1)."""
+    output (``encoder`` = output, source length, source padding), then FFN (§3.1)."""
     x = embed(rec, "decoder.embed", cfg, params, ids)
-    padding = None if pad_id is None else numeric.padding_mask(ids, pad_id)
+    pad = padding(rec, "decoder.embed", ids, pad_id)
     causal = (Op.CAUSAL_MASK, numeric.causal_mask(ids.shape[-1]))
-    if encoder is not None:
-        memory, src_ids = encoder
-        src_padding = None if pad_id is None else numeric.padding_mask(src_ids, pad_id)
-        cross = (Op.NO_MASK, numeric.no_mask(ids.shape[-1], src_ids.shape[-1]))
     for layer in range(cfg.n_layers):
         p = f"decoder.{layer}"
         x = sublayer(
             rec, p, 1, cfg, params, x,
-            _attend_to(rec, f"{p}.self_attn", cfg, params, None, causal, padding),
+            _attend_to(rec, f"{p}.self_attn", cfg, params, None, causal, pad),
         )  # fmt: skip
         n = 2
         if encoder is not None:
+            memory, src_len, src_pad = encoder
+            cross = (Op.NO_MASK, numeric.no_mask(ids.shape[-1], src_len))
             x = sublayer(
                 rec, p, n, cfg, params, x,
                 _attend_to(rec, f"{p}.cross_attn", cfg, params, memory, cross,
-                           src_padding),
+                           src_pad),
             )  # fmt: skip
             n += 1
         x = sublayer(rec, p, n, cfg, params, x, _ffn(rec, f"{p}.ffn", cfg, params))
@@ -279,7 +291,7 @@ def _attend_to(
     params: Params,
     memory: Named | None,
     mask: tuple[Op, np.ndarray],
-    padding: np.ndarray | None,
+    padding: Named | None,
 ) -> Callable[[Named], Named]:
     """The attention sub-layer body: self-attention when ``memory`` is None."""
 

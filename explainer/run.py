@@ -44,6 +44,8 @@ def trace_sentence(
         )
     if params is None:
         params = init_params(cfg, len(tokenizer.vocab))
+    else:  # the trace freezes its arrays: keep the caller's own ones writable
+        params = {name: np.array(value) for name, value in params.items()}
     result = forward(
         cfg,
         params,

@@ -32,6 +32,7 @@ class Op(StrEnum):
     SCALE = "scale"  # ÷ √d_k (Eq. 1)
     CAUSAL_MASK = "causal_mask"  # key s allowed for query t iff s ≤ t (§3.2.3)
     NO_MASK = "no_mask"  # every key allowed
+    PADDING_MASK = "padding_mask"  # key allowed iff it is not <pad> (batches)
     APPLY_MASK = "apply_mask"  # −∞ where not allowed
     SOFTMAX = "softmax"  # over the last axis
     ATTEND = "attend"  # weights @ V (Eq. 1)

@@ -19,7 +19,7 @@ from explainer.trace import Op, Stage, Tokens, Trace
 SCHEMA = "explainer-trace/1"
 _NONFINITE = {"-inf": -math.inf, "inf": math.inf, "nan": math.nan}
 INT_OPS = {Op.TOKEN_IDS, Op.ARGMAX}
-BOOL_OPS = {Op.CAUSAL_MASK, Op.NO_MASK}
+BOOL_OPS = {Op.CAUSAL_MASK, Op.NO_MASK, Op.PADDING_MASK}
 
 
 def to_dict(trace: Trace) -> dict[str, Any]:

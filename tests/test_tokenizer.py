@@ -59,7 +59,7 @@ def test_empty_sentence_is_refused(text):
 
 
 def test_corpus_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.txt"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         load_corpus(tmp_path / "nope.txt")
     empty = tmp_path / "empty.txt"
     empty.write_text("# only a comment\n")

@@ -78,7 +78,7 @@ def test_malformed_traces_get_a_message_naming_the_problem(trace, breakage, mess
 
 
 def test_not_json_at_all():
-    with pytest.raises(ValueError, match="their.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"their\.json is not valid JSON"):
         trace_json.loads("{nope", source="their.json")
 
 
