@@ -17,6 +17,7 @@ Matrix([
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.pretty.stringpict import prettyForm
 
 # Sizes (Vaswani et al. 2017, §3 and Table 3).
 d_model = sp.Symbol("d_model", positive=True, integer=True)  # width of the residual
@@ -34,6 +35,8 @@ n_layers = sp.Symbol("N", positive=True, integer=True)  # layers in a stack (pap
 # Indices.
 i, j, k, m = sp.symbols("i j k m", integer=True, nonnegative=True)
 t = sp.Symbol("t", integer=True, nonnegative=True)  # a token id
+# Slack: writing n = j + 1 + r with r ≥ 0 tells SymPy that j < n.
+r, r2 = sp.symbols("r r_2", integer=True, nonnegative=True)
 
 # Positions (§3.5).  The offset may be negative.
 pos, p, q = sp.symbols("pos p q", integer=True, nonnegative=True)
@@ -53,7 +56,7 @@ beta = sp.IndexedBase("beta", real=True)  # LayerNorm bias
 
 
 def vector(name: str, size: int) -> sp.ImmutableMatrix:
-    """A 1 × size row of real symbols ``name_0 … name_{size-1}`` (row-vector convention).
+    """A 1 × size row of real symbols ``name_0 … name_{size-1}`` (a row vector).
 
     >>> vector("h", 2)
     Matrix([[h_0, h_1]])
@@ -79,3 +82,28 @@ def matrix(name: str, rows: int, cols: int) -> sp.ImmutableMatrix:
         cols,
         lambda r, col: sp.Symbol(f"{name}_{r}{sep}{col}", real=True),
     )
+
+
+class _Named(sp.Function):
+    """An undefined function that prints as its bare name: μ rather than μ(x_j)."""
+
+    def _latex(self, printer) -> str:
+        return printer._print(sp.Symbol(self.func.__name__))
+
+    def _pretty(self, printer) -> prettyForm:
+        return printer._print(sp.Symbol(self.func.__name__))
+
+    def _sympystr(self, printer) -> str:
+        return self.func.__name__
+
+
+def depending(name: str, *on: sp.Basic) -> sp.Expr:
+    """A quantity that SymPy differentiates as a function of ``on``, shown as ``name``.
+
+    Used for the chain rule, e.g. μ as a function of x_j:
+
+    >>> mu = depending("mu", x[j])
+    >>> mu, sp.diff(mu**2, x[j])
+    (mu, 2*mu*Derivative(mu, x[j]))
+    """
+    return type(name, (_Named,), {})(*on)

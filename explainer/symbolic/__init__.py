@@ -1,0 +1,121 @@
+"""Every formula of the Transformer as SymPy, with derivation steps SymPy proves.
+
+Each module defines one formula as plain functions that return SymPy objects
+(named after what they return, citing their source, with a doctest), a small
+concrete ``*_expr`` form to ``sp.lambdify`` and evaluate on arrays, and a
+``derivation()`` whose steps :meth:`Derivation.check` proves.  The machinery:
+``symbols`` (shared symbols), ``derivation`` (Step, Derivation), ``tactics``
+(the SymPy transforms a step names) and ``render`` (Unicode and LaTeX).
+
+>>> sorted(DERIVATIONS) == list_derivations()
+True
+>>> get_derivation("softmax").title
+'Softmax'
+
+Forward-pass ops and the formulas that specify them
+----------------------------------------------------
+Row-vector convention throughout: a row is a 1 × d matrix and W is d_in × d_out.
+Names like ``matrix("Q", T_q, d_k)`` are the argument symbols of an ``*_expr``
+(see :mod:`explainer.symbolic.symbols`); lambdify once per shape and reuse.
+
+==================  ==========================================================
+op                  formula
+==================  ==========================================================
+one_hot             ``embedding.one_hot_expr(V)`` (Piecewise in ``t``);
+                    ``embedding.one_hot`` (Kronecker deltas)
+embedding           ``embedding.embedding_expr(V, d_model)`` = one_hot @ E
+scale_embedding     ``embedding.scale_embedding(row, d_model)`` = row·√d_model
+positional_encoding ``positional_encoding.positional_encoding_expr()`` in
+                    (pos, col, d_model); ``positional_encoding_matrix(n, d)``;
+                    ``pe_sin``/``pe_cos`` for columns 2i and 2i+1
+add                 ``residual.residual_expr(rows, cols)`` = x + y (residuals
+                    and embedding + PE)
+project_heads       ``multi_head.linear_expr(T, d_model, d_model)`` then column
+                    split: column c of head h is ``multi_head.head_column(h, c,
+                    d_k)``
+qk, scale           ``attention.scores_expr(T_q, T_k, d_k)`` = QKᵀ/√d_k
+causal_mask         ``attention.causal_mask(i, j)`` = (j ≤ i)
+no_mask             every (i, j) allowed
+apply_mask          ``attention.masked_score(score, allowed)`` (−∞ elsewhere)
+softmax             ``softmax.softmax_expr(n)`` over the last axis
+attend              ``attention.attention_expr(T_q, T_k, d_k, d_v)`` =
+                    softmax(QKᵀ/√d_k)·V
+concat_heads        ``multi_head.concat_heads_expr(T, n_heads, d_v)``
+linear              ``multi_head.linear_expr(rows, d_in, d_out)`` = x W + b
+layer_norm          ``layer_norm.layer_norm_expr(n)`` (biased variance, ε, γ, β)
+relu                ``feed_forward.relu(z)`` = max(0, z);
+                    ``feed_forward.feed_forward_expr(rows, d_model, d_ff)``
+gelu                ``feed_forward.gelu(z)`` = z·Φ(z), exact erf form
+logits              ``output.logits_expr(d_model, V)`` = h Eᵀ (tied)
+argmax              no formula: an index, compared exactly
+==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import (
+    attention,
+    embedding,
+    feed_forward,
+    layer_norm,
+    multi_head,
+    output,
+    positional_encoding,
+    residual,
+    softmax,
+)
+from .derivation import Derivation, Step, StepResult, passed
+
+DERIVATIONS: dict[str, Callable[[], Derivation]] = {
+    "softmax": softmax.derivation,
+    "scaled-dot-product-attention": attention.derivation,
+    "multi-head": multi_head.derivation,
+    "positional-encoding": positional_encoding.derivation,
+    "layer-norm": layer_norm.derivation,
+    "feed-forward": feed_forward.derivation,
+    "residual-norm": residual.derivation,
+    "embedding": embedding.derivation,
+    "output": output.derivation,
+}
+"""Derivation factories by kebab-case name, in the order of the paper's data flow
+through a block (each factory is cached: call it freely)."""
+
+
+def list_derivations() -> list[str]:
+    """The names ``explainer derive`` accepts, sorted.
+
+    >>> list_derivations()[:3]
+    ['embedding', 'feed-forward', 'layer-norm']
+    """
+    return sorted(DERIVATIONS)
+
+
+def get_derivation(name: str) -> Derivation:
+    """The derivation called ``name``.
+
+    >>> get_derivation("attention")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, \
+layer-norm, multi-head, output, positional-encoding, residual-norm, \
+scaled-dot-product-attention, softmax
+    """
+    try:
+        factory = DERIVATIONS[name]
+    except KeyError:
+        valid = ", ".join(list_derivations())
+        raise ValueError(f"unknown derivation {name!r}; valid: {valid}") from None
+    return factory()
+
+
+__all__ = [
+    "DERIVATIONS",
+    "Derivation",
+    "Step",
+    "StepResult",
+    "get_derivation",
+    "list_derivations",
+    "passed",
+]

@@ -1,0 +1,356 @@
+"""Derivations as data: equations that SymPy proves, one step at a time.
+
+A :class:`Step` claims ``lhs = rhs`` and says why in one line.  :meth:`Step.check`
+proves it by applying SymPy transforms (``by``) to ``lhs - rhs`` until it is
+exactly zero.  Abbreviations such as μ or σ² are expanded from ``defs`` first.
+A step that SymPy can only prove for concrete sizes lists ``cases`` (for example
+n = 2 … 6) and is proved at each of them; a case may also be symbolic, such as
+n = j + 1 + r with r ≥ 0, which is how "for every n > j" is said to SymPy.
+
+A :class:`Derivation` is a formula plus its steps; it renders them as Unicode or
+LaTeX.  Nothing here prints: ``check`` returns :class:`StepResult` values.
+
+>>> a = sp.Symbol("a", real=True)
+>>> d = Derivation(
+...     name="square",
+...     title="A square",
+...     source="school",
+...     formula=sp.Eq(sp.Symbol("f"), (a + 1) ** 2),
+...     steps=chain((a + 1) ** 2, (a**2 + 2 * a + 1, "binomial", ("expand",))),
+... )
+>>> [r.ok for r in d.check()]
+[True]
+>>> print(d.steps[0].to_latex())
+\\left(a + 1\\right)^{2} = a^{2} + 2 a + 1
+>>> wrong = Step((a + 1) ** 2, a**2 + 1, "forgot the cross term", by=("expand",))
+>>> wrong.check().residual
+'2*a'
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .render import latex_text, pretty, pretty_equation
+from .tactics import (
+    TRANSFORMS,
+    Definition,
+    apply_transform,
+    canonical_sums,
+    explicit,
+    is_zero,
+    unfold,
+)
+
+Case = tuple[tuple[sp.Symbol, sp.Basic | int], ...]
+"""One substitution, as ((symbol, value), …), so that steps stay hashable."""
+
+# --- steps ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of proving one step.
+
+    ``residual`` is what was left of ``lhs - rhs`` (or the error) when the proof
+    failed, empty when it succeeded; ``cases`` counts the instances checked
+    (0 for a proof with no substitution).
+    """
+
+    step: Step
+    ok: bool
+    residual: str
+    cases: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """One claimed equation ``lhs = rhs`` with a one-line justification ``why``.
+
+    ``by`` names the :data:`TRANSFORMS` applied in order to ``lhs - rhs``; the
+    step holds when the result is exactly zero.  ``defs`` are abbreviations
+    unfolded before the proof.  When ``cases`` is non-empty the step is proved at
+    each substitution.  A ``title`` starts a new block when shown.
+    """
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+    why: str
+    by: tuple[str, ...] = ("simplify",)
+    cases: tuple[Case, ...] = ()
+    defs: tuple[Definition, ...] = ()
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lhs", sp.sympify(self.lhs))
+        object.__setattr__(self, "rhs", sp.sympify(self.rhs))
+        unknown = [name for name in self.by if name not in TRANSFORMS]
+        if unknown:
+            raise ValueError(
+                f"unknown transform(s) {unknown}; valid: {sorted(TRANSFORMS)}"
+            )
+        if not self.why:
+            raise ValueError(f"step {self.lhs} = {self.rhs} needs a justification")
+
+    def remainder(
+        self, case: dict[sp.Symbol, sp.Basic | int] | None = None
+    ) -> sp.Basic:
+        """What the transforms leave of ``lhs - rhs``: zero when the step holds."""
+        expr = unfold(self.lhs - self.rhs, self.defs)
+        if self.defs:
+            expr = canonical_sums(expr)  # unfolding introduces fresh summation indices
+        if case:
+            expr = expr.subs(case)
+        if isinstance(expr, sp.MatrixExpr) and all(
+            sp.S(d).is_Integer for d in expr.shape
+        ):
+            expr = explicit(expr)
+        for name in self.by:
+            expr = apply_transform(name, expr)
+        return expr
+
+    def check(self) -> StepResult:
+        """Prove the step with SymPy; a false or unprovable step is a failed result."""
+        start = time.perf_counter()
+        residual = ""
+        for case in [dict(case) for case in self.cases] or [{}]:
+            try:
+                rest = self.remainder(case)
+            except Exception as err:  # a failed proof is a result, not a crash
+                residual = f"{type(err).__name__}: {err}"
+                break
+            if not is_zero(rest):
+                where = f" at {_format_case(case)}" if case else ""
+                residual = f"{sp.sstr(rest)}{where}"
+                break
+        return StepResult(
+            step=self,
+            ok=not residual,
+            residual=residual,
+            cases=len(self.cases),
+            seconds=time.perf_counter() - start,
+        )
+
+    def to_latex(self) -> str:
+        """``lhs = rhs`` as LaTeX."""
+        return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
+
+    def to_pretty(self) -> str:
+        """``lhs = rhs`` as Unicode art."""
+        return pretty_equation(self.lhs, self.rhs, show_lhs=True)
+
+    def describe_cases(self) -> str:
+        """Where a case-by-case proof was done ('n = 2, 3, 4'), else ''."""
+        return _describe_cases(self.cases)
+
+
+def _format_case(case: dict[sp.Symbol, sp.Basic | int]) -> str:
+    return ", ".join(f"{symbol} = {value}" for symbol, value in case.items())
+
+
+def _describe_cases(steps_cases: Sequence[Case]) -> str:
+    if not steps_cases:
+        return ""
+    if len(steps_cases) == 1:
+        return ", ".join(f"{symbol} = {value}" for symbol, value in steps_cases[0])
+    names = [symbol for symbol, _ in steps_cases[0]]
+    size = names[0]
+    values = {dict(case)[size] for case in steps_cases}
+    text = f"{size} = " + ", ".join(
+        str(v) for v in sorted(values, key=sp.default_sort_key)
+    )
+    if len(names) > 1:
+        text += " (every " + ", ".join(str(s) for s in names[1:]) + ")"
+    return text
+
+
+def cases(
+    size: sp.Symbol, values: Iterable[int], *indices: sp.Symbol
+) -> tuple[Case, ...]:
+    """Substitutions ``size = v`` for each v, with every index running over range(v).
+
+    >>> from sympy.abc import i, n
+    >>> len(cases(n, [2, 3], i)), cases(n, [2], i)
+    (5, (((n, 2), (i, 0)), ((n, 2), (i, 1))))
+    """
+    out: list[Case] = []
+    for value in values:
+        for combo in itertools.product(range(value), repeat=len(indices)):
+            out.append(((size, value), *zip(indices, combo, strict=True)))
+    return tuple(out)
+
+
+def held(*factors: sp.Basic) -> sp.Expr:
+    """A product shown as written, not auto-simplified.
+
+    >>> from sympy.abc import a
+    >>> held(a, a)
+    a*a
+    """
+    return sp.Mul(*factors, evaluate=False)
+
+
+def held_ratio(numerator: sp.Basic, denominator: sp.Basic) -> sp.Expr:
+    """numerator / denominator shown as written, e.g. e^c·e^x / (e^c·Σ e^x).
+
+    >>> from sympy.abc import a
+    >>> print(sp.latex(held_ratio(held(2, a), held(2, a))))
+    \\frac{2 a}{2 a}
+    """
+    return held(numerator, sp.Pow(denominator, -1, evaluate=False))
+
+
+def chain(
+    start: sp.Basic,
+    *links: tuple,
+    title: str = "",
+    defs: tuple[Definition, ...] = (),
+    case_list: tuple[Case, ...] = (),
+) -> tuple[Step, ...]:
+    """Steps ``start = e1 = e2 …``; each link is ``(expr, why)`` or ``(expr, why, by)``.
+
+    >>> from sympy.abc import a
+    >>> [s.rhs for s in chain(a * (a + 1), (a**2 + a, "distribute", ("expand",)))]
+    [a**2 + a]
+    """
+    steps: list[Step] = []
+    lhs = start
+    for number, (expr, why, *rest) in enumerate(links):
+        steps.append(
+            Step(
+                lhs,
+                expr,
+                why,
+                by=rest[0] if rest else ("simplify",),
+                cases=case_list,
+                defs=defs,
+                title=title if number == 0 else "",
+            )
+        )
+        lhs = steps[-1].rhs
+    return tuple(steps)
+
+
+# --- derivations -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A formula, where it comes from, and the steps SymPy proves about it.
+
+    ``formula`` is one SymPy object, or a ``sp.Tuple`` of them shown one per
+    line; ``ops`` names the forward-pass ops it specifies (see
+    :mod:`explainer.symbolic`).
+    """
+
+    name: str
+    title: str
+    source: str
+    formula: sp.Basic
+    steps: tuple[Step, ...]
+    ops: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"derivation {self.name!r} has no steps")
+
+    def check(self) -> tuple[StepResult, ...]:
+        """Prove every step; one :class:`StepResult` per step, in order."""
+        return tuple(step.check() for step in self.steps)
+
+    @property
+    def where(self) -> tuple[sp.Eq, ...]:
+        """The abbreviations the steps use, as equations, in order of first use."""
+        seen: dict[sp.Basic, sp.Eq] = {}
+        shown = set(self._formulas())
+        for step in self.steps:
+            for name, meaning in step.defs:
+                if name in seen or isinstance(name, sp.Derivative):
+                    continue
+                if isinstance(meaning, sp.Lambda) and isinstance(name, sp.IndexedBase):
+                    seen[name] = sp.Eq(name[meaning.variables], meaning.expr)
+                elif isinstance(meaning, sp.Lambda):
+                    seen[name] = sp.Eq(name(*meaning.variables), meaning.expr)
+                else:
+                    seen[name] = sp.Eq(name, meaning, evaluate=False)
+        return tuple(eq for eq in seen.values() if eq not in shown)
+
+    def _formulas(self) -> tuple[sp.Basic, ...]:
+        if isinstance(self.formula, sp.Tuple):
+            return tuple(self.formula)
+        return (self.formula,)
+
+    def _blocks(self) -> list[list[tuple[Step, bool]]]:
+        """Group steps into chains; the flag says whether to show the lhs."""
+        blocks: list[list[tuple[Step, bool]]] = []
+        previous: Step | None = None
+        for step in self.steps:
+            if previous is not None and not step.title and step.lhs == previous.rhs:
+                blocks[-1].append((step, False))
+            else:
+                blocks.append([(step, True)])
+            previous = step
+        return blocks
+
+    def to_pretty(self) -> str:
+        """The derivation as Unicode text, as ``explainer derive NAME`` prints it."""
+        lines = [f"{self.title}  ({self.name})", f"Source: {self.source}"]
+        if self.ops:
+            lines.append("Forward-pass ops: " + ", ".join(self.ops))
+        lines.append("")
+        lines += [pretty(formula) for formula in self._formulas()]
+        if self.where:
+            lines += ["", "where"] + [pretty(eq) for eq in self.where]
+        lines.append("")
+        number = 0
+        for block in self._blocks():
+            if block[0][0].title:
+                lines.append(f"── {block[0][0].title}")
+            for step, show_lhs in block:
+                number += 1
+                lines.append(pretty_equation(step.lhs, step.rhs, show_lhs))
+                proof = " → ".join(step.by)
+                if step.cases:
+                    proof += f"; for {step.describe_cases()}"
+                lines.append(f"    ({number}) {step.why}  [SymPy: {proof}]")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_latex(self) -> str:
+        """The derivation as LaTeX (``align*`` blocks), from the same SymPy objects."""
+        lines = [f"% {self.title} ({self.name}) -- {latex_text(self.source)}"]
+        lines.append(r"\begin{gather*}")
+        lines.append(" \\\\\n".join(sp.latex(f) for f in self._formulas()))
+        lines.append(r"\end{gather*}")
+        if self.where:
+            lines.append(r"where")
+            lines.append(r"\begin{gather*}")
+            lines.append(" \\\\\n".join(sp.latex(eq) for eq in self.where))
+            lines.append(r"\end{gather*}")
+        for block in self._blocks():
+            if block[0][0].title:
+                lines.append(rf"\paragraph{{{latex_text(block[0][0].title)}}}")
+            lines.append(r"\begin{align*}")
+            rows = []
+            for step, show_lhs in block:
+                left = sp.latex(step.lhs) if show_lhs else ""
+                why = step.why
+                if step.cases:
+                    why += f" (for {step.describe_cases()})"
+                rows.append(
+                    f"{left} &= {sp.latex(step.rhs)} && \\text{{{latex_text(why)}}}"
+                )
+            lines.append(" \\\\\n".join(rows))
+            lines.append(r"\end{align*}")
+        return "\n".join(lines) + "\n"
+
+
+def passed(results: Iterable[StepResult]) -> bool:
+    """True when every result is ok."""
+    return all(result.ok for result in results)
