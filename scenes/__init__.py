@@ -1,0 +1,1 @@
+"""Manim scenes that animate a recorded trace (installed as ``explainer.scenes``)."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# First README command: set everything up, then run the main job.
+# Safe to run twice; outputs go to output/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+VENV="${EXPLAINER_VENV:-.venv}"
+
+bash scripts/setup.sh
+mkdir -p output
+"$VENV/bin/explainer" trace --out output/trace.json
+"$VENV/bin/explainer" trace
