@@ -10,8 +10,10 @@ import sys
 
 import click
 
+from explainer.cli.derive_cmd import derive_command
 from explainer.cli.errors import InputError
 from explainer.cli.trace_cmd import trace
+from explainer.cli.verify_cmd import verify_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,10 +26,14 @@ def cli() -> None:
     Examples:
       explainer trace --sentence "When you play game of thrones"
       explainer trace --preset seed003 --json > output/trace.json
+      explainer verify
+      explainer derive softmax
     """
 
 
 cli.add_command(trace)
+cli.add_command(verify_command)
+cli.add_command(derive_command)
 
 
 def main(argv: list[str] | None = None) -> None:

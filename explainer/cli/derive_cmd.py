@@ -1,0 +1,37 @@
+"""``explainer derive``: a derivation, step by step, in the terminal."""
+
+from __future__ import annotations
+
+import click
+
+from explainer.cli.errors import user_errors
+from explainer.symbolic import get_derivation, list_derivations
+
+
+@click.command(name="derive")
+@click.argument("name", required=False)
+@click.option("--list", "list_names", is_flag=True, help="list the derivations")
+@click.option("--latex", is_flag=True, help="print LaTeX instead of Unicode")
+@click.option("--check/--no-check", default=True, help="prove every step (default)")
+def derive_command(
+    name: str | None, list_names: bool, latex: bool, check: bool
+) -> None:
+    """Print the derivation NAME with the justification of every step.
+
+    \b
+    Examples:
+      explainer derive --list
+      explainer derive softmax
+      explainer derive positional-encoding --latex
+    """
+    if list_names or not name:
+        for item in list_derivations():
+            click.echo(f"{item:<30} {get_derivation(item).title}")
+        return
+    with user_errors():
+        derivation = get_derivation(name)
+    click.echo(derivation.to_latex() if latex else derivation.to_pretty())
+    if check:
+        results = derivation.check()
+        proved = sum(r.ok for r in results)
+        click.echo(f"\n{proved} of {len(results)} steps proved by SymPy", err=True)
