@@ -31,6 +31,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -90,8 +91,8 @@ class Budget:
     warmup: int  # calls of each variant before its first block
     min_rounds: int  # calls of each variant at least, even past ``seconds``
     max_rounds: int  # calls of each variant at most
-    blocks: int = 3  # turns each group (NumPy, torch) takes
-    pause: float = 0.3  # seconds of sleep before each block
+    blocks: int = 5  # turns each group (NumPy, torch) takes
+    pause: float = 0.25  # seconds of sleep before each block
 
 
 def make_cases() -> list[Case]:
@@ -386,8 +387,9 @@ def max_abs_diff(case: Case, model: TorchModel) -> float:
 
 def measure(
     groups: list[dict[str, Callable[[], object]]], budget: Budget
-) -> dict[str, list[float]]:
-    """Seconds per call of each variant.
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Seconds per call of each variant, and minor page faults per call (fresh
+    memory pages the kernel had to map in: what keeping the trace costs).
 
     The variants of a group share rounds in rotating order; the groups (NumPy,
     torch) take turns in blocks, never within one round: after a call, NumPy's
@@ -397,6 +399,7 @@ def measure(
     """
     n_variants = sum(len(group) for group in groups)
     times: dict[str, list[float]] = {name: [] for g in groups for name in g}
+    faults = dict.fromkeys(times, 0)
     for block in range(budget.blocks):
         for group in groups:
             time.sleep(budget.pause)
@@ -413,12 +416,15 @@ def measure(
             ):
                 for i in range(len(names)):
                     name = names[(rounds + i) % len(names)]
+                    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                     t0 = time.perf_counter()
                     result = group[name]()  # kept until the clock has stopped
                     times[name].append(time.perf_counter() - t0)
+                    faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                    faults[name] -= f0
                     del result
                 rounds += 1
-    return times
+    return times, {name: faults[name] / len(times[name]) for name in times}
 
 
 def summary_ms(seconds: list[float]) -> dict[str, float]:
@@ -447,7 +453,7 @@ def run_case(case: Case, budget: Budget) -> dict[str, Any]:
         raise SystemExit(f"error: {case.name}: NumPy and torch disagree; not timing")
     trace = forward(cfg, params, src, tgt).stages
     with torch.inference_mode():
-        times = measure(
+        times, faults = measure(
             [
                 {
                     "numpy_traced": lambda: forward(cfg, params, src, tgt),
@@ -474,6 +480,7 @@ def run_case(case: Case, budget: Budget) -> dict[str, Any]:
         "trace_stages": len(trace),
         "trace_megabytes": sum(s.value.nbytes for s in trace) / 1e6,
         "calls": {name: len(t) for name, t in times.items()},
+        "minor_page_faults_per_call": faults,
         "ms": ms,
         "numpy_over_torch": ratio,
         "trace_overhead": overhead,
@@ -594,6 +601,12 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"trace overhead ≤ 15 %: "
             f"{'yes' if met['trace_overhead_at_most_15_percent'] else 'NO'}"
         )
+        faults = r["minor_page_faults_per_call"]
+        print(
+            f"    trace {r['trace_stages']} stages, {r['trace_megabytes']:.2f} MB; "
+            f"minor page faults per call: traced {faults['numpy_traced']:.0f}, "
+            f"untraced {faults['numpy_untraced']:.0f}, torch {faults['torch']:.0f}"
+        )
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, Any]:
@@ -634,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         budgets = [Budget(1.0, 1, 3, 100, 1, 0.2), Budget(0.3, 5, 10, 10_000, 1, 0.2)]
     else:
-        budgets = [Budget(14.0, 3, 10, 1_000), Budget(6.0, 20, 50, 50_000)]
+        budgets = [Budget(12.0, 3, 10, 1_000), Budget(5.0, 20, 50, 50_000)]
     start = time.perf_counter()
     with ExitStack() as stack:
         set_threads(args.threads, stack)

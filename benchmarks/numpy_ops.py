@@ -138,7 +138,7 @@ def main() -> None:
         inputs = torch_inputs(case)
         budget = Budget(args.seconds, 3, 10, 100_000)
         with torch.inference_mode():
-            times = measure(
+            times, _ = measure(
                 [numpy_variants, {"torch": lambda m=model, i=inputs: m(*i)}], budget
             )
         base = statistics.median(times["as shipped"])

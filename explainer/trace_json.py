@@ -149,6 +149,8 @@ def _stage_from_dict(data: Any, dtype: str, where: str) -> Stage:
         ) from None
     kind = "int64" if op in INT_OPS else "bool" if op in BOOL_OPS else dtype
     value = _array_from_json(data["value"], kind, where)
+    if "shape" in data:
+        _expect(data["shape"], list, f"{where}: 'shape'")
     if "shape" in data and list(value.shape) != list(data["shape"]):
         raise ValueError(
             f"{where}: value has shape {list(value.shape)} but 'shape' says "

@@ -8,4 +8,5 @@ VENV="${EXPLAINER_VENV:-.venv}"
 bash scripts/setup.sh
 mkdir -p output
 "$VENV/bin/explainer" trace --out output/trace.json
-"$VENV/bin/explainer" trace
+"$VENV/bin/explainer" report
+"$VENV/bin/explainer" verify

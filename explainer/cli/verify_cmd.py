@@ -35,8 +35,10 @@ def verify_command(
     Each formula's SymPy definition is turned into a function and evaluated on the
     inputs the trace recorded, for every stage, layer and head; the identities the
     derivations prove are checked on the same numbers; the whole pass is redone at
-    50 significant digits; and every derivation step is proved again. Exit code 1
-    if any check fails, 2 if the input is bad.
+    50 significant digits; and every derivation step is proved by SymPy (once per
+    version of the source: a full success is remembered in ~/.cache/explainer;
+    EXPLAINER_NO_CACHE=1 proves anew). Exit code 1 if any check fails, 2 if the
+    input is bad.
 
     \b
     Examples:
@@ -89,7 +91,9 @@ def table(results: list[CheckResult]) -> str:
             r.check,
             r.formula,
             r.where,
-            f"{r.max_abs_err:.2e}" if r.check not in ("derivation", "tokens") else "—",
+            f"{r.max_abs_err:.2e}"
+            if r.check not in ("derivation", "tokens", "structure")
+            else "—",
             f"{r.tol:.0e}" if r.tol else "exact",
             r.status + (f"  {r.detail}" if r.detail and not r.ok else ""),
         )

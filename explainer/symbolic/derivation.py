@@ -276,7 +276,9 @@ class Derivation:
                 if isinstance(meaning, sp.Lambda) and isinstance(name, sp.IndexedBase):
                     seen[name] = sp.Eq(name[meaning.variables], meaning.expr)
                 elif isinstance(meaning, sp.Lambda):
-                    seen[name] = sp.Eq(name(*meaning.variables), meaning.expr)
+                    seen[name] = sp.Eq(
+                        name(*meaning.variables), meaning.expr, evaluate=False
+                    )
                 else:
                     seen[name] = sp.Eq(name, meaning, evaluate=False)
         return tuple(eq for eq in seen.values() if eq not in shown)

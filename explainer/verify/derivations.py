@@ -1,25 +1,115 @@
-"""The symbolic derivations themselves: every step proved by SymPy."""
+"""The symbolic derivations themselves: every step proved by SymPy.
+
+Proving all of them takes about a second, and the outcome depends only on the
+source of :mod:`explainer.symbolic` (the steps and the tactics) and on the versions
+of Python, SymPy and mpmath, never on a trace. So a run in which *every* step was
+proved is remembered in ``proofs.json`` under the user cache folder
+(``$XDG_CACHE_HOME/explainer``, else ``~/.cache/explainer``), keyed by a hash of
+that source and those versions: any edit to a derivation, or another SymPy, proves
+everything again, and a failed proof is never remembered. Set
+``EXPLAINER_NO_CACHE=1`` to prove every step on every run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import mpmath
+import sympy as sp
+
+import explainer.symbolic as symbolic
+from explainer.atomic import write_atomic
 from explainer.symbolic import get_derivation, list_derivations
 from explainer.verify.result import CheckResult
+
+NO_CACHE = "EXPLAINER_NO_CACHE"
+"""Environment variable: when set (and not ``0``), never read or write the cache."""
 
 
 def check_derivations() -> Iterator[CheckResult]:
     """One result per derivation: all its steps proved, or the first that is not."""
+    key = source_key()
+    remembered = _read_cache(key)
+    if remembered is not None:
+        for name, steps in remembered.items():
+            yield _result(name, f"{steps} steps proved (cached proof, same source)")
+        return
+    results, proved = [], {}
     for name in list_derivations():
-        derivation = get_derivation(name)
-        results = derivation.check()
-        bad = [r for r in results if not r.ok]
+        steps = get_derivation(name).check()
+        bad = [r for r in steps if not r.ok]
         detail = (
-            f"{len(results)} steps proved"
+            f"{len(steps)} steps proved"
             if not bad
-            else (f"step not proved: {bad[0].step.why} (remainder {bad[0].residual})")
+            else f"step not proved: {bad[0].step.why} (remainder {bad[0].residual})"
         )
-        yield CheckResult(
-            "derivation", name, "symbolic", 0.0 if not bad else float(len(bad)), 0.0,
-            not bad, detail=detail,
-        )  # fmt: skip
+        results.append(_result(name, detail, failed=len(bad)))
+        proved[name] = len(steps)
+    if all(r.ok for r in results):
+        _write_cache(key, proved)
+    yield from results
+
+
+def _result(name: str, detail: str, failed: int = 0) -> CheckResult:
+    return CheckResult(
+        "derivation", name, "symbolic", float(failed), 0.0, not failed, detail=detail
+    )
+
+
+def source_key() -> str:
+    """A hash of everything a proof's outcome depends on: the source files of
+    :mod:`explainer.symbolic` and of this module, and the library versions."""
+    digest = hashlib.sha256()
+    for version in (sys.version, sp.__version__, mpmath.__version__):
+        digest.update(version.encode() + b"\0")
+    files = [*sorted(Path(symbolic.__file__).parent.glob("*.py")), Path(__file__)]
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_path() -> Path | None:
+    """Where proved derivations are remembered; None when caching is off."""
+    if os.environ.get(NO_CACHE, "0") not in ("", "0"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no home folder: nowhere to remember
+            return None
+    return Path(base) / "explainer" / "proofs.json"
+
+
+def _read_cache(key: str) -> dict[str, int] | None:
+    path = cache_path()
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    proved = data.get("proved")
+    if not isinstance(proved, dict) or sorted(proved) != list_derivations():
+        return None
+    if not all(isinstance(steps, int) for steps in proved.values()):
+        return None
+    return {name: proved[name] for name in list_derivations()}
+
+
+def _write_cache(key: str, proved: dict[str, int]) -> None:
+    path = cache_path()
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"key": key, "proved": proved}, indent=1))
+    except OSError:  # a read-only home only costs the next run a second
+        pass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -30,6 +33,11 @@ def check_identities(trace: Trace) -> Iterator[CheckResult]:
             yield _multi_head_sum(trace, stage, tol)
     if "output.logits" in trace:
         yield _cross_entropy_gradient(trace, tol)
+
+
+def _largest(*errors: float) -> float:
+    """The largest error, NaN counting as infinite (Python's max may drop a NaN)."""
+    return max(math.inf if math.isnan(e) else e for e in errors)
 
 
 def _result(name: str, where: str, err: float, limit: float) -> CheckResult:
@@ -68,24 +76,30 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
     over = float(max(np.abs(pe).max(initial=0.0) - 1.0, 0.0))
     yield _result("|PE| ≤ 1", stage.name, over, 0.0)
     pairs = width // 2
-    rot = sp.lambdify((offset, i, d_model), sym_pe.rotation(offset, i, d_model))
+    rot = _rotation()
     err = 0.0
     for k in range(1, seq_len):
         for pair in range(pairs):
             r = np.asarray(rot(k, pair, width), dtype=np.float64)  # (2, 2)
             cols = pe[:, 2 * pair : 2 * pair + 2]  # (T, 2)
             moved = cols[:-k] @ r.T  # rows: R(k)·PE(pos)
-            err = max(err, float(np.abs(moved - cols[k:]).max(initial=0.0)))
+            err = _largest(err, float(np.abs(moved - cols[k:]).max(initial=0.0)))
     yield _result("PE(pos + k) = R(k)·PE(pos)", stage.name, err, tol)
     even = pe[:, : 2 * pairs]
     gram = even @ even.T  # (T, T)
     spread = 0.0
     for diff in range(seq_len):
         diag = np.diagonal(gram, offset=diff)
-        spread = max(spread, float(diag.max() - diag.min()) if diag.size else 0.0)
+        spread = _largest(spread, float(diag.max() - diag.min()) if diag.size else 0.0)
     yield _result(
         "PE(p)·PE(q) depends only on p − q", stage.name, spread, tol * max(1.0, pairs)
     )
+
+
+@functools.cache
+def _rotation() -> Callable[[int, int, int], Any]:
+    """R(k) of PE(pos + k) = R(k)·PE(pos) as a function of (k, i, d_model)."""
+    return sp.lambdify((offset, i, d_model), sym_pe.rotation(offset, i, d_model))
 
 
 def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:
@@ -97,7 +111,7 @@ def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:
     standard = (stage.value.astype(np.float64) - beta) / safe
     var_x = x.var(axis=-1)
     want_var = var_x / (var_x + trace.config.eps)
-    err = max(
+    err = _largest(
         float(np.abs(standard.mean(axis=-1)).max(initial=0.0)),
         float(np.abs(standard.var(axis=-1) - want_var).max(initial=0.0)),
     )
@@ -137,14 +151,14 @@ def _multi_head_sum(trace: Trace, stage: Stage, tol: float) -> CheckResult:
 
 def _cross_entropy_gradient(trace: Trace, tol: float) -> CheckResult:
     """∂L/∂z = p − y, by central differences on the last position's logits, with
-    the predicted token as the target."""
+    the most probable token as the target."""
     z = (
         trace["output.logits"]
         .astype(np.float64)
         .reshape(-1, trace["output.logits"].shape[-1])[-1]
     )
     p = trace["output.probs"].astype(np.float64).reshape(-1, z.shape[0])[-1]
-    target = int(np.asarray(trace["output.prediction"]).reshape(-1)[-1])
+    target = int(np.argmax(p))  # the recorded prediction is checked elsewhere
     ctx = Context(1, 1, 1, 0.0, 0, z.shape)
 
     def loss(v: np.ndarray) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,7 +33,18 @@ class CheckResult:
         return "skip" if self.skipped else "ok" if self.ok else "FAIL"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status}
+        """A JSON-ready dict; an infinite error is the string ``"inf"``, as in the
+        trace format, because JSON has no infinity.
+
+        >>> CheckResult("formula", "scale", "s", float("inf"), 1e-10, False).to_dict()[
+        ...     "max_abs_err"]
+        'inf'
+        """
+        data = {**asdict(self), "status": self.status}
+        for key in ("max_abs_err", "tol"):
+            if not math.isfinite(data[key]):
+                data[key] = str(data[key])
+        return data
 
 
 def summary_line(results: list[CheckResult]) -> str:

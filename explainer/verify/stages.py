@@ -30,7 +30,7 @@ def compare(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     same = (expected == actual) | (np.isnan(expected) & np.isnan(actual))
     with np.errstate(invalid="ignore"):
         diff = np.where(same, 0.0, np.abs(expected - actual))
-    err = float(np.nan_to_num(diff, nan=np.inf).max(initial=0.0))
+    err = float(np.where(np.isnan(diff), np.inf, diff).max(initial=0.0))
     finite = np.abs(expected[np.isfinite(expected)])
     return err, float(finite.max(initial=0.0))
 

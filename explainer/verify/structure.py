@@ -8,15 +8,19 @@ stage gets a message naming it instead of a wrong verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from explainer.forward import forward
 from explainer.params import param_shapes
-from explainer.trace import Trace
+from explainer.trace import Op, Stage, Trace
+from explainer.verify.result import CheckResult
 
 
-def check_structure(trace: Trace) -> None:
-    """Raise ValueError naming the first thing that is missing or misshapen."""
+def check_structure(trace: Trace) -> tuple[Stage, ...]:
+    """Raise ValueError naming the first thing that is missing or misshapen;
+    return the layout (the stages the config implies, with their inputs)."""
     cfg = trace.config
     vocab = len(trace.vocab)
     for name, shape in param_shapes(cfg, vocab).items():
@@ -27,10 +31,13 @@ def check_structure(trace: Trace) -> None:
             raise ValueError(
                 f"parameter {name!r} has shape {list(got)}, expected {list(shape)}"
             )
-    if any(i < 0 or i >= vocab for i in trace.source.ids):
-        raise ValueError(
-            f"tokens.source has an id outside the vocabulary (0…{vocab - 1})"
-        )
+    for part, tokens in (("source", trace.source), ("target", trace.target)):
+        if tokens is not None and not tokens.ids:
+            raise ValueError(f"tokens.{part} has no ids")
+        if tokens is not None and any(i < 0 or i >= vocab for i in tokens.ids):
+            raise ValueError(
+                f"tokens.{part} has an id outside the vocabulary (0…{vocab - 1})"
+            )
     target = None
     if cfg.architecture == "encoder-decoder":
         if trace.target is None:
@@ -50,9 +57,46 @@ def check_structure(trace: Trace) -> None:
                 f"stage {want.name!r} has shape {list(got.shape)}, "
                 f"expected {list(want.shape)}"
             )
-        for name in got.inputs:
+    seen: set[str] = set()
+    for stage in trace.stages:
+        for name in stage.inputs:
             if name not in trace:
                 raise ValueError(
-                    f"stage {want.name!r} reads {name!r}, which is neither a stage "
+                    f"stage {stage.name!r} reads {name!r}, which is neither a stage "
                     "nor a parameter"
                 )
+            if name not in seen and name not in trace.params:
+                raise ValueError(
+                    f"stage {stage.name!r} reads {name!r}, which comes after it; "
+                    "stages must be in forward order"
+                )
+        seen.add(stage.name)
+    return layout
+
+
+def check_inputs(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[CheckResult]:
+    """Does every stage read what the layout says it reads?
+
+    The formulas are evaluated on the inputs a stage *names*; a stage that names
+    the wrong ones (keys from the decoder instead of the encoder, say) would match
+    its formula on them and hide the mistake. One failing row per such stage, or
+    one passing row. The two terms of an ``add`` may come in either order.
+    """
+    wrong = 0
+    for want in layout:
+        got = trace.stage(want.name).inputs
+        same = (
+            sorted(got) == sorted(want.inputs)
+            if want.op == Op.ADD
+            else got == want.inputs
+        )
+        if not same:
+            wrong += 1
+            yield CheckResult(
+                "structure", "inputs as in the trace format", want.name, 1.0, 0.0,
+                False, detail=f"reads {list(got)}, expected {list(want.inputs)}",
+            )  # fmt: skip
+    if not wrong:
+        yield CheckResult(
+            "structure", "inputs as in the trace format", "all stages", 0.0, 0.0, True
+        )

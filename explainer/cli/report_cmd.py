@@ -1,0 +1,60 @@
+"""``explainer report``: the HTML derivation report of a forward pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from explainer.atomic import write_atomic
+from explainer.cli.errors import user_errors
+from explainer.cli.options import Setup, model_options
+from explainer.cli.verify_cmd import load_or_run
+
+DEFAULT_OUT = Path("output") / "report.html"
+
+
+@click.command(name="report")
+@model_options
+@click.option(
+    "--trace",
+    "trace_file",
+    type=click.Path(dir_okay=False),
+    help="report on this trace JSON instead of running the model",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=str(DEFAULT_OUT),
+    show_default=True,
+    help="where to write the page (atomically)",
+)
+@click.option(
+    "--prove/--no-prove",
+    default=False,
+    help="also prove every derivation step with SymPy and redo the pass at 50 digits "
+    "(about 2 s more)",
+)
+def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) -> None:
+    """Write one self-contained HTML page that explains every stage, tokens to
+    logits: formula, derivation, numbers, verification, attention views.
+
+    \b
+    Examples:
+      explainer report
+      explainer report --preset seed003 --out output/seed003.html
+      explainer report --sentence "我爱自然语言" --architecture decoder
+      explainer report --trace their_trace.json --prove
+    """
+    from explainer.report import render_report
+    from explainer.verify import verify
+
+    with user_errors():
+        trace = load_or_run(setup, trace_file)
+        results = verify(trace, derivations=prove, precision=prove)
+        html = render_report(trace, results)
+        path = Path(out)
+        if path == DEFAULT_OUT:
+            path.parent.mkdir(exist_ok=True)
+        write_atomic(path, html)
+    click.echo(str(path))

@@ -1,0 +1,15 @@
+"""The HTML derivation report: every stage of a trace with its formula, derivation,
+numbers and verification result, on one self-contained page.
+
+``build`` renders it (:func:`render_report`, :func:`explain`); ``context`` turns
+a trace into plain data, section by section (``grouping`` decides which stages go
+together, ``sections`` fills each one); ``tables``, ``figures``, ``diagram`` and
+``views`` shape the numbers for tables, pictures and the attention views;
+``mathml``, ``formulas`` and ``derivations`` print the SymPy objects; ``checks``
+sorts the verification results by stage. The templates live in
+``explainer.templates``.
+"""
+
+from explainer.report.build import Report, explain, render_report
+
+__all__ = ["Report", "explain", "render_report"]

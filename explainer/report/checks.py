@@ -1,0 +1,121 @@
+"""Verification results grouped by the stage they were evaluated on.
+
+``verify`` names each result's place in ``where``: a stage name, with
+``" [head h]"`` for the rows of a per-head stage; derivation proofs have
+``where == "symbolic"`` and the derivation's name in ``formula``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from explainer.report.tables import number
+from explainer.verify import CheckResult
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    kind: str  # formula, identity, tokens, precision
+    formula: str
+    stage: str
+    head: str  # "head 0", or "" for whole-stage checks
+    error: str
+    error_exact: str
+    tolerance: str
+    status: str  # ok | FAIL | skip
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every check of one section, and what they add up to."""
+
+    rows: tuple[CheckRow, ...]
+    status: str  # ok | fail | none
+    worst: str  # largest error among the formula checks, rounded
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The outcome of proving a derivation's steps with SymPy."""
+
+    status: str  # ok | fail | none (not proved in this run)
+    detail: str
+
+
+def split_where(where: str) -> tuple[str, str]:
+    """``"enc.0.q [head 1]"`` → ``("enc.0.q", "head 1")``.
+
+    >>> split_where("encoder.0.self_attn.q [head 1]")
+    ('encoder.0.self_attn.q', 'head 1')
+    >>> split_where("output.probs")
+    ('output.probs', '')
+    """
+    stage, _, rest = where.partition(" [")
+    return stage, rest.rstrip("]")
+
+
+class Checks:
+    """Results of one ``verify`` run, looked up by stage or derivation."""
+
+    def __init__(self, results: Iterable[CheckResult]) -> None:
+        self.results = tuple(results)
+        self._by_stage: dict[str, list[CheckResult]] = defaultdict(list)
+        self._proofs: dict[str, CheckResult] = {}
+        for r in self.results:
+            if r.check == "derivation":
+                self._proofs[r.formula] = r
+            elif r.check != "precision":  # the whole pass: shown in the header
+                self._by_stage[split_where(r.where)[0]].append(r)
+
+    def verdict(self, stages: Sequence[str]) -> Verdict:
+        """The checks of ``stages``, formulas first, in the order verify ran them."""
+        found = [r for s in stages for r in self._by_stage.get(s, ())]
+        found.sort(key=lambda r: r.check != "formula" and r.check != "tokens")
+        rows = tuple(_row(r) for r in found)
+        failed = any(not r.ok and not r.skipped for r in found)
+        errors = [r.max_abs_err for r in found if r.check == "formula" and r.tol > 0]
+        return Verdict(
+            rows=rows,
+            status="none" if not rows else "fail" if failed else "ok",
+            worst=number(max(errors)) if errors else "0",
+        )
+
+    def proof(self, derivation: str) -> Proof:
+        r = self._proofs.get(derivation)
+        if r is None:
+            return Proof("none", "not proved in this run (explainer report --prove)")
+        return Proof("ok" if r.ok else "fail", r.detail or r.status)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {
+            "passed": sum(r.ok and not r.skipped for r in self.results),
+            "failed": sum(not r.ok and not r.skipped for r in self.results),
+            "skipped": sum(r.skipped for r in self.results),
+        }
+
+
+def _row(r: CheckResult) -> CheckRow:
+    stage, head = split_where(r.where)
+    counted = r.check in ("tokens", "derivation", "structure")
+    exact = r.tol == 0
+    return CheckRow(
+        kind=r.check,
+        formula=r.formula,
+        stage=stage,
+        head=head,
+        error="—"
+        if counted
+        else ("equal" if exact and r.ok else number(r.max_abs_err)),
+        error_exact=repr(float(r.max_abs_err)),
+        tolerance="exact" if exact else f"{r.tol:.1e}".replace("-", "−"),
+        status=r.status,
+        detail=r.detail,
+    )

@@ -1,0 +1,156 @@
+"""A :class:`~explainer.trace.Trace` and its verification results as the plain data
+the report template renders: parts (encoder, decoder, output) of sections in
+forward order, the architecture diagram, and the attention views' data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from explainer.report import diagram
+from explainer.report.checks import Checks
+from explainer.report.grouping import group_stages
+from explainer.report.sections import Builder, Section
+from explainer.report.tables import exact, number
+from explainer.report.views import attention_views
+from explainer.trace import Trace
+from explainer.verify import CheckResult
+
+_PART_TITLES = {"encoder": "Encoder", "decoder": "Decoder", "output": "Output"}
+_NODE_LABELS = {
+    "tokens": "Tokens",
+    "embedding": "Embedding: one-hot × E",
+    "positional": "+ Positional encoding",
+    "addnorm": "Add & Norm",
+    "norm": "LayerNorm",
+    "residual": "Add (residual)",
+    "ffn": "Feed forward",
+    "logits": "Linear: h Eᵀ (logits)",
+    "probs": "Softmax",
+    "prediction": "Predicted token",
+}
+
+
+@dataclass
+class Part:
+    id: str
+    title: str
+    number: int
+    sections: list[Section] = field(default_factory=list)
+
+
+def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any]:
+    """Everything ``report.html.j2`` renders; plain data, no HTML."""
+    checks = Checks(results)
+    builder = Builder(trace, checks)
+    sections = [builder.section(g) for g in group_stages(trace)]
+    used: dict[str, int] = {}
+    for sec in sections:  # a section id must be unique even if a stage group repeats
+        used[sec.id] = used.get(sec.id, 0) + 1
+        if used[sec.id] > 1:
+            sec.id = f"{sec.id}-{used[sec.id]}"
+    parts: list[Part] = []
+    for sec in sections:
+        if not parts or parts[-1].id != sec.stack:
+            title = _PART_TITLES.get(sec.stack, sec.stack)
+            if sec.stack == "decoder" and not trace.config.has_encoder:
+                title = "Decoder (the whole model)"
+            parts.append(Part(sec.stack, title, len(parts) + 1))
+        part = parts[-1]
+        part.sections.append(sec)
+        sec.number = f"{part.number}.{len(part.sections)}"
+    cfg = trace.config
+    precision = [r for r in checks.results if r.check == "precision"]
+    return {
+        "sentence": trace.source.text,
+        "target": None if trace.target is None else trace.target.text,
+        "config": cfg.to_dict(),
+        "vocab_size": len(trace.vocab),
+        "prediction": trace.prediction,
+        "parts": parts,
+        "diagram": diagram.layout(_nodes(sections, trace), cfg.n_layers),
+        "views": attention_views(trace),
+        "summary": checks.summary,
+        "total_checks": len(checks.results),
+        "precision": [
+            {
+                "ok": r.ok,
+                "error": number(r.max_abs_err),
+                "exact": exact(r.max_abs_err),
+                "tol": f"{r.tol:.0e}",
+                "detail": r.detail,
+            }
+            for r in precision
+        ],
+        "proved": [
+            {"name": name, **vars(checks.proof(name))} for name in _derivations(parts)
+        ],
+        "proofs": {name: checks.proof(name) for name in _derivations(parts)},
+        "stage_count": len(trace.stages),
+    }
+
+
+def _derivations(parts: list[Part]) -> list[str]:
+    names: dict[str, None] = {}
+    for part in parts:
+        for sec in part.sections:
+            for ex in sec.derivations:
+                names.setdefault(ex.view.name, None)
+    return list(names)
+
+
+def _nodes(sections: list[Section], trace: Trace) -> list[diagram.Node]:
+    nodes: list[diagram.Node] = []
+    seen_attn: set[tuple[str, str]] = set()
+    for sec in sections:
+        status = sec.verdict.status if sec.verdict else "none"
+        if sec.kind in ("layer", "other"):
+            continue
+        if sec.attn:
+            if (sec.stack, sec.attn) in seen_attn:
+                continue
+            seen_attn.add((sec.stack, sec.attn))
+            label = {
+                "self_attn": "Masked multi-head self-attention"
+                if sec.stack == "decoder"
+                else "Multi-head self-attention",
+                "cross_attn": "Cross-attention (K, V: encoder)",
+            }[sec.attn]
+            status = _attention_status(sections, sec)
+            nodes.append(
+                diagram.Node(
+                    sec.stack,
+                    label,
+                    f"#{sec.id}",
+                    status,
+                    True,
+                    cross=sec.attn == "cross_attn",
+                )
+            )
+            continue
+        label = _NODE_LABELS.get(sec.kind, sec.title)
+        if sec.kind == "tokens":
+            label = (
+                "Target tokens (<bos> first)"
+                if sec.extra.get("is_target")
+                else "Input tokens"
+            )
+        if sec.layer is None and sec.kind == "norm":
+            label = "Final LayerNorm"
+        nodes.append(
+            diagram.Node(sec.stack, label, f"#{sec.id}", status, sec.layer == 0)
+        )
+    return nodes
+
+
+def _attention_status(sections: list[Section], first: Section) -> str:
+    statuses = {
+        s.verdict.status
+        for s in sections
+        if s.verdict
+        and s.stack == first.stack
+        and s.attn == first.attn
+        and s.layer == first.layer
+    }
+    return "fail" if "fail" in statuses else "ok" if "ok" in statuses else "none"

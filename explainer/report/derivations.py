@@ -1,0 +1,127 @@
+"""Derivations (:mod:`explainer.symbolic`) as plain data with MathML, split into
+their titled groups so that each section shows the steps it needs.
+
+A group is a titled step and the untitled steps after it; inside a group a step
+whose left side is the previous right side is shown as ``= rhs`` (a chain).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+from markupsafe import Markup
+
+from explainer.report.mathml import equation, mathml
+from explainer.symbolic import get_derivation
+
+
+@dataclass(frozen=True)
+class StepView:
+    lhs: Markup | None  # None: continues the chain above
+    rhs: Markup  # "= rhs"
+    why: str
+    cases: str  # where a case-by-case proof was done, else ""
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str
+    steps: tuple[StepView, ...]
+
+
+@dataclass(frozen=True)
+class DerivationView:
+    name: str
+    title: str
+    source: str
+    formulas: tuple[Markup, ...]
+    where: tuple[Markup, ...]
+    groups: tuple[Group, ...]
+
+
+@functools.cache
+def derivation_view(name: str) -> DerivationView:
+    """The derivation ``name`` with every formula and step as MathML."""
+    d = get_derivation(name)
+    formulas = tuple(d.formula) if isinstance(d.formula, sp.Tuple) else (d.formula,)
+    groups: list[Group] = []
+    title, steps, previous = "", [], None
+    for step in d.steps:
+        if step.title or previous is None:
+            if steps:
+                groups.append(Group(title, tuple(steps)))
+            title, steps = step.title, []
+        chained = bool(steps) and previous is not None and step.lhs == previous.rhs
+        steps.append(
+            StepView(
+                lhs=None if chained else mathml(step.lhs, display=False, style=True),
+                rhs=equation(None, step.rhs),
+                why=step.why,
+                cases=step.describe_cases(),
+            )
+        )
+        previous = step
+    groups.append(Group(title, tuple(steps)))
+    return DerivationView(
+        name=d.name,
+        title=d.title,
+        source=d.source,
+        formulas=tuple(mathml(f) for f in formulas),
+        where=tuple(mathml(eq) for eq in d.where),
+        groups=tuple(groups),
+    )
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The groups of one derivation that a section shows (or points back to)."""
+
+    view: DerivationView
+    groups: tuple[Group, ...]
+    first: bool  # shown in full here; otherwise ``seen_in`` names the section
+    headline: bool  # the derivation's first appearance: show its formula too
+    seen_in: str
+    whole: bool  # every group of the derivation
+
+    @property
+    def steps(self) -> int:
+        return sum(len(g.steps) for g in self.groups)
+
+
+def excerpt(
+    name: str,
+    keep: Callable[[str], bool] | None,
+    seen: dict[tuple[str, str], str],
+    section: str,
+) -> Excerpt | None:
+    """The groups of ``name`` that ``keep`` accepts (all when None).
+
+    ``seen`` maps (derivation, group title) to the section that first showed it;
+    a group shown before is not repeated, the excerpt points back to it instead.
+    """
+    view = derivation_view(name)
+    chosen = tuple(g for g in view.groups if keep is None or keep(g.title))
+    if not chosen:
+        return None
+    headline = not any((name, g.title) in seen for g in view.groups)
+    fresh = tuple(g for g in chosen if (name, g.title) not in seen)
+    for g in fresh:
+        seen[(name, g.title)] = section
+    earlier = "" if fresh else seen[(name, chosen[0].title)]
+    return Excerpt(
+        view=view,
+        groups=fresh or chosen,
+        first=bool(fresh),
+        headline=headline,
+        seen_in=earlier,
+        whole=len(chosen) == len(view.groups),
+    )
+
+
+def titled(*words: str) -> Callable[[str], bool]:
+    """A group filter: the title contains one of ``words`` (case-insensitive)."""
+    lowered = [w.lower() for w in words]
+    return lambda title: any(w in title.lower() for w in lowered)

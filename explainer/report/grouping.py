@@ -1,0 +1,133 @@
+"""Which section of the report shows which stage, and what each section explains.
+
+Stages are grouped in the order the trace recorded them, so that pre-LN and
+post-LN models both read in forward order. Layer 0 of each stack gets a section
+per step; every other layer is one summary section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from explainer.report.derivations import titled
+from explainer.trace import Stage, Trace
+
+ATTN = re.compile(r"^(encoder|decoder)\.(\d+)\.(self_attn|cross_attn)\.(\w+)$")
+_LAYER = re.compile(r"^(encoder|decoder)\.(\d+)\.(residual|norm)(\d+)$")
+_FFN = re.compile(r"^(encoder|decoder)\.(\d+)\.ffn\.\w+$")
+_EMBED = re.compile(r"^(encoder|decoder)\.embed\.(\w+)$")
+_ATTN_KINDS = {
+    "q": "qkv",
+    "k": "qkv",
+    "v": "qkv",
+    "scores": "scores",
+    "scaled": "scores",
+    "mask": "mask",
+    "masked": "mask",
+    "weights": "softmax",
+    "heads": "weighted",
+    "concat": "concat",
+    "out": "concat",
+}
+_EMBED_KINDS = {
+    "ids": "tokens",
+    "padding": "tokens",
+    "one_hot": "embedding",
+    "lookup": "embedding",
+    "scaled": "embedding",
+    "pe": "positional",
+    "input": "positional",
+}
+_OUTPUT_KINDS = {"output.logits": "logits", "output.probs": "probs"}
+
+# Which groups of which derivation each kind of section explains.
+DERIVATIONS: dict[str, list[tuple[str, Callable[[str], bool] | None]]] = {
+    "embedding": [("embedding", None)],
+    "positional": [("positional-encoding", None)],
+    "qkv": [("multi-head", titled("project once"))],
+    "scores": [("scaled-dot-product-attention", titled("√d_k", "variance", "check"))],
+    "mask": [("scaled-dot-product-attention", titled("mask"))],
+    "softmax": [("softmax", None)],
+    "weighted": [("scaled-dot-product-attention", titled("sum to one"))],
+    "concat": [("multi-head", titled("concat", "parameters"))],
+    "addnorm": [("residual-norm", None), ("layer-norm", None)],
+    "norm": [("layer-norm", None), ("residual-norm", None)],
+    "residual": [("residual-norm", None)],
+    "ffn": [("feed-forward", None)],
+    "logits": [("output", titled("tied"))],
+    "probs": [("output", titled("cross-entropy", "∂l", "tying"))],
+}
+
+
+def section_key(name: str, norm: str) -> tuple[str, str, str, int | None, str | None]:
+    """(id, kind, stack, layer, attention) of the section that shows stage ``name``.
+
+    >>> section_key("encoder.0.self_attn.scaled", "post")
+    ('encoder-0-self_attn-scores', 'scores', 'encoder', 0, 'self_attn')
+    >>> section_key("decoder.1.norm2", "post")
+    ('decoder-1', 'layer', 'decoder', 1, None)
+    """
+    if m := _EMBED.match(name):
+        kind = _EMBED_KINDS.get(m[2], "other")
+        return f"{m[1]}-{kind}", kind, m[1], None, None
+    for pattern in (ATTN, _LAYER, _FFN):
+        if m := pattern.match(name):
+            stack, layer = m[1], int(m[2])
+            if layer > 0:
+                return f"{stack}-{layer}", "layer", stack, layer, None
+            if pattern is ATTN:
+                kind = _ATTN_KINDS.get(m[4], "other")
+                return f"{stack}-0-{m[3]}-{kind}", kind, stack, 0, m[3]
+            if pattern is _FFN:
+                return f"{stack}-0-ffn", "ffn", stack, 0, None
+            n = m[4]
+            if norm == "post":
+                return f"{stack}-0-addnorm{n}", "addnorm", stack, 0, None
+            return f"{stack}-0-{m[3]}{n}", m[3], stack, 0, None
+    if name in ("encoder.norm", "decoder.norm"):
+        stack = name.split(".")[0]
+        return f"{stack}-final-norm", "norm", stack, None, None
+    if name == "output.prediction":
+        return "output-prediction", "prediction", "output", None, None
+    if name in _OUTPUT_KINDS:
+        kind = _OUTPUT_KINDS[name]
+        return f"output-{kind}", kind, "output", None, None
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"other-{slug}", "other", name.split(".")[0], None, None
+
+
+TITLES = {
+    "tokens": "Tokenization: words become ids",
+    "embedding": "One-hot × embedding matrix",
+    "positional": "Positional encoding",
+    "qkv": "Queries, keys and values, per head",
+    "scores": "Scores QKᵀ and scaling by √d_k",
+    "mask": "The mask",
+    "softmax": "Softmax: scores become attention weights",
+    "weighted": "Weighted sum of the values",
+    "concat": "Concatenating the heads and W_O",
+    "addnorm": "Residual connection + LayerNorm",
+    "norm": "LayerNorm",
+    "residual": "Residual connection",
+    "ffn": "Position-wise feed-forward network",
+    "logits": "Final projection: logits = h Eᵀ",
+    "probs": "Probabilities of the next token",
+    "prediction": "The predicted token",
+    "layer": "Layer {layer}, summarised",
+    "other": "Stage {stage}",
+}
+ATTN_NAMES = {"self_attn": "self-attention", "cross_attn": "cross-attention"}
+
+
+def group_stages(trace: Trace) -> list[list[Stage]]:
+    """Consecutive stages that one section shows, in forward order."""
+    groups: list[list[Stage]] = []
+    current = None
+    for stage in trace.stages:
+        key = section_key(stage.name, trace.config.norm)[0]
+        if key != current:
+            groups.append([])
+            current = key
+        groups[-1].append(stage)
+    return groups

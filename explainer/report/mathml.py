@@ -1,0 +1,224 @@
+"""MathML from the SymPy objects that ``verify`` checks and ``derive`` proves.
+
+SymPy's presentation-MathML printer, with the few objects it prints poorly (or
+not at all in MathML Core, the part Chromium renders natively) given a proper form:
+``Piecewise`` as a brace with cases, ``Subs`` as a vertical bar, expectations and
+variances, the row-wise softmax, and entities replaced by the characters they name.
+No JavaScript math library is needed: the browser lays out ``<math>`` itself.
+
+>>> import sympy as sp
+>>> print(mathml(sp.sqrt(sp.Symbol("d_k"))))
+<math display="block"><msqrt><msub><mi>d</mi><mi>k</mi></msub></msqrt></math>
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from xml.dom import minidom
+
+import sympy as sp
+from markupsafe import Markup
+from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.stats.rv import RandomSymbol
+from sympy.stats.symbolic_probability import Expectation, Variance
+
+from explainer.symbolic.symbols import _Named
+
+__all__ = ["equation", "mathml"]
+
+
+class _Printer(MathMLPresentationPrinter):
+    """Presentation MathML restricted to what MathML Core renders."""
+
+    def _el(self, tag: str, *children: minidom.Node, text: str | None = None):
+        node = self.dom.createElement(tag)
+        if text is not None:
+            node.appendChild(self.dom.createTextNode(text))
+        for child in children:
+            node.appendChild(child)
+        return node
+
+    def _row(self, *children: minidom.Node) -> minidom.Element:
+        return self._el("mrow", *children)
+
+    def _mo(self, text: str) -> minidom.Element:
+        return self._el("mo", text=text)
+
+    def _call(self, name: str, *args: sp.Basic, brackets: str = "()"):
+        inner = [self._print(args[0])]
+        for arg in args[1:]:
+            inner += [self._mo(","), self._print(arg)]
+        return self._row(
+            self._el("mi", text=name),
+            self._row(self._mo(brackets[0]), *inner, self._mo(brackets[1])),
+        )
+
+    def _print_Symbol(self, sym: sp.Symbol, style: str = "plain") -> minidom.Element:
+        """As SymPy prints it, with ``xhat`` shown as x̂."""
+        hat = re.match(r"^([^\W\d_]+?)hat(.*)$", sym.name)
+        if hat:
+            sym = sp.Symbol(f"{hat[1]}\u0302{hat[2]}")
+        return super()._print_Symbol(sym, style=style)
+
+    def _print_Derivative(self, expr: sp.Derivative) -> minidom.Element:
+        """d/dx f, with f in parentheses when it is a sum."""
+        node = super()._print_Derivative(expr)
+        body = node.lastChild
+        if isinstance(expr.expr, sp.Add):
+            node.removeChild(body)
+            node.appendChild(self._row(self._mo("("), body, self._mo(")")))
+        return node
+
+    def _print_BlockMatrix(self, expr: sp.BlockMatrix) -> minidom.Element:
+        return self._print(expr.blocks)
+
+    def _print_Function(self, expr: sp.Function) -> minidom.Element:
+        """Names as written (``PE``, ``R_i``, ``λ``), not lower-cased; a
+        :func:`~explainer.symbolic.symbols.depending` quantity as its bare name."""
+        name = self._print(sp.Symbol(type(expr).__name__))
+        if isinstance(expr, _Named):
+            return name
+        return self._row(name, self._paren_comma_separated(*expr.args))
+
+    def _print_Indexed(self, expr: sp.Indexed) -> minidom.Element:
+        indices: list[minidom.Node] = []
+        for index in expr.indices:
+            if indices:
+                indices.append(self._mo(","))
+            indices.append(self._print(index))
+        return self._el("msub", self._print(expr.base.label), self._row(*indices))
+
+    def _print_MatrixElement(self, expr: sp.MatrixElement) -> minidom.Element:
+        i, j = (self._print(a) for a in expr.indices)
+        return self._el(
+            "msub", self._print(expr.parent), self._row(i, self._mo(","), j)
+        )
+
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> minidom.Element:
+        return self._el("mn", text="0")
+
+    def _print_BlockDiagMatrix(self, expr: sp.BlockDiagMatrix) -> minidom.Element:
+        return self._print(expr.blocks)
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> minidom.Element:
+        table = self._el("mtable")
+        for value, cond in expr.args:
+            when = (
+                self._el("mtext", text="otherwise")
+                if cond == sp.true
+                else self._row(self._el("mtext", text="if\u00a0"), self._print(cond))
+            )
+            table.appendChild(
+                self._el(
+                    "mtr", self._el("mtd", self._print(value)), self._el("mtd", when)
+                )
+            )
+        return self._row(self._mo("{"), table)
+
+    def _print_Subs(self, expr: sp.Subs) -> minidom.Element:
+        pairs: list[minidom.Node] = []
+        for var, point in zip(expr.variables, expr.point, strict=True):
+            if pairs:
+                pairs.append(self._mo(","))
+            pairs += [self._print(var), self._mo("="), self._print(point)]
+        bar = self._el("msub", self._mo("|"), self._row(*pairs))
+        return self._row(self._print(expr.expr), bar)
+
+    def _print_Expectation(self, expr: Expectation) -> minidom.Element:
+        return self._call("E", expr.args[0], brackets="[]")
+
+    def _print_Variance(self, expr: Variance) -> minidom.Element:
+        return self._call("Var", expr.args[0])
+
+    def _print_RandomSymbol(self, expr: RandomSymbol) -> minidom.Element:
+        return self._print(expr.symbol)
+
+    def _print_RowSoftmax(self, expr: sp.Basic) -> minidom.Element:
+        return self._call("softmax", expr.args[0])
+
+    def _print_MatrixRelu(self, expr: sp.Basic) -> minidom.Element:
+        return self._call("max", sp.S.Zero, expr.args[0])
+
+    def _print_Max(self, expr: sp.Max) -> minidom.Element:
+        return self._call("max", *expr.args)
+
+    def _print_Min(self, expr: sp.Min) -> minidom.Element:
+        return self._call("min", *expr.args)
+
+    def _print_BooleanTrue(self, expr: sp.Basic) -> minidom.Element:
+        return self._el("mtext", text="true")
+
+    def _print_BooleanFalse(self, expr: sp.Basic) -> minidom.Element:
+        return self._el("mtext", text="false")
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> minidom.Element:
+        i, j = (self._print(a) for a in expr.args)
+        return self._el("msub", self._el("mi", text="δ"), self._row(i, j))
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> minidom.Element:
+        return self._el("msub", self._el("mn", text="1"), self._print(expr.rows))
+
+    def _print_Exp1(self, expr: sp.Basic) -> minidom.Element:
+        node = self._el("mi", text="e")
+        node.setAttribute("mathvariant", "normal")
+        return node
+
+    def _print_exp(self, expr: sp.Basic) -> minidom.Element:
+        return self._el("msup", self._print_Exp1(sp.E), self._print(expr.args[0]))
+
+    def _print_Mod(self, expr: sp.Mod) -> minidom.Element:
+        a, b = expr.args
+        return self._row(self._print(a), self._el("mo", text="mod"), self._print(b))
+
+    def render(self, expr: sp.Basic) -> minidom.Element:
+        node = self._print(expr)
+        _clean(node)
+        return node
+
+
+def _clean(node: minidom.Node) -> None:
+    """Entities (``&InvisibleTimes;``) as the characters they name; ``e`` upright;
+    a true minus sign."""
+    for child in node.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            child.data = html.unescape(child.data).replace("\u2147", "e")
+            child.data = child.data.replace("\u2146", "d")
+            if getattr(node, "tagName", "") == "mo" and child.data == "-":
+                child.data = "\u2212"
+        else:
+            _clean(child)
+    if getattr(node, "tagName", "") == "mi" and node.firstChild is not None:
+        if node.firstChild.nodeType == node.TEXT_NODE and node.firstChild.data == "e":
+            node.setAttribute("mathvariant", "normal")
+
+
+def _math(content: minidom.Element, display: bool, style: bool = False) -> Markup:
+    printer = _Printer()
+    root = printer.dom.createElement("math")
+    if display:
+        root.setAttribute("display", "block")
+    elif style:
+        root.setAttribute("displaystyle", "true")
+    root.appendChild(content)
+    # minidom escapes text and attribute values; every name comes from SymPy
+    return Markup(root.toxml())
+
+
+def mathml(expr: sp.Basic, *, display: bool = True, style: bool = False) -> Markup:
+    """``expr`` as a ``<math>`` element (safe to insert into a template);
+    ``style`` asks for display style in an inline formula.
+
+    >>> print(mathml(sp.Symbol("x") / 2, display=False))
+    <math><mrow><mfrac><mi>x</mi><mn>2</mn></mfrac></mrow></math>
+    """
+    return _math(_Printer().render(expr), display, style)
+
+
+def equation(lhs: sp.Basic | None, rhs: sp.Basic, *, display: bool = False) -> Markup:
+    """``lhs = rhs`` (or ``= rhs`` when ``lhs`` is None) as one ``<math>``, in
+    display style (full-size sums and fractions) even when inline."""
+    printer = _Printer()
+    parts = [] if lhs is None else [printer.render(lhs)]
+    parts += [printer._mo("="), printer.render(rhs)]
+    return _math(printer._row(*parts), display, style=True)

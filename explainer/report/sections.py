@@ -1,0 +1,375 @@
+"""One section of the report per step of the forward pass, as plain data: its
+stages, tables, formulas, derivation excerpts, figures and checks. Which stages
+go together is decided in :mod:`explainer.report.grouping`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from explainer.report import figures
+from explainer.report.checks import Checks, Verdict
+from explainer.report.derivations import Excerpt, excerpt
+from explainer.report.formulas import OpFormula, op_formulas
+from explainer.report.grouping import ATTN_NAMES, DERIVATIONS, TITLES, section_key
+from explainer.report.tables import Table, indices, table
+from explainer.trace import Op, Stage, Trace
+
+MAX_HEADS = 4  # per-head tables shown in a section; the views show every head
+
+
+@dataclass
+class Section:
+    """Everything one section of the page shows."""
+
+    id: str
+    kind: str  # names the template partial: section_{kind}.html.j2
+    title: str
+    stack: str
+    layer: int | None
+    attn: str | None  # self_attn | cross_attn for the attention sections
+    stages: tuple[str, ...]
+    number: str = ""
+    tables: list[Table] = field(default_factory=list)
+    formulas: list[OpFormula] = field(default_factory=list)
+    derivations: list[Excerpt] = field(default_factory=list)
+    verdict: Verdict | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Builder:
+    """Turns groups of stages into :class:`Section` values, one trace at a time."""
+
+    def __init__(self, trace: Trace, checks: Checks) -> None:
+        self.trace = trace
+        self.checks = checks
+        self.cfg = trace.config
+        self.seen: dict[tuple[str, str], str] = {}
+        self.first_of_kind: dict[str, str] = {}
+
+    # --- labels ---------------------------------------------------------------
+
+    def tokens(self, stack: str) -> list[str]:
+        """The tokens a stack reads (the decoder of an encoder-decoder: the target)."""
+        t = self.trace
+        if stack == "decoder" and t.target is not None:
+            return list(t.target.tokens)
+        return list(t.source.tokens)
+
+    def keys(self, stack: str, attn: str | None) -> list[str]:
+        return (
+            list(self.trace.source.tokens)
+            if attn == "cross_attn"
+            else self.tokens(stack)
+        )
+
+    # --- sections ---------------------------------------------------------------
+
+    def section(self, stages: list[Stage]) -> Section:
+        sid, kind, stack, layer, attn = section_key(stages[0].name, self.cfg.norm)
+        names = tuple(s.name for s in stages)
+        title = TITLES[kind].format(layer=layer, stage=names[0])
+        if attn:
+            title = f"{ATTN_NAMES[attn].capitalize()} · {title}"
+        sec = Section(sid, kind, title, stack, layer, attn, names)
+        sec.verdict = self.checks.verdict(names)
+        sec.formulas = op_formulas(stages)
+        for name, keep in DERIVATIONS.get(kind, ()):
+            if kind == "mask" and self._causal_later(stages):
+                continue  # masking is explained where it happens
+            found = excerpt(name, keep, self.seen, sid)
+            if found is not None:
+                sec.derivations.append(found)
+        sec.extra["first"] = self.first_of_kind.setdefault(kind, sid)
+        getattr(self, f"_{kind}", self._other)(sec, stages)
+        return sec
+
+    def _causal_later(self, stages: list[Stage]) -> bool:
+        """An unmasked attention in a trace that also has a causal mask."""
+        here = any(s.op == Op.CAUSAL_MASK for s in stages)
+        return not here and bool(self.trace.find(Op.CAUSAL_MASK))
+
+    def _tab(self, name: str, value: np.ndarray, rows, cols, **kw: Any) -> Table:
+        return table(name, value, rows=rows, cols=cols, **kw)
+
+    def _matrix(
+        self,
+        sec: Section,
+        name: str,
+        caption: str = "",
+        *,
+        rows: list[str] | None = None,
+        cols: list[str] | None = None,
+        **kw: Any,
+    ) -> None:
+        """A (T, d) stage or parameter as one table; a (h, T, d) one per head."""
+        value = self.trace[name]
+        rows = rows or self.tokens(sec.stack)
+        cols = cols or indices(value.shape[-1])
+        caption = caption or name
+        if value.ndim == 3:
+            shown = min(value.shape[0], MAX_HEADS)
+            if shown < value.shape[0]:
+                note = (
+                    f"{name}: heads {shown}–{value.shape[0] - 1} are not shown as "
+                    "tables (the attention views have every head)."
+                )
+                sec.notes.append(note)
+            for h in range(shown):
+                sec.tables.append(
+                    table(
+                        name,
+                        value[h],
+                        rows=rows,
+                        cols=cols,
+                        caption=f"{caption} · head {h}",
+                        head=h,
+                        **kw,
+                    )
+                )
+        else:
+            rows = rows if value.ndim == 2 else [""]
+            sec.tables.append(
+                table(name, value, rows=rows, cols=cols, caption=caption, **kw)
+            )
+
+    def _tokens(self, sec: Section, stages: list[Stage]) -> None:
+        t = self.trace
+        part = t.target if sec.stack == "decoder" and t.target is not None else t.source
+        sec.extra["text"] = part.text
+        sec.extra["unknown"] = list(part.unknown)
+        sec.extra["rows"] = [
+            {"position": p, "token": tok, "id": int(i)}
+            for p, (tok, i) in enumerate(zip(part.tokens, part.ids, strict=True))
+        ]
+        sec.extra["vocab_size"] = len(t.vocab)
+        sec.extra["is_target"] = part is t.target
+
+    def _embedding(self, sec: Section, stages: list[Stage]) -> None:
+        p = f"{sec.stack}.embed"
+        toks = self.tokens(sec.stack)
+        vocab = list(self.trace.vocab)
+        sec.tables.append(
+            self._tab(
+                f"{p}.one_hot",
+                self.trace[f"{p}.one_hot"],
+                toks,
+                vocab,
+                caption="one-hot rows",
+                scale="probability",
+                compact=True,
+            )
+        )
+        ids = [int(i) for i in self.trace[f"{p}.ids"]]
+        emb = self.trace["embedding"]
+        sec.tables.append(
+            self._tab(
+                "embedding",
+                emb[ids],
+                [f"E[{i}]" for i in ids],
+                indices(emb.shape[1]),
+                caption="the rows of E they pick",
+                shape=emb.shape,
+                source_rows=tuple(ids),
+            )
+        )
+        self._matrix(sec, f"{p}.lookup", "one-hot × E")
+        if f"{p}.scaled" in self.trace:
+            self._matrix(sec, f"{p}.scaled", "× √d_model")
+            sec.extra["factor"] = math.sqrt(self.cfg.d_model)
+
+    def _positional(self, sec: Section, stages: list[Stage]) -> None:
+        p = f"{sec.stack}.embed"
+        self._matrix(sec, f"{p}.pe", "PE")
+        self._matrix(sec, f"{p}.input", "embedding + PE")
+        pe = self.trace[f"{p}.pe"]
+        if self.first_of_kind["positional"] == sec.id:
+            sec.extra["heatmap"] = figures.pe_heatmap(pe, self.cfg.d_model)
+            sec.extra["curves"] = figures.pe_curves(pe, self.cfg.d_model)
+
+    def _qkv(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        for which in "qkv":
+            rows = (
+                self.tokens(sec.stack)
+                if which == "q"
+                else self.keys(sec.stack, sec.attn)
+            )
+            self._matrix(sec, f"{p}.{which}", which.upper(), rows=rows)
+        sec.extra["weights"] = [
+            self._tab(
+                f"{p}.w_{w}",
+                self.trace[f"{p}.w_{w}"],
+                indices(self.cfg.d_model),
+                _head_cols(self.trace[f"{p}.w_{w}"], self.cfg.n_heads),
+                caption=f"W_{w.upper()}",
+            )
+            for w in "qkv"
+        ]
+        sec.extra["sources"] = [
+            s.inputs[0] for s in stages if s.name.endswith((".q", ".k"))
+        ]
+
+    def _attn_rows(self, sec: Section) -> tuple[list[str], list[str]]:
+        return self.tokens(sec.stack), self.keys(sec.stack, sec.attn)
+
+    def _scores(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        rows, cols = self._attn_rows(sec)
+        self._matrix(sec, f"{p}.scores", "Q Kᵀ", rows=rows, cols=cols)
+        self._matrix(sec, f"{p}.scaled", "÷ √d_k", rows=rows, cols=cols)
+        sec.extra["variance"] = figures.variance_argument(
+            self.trace[f"{p}.q"],
+            self.trace[f"{p}.k"],
+            self.trace[f"{p}.scores"],
+            self.trace[f"{p}.scaled"],
+        )
+        sec.extra["d_k"] = self.cfg.d_k
+        sec.extra["sqrt_d_k"] = math.sqrt(self.cfg.d_k)
+
+    def _mask(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        rows, cols = self._attn_rows(sec)
+        stage = self.trace.stage(f"{p}.mask")
+        self._matrix(sec, f"{p}.mask", "may attend", rows=rows, cols=cols, scale="mask")
+        self._matrix(sec, f"{p}.masked", "masked scores", rows=rows, cols=cols)
+        sec.extra["causal"] = stage.op == Op.CAUSAL_MASK
+        sec.extra["blocked"] = int((~stage.value).sum())
+
+    def _softmax(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        rows, cols = self._attn_rows(sec)
+        self._matrix(
+            sec, f"{p}.weights", "weights", rows=rows, cols=cols, scale="probability"
+        )
+        w = self.trace[f"{p}.weights"]
+        sec.extra["strongest"] = figures.strongest(w, rows, cols)
+
+    def _weighted(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        rows, cols = self._attn_rows(sec)
+        self._matrix(sec, f"{p}.v", "V", rows=cols)
+        self._matrix(sec, f"{p}.heads", "weights · V", rows=rows)
+
+    def _concat(self, sec: Section, stages: list[Stage]) -> None:
+        p = sec.stages[0].rsplit(".", 1)[0]
+        concat = self.trace[f"{p}.concat"]
+        cols = [
+            f"{h}·{c}" for h in range(self.cfg.n_heads) for c in range(self.cfg.d_v)
+        ]
+        self._matrix(
+            sec,
+            f"{p}.concat",
+            "Concat(heads)",
+            cols=cols if len(cols) == concat.shape[-1] else None,
+        )
+        sec.extra["weights"] = [
+            self._tab(
+                f"{p}.w_o",
+                self.trace[f"{p}.w_o"],
+                cols if len(cols) == concat.shape[-1] else indices(concat.shape[-1]),
+                indices(self.cfg.d_model),
+                caption="W_O",
+            )
+        ]
+        self._matrix(sec, f"{p}.out", "· W_O + b_O")
+
+    def _addnorm(self, sec: Section, stages: list[Stage]) -> None:
+        for s in stages:
+            caption = "x + Sublayer(x)" if s.op == Op.ADD else "LayerNorm"
+            self._matrix(sec, s.name, caption)
+        sec.extra["inputs"] = {s.name: list(s.inputs) for s in stages}
+        norm = next((s for s in stages if s.op == Op.LAYER_NORM), None)
+        if norm is not None:
+            sec.extra["row_stats"] = figures.row_stats(self.trace[norm.inputs[0]])
+
+    _norm = _addnorm
+    _residual = _addnorm
+
+    def _ffn(self, sec: Section, stages: list[Stage]) -> None:
+        for s in stages:
+            caption = {Op.LINEAR: "x W + b", Op.RELU: "ReLU", Op.GELU: "GELU"}[s.op]
+            if s.name.endswith(".out"):
+                caption = "· W₂ + b₂"
+            elif s.op == Op.LINEAR:
+                caption = "x W₁ + b₁"
+            self._matrix(sec, s.name, caption)
+        act = self.trace[f"{sec.stack}.0.ffn.activation"]
+        sec.extra["zeros"] = int((act == 0).sum())
+        sec.extra["size"] = int(act.size)
+
+    def _layer(self, sec: Section, stages: list[Stage]) -> None:
+        sec.extra["stages"] = [
+            {
+                "name": s.name,
+                "op": str(s.op),
+                "shape": " × ".join(str(n) for n in s.shape),
+                "verdict": self.checks.verdict([s.name]),
+            }
+            for s in stages
+        ]
+        self._matrix(sec, stages[-1].name, "output of the layer")
+
+    def _logits(self, sec: Section, stages: list[Stage]) -> None:
+        toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")
+        self._matrix(
+            sec, "output.logits", "h Eᵀ", rows=toks, cols=list(self.trace.vocab)
+        )
+        sec.extra["input"] = stages[0].inputs[0]
+
+    def _probs(self, sec: Section, stages: list[Stage]) -> None:
+        toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")
+        probs = self.trace["output.probs"]
+        sec.extra["bars"] = figures.bars(probs[-1], self.trace.vocab)
+        sec.extra["position"] = len(toks) - 1
+        sec.extra["last_token"] = toks[-1]
+        sec.extra["top"] = figures.top_k(probs, self.trace.vocab, toks, 3)
+        self._matrix(
+            sec,
+            "output.probs",
+            "softmax(logits)",
+            rows=toks,
+            cols=list(self.trace.vocab),
+            scale="probability",
+        )
+
+    def _prediction(self, sec: Section, stages: list[Stage]) -> None:
+        toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")
+        pred = [int(i) for i in self.trace["output.prediction"]]
+        probs = self.trace["output.probs"]
+        sec.extra["rows"] = [
+            {
+                "position": t,
+                "token": toks[t],
+                "id": i,
+                "predicted": self.trace.vocab[i],
+                "p": float(probs[t, i]),
+                "next": toks[t + 1] if t + 1 < len(toks) else "",
+            }
+            for t, i in enumerate(pred)
+        ]
+        sec.extra["answer"] = self.trace.vocab[pred[-1]]
+        sec.extra["encoder_decoder"] = self.cfg.architecture == "encoder-decoder"
+
+    def _other(self, sec: Section, stages: list[Stage]) -> None:
+        for s in stages:
+            if s.value.ndim <= 3 and s.value.size:
+                rows = indices(s.value.shape[-2]) if s.value.ndim >= 2 else [""]
+                self._matrix(
+                    sec,
+                    s.name,
+                    rows=rows,
+                    scale="mask" if s.value.dtype == bool else "diverging",
+                )
+
+
+def _head_cols(w: np.ndarray, n_heads: int) -> list[str]:
+    width = w.shape[1] // n_heads
+    if width * n_heads != w.shape[1]:
+        return indices(w.shape[1])
+    return [f"{h}·{c}" for h in range(n_heads) for c in range(width)]
