@@ -84,7 +84,9 @@ class SetflagsRecorder(Recorder):
 
 
 class TupleStage(NamedTuple):
-    """Stage as a NamedTuple: immutable by construction, no __setattr__ calls."""
+    """Stage as a NamedTuple: immutable by construction, no __setattr__ calls. (As
+    the real Stage it would also need __eq__ and __ne__ that compare the arrays with
+    np.array_equal: tuple's own compare them element-wise and raise.)"""
 
     name: str
     op: Op

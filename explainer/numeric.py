@@ -11,6 +11,7 @@ function); Ba et al. 2016 (LayerNorm); Hendrycks & Gimpel 2016 (GELU).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -26,7 +27,10 @@ def one_hot(ids: np.ndarray, vocab_size: int, dtype: str | np.dtype) -> np.ndarr
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    return np.eye(vocab_size, dtype=dtype)[ids]  # (T, V)
+    ids = np.asarray(ids)
+    out = np.zeros((*ids.shape, vocab_size), dtype=dtype)  # (T, V)
+    np.put_along_axis(out, ids[..., None], 1, axis=-1)
+    return out
 
 
 def embedding(one_hot_ids: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -39,6 +43,7 @@ def scale_embedding(x: np.ndarray, d_model: int) -> np.ndarray:
     return x * math.sqrt(d_model)  # (T, d_model)
 
 
+@functools.lru_cache(maxsize=64)
 def positional_encoding(
     seq_len: int, d_model: int, dtype: str | np.dtype
 ) -> np.ndarray:
@@ -57,7 +62,9 @@ def positional_encoding(
     pe = np.empty((seq_len, d_model), dtype=np.float64)
     pe[:, 0::2] = np.sin(angle)
     pe[:, 1::2] = np.cos(angle[:, : d_model // 2])
-    return pe.astype(dtype)  # (T, d_model)
+    pe = pe.astype(dtype)  # (T, d_model)
+    pe.setflags(write=False)  # cached: the same array is handed out again
+    return pe
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -67,7 +74,9 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """x W + b, row-vector convention; ``w`` is (d_in, d_out).  # (T, d_out)"""
-    return x @ w + b
+    y = x @ w  # (T, d_out)
+    y += b
+    return y
 
 
 def project_heads(
@@ -123,7 +132,10 @@ def apply_mask(scores: np.ndarray, *allowed: np.ndarray) -> np.ndarray:
     array([[  0., -inf],
            [  0.,   0.]])
     """
-    ok = np.logical_and.reduce(np.broadcast_arrays(*allowed)) if allowed else True
+    if len(allowed) == 1:
+        ok = allowed[0]
+    else:
+        ok = np.logical_and.reduce(np.broadcast_arrays(*allowed)) if allowed else True
     return np.where(ok, scores, NEG_INF).astype(scores.dtype, copy=False)
 
 
@@ -133,9 +145,9 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     >>> softmax(np.array([0.0, np.log(3.0)]))
     array([0.25, 0.75])
     """
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 def attend(weights: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -158,9 +170,10 @@ def layer_norm(
     >>> layer_norm(np.array([1.0, 3.0]), np.ones(2), np.zeros(2), 0.0)
     array([-1.,  1.])
     """
-    mean = np.mean(x, axis=-1, keepdims=True)  # (T, 1)
-    var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)  # (T, 1)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta  # (T, d_model)
+    d_model = x.shape[-1]
+    centered = x - x.sum(axis=-1, keepdims=True) / d_model  # (T, d_model): x − μ
+    var = (centered * centered).sum(axis=-1, keepdims=True) / d_model  # (T, 1)
+    return centered / np.sqrt(var + eps) * gamma + beta  # (T, d_model)
 
 
 def relu(x: np.ndarray) -> np.ndarray:

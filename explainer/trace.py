@@ -12,10 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
 from explainer.config import ModelConfig
+from explainer.memory import keep_freed_memory
 
 
 class Op(StrEnum):
@@ -45,9 +47,12 @@ class Op(StrEnum):
     ARGMAX = "argmax"  # predicted token
 
 
-@dataclass(frozen=True, eq=False)
-class Stage:
-    """One recorded step: ``value = op(*inputs)``."""
+class Stage(NamedTuple):
+    """One recorded step: ``value = op(*inputs)``.
+
+    Immutable (a typed named tuple: cheap to make, as there is one per stage of
+    every pass) and compared by value, arrays included.
+    """
 
     name: str
     op: Op
@@ -67,6 +72,10 @@ class Stage:
             and np.array_equal(self.value, other.value, equal_nan=True)
         )
 
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
     __hash__ = None  # type: ignore[assignment]
 
 
@@ -83,7 +92,7 @@ class Tokens:
 def freeze(value: np.ndarray) -> np.ndarray:
     """The array itself, marked read-only (no copy)."""
     value = np.asarray(value)
-    value.flags.writeable = False
+    value.setflags(write=False)
     return value
 
 
@@ -168,10 +177,13 @@ class Recorder:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.stages: list[Stage] = []
+        if enabled:
+            keep_freed_memory()
 
     def __call__(
         self, name: str, op: Op, inputs: tuple[str, ...], value: np.ndarray
     ) -> np.ndarray:
         if self.enabled:
-            self.stages.append(Stage(name, op, inputs, freeze(value)))
+            value.setflags(write=False)  # numeric ops return fresh ndarrays
+            self.stages.append(Stage(name, op, inputs, value))
         return value
