@@ -111,8 +111,7 @@ def main() -> None:
             )
             if "video_s" not in results:
                 results["video_s"] = {
-                    name: round(duration(videos / f"{name}.mp4"), 2)
-                    for name in SCENES
+                    name: round(duration(videos / f"{name}.mp4"), 2) for name in SCENES
                 }
                 results["video_s"]["transformer"] = round(
                     duration(videos / "transformer.mp4"), 2

@@ -8,5 +8,6 @@ VENV="${EXPLAINER_VENV:-.venv}"
 bash scripts/setup.sh
 mkdir -p output
 "$VENV/bin/explainer" trace --out output/trace.json
+"$VENV/bin/explainer" render --movie --quality low
 "$VENV/bin/explainer" report
 "$VENV/bin/explainer" verify

@@ -12,6 +12,7 @@ import click
 
 from explainer.cli.derive_cmd import derive_command
 from explainer.cli.errors import InputError
+from explainer.cli.render_cmd import render_command
 from explainer.cli.report_cmd import report_command
 from explainer.cli.trace_cmd import trace
 from explainer.cli.verify_cmd import verify_command
@@ -35,6 +36,7 @@ def cli() -> None:
 cli.add_command(trace)
 cli.add_command(verify_command)
 cli.add_command(derive_command)
+cli.add_command(render_command)
 cli.add_command(report_command)
 
 

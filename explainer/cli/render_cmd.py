@@ -1,0 +1,141 @@
+"""``explainer render``: Manim videos of the forward pass, one scene per stage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from explainer.cli.errors import InputError, user_errors
+from explainer.cli.options import Setup, model_options
+from explainer.cli.verify_cmd import load_or_run
+from explainer.render import (
+    MOVIE_NAME,
+    QUALITIES,
+    SCENES,
+    RenderError,
+    RenderOptions,
+    render,
+    resolve,
+)
+
+
+@click.command(name="render")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_scenes", is_flag=True, help="render every scene")
+@click.option("--list", "list_scenes", is_flag=True, help="list the scenes and exit")
+@click.option(
+    "--movie",
+    is_flag=True,
+    help=f"also join the scenes into one video, {MOVIE_NAME}.mp4 "
+    "(all scenes unless NAMES are given)",
+)
+@click.option(
+    "--quality",
+    type=click.Choice(list(QUALITIES)),
+    default="medium",
+    show_default=True,
+    help="480p15, 720p30, 1080p60 or 2160p60 (manim -ql/-qm/-qh/-qk)",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="scenes rendered at once, in separate processes (default: CPU count)",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default="output/videos",
+    show_default=True,
+    help="where the videos go",
+)
+@click.option(
+    "--media-dir",
+    type=click.Path(file_okay=False),
+    default="output/.manim",
+    show_default=True,
+    help="Manim's working folder and the scene cache",
+)
+@click.option("--force", is_flag=True, help="render again even if cached")
+@click.option(
+    "--manim-cache",
+    is_flag=True,
+    help="also use Manim's per-animation cache (helps when editing a scene; "
+    "slower otherwise)",
+)
+@click.option(
+    "--trace",
+    "trace_file",
+    type=click.Path(dir_okay=False),
+    help="animate this trace JSON instead of running the model",
+)
+@model_options
+def render_command(
+    setup: Setup,
+    names: tuple[str, ...],
+    all_scenes: bool,
+    list_scenes: bool,
+    movie: bool,
+    quality: str,
+    jobs: int | None,
+    out_dir: str,
+    media_dir: str,
+    force: bool,
+    manim_cache: bool,
+    trace_file: str | None,
+) -> None:
+    """Render scenes NAMES (kebab-case, see --list) of the forward pass to MP4.
+
+    Each scene animates one stage with its formula and the trace's own numbers.
+    Videos are written to OUT_DIR/<name>.mp4 atomically, and their paths printed;
+    rendering the same scene of the same sentence again reuses the cache.
+
+    \b
+    Examples:
+      explainer render --list
+      explainer render softmax positional-encoding --quality low
+      explainer render --all --quality medium --jobs 2
+      explainer render --movie --sentence "When you play game of thrones"
+    """
+    if list_scenes:
+        for spec in SCENES.values():
+            needs = {"causal": " [decoder]", "cross": " [encoder-decoder]"}
+            click.echo(f"{spec.name:<20} {spec.title}{needs.get(spec.needs, '')}")
+        return
+    if not (names or all_scenes or movie):
+        raise InputError(
+            "name the scenes to render, or give --all or --movie "
+            f"(scenes: {', '.join(SCENES)})"
+        )
+    with user_errors():
+        specs = resolve(names) if names else list(SCENES.values())
+        trace = load_or_run(setup, trace_file)
+        if not names:  # --all / --movie: the scenes this model has
+            skipped = [s for s in specs if s.unavailable(trace)]
+            for spec in skipped:
+                click.echo(f"skipped {spec.name}: {spec.unavailable(trace)}", err=True)
+            specs = [s for s in specs if s not in skipped]
+        options = RenderOptions(
+            quality=quality,
+            jobs=min(jobs or os.cpu_count() or 1, len(specs)),
+            out_dir=Path(out_dir),
+            media_dir=Path(media_dir),
+            movie=movie,
+            force=force,
+            manim_cache=manim_cache,
+        )
+    try:
+        with user_errors():
+            report = render(trace, specs, options)
+    except RenderError as err:
+        raise click.ClickException(str(err)) from None
+    for path in report.written:
+        click.echo(str(path))
+    fresh = len(specs) - len(report.cached)
+    click.echo(
+        f"{fresh} rendered, {len(report.cached)} from the cache, {report.total:.1f} s",
+        err=True,
+    )

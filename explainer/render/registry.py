@@ -1,0 +1,146 @@
+"""The scenes, by the kebab-case names the CLI uses, in the order of the movie.
+
+Each name maps to a class in ``explainer.scenes`` (the ``scenes/`` folder). Looking
+a scene up imports nothing heavy: Manim is only imported by the process that renders.
+
+>>> [spec.name for spec in resolve(["softmax", "tokens"])]
+['softmax', 'tokens']
+>>> resolve(["sofmax"])  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., output
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from explainer.trace import Op, Trace
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One scene: its CLI name, where its class lives, and what it shows."""
+
+    name: str  # kebab-case, as typed on the command line
+    module: str  # the module under explainer.scenes (the file scenes/<module>.py)
+    cls: str  # the Scene class (CamelCase)
+    title: str  # one line for --list
+    seconds: float  # about how long it runs at normal speed (for the progress bar)
+    needs: str = ""  # "causal" or "cross": what the trace must have
+
+    @property
+    def import_path(self) -> str:
+        return f"explainer.scenes.{self.module}"
+
+    def unavailable(self, trace: Trace) -> str:
+        """Why ``trace`` cannot show this scene ('' if it can)."""
+        arch = trace.config.architecture
+        if self.needs == "causal" and not trace.find(Op.CAUSAL_MASK):
+            return f"needs a decoder (a causal mask); this model is an {arch}"
+        if self.needs == "cross" and "decoder.0.cross_attn.weights" not in trace:
+            return f"needs an encoder-decoder; this model is an {arch}"
+        return ""
+
+
+SCENES: dict[str, SceneSpec] = {
+    s.name: s
+    for s in (
+        SceneSpec(
+            "tokens", "tokens", "Tokenization", "the sentence → tokens → ids", 12
+        ),
+        SceneSpec(
+            "embedding",
+            "embedding",
+            "EmbeddingLookup",
+            "one-hot row × E picks a row; × √d_model",
+            14,
+        ),
+        SceneSpec(
+            "positional-encoding",
+            "positional_encoding",
+            "PositionalEncoding",
+            "sinusoids of falling frequency, added to the embeddings",
+            17,
+        ),
+        SceneSpec(
+            "projections",
+            "projections",
+            "QKVProjections",
+            "Q, K, V = X W + b, split into heads",
+            14,
+        ),
+        SceneSpec(
+            "attention",
+            "attention",
+            "ScaledDotProductAttention",
+            "QKᵀ cell by cell, ÷√d_k, (mask), softmax, weights · V",
+            28,
+        ),
+        SceneSpec(
+            "softmax", "softmax", "Softmax", "one row: exponentiate, sum, divide", 12
+        ),
+        SceneSpec(
+            "multi-head",
+            "multi_head",
+            "MultiHeadAttention",
+            "heads side by side, Concat, · W^O",
+            13,
+        ),
+        SceneSpec(
+            "layer-norm",
+            "layer_norm",
+            "ResidualLayerNorm",
+            "x + Sublayer(x), then mean 0 / variance 1 per row",
+            16,
+        ),
+        SceneSpec(
+            "feed-forward",
+            "feed_forward",
+            "FeedForward",
+            "x W₁ + b₁ → ReLU → · W₂ + b₂",
+            12,
+        ),
+        SceneSpec(
+            "causal-mask",
+            "masking",
+            "CausalMask",
+            "the decoder may not look ahead: −∞, then softmax",
+            11,
+            needs="causal",
+        ),
+        SceneSpec(
+            "cross-attention",
+            "cross_attention",
+            "CrossAttention",
+            "decoder queries over the encoder's output",
+            11,
+            needs="cross",
+        ),
+        SceneSpec(
+            "output",
+            "output",
+            "OutputProbabilities",
+            "logits h Eᵀ, softmax, the predicted token",
+            13,
+        ),
+    )
+}
+"""Every scene, in the order the movie plays them."""
+
+
+def resolve(names: Iterable[str]) -> list[SceneSpec]:
+    """The scenes called ``names`` (in the order given, without repeats).
+
+    Raises ValueError naming the first unknown name and listing the valid ones.
+    """
+    specs: list[SceneSpec] = []
+    for name in names:
+        if name not in SCENES:
+            raise ValueError(
+                f"unknown scene {name!r}; valid scenes: {', '.join(SCENES)}"
+            )
+        if SCENES[name] not in specs:
+            specs.append(SCENES[name])
+    return specs

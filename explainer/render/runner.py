@@ -1,0 +1,358 @@
+"""Render scenes of a trace to MP4: in parallel processes, cached, written atomically.
+
+One render writes the trace once as JSON and starts ``--jobs`` worker processes
+(``python -m explainer.render.worker``), each reading that file through
+``EXPLAINER_TRACE``. A finished scene is kept in ``<media>/cache`` under a key made
+of everything that decides its pixels (the trace, the quality, the scene's source,
+the Manim version), so rendering the same thing again costs a file copy. Videos reach
+``<out>/<name>.mp4`` by a rename, never half-written: an interrupted render leaves
+the previous file as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from explainer import trace_json
+from explainer.atomic import write_atomic
+from explainer.render.movie import concatenate
+from explainer.render.progress import Progress
+from explainer.render.registry import SceneSpec
+from explainer.render.worker import QUALITIES
+from explainer.trace import Trace
+
+MOVIE_NAME = "transformer"
+CACHE_KEEP = 3  # cached videos kept per scene and quality (the most recent)
+KEY_VERSION = "1"  # bump to invalidate every cached scene
+
+
+class RenderError(RuntimeError):
+    """A scene failed to render; the message names it and its log."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    quality: str = "low"
+    jobs: int = 1
+    out_dir: Path = Path("output/videos")
+    media_dir: Path = Path("output/.manim")
+    movie: bool = False
+    force: bool = False  # render even if the cache has the scene
+    manim_cache: bool = False  # also Manim's per-animation cache
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise ValueError(
+                f"unknown quality {self.quality!r}; valid: {', '.join(QUALITIES)}"
+            )
+        if self.jobs < 1:
+            raise ValueError(f"jobs ({self.jobs}) must be at least 1")
+
+
+@dataclass
+class RenderReport:
+    """What a render wrote and how long each scene took."""
+
+    written: list[Path] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)  # scenes taken from the cache
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per scene
+    video_seconds: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+
+
+def render(
+    trace: Trace,
+    specs: Sequence[SceneSpec],
+    options: RenderOptions,
+    progress: Progress | None = None,
+) -> RenderReport:
+    """Render ``specs`` (and the movie, if asked) and return the paths written."""
+    start = time.monotonic()
+    for spec in specs:
+        reason = spec.unavailable(trace)
+        if reason:
+            raise ValueError(f"scene {spec.name!r} {reason}")
+    media = Path(options.media_dir)
+    cache_dir = media / "cache"
+    for folder in (cache_dir, media / "logs", media / "traces", options.out_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    _drop_stale(media / "tex-work")
+    text = trace_json.dumps(trace)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    trace_path = media / "traces" / f"{digest[:16]}.json"
+    if not trace_path.exists():
+        write_atomic(trace_path, text)
+    os.utime(trace_path)
+
+    keys = {s.name: scene_key(s, digest, options.quality) for s in specs}
+    cached_paths = {
+        s.name: cache_path(cache_dir, s.name, options, keys[s.name]) for s in specs
+    }
+    todo = [s for s in specs if options.force or not cached_paths[s.name].exists()]
+    durations = _load_durations(media)
+    progress = progress or Progress()
+    progress.begin({s.name: durations.get(s.name, s.seconds) for s in specs})
+    report = RenderReport()
+    for spec in specs:
+        if spec not in todo:
+            progress.update(spec.name, "cached")
+            report.cached.append(spec.name)
+            os.utime(cached_paths[spec.name])  # keep recently used entries
+
+    failures = _run_workers(todo, cached_paths, trace_path, options, progress, report)
+    progress.end()
+    if failures:
+        raise RenderError("; ".join(failures))
+    durations.update(report.video_seconds)
+    _save_durations(media, durations)
+
+    for spec in specs:
+        target = Path(options.out_dir) / f"{spec.name}.mp4"
+        copy_atomic(cached_paths[spec.name], target)
+        report.written.append(target)
+    if options.movie:
+        key = _hash([keys[s.name] for s in specs])
+        movie_cache = cache_path(cache_dir, MOVIE_NAME, options, key)
+        if options.force or not movie_cache.exists():
+            concatenate([cached_paths[s.name] for s in specs], movie_cache)
+        target = Path(options.out_dir) / f"{MOVIE_NAME}.mp4"
+        copy_atomic(movie_cache, target)
+        report.written.append(target)
+    _prune(cache_dir, [s.name for s in specs] + [MOVIE_NAME], options.quality)
+    _keep_newest(sorted((media / "traces").glob("*.json")), CACHE_KEEP + 2)
+    report.total = time.monotonic() - start
+    return report
+
+
+# --- cache keys ----------------------------------------------------------------------
+
+
+def scene_key(spec: SceneSpec, trace_digest: str, quality: str) -> str:
+    """Everything that decides a scene's pixels, hashed."""
+    parts = [KEY_VERSION, _manim_version(), quality, spec.name, trace_digest]
+    sources = [_scenes_dir() / "common.py", _scenes_dir() / f"{spec.module}.py"]
+    sources.append(Path(__file__).with_name("worker.py"))
+    parts += [hashlib.sha256(p.read_bytes()).hexdigest() for p in sources]
+    return _hash(parts)
+
+
+def cache_path(cache_dir: Path, name: str, options: RenderOptions, key: str) -> Path:
+    return cache_dir / f"{name}-{options.quality}-{key[:16]}.mp4"
+
+
+def _hash(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def _manim_version() -> str:
+    try:
+        return metadata.version("manim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _scenes_dir() -> Path:
+    spec = importlib.util.find_spec("explainer.scenes")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _prune(cache_dir: Path, names: Sequence[str], quality: str) -> None:
+    for name in names:
+        _keep_newest(list(cache_dir.glob(f"{name}-{quality}-*.mp4")), CACHE_KEEP)
+
+
+def _keep_newest(paths: list[Path], keep: int) -> None:
+    """Delete all but the ``keep`` most recently used of ``paths``."""
+    paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in paths[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def _drop_stale(work: Path, age: float = 3600.0) -> None:
+    """Remove private LaTeX folders that crashed workers left behind."""
+    if not work.is_dir():
+        return
+    for folder in work.iterdir():
+        if time.time() - folder.stat().st_mtime > age:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_durations(media: Path) -> dict[str, float]:
+    try:
+        return {
+            k: float(v)
+            for k, v in json.loads((media / "durations.json").read_text()).items()
+        }
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_durations(media: Path, durations: dict[str, float]) -> None:
+    write_atomic(media / "durations.json", json.dumps(durations, indent=1) + "\n")
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+def copy_atomic(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` through a temporary file and a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+# --- worker processes -----------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    spec: SceneSpec
+    process: subprocess.Popen
+    reader: threading.Thread
+    log: Path
+    started: float
+
+
+def _run_workers(
+    todo: Sequence[SceneSpec],
+    targets: dict[str, Path],
+    trace_path: Path,
+    options: RenderOptions,
+    progress: Progress,
+    report: RenderReport,
+) -> list[str]:
+    """Render ``todo`` with at most ``options.jobs`` processes; the failures."""
+    events: queue.Queue[tuple[str, str]] = queue.Queue()
+    pending = list(todo)
+    running: dict[str, _Job] = {}
+    failures: list[str] = []
+    env = {
+        **os.environ,
+        "EXPLAINER_TRACE": str(trace_path.resolve()),
+        "PYTHONUNBUFFERED": "1",
+    }
+    try:
+        while pending or running:
+            while pending and len(running) < options.jobs:
+                spec = pending.pop(0)
+                running[spec.name] = _start(
+                    spec, targets[spec.name], options, env, events
+                )
+                progress.update(spec.name, "rendering", 0.0)
+            try:
+                name, line = events.get(timeout=0.2)
+                _on_line(name, line, progress)
+            except queue.Empty:
+                pass
+            for name, job in list(running.items()):
+                code = job.process.poll()
+                if code is None:
+                    continue
+                job.reader.join(timeout=5)  # every line the worker printed
+                job.process.stdout.close()
+                del running[name]
+                while not events.empty():
+                    _on_line(*events.get(), progress)
+                report.seconds[name] = time.monotonic() - job.started
+                if code == 0 and targets[name].exists():
+                    report.video_seconds[name] = progress.rows[name].video
+                    progress.update(name, "done")
+                else:
+                    progress.update(name, "failed")
+                    failures.append(
+                        f"scene {name!r} failed: {_last_line(job.log)} (log: {job.log})"
+                    )
+    except BaseException:
+        for job in running.values():
+            job.process.terminate()
+        for job in running.values():
+            try:
+                job.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                job.process.kill()
+        raise
+    return failures
+
+
+def _start(
+    spec: SceneSpec,
+    target: Path,
+    options: RenderOptions,
+    env: dict[str, str],
+    events: queue.Queue,
+) -> _Job:
+    log = Path(options.media_dir) / "logs" / f"{spec.name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "explainer.render.worker",
+        spec.name,
+        "--out",
+        str(target),
+        "--quality",
+        options.quality,
+        "--media-dir",
+        str(options.media_dir),
+    ]
+    if options.manim_cache:
+        command.append("--manim-cache")
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+
+    def read() -> None:
+        for line in process.stdout:
+            events.put((spec.name, line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return _Job(spec, process, reader, log, time.monotonic())
+
+
+def _on_line(name: str, line: str, progress: Progress) -> None:
+    parts = line.split()
+    if len(parts) >= 3 and parts[0] in ("@play", "@done"):
+        seconds = float(parts[2] if parts[0] == "@play" else parts[1])
+        progress.update(name, "rendering", seconds)
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines()]
+    except OSError:
+        return "no log"
+    lines = [ln for ln in lines if ln and not set(ln) <= set("─│╭╮╰╯ ")]
+    return lines[-1] if lines else "exited without a message"

@@ -1,0 +1,224 @@
+"""Render one scene with Manim's Python API, in this process.
+
+``explainer render`` starts one ``python -m explainer.render.worker`` process per
+scene (``--jobs`` of them at a time); tests call :func:`render_scene` directly. The
+trace is read by the scene from the JSON file named in ``EXPLAINER_TRACE``.
+
+The worker reports on stdout, one line per event, for the parent's progress bars::
+
+    @play <number of animations so far> <seconds of video so far>
+    @done <seconds of video> <animations>
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from explainer.render.registry import SCENES, SceneSpec
+
+QUALITIES = {
+    "low": "low_quality",  # 854 × 480, 15 fps (manim -ql)
+    "medium": "medium_quality",  # 1280 × 720, 30 fps (-qm)
+    "high": "high_quality",  # 1920 × 1080, 60 fps (-qh)
+    "4k": "fourk_quality",  # 3840 × 2160, 60 fps (-qk)
+}
+
+
+@dataclass(frozen=True)
+class SceneResult:
+    """What one render produced."""
+
+    path: Path  # the MP4 (or PNG of the last frame)
+    seconds: float  # length of the video at normal speed
+    animations: int  # play() calls, waits included
+    frame_rate: float
+    scene: Any = None  # the rendered Scene, for inspection (tests)
+
+
+def render_scene(
+    spec: SceneSpec,
+    out: str | Path,
+    *,
+    quality: str = "low",
+    media_dir: str | Path = "output/.manim",
+    last_frame: bool = False,
+    manim_cache: bool = False,
+    overrides: dict[str, Any] | None = None,
+    on_play: Callable[[int, float], None] | None = None,
+    fade_out: bool | None = None,
+) -> SceneResult:
+    """Render ``spec`` and move the result to ``out`` atomically.
+
+    ``last_frame`` saves only the last frame as PNG (``manim -s``). Manim's own
+    per-animation cache is off unless ``manim_cache``: hashing every animation costs
+    more than it saves here (``explainer render`` caches whole scenes instead); the
+    LaTeX and text caches under ``media_dir`` are always reused. ``overrides`` are
+    extra Manim config keys (e.g. a smaller ``pixel_width`` in tests).
+
+    A video ends with everything fading out (``fade_out``, default: unless
+    ``last_frame``), so that the scenes joined into the movie meet in black.
+    """
+    if quality not in QUALITIES:
+        raise ValueError(f"unknown quality {quality!r}; valid: {', '.join(QUALITIES)}")
+    out = Path(out)
+    scene_class = getattr(importlib.import_module(spec.import_path), spec.cls)
+    media = Path(media_dir).resolve()
+    (media / "tex-work").mkdir(parents=True, exist_ok=True)
+    tex_dir = private_tex_dir(media, spec.name)
+    stem = f"{spec.name}-{os.getpid()}"  # concurrent renders never share a file
+    options: dict[str, Any] = {
+        "quality": QUALITIES[quality],
+        "media_dir": str(media),
+        "tex_dir": str(tex_dir),
+        "text_dir": str(media / "texts" / spec.name),  # Pango's SVGs, per scene
+        "output_file": stem,
+        "progress_bar": "none",
+        "verbosity": "WARNING",
+        "disable_caching": not manim_cache,
+        "format": "png" if last_frame else "mp4",
+        **(overrides or {}),
+    }
+    try:
+        fade = (not last_frame) if fade_out is None else fade_out
+        result, produced = _render(scene_class, out, options, last_frame, on_play, fade)
+    except BaseException:  # a killed LaTeX run may have left a half-written SVG
+        shutil.rmtree(tex_dir, ignore_errors=True)
+        raise
+    publish_tex(tex_dir, media)
+    move_atomic(produced, out)
+    return result
+
+
+def _render(
+    scene_class: type,
+    out: Path,
+    options: dict[str, Any],
+    last_frame: bool,
+    on_play: Callable[[int, float], None] | None,
+    fade_out: bool,
+) -> tuple[SceneResult, Path]:
+    from manim import FadeOut, tempconfig
+
+    with tempconfig(options):
+        from manim import config
+
+        scene = scene_class()
+        if on_play is not None:
+            inner = scene.play
+
+            def play(*args: Any, **kwargs: Any) -> None:
+                inner(*args, **kwargs)
+                on_play(scene.renderer.num_plays, scene.renderer.time)
+
+            scene.play = play  # this instance only
+        if fade_out:
+            construct = scene.construct
+
+            def construct_then_fade() -> None:
+                construct()
+                if scene.mobjects:
+                    scene.play(*(FadeOut(m) for m in scene.mobjects), run_time=0.6)
+
+            scene.construct = construct_then_fade
+        scene.render()
+        writer = scene.renderer.file_writer
+        produced = Path(
+            writer.image_file_path if last_frame else writer.movie_file_path
+        )
+        result = SceneResult(
+            path=out,
+            seconds=float(scene.renderer.time),
+            animations=int(scene.renderer.num_plays),
+            frame_rate=float(config.frame_rate),
+            scene=scene,
+        )
+        if config.disable_caching and not last_frame:  # numbered leftovers
+            shutil.rmtree(writer.partial_movie_directory, ignore_errors=True)
+    return result, produced
+
+
+def private_tex_dir(media: Path, name: str) -> Path:
+    """A fresh LaTeX folder for this process, seeded with the shared cache.
+
+    Manim writes each formula's .tex/.dvi/.svg (and a temporary ``<hash>_.svg``
+    while parsing) beside one another and deletes by-products afterwards, so two
+    processes sharing a folder read and delete each other's half-written files.
+    Each worker therefore works in its own folder, starting from hard links to every
+    SVG already compiled, and :func:`publish_tex` moves its new SVGs back.
+    """
+    shared = media / "Tex"
+    shared.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=media / "tex-work"))
+    for svg in shared.glob("*.svg"):
+        try:
+            os.link(svg, private / svg.name)
+        except OSError:
+            shutil.copy2(svg, private / svg.name)
+    return private
+
+
+def publish_tex(private: Path, media: Path) -> None:
+    """Move the SVGs compiled in ``private`` into the shared cache, then drop it."""
+    shared = media / "Tex"
+    for svg in private.glob("*.svg"):
+        if not (shared / svg.name).exists():
+            os.replace(svg, shared / svg.name)  # atomic; same content if raced
+    shutil.rmtree(private, ignore_errors=True)
+
+
+def move_atomic(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target`` so that ``target`` is never half-written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    os.close(fd)
+    try:
+        shutil.move(str(source), tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m explainer.render.worker")
+    parser.add_argument("scene", choices=list(SCENES))
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--quality", default="low", choices=list(QUALITIES))
+    parser.add_argument("--media-dir", default="output/.manim")
+    parser.add_argument("--last-frame", action="store_true")
+    parser.add_argument("--manim-cache", action="store_true")
+    args = parser.parse_args(argv)
+    # Stop cleanly on SIGTERM (the parent was interrupted): finally-blocks run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    def report(plays: int, seconds: float) -> None:
+        print(f"@play {plays} {seconds:.3f}", flush=True)
+
+    result = render_scene(
+        SCENES[args.scene],
+        args.out,
+        quality=args.quality,
+        media_dir=args.media_dir,
+        last_frame=args.last_frame,
+        manim_cache=args.manim_cache,
+        on_play=report,
+    )
+    print(f"@done {result.seconds:.3f} {result.animations}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

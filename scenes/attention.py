@@ -1,0 +1,313 @@
+"""Scaled dot-product attention, one head: QKᵀ, ÷√d_k, (mask), softmax, weights · V.
+
+Stages of layer 0's self-attention, head 1: ``.q``, ``.k``, ``.v``, ``.scores``,
+``.scaled``, ``.mask``, ``.masked``, ``.weights``, ``.heads``.
+Vaswani et al. 2017, §3.2.1, Eq. 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+from explainer.scenes.common import (
+    HIGHLIGHT,
+    K_COLOR,
+    MUTED,
+    Q_COLOR,
+    V_COLOR,
+    TraceMatrix,
+    TraceScene,
+    first_self_attention,
+    stack_tokens,
+    word,
+)
+from manim import *
+
+from explainer.symbolic import get_derivation
+
+FONT = 22
+
+
+class ScaledDotProductAttention(TraceScene):
+    """Head 1 of the first self-attention, from Q and K to the head's output."""
+
+    head_index = 0
+
+    def construct(self) -> None:
+        trace = self.trace
+        prefix = first_self_attention(trace)
+        h = self.head_index
+        tokens = stack_tokens(trace, prefix.split(".")[0])
+        formula = sp.latex(get_derivation("scaled-dot-product-attention").formula)
+        tag = f"{prefix} · head {h + 1} of {trace.config.n_heads}"
+        head = self.header("Scaled dot-product attention", formula, tag=tag)
+        self.play(FadeIn(head), run_time=0.8)
+
+        scores = self.scores_phase(prefix, h, tokens)
+        scores = self.scale_phase(prefix, h, scores)
+        mask = trace[f"{prefix}.mask"]
+        if not np.all(mask):
+            scores = self.mask_phase(prefix, h, scores)
+        weights = self.softmax_phase(prefix, h, scores, tokens)
+        self.lines_phase(prefix, h, weights, tokens)
+        self.output_phase(prefix, h, tokens)
+        self.finish()
+
+    # --- QKᵀ ----------------------------------------------------------------------
+
+    def scores_phase(self, prefix: str, h: int, tokens) -> TraceMatrix:
+        scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT)
+        keys = self.matrix(
+            f"{prefix}.k", (h,), transpose=True, font_size=FONT, h_buff=scores.h_buff
+        )
+        queries = self.matrix(f"{prefix}.q", (h,), font_size=FONT)
+        keys.set_color(K_COLOR)
+        queries.set_color(Q_COLOR)
+        # Q on the left, Kᵀ above, the scores where their rows and columns meet.
+        keys.next_to(scores, UP, buff=0.25)
+        keys.shift(
+            (scores.cells[(0, 0)].get_right()[0] - keys.cells[(0, 0)].get_right()[0])
+            * RIGHT
+        )
+        queries.next_to(scores, LEFT, buff=0.5)
+        queries.shift(
+            (
+                scores.cells[(0, 0)].get_bottom()[1]
+                - queries.cells[(0, 0)].get_bottom()[1]
+            )
+            * UP
+        )
+        q_labels = queries.label_rows(tokens, 18)
+        k_labels = keys.label_cols(tokens, 18)
+        q_name = MathTex("Q", font_size=30, color=Q_COLOR).next_to(queries, DOWN, 0.15)
+        k_name = MathTex("K^T", font_size=30, color=K_COLOR).next_to(keys, LEFT, 0.2)
+        s_name = MathTex("QK^T", font_size=30).next_to(scores, DOWN, 0.15)
+        group = VGroup(
+            queries, q_labels, q_name, keys, k_labels, k_name, scores, s_name
+        )
+        self.body(group)
+        self.play(
+            FadeIn(queries, q_labels, q_name, keys, k_labels, k_name),
+            FadeIn(scores.brackets, s_name),
+            *self.caption("Every query is compared with every key"),
+            run_time=1.0,
+        )
+        # The first row entry by entry, then row by row.
+        q_box = SurroundingRectangle(queries.row(0), color=HIGHLIGHT, buff=0.05)
+        self.play(Create(q_box), run_time=0.4)
+        for c in [c for c in scores.cols if c is not None]:
+            k_box = SurroundingRectangle(keys.col(c), color=HIGHLIGHT, buff=0.05)
+            first = c == scores.cols[0]
+            anims = (
+                self.caption("score = q · k, a dot product: similar vectors score high")
+                if first
+                else []
+            )
+            self.play(
+                Create(k_box),
+                TransformFromCopy(
+                    VGroup(queries.row(0), keys.col(c)), scores.cells[(0, c)]
+                ),
+                *anims,
+                run_time=0.9 if first else 0.3,
+            )
+            self.remove(k_box)
+        for r in [r for r in scores.rows[1:] if r is not None]:
+            self.play(
+                q_box.animate.move_to(queries.row(r)),
+                FadeIn(scores.row(r), shift=0.1 * RIGHT),
+                run_time=0.3,
+            )
+        self.play(FadeOut(q_box), run_time=0.2)
+        self.assemble(scores)
+        self.wait(0.6)
+        self.qk = VGroup(queries, q_labels, q_name, keys, k_name)
+        self.k_labels = k_labels
+        self.s_name = s_name
+        return scores
+
+    # --- ÷ √d_k ---------------------------------------------------------------------
+
+    def scale_phase(self, prefix: str, h: int, scores: TraceMatrix) -> TraceMatrix:
+        d_k = self.trace.config.d_k
+        scaled = self.matrix(
+            f"{prefix}.scaled", (h,), font_size=FONT, h_buff=scores.h_buff
+        ).align_like(scores)
+        note = MathTex(
+            rf"\div \sqrt{{d_k}} = \div \sqrt{{{d_k}}}"
+            + (rf" = \div {math.isqrt(d_k)}" if math.isqrt(d_k) ** 2 == d_k else ""),
+            font_size=30,
+            color=HIGHLIGHT,
+        ).next_to(self.qk[0], UP, buff=0.5)  # above Q, where there is room
+        self.play(
+            FadeIn(note),
+            *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
+            run_time=0.6,
+        )
+        name = MathTex(r"QK^T / \sqrt{d_k}", font_size=30).move_to(self.s_name)
+        self.play(
+            FadeTransform(scores, scaled),
+            FadeTransform(self.s_name, name),
+            FadeOut(note),
+            run_time=1.0,
+        )
+        self.s_name = name
+        self.wait(0.8)
+        return scaled
+
+    # --- causal mask -----------------------------------------------------------------
+
+    def mask_phase(self, prefix: str, h: int, scaled: TraceMatrix) -> TraceMatrix:
+        masked = self.matrix(
+            f"{prefix}.masked", (h,), font_size=FONT, h_buff=scaled.h_buff
+        ).align_like(scaled)
+        self.play(
+            FadeTransform(scaled, masked),
+            *self.caption("Causal mask: a token may not look at later tokens (−∞)"),
+            run_time=1.0,
+        )
+        self.wait(0.8)
+        return masked
+
+    # --- softmax ----------------------------------------------------------------------
+
+    def softmax_phase(self, prefix: str, h: int, scores: TraceMatrix, tokens):
+        weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
+        heat = weights.heat(BLUE_D, peak=1.0)
+        w_labels = VGroup(
+            weights.label_rows(tokens, 18), weights.label_cols(tokens, 18)
+        )
+        w_name = MathTex(r"\mathrm{softmax}", font_size=30).next_to(weights, DOWN, 0.15)
+        s_labels = scores.label_rows(tokens, 18)
+        left = VGroup(
+            scores.copy(), s_labels, self.s_name.copy().next_to(scores, DOWN, 0.15)
+        )
+        right = VGroup(heat, weights, w_labels, w_name)
+        layout = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=DOWN)
+        self.body(layout)
+        self.play(
+            FadeOut(self.qk),
+            FadeOut(self.k_labels),
+            Transform(scores, left[0]),
+            Transform(self.s_name, left[2]),
+            run_time=0.8,
+        )
+        self.play(
+            FadeIn(weights.brackets, w_labels, w_name, s_labels),
+            *self.caption(
+                "softmax, row by row: each row becomes weights that sum to 1"
+            ),
+            run_time=0.8,
+        )
+        squares = dict(zip(weights.cells, heat, strict=True))
+        for r in [r for r in weights.rows if r is not None]:
+            box = SurroundingRectangle(scores.row(r), color=HIGHLIGHT, buff=0.04)
+            cells = [key for key in weights.cells if key[0] == r]
+            self.play(
+                Create(box),
+                TransformFromCopy(scores.row(r), weights.row(r)),
+                FadeIn(VGroup(*(squares[key] for key in cells))),
+                run_time=0.55 if r == 0 else 0.35,
+            )
+            self.remove(box)
+        self.assemble(weights)
+        self.wait(1.0)
+        self.play(
+            FadeOut(scores, self.s_name, s_labels, heat, w_labels, w_name, weights),
+            run_time=0.5,
+        )
+        return weights
+
+    # --- attention lines --------------------------------------------------------------
+
+    def lines_phase(self, prefix: str, h: int, weights: TraceMatrix, tokens) -> None:
+        values = self.trace[f"{prefix}.weights"][h]
+        n_q, n_k = values.shape
+        keys = VGroup(*(word(t, 24, K_COLOR) for t in tokens[:n_k])).arrange(
+            RIGHT, buff=0.5
+        )
+        queries = VGroup(*(word(t, 24, Q_COLOR) for t in tokens[:n_q])).arrange(
+            RIGHT, buff=0.5
+        )
+        queries.next_to(keys, DOWN, buff=2.4)
+        diagram = VGroup(keys, queries)
+        self.body(diagram, width=12.5)
+        key_name = word("keys", 20, MUTED).next_to(keys, LEFT, buff=0.5)
+        query_name = word("queries", 20, MUTED).next_to(queries, LEFT, buff=0.5)
+        self.play(
+            FadeIn(diagram, key_name, query_name),
+            *self.caption("The weights as lines: thicker = more attention"),
+            run_time=0.8,
+        )
+        shown = None
+        for q in range(n_q):
+            lines = self.lines_for(values, q, keys, queries)
+            anims = [FadeIn(lines)]
+            if shown is not None:
+                anims.append(FadeOut(shown))
+            self.play(
+                *anims,
+                queries[q].animate.set_color(HIGHLIGHT),
+                run_time=0.5 if q else 0.8,
+            )
+            self.play(queries[q].animate.set_color(Q_COLOR), run_time=0.15)
+            shown = lines
+        self.wait(0.5)
+        self.play(FadeOut(shown, diagram, key_name, query_name), run_time=0.5)
+
+    def lines_for(self, values: np.ndarray, q: int, keys, queries) -> VGroup:
+        lines = VGroup()
+        for k in range(values.shape[1]):
+            w = float(values[q, k])
+            if w < 0.01:
+                continue
+            lines.add(
+                Line(
+                    queries[q].get_top() + 0.08 * UP,
+                    keys[k].get_bottom() + 0.08 * DOWN,
+                    stroke_width=1 + 10 * w,
+                    stroke_opacity=0.25 + 0.75 * w,
+                    color=HIGHLIGHT,
+                )
+            )
+        return lines
+
+    # --- weights · V ------------------------------------------------------------------
+
+    def output_phase(self, prefix: str, h: int, tokens) -> None:
+        weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
+        heat = weights.heat(BLUE_D, peak=1.0)
+        values = self.matrix(f"{prefix}.v", (h,), font_size=FONT).set_color(V_COLOR)
+        out = self.matrix(f"{prefix}.heads", (h,), font_size=FONT)
+        dot = MathTex(r"\cdot", font_size=40)
+        eq = MathTex("=", font_size=40)
+        row = VGroup(VGroup(heat, weights), dot, values, eq, out).arrange(
+            RIGHT, buff=0.3
+        )
+        heat.move_to(weights)
+        labels = weights.label_rows(tokens, 18)
+        names = VGroup(
+            MathTex(r"\mathrm{weights}", font_size=30).next_to(weights, DOWN, 0.15),
+            MathTex("V", font_size=30, color=V_COLOR).next_to(values, DOWN, 0.15),
+            MathTex(f"\\mathrm{{head}}_{h + 1}", font_size=30).next_to(out, DOWN, 0.15),
+        )
+        self.body(VGroup(row, labels, names))
+        self.play(
+            FadeIn(heat, weights, labels, dot, values, names[:2]),
+            *self.caption("Each output row is a weighted sum of the value rows"),
+            run_time=0.9,
+        )
+        self.play(FadeIn(eq, out.brackets, names[2]), run_time=0.4)
+        rows = [r for r in out.rows if r is not None]
+        for r in rows:
+            box = SurroundingRectangle(weights.row(r), color=HIGHLIGHT, buff=0.04)
+            self.play(
+                Create(box),
+                TransformFromCopy(VGroup(weights.row(r), values), out.row(r)),
+                run_time=0.8 if r == rows[0] else 0.35,
+            )
+            self.remove(box)
+        self.assemble(out)
+        self.say("That is one head's output: what each token gathered from the others")

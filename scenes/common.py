@@ -1,0 +1,560 @@
+"""What every scene shares: the trace it animates, matrices of the trace's numbers,
+token labels, and the title + formula layout.
+
+Scenes read the trace and never recompute a stage. The trace is the JSON file named
+by the environment variable ``EXPLAINER_TRACE`` (``explainer render`` writes it once
+per render), or else a fresh forward pass of the default preset, so that plain
+``manim -ql scenes/attention.py ScaledDotProductAttention`` works too.
+
+User text (the sentence, tokens, vocabulary words) is only ever shown with ``Text``,
+which draws it with Pango and never passes it to LaTeX; formulas come from SymPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+from manim import *
+
+from explainer import config as config_mod
+from explainer import trace_json
+from explainer.presets import get_preset
+from explainer.run import trace_sentence
+from explainer.trace import Trace
+
+TRACE_ENV = "EXPLAINER_TRACE"
+TEXT_FONT = "WenQuanYi Micro Hei"  # fonts-wqy-microhei: Latin and CJK glyphs
+MONO_FONT = "DejaVu Sans Mono"
+DECIMALS = 2  # decimal places of the numbers on screen
+MAX_ROWS = 8  # larger matrices show their first rows, ⋮, and the last one
+MAX_COLS = 8
+
+Q_COLOR, K_COLOR, V_COLOR = BLUE_C, GREEN_C, ORANGE
+HEAD_COLORS = (BLUE_C, GREEN_C, PURPLE_B, ORANGE, TEAL_C, PINK, GOLD_C, RED_C)
+HIGHLIGHT = YELLOW
+MUTED = GRAY_B
+
+# Layout of the 14.2 × 8 frame: header on top, body in the middle, caption below.
+BODY_TOP = 1.75
+BODY_BOTTOM = -3.0
+BODY_CENTER = np.array([0.0, (BODY_TOP + BODY_BOTTOM) / 2, 0.0])
+BODY_HEIGHT = BODY_TOP - BODY_BOTTOM
+BODY_WIDTH = 13.2
+
+
+# --- the trace -----------------------------------------------------------------------
+
+
+def load_trace() -> Trace:
+    """The trace in the file named by ``EXPLAINER_TRACE``, else a forward pass of
+    the default preset."""
+    return _load(os.environ.get(TRACE_ENV) or None)
+
+
+@functools.cache
+def _load(path: str | None) -> Trace:
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+        return trace_json.loads(text, source=path)
+    preset = get_preset("default")
+    return trace_sentence(config_mod.from_dict(preset.config), preset.sentence)
+
+
+def first_stack(trace: Trace) -> str:
+    """The stack the sentence enters: ``encoder``, or ``decoder`` if decoder-only."""
+    return "decoder" if trace.config.architecture == "decoder" else "encoder"
+
+
+def first_self_attention(trace: Trace) -> str:
+    """The prefix of layer 0's self-attention in :func:`first_stack`."""
+    return f"{first_stack(trace)}.0.self_attn"
+
+
+def decoder_tokens(trace: Trace) -> tuple[str, ...]:
+    """The tokens the decoder reads (the target of an encoder-decoder)."""
+    return (trace.target or trace.source).tokens
+
+
+def stack_tokens(trace: Trace, stack: str) -> tuple[str, ...]:
+    """The tokens the ``encoder`` or ``decoder`` stack reads."""
+    return decoder_tokens(trace) if stack == "decoder" else trace.source.tokens
+
+
+def display_value(value: float, decimals: int = DECIMALS) -> float:
+    """``value`` rounded as it is shown (never −0.00).
+
+    >>> display_value(-0.0012), display_value(1.2345)
+    (0.0, 1.23)
+    """
+    return round(float(value), decimals) + 0.0
+
+
+# --- text -----------------------------------------------------------------------------
+
+
+def flatten(mob: VMobject, color: ManimColor | None = None) -> VMobject:
+    """One VMobject holding every outline of ``mob`` (glyphs of a number or a word).
+
+    A DecimalNumber or Text is a tree of a dozen SVG mobjects, each ~0.5 ms to copy;
+    animations copy them all the time. Flat, a matrix of 48 numbers copies in
+    milliseconds instead of a third of a second, and looks the same.
+    """
+    parts = mob.family_members_with_points()
+    if not parts:
+        return VMobject()
+    fill = color if color is not None else parts[0].get_fill_color()
+    flat = VMobject(fill_color=fill, fill_opacity=1.0, stroke_width=0)
+    flat.set_points(np.concatenate([part.points for part in parts]))
+    return flat
+
+
+@functools.lru_cache(maxsize=512)
+def _text(content: str, font: str, font_size: float) -> VMobject:
+    if not content.strip():
+        return VMobject()
+    return flatten(Text(content, font=font, font_size=font_size))
+
+
+def text(content: str, font_size: float = 28, color: ManimColor = WHITE) -> VMobject:
+    """User or plain text, drawn literally by Pango (never through LaTeX).
+
+    The result is flat (see :func:`flatten`); ``.text`` holds ``content``.
+    """
+    mob = _text(content, TEXT_FONT, font_size).copy().set_fill(color, opacity=1)
+    mob.text = content
+    return mob
+
+
+def mono(content: str, font_size: float = 18, color: ManimColor = WHITE) -> VMobject:
+    mob = _text(content, MONO_FONT, font_size).copy().set_fill(color, opacity=1)
+    mob.text = content
+    return mob
+
+
+def word(content: str, font_size: float = 26, color: ManimColor = WHITE) -> VMobject:
+    """A token as flat text whose ``.mid`` is the height of the middle of its
+    x-height, so that words with and without descenders line up."""
+    ref = Text("x" + content, font=TEXT_FONT, font_size=font_size)
+    x_glyph = ref.submobjects[0]
+    mid = x_glyph.get_center()[1]
+    ref.remove(x_glyph)
+    mob = flatten(ref, color)
+    mob.text = content
+    mob.mid_offset = mid - mob.get_center()[1]
+    return mob
+
+
+def place_word(mob: VMobject, point: np.ndarray) -> VMobject:
+    """Move a :func:`word` so that its x-height middle sits at ``point``."""
+    offset = getattr(mob, "mid_offset", 0.0)
+    mob.move_to(point)
+    mob.shift((point[1] - (mob.get_center()[1] + offset)) * UP)
+    return mob
+
+
+def fit(mob: Mobject, width: float, height: float | None = None) -> Mobject:
+    """Scale ``mob`` down (never up) to fit ``width`` × ``height``."""
+    factor = width / max(mob.width, 1e-6)
+    if height is not None:
+        factor = min(factor, height / max(mob.height, 1e-6))
+    if factor < 1:
+        mob.scale(factor)
+    return mob
+
+
+def token_box(token: str, color: ManimColor = WHITE, font_size: float = 26) -> VGroup:
+    """A token in a rounded box; ``box[1]`` is its text."""
+    label = word(token, font_size=font_size, color=color)
+    frame = RoundedRectangle(
+        corner_radius=0.08,
+        width=max(label.width + 0.25, 0.55),
+        height=0.55,
+        stroke_color=color,
+        stroke_width=2,
+    )
+    place_word(label, frame.get_center())
+    return VGroup(frame, label)
+
+
+def word_column(
+    tokens: Sequence[str],
+    color: ManimColor = WHITE,
+    font_size: float = 24,
+    spacing: float = 0.45,
+    edge: np.ndarray = RIGHT,
+) -> VGroup:
+    """Tokens one under the other at a fixed spacing, flush to ``edge``."""
+    column = VGroup()
+    for row, token in enumerate(tokens):
+        mob = word(token, font_size, color)
+        place_word(mob, np.array([0.0, -row * spacing, 0.0]))
+        mob.shift(-mob.get_critical_point(edge)[0] * RIGHT)
+        column.add(mob)
+    return column
+
+
+def token_labels(
+    tokens: Sequence[str], font_size: float = 22, color: ManimColor = MUTED
+) -> list[VMobject]:
+    """One :func:`word` per token (literal: no markup, no LaTeX)."""
+    return [word(tok, font_size=font_size, color=color) for tok in tokens]
+
+
+# --- matrices of trace numbers --------------------------------------------------------
+
+
+def shown_indices(size: int, limit: int) -> list[int | None]:
+    """The indices shown of an axis of ``size``; ``None`` marks the ellipsis.
+
+    >>> shown_indices(3, 8)
+    [0, 1, 2]
+    >>> shown_indices(10, 4)
+    [0, 1, None, 9]
+    """
+    if size <= limit:
+        return list(range(size))
+    return [*range(limit - 2), None, size - 1]
+
+
+@functools.cache
+def _glyph(char: str) -> VMobject:
+    """One LaTeX glyph at font size 48, flat (compiled once per process)."""
+    return flatten(SingleStringMathTex(char))
+
+
+def number(value: float, decimals: int = DECIMALS, font_size: float = 30) -> VMobject:
+    """``value`` rounded to ``decimals`` places as a flat LaTeX-styled number.
+
+    Laid out like :class:`DecimalNumber` but from cached glyphs, which is ~50 times
+    faster to build; ``.number`` is the value shown.
+    """
+    shown = int(value) if decimals == 0 else display_value(value, decimals)
+    string = f"{shown:.{decimals}f}" if decimals else str(shown)
+    glyphs = VGroup(*(_glyph(char).copy() for char in string))
+    glyphs.arrange(RIGHT, buff=0.001 * 48, aligned_edge=DOWN)
+    for i, char in enumerate(string[:-1]):
+        if char == "-":  # the minus sign sits at mid-height, as DecimalNumber does
+            glyphs[i].align_to(glyphs[i + 1], UP)
+            glyphs[i].shift(glyphs[i + 1].height * DOWN / 2)
+    mob = flatten(glyphs)
+    mob.scale(font_size / 48)
+    mob.number = shown
+    return mob
+
+
+def _number_width(value: float, decimals: int, font_size: float) -> float:
+    shown = int(value) if decimals == 0 else display_value(value, decimals)
+    string = f"{shown:.{decimals}f}" if decimals else str(shown)
+    return sum(_glyph(char).width for char in string) * font_size / 48
+
+
+def _cell(item, *, decimals: int, font_size: float) -> VMobject:
+    """A flat number (``.number`` is the value shown) or symbol (``.tex``)."""
+    if isinstance(item, str):  # an ellipsis
+        mob = flatten(MathTex(item, font_size=font_size), MUTED)
+        mob.tex = item
+        return mob
+    if np.isneginf(item):
+        mob = flatten(MathTex(r"-\infty", font_size=font_size))
+        mob.tex, mob.number = r"-\infty", -np.inf
+        return mob
+    return number(item, decimals, font_size)
+
+
+def _item(block: np.ndarray, r: int | None, c: int | None):
+    if r is None and c is None:
+        return r"\ddots"
+    if r is None:
+        return r"\vdots"
+    if c is None:
+        return r"\cdots"
+    return block[r, c]
+
+
+class TraceMatrix(Matrix):
+    """A matrix of a trace stage's numbers, rounded for display, that remembers where
+    they came from: ``trace[stage][index]`` (transposed if ``transposed``), rows
+    ``rows`` and columns ``cols`` of it (``None`` = the ellipsis).
+
+    ``cells[(r, c)]`` is the mobject showing entry (r, c) of that block.
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        *,
+        stage: str = "",
+        index: tuple[int, ...] = (),
+        transposed: bool = False,
+        decimals: int = DECIMALS,
+        font_size: float = 30,
+        max_rows: int = MAX_ROWS,
+        max_cols: int = MAX_COLS,
+        rows: Sequence[int | None] | None = None,
+        cols: Sequence[int | None] | None = None,
+        **kwargs,
+    ) -> None:
+        block = np.atleast_2d(np.asarray(values))
+        if block.ndim != 2:
+            raise ValueError(
+                f"{stage or 'values'}: need a 2-D block, got {block.shape}"
+            )
+        if block.dtype == bool:
+            block = block.astype(int)
+            decimals = 0
+        self.stage, self.index, self.transposed = stage, index, transposed
+        self.decimals = decimals
+        self.values = block
+        self.rows = (
+            list(rows) if rows is not None else shown_indices(len(block), max_rows)
+        )
+        self.cols = (
+            list(cols) if cols is not None else shown_indices(block.shape[1], max_cols)
+        )
+        items = [[_item(block, r, c) for c in self.cols] for r in self.rows]
+        picked = [
+            v
+            for r in self.rows
+            for c in self.cols
+            if r is not None and c is not None
+            for v in [block[r, c]]
+        ]
+        widest = max(
+            (_number_width(v, decimals, font_size) for v in picked if np.isfinite(v)),
+            default=_number_width(0.0, decimals, font_size),
+        )
+        if any(not np.isfinite(v) for v in picked):
+            widest = max(widest, 0.9 * font_size / 30)
+        kwargs.setdefault("h_buff", widest + 0.32 * font_size / 30)
+        kwargs.setdefault("v_buff", 0.62 * font_size / 30)
+        super().__init__(
+            items,
+            element_to_mobject=_cell,
+            element_to_mobject_config={"decimals": decimals, "font_size": font_size},
+            **kwargs,
+        )
+        self.cells: dict[tuple[int, int], VMobject] = {}
+        for i, r in enumerate(self.rows):
+            for j, c in enumerate(self.cols):
+                if r is not None and c is not None:
+                    self.cells[(r, c)] = self.mob_matrix[i][j]
+
+    def _add_brackets(self, left: str = "[", right: str = "]", **kwargs) -> Matrix:
+        super()._add_brackets(left, right, **kwargs)
+        flat = VGroup(*(flatten(bracket) for bracket in self.brackets))
+        self.remove(*self.brackets)
+        self.add(*flat)
+        self.brackets = flat
+        return self
+
+    def align_like(self, other: TraceMatrix) -> TraceMatrix:
+        """Scale and move onto ``other`` (same shape and spacing), cell over cell,
+        so that one can replace the other in place."""
+        self.scale(other.brackets[0].height / self.brackets[0].height)
+        key = next(iter(self.cells))
+        self.shift(other.cells[key].get_corner(DR) - self.cells[key].get_corner(DR))
+        return self
+
+    def row(self, r: int) -> VGroup:
+        """The shown cells of row ``r`` of the block."""
+        return VGroup(*(m for (i, _), m in self.cells.items() if i == r))
+
+    def col(self, c: int) -> VGroup:
+        """The shown cells of column ``c`` of the block."""
+        return VGroup(*(m for (_, j), m in self.cells.items() if j == c))
+
+    def row_ends(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Left and right points beside shown row ``r`` (for labels and arrows)."""
+        i = self.rows.index(r)
+        y = self.mob_matrix[i][0].get_center()[1]
+        return (
+            np.array([self.get_left()[0], y, 0.0]),
+            np.array([self.get_right()[0], y, 0.0]),
+        )
+
+    def col_top(self, c: int) -> np.ndarray:
+        j = self.cols.index(c)
+        x = self.mob_matrix[0][j].get_center()[0]
+        return np.array([x, self.get_top()[1], 0.0])
+
+    def label_rows(
+        self, labels: Sequence[str], font_size: float = 22, color=MUTED
+    ) -> VGroup:
+        """Tokens (or other plain text) to the left of the shown rows;
+        ``group.by_row[r]`` is the label of row ``r``."""
+        group = VGroup()
+        group.by_row = {}
+        for r in self.rows:
+            if r is None or r >= len(labels):
+                continue
+            label = word(labels[r], font_size=font_size, color=color)
+            left, _ = self.row_ends(r)
+            place_word(label, left)
+            label.shift((left[0] - 0.15 - label.get_right()[0]) * RIGHT)
+            group.add(label)
+            group.by_row[r] = label
+        return group
+
+    def label_cols(
+        self, labels: Sequence[str], font_size: float = 20, color=MUTED
+    ) -> VGroup:
+        """Plain-text labels above the shown columns."""
+        group = VGroup()
+        for c in self.cols:
+            if c is None or c >= len(labels):
+                continue
+            label = word(labels[c], font_size=font_size, color=color)
+            place_word(label, self.col_top(c) + 0.3 * UP)
+            group.add(label)
+        return group
+
+    def heat(self, color: ManimColor = BLUE, peak: float | None = None) -> VGroup:
+        """Filled squares behind the cells, opacity ∝ |value| (for weights)."""
+        finite = np.abs(self.values[np.isfinite(self.values)])
+        peak = peak or (float(finite.max()) if finite.size else 1.0) or 1.0
+        squares = VGroup()
+        for (r, c), mob in self.cells.items():
+            value = self.values[r, c]
+            level = 0.0 if not np.isfinite(value) else min(abs(value) / peak, 1.0)
+            square = Rectangle(
+                width=self._cell_width(),
+                height=self._cell_height(),
+                stroke_width=0,
+                fill_color=color,
+                fill_opacity=0.75 * level,
+            ).move_to(mob)
+            squares.add(square)
+        return squares
+
+    def _cell_width(self) -> float:
+        if len(self.cols) < 2:
+            return self.elements.width + 0.2
+        a = self.mob_matrix[0][0].get_center()[0]
+        b = self.mob_matrix[0][1].get_center()[0]
+        return abs(b - a) * 0.96
+
+    def _cell_height(self) -> float:
+        if len(self.rows) < 2:
+            return self.elements.height + 0.15
+        a = self.mob_matrix[0][0].get_center()[1]
+        b = self.mob_matrix[1][0].get_center()[1]
+        return abs(b - a) * 0.96
+
+
+# --- the scene base -------------------------------------------------------------------
+
+
+class TraceScene(Scene):
+    """A scene that animates stages of the trace.
+
+    ``self.trace`` is the trace; every :class:`TraceMatrix` made through
+    :meth:`matrix` is listed in ``self.shown`` (tests compare them with the trace).
+    """
+
+    def setup(self) -> None:
+        self.trace = load_trace()
+        self.shown: list[TraceMatrix] = []
+        self._caption: Mobject | None = None
+        self.body_top = BODY_TOP
+
+    # numbers
+
+    def matrix(
+        self,
+        stage: str,
+        index: tuple[int, ...] = (),
+        *,
+        transpose: bool = False,
+        **kwargs,
+    ) -> TraceMatrix:
+        """``trace[stage][index]`` (transposed if asked) as a :class:`TraceMatrix`."""
+        values = np.asarray(self.trace[stage])[index] if index else self.trace[stage]
+        values = np.atleast_2d(values)
+        if transpose:
+            values = values.T
+        mob = TraceMatrix(
+            values, stage=stage, index=index, transposed=transpose, **kwargs
+        )
+        self.shown.append(mob)
+        return mob
+
+    # layout
+
+    def header(self, title: str, formula: str | Sequence[str], tag: str = "") -> VGroup:
+        """Title (top left), the stage it shows (below it), the formula (top right
+        or, if there is no room, under them)."""
+        title_mob = text(title, font_size=36).to_corner(UL, buff=0.4)
+        parts = VGroup(title_mob)
+        if tag:
+            tag_mob = mono(tag, font_size=18, color=MUTED)
+            tag_mob.next_to(title_mob, DOWN, aligned_edge=LEFT, buff=0.15)
+            parts.add(tag_mob)
+        lines = [formula] if isinstance(formula, str) else list(formula)
+        formula_mob = VGroup(*(MathTex(line, font_size=40) for line in lines))
+        formula_mob.arrange(DOWN, aligned_edge=LEFT, buff=0.2)
+        room = 13.4 - parts.width - 0.6
+        natural = formula_mob.width * min(1.0, 1.9 / formula_mob.height)
+        if natural * 0.7 <= room:  # beside the title, a little smaller if need be
+            fit(formula_mob, room, 1.9)
+            formula_mob.to_corner(UR, buff=0.4)
+        else:  # no room beside the title: a line of its own, under it
+            fit(formula_mob, 13.2, 1.3)
+            formula_mob.next_to(parts, DOWN, buff=0.2).to_edge(RIGHT, buff=0.4)
+        self.formula = formula_mob
+        parts.add(formula_mob)
+        self.body_top = min(parts.get_bottom()[1] - 0.3, 2.4)
+        return parts
+
+    def body(self, mob: Mobject, width: float = BODY_WIDTH, shift=ORIGIN) -> Mobject:
+        """Scale ``mob`` down to the free area under the header and centre it there."""
+        height = self.body_top - BODY_BOTTOM
+        fit(mob, width, height)
+        mob.move_to(np.array([0.0, (self.body_top + BODY_BOTTOM) / 2, 0.0]) + shift)
+        return mob
+
+    def caption(self, content: str) -> list[Animation]:
+        """Animations that replace the caption at the bottom with ``content``."""
+        new = fit(text(content, font_size=24, color=GRAY_A), 13.4)
+        new.to_edge(DOWN, buff=0.3)
+        anims: list[Animation] = [FadeIn(new, shift=0.1 * UP)]
+        if self._caption is not None:
+            anims.append(FadeOut(self._caption))
+        self._caption = new
+        return anims
+
+    def assemble(self, mob: Mobject) -> None:
+        """Put ``mob`` on screen as one mobject, replacing any parts of it that
+        animations added one by one (so that it can be transformed whole)."""
+        self.remove(*mob.get_family())
+        self.add(mob)
+
+    def say(self, content: str, run_time: float = 0.6) -> None:
+        self.play(*self.caption(content), run_time=run_time)
+
+    def finish(self, hold: float = 1.0) -> None:
+        """Hold the last picture (``explainer render`` then fades it out, which is
+        the movie's transition; ``manim -s`` saves this picture)."""
+        self.wait(hold)
+
+
+def latex(expr: sp.Basic) -> str:
+    """SymPy's LaTeX of ``expr``: formulas are shown as SymPy prints them."""
+    return sp.latex(expr)
+
+
+def formula_lines(expr: sp.Basic) -> list[str]:
+    """LaTeX lines of a formula: one per element of a tuple of equations."""
+    if isinstance(expr, sp.Tuple | tuple | list):
+        return [sp.latex(part) for part in expr]
+    return [sp.latex(expr)]
+
+
+def equation(lhs: sp.Basic | str, rhs: sp.Basic) -> str:
+    """``lhs = rhs`` in LaTeX; ``lhs`` may be ready-made LaTeX."""
+    left = lhs if isinstance(lhs, str) else sp.latex(lhs)
+    return f"{left} = {sp.latex(rhs)}"

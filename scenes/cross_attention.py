@@ -1,0 +1,155 @@
+"""Cross-attention: the decoder's queries look at the encoder's output.
+
+Stages of ``decoder.0.cross_attn``, head 1: ``.weights`` and ``.heads``; its keys and
+values come from the encoder's last stage. Vaswani et al. 2017, §3.2.3.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from explainer.scenes.common import (
+    HIGHLIGHT,
+    K_COLOR,
+    MUTED,
+    Q_COLOR,
+    V_COLOR,
+    TraceScene,
+    word,
+    word_column,
+)
+from manim import *
+
+from explainer.symbolic.symbols import T_k, T_q, d_k, d_model
+from explainer.trace import Trace
+
+FONT = 22
+PREFIX = "decoder.0.cross_attn"
+
+
+def check_cross_attention(trace: Trace) -> None:
+    if f"{PREFIX}.weights" not in trace:
+        raise ValueError(
+            f"this trace has no cross-attention (an {trace.config.architecture} model);"
+            " use --architecture encoder-decoder"
+        )
+
+
+def cross_latex() -> str:
+    """Q from the decoder rows Y, K and V from the encoder output M."""
+    y = sp.MatrixSymbol("Y", T_q, d_model)
+    m = sp.MatrixSymbol("M", T_k, d_model)
+    parts = [
+        sp.Eq(
+            sp.MatrixSymbol(name, rows, d_k),
+            src * sp.MatrixSymbol(f"W^{name}", d_model, d_k),
+        )
+        for name, src, rows in (("Q", y, T_q), ("K", m, T_k), ("V", m, T_k))
+    ]
+    return r",\quad ".join(sp.latex(p) for p in parts)
+
+
+class CrossAttention(TraceScene):
+    """Every target token attends over the source tokens."""
+
+    def construct(self) -> None:
+        trace = self.trace
+        check_cross_attention(trace)
+        source = trace.source.tokens
+        target = (trace.target or trace.source).tokens
+        memory = trace.stage(f"{PREFIX}.k").inputs[0]
+        head = self.header(
+            "Cross-attention",
+            cross_latex(),
+            tag=f"{PREFIX} · head 1 · K, V from {memory}",
+        )
+        self.play(FadeIn(head), run_time=0.8)
+
+        weights = trace[f"{PREFIX}.weights"][0]
+        queries = word_column(target, Q_COLOR, edge=RIGHT)
+        keys = word_column(source, K_COLOR, edge=LEFT).shift(3.2 * RIGHT)
+        q_title = word("decoder (queries)", 20, MUTED).next_to(queries, UP, 0.3)
+        k_title = word("encoder (keys, values)", 20, MUTED).next_to(keys, UP, 0.3)
+        k_title.align_to(q_title, DOWN)
+        diagram = VGroup(queries, keys, q_title, k_title)
+        matrix = self.matrix(f"{PREFIX}.weights", (0,), font_size=FONT)
+        heat = matrix.heat(PURPLE_B, peak=1.0)
+        labels = VGroup(matrix.label_rows(target, 16), matrix.label_cols(source, 16))
+        right = VGroup(heat, matrix, labels)
+        layout = VGroup(diagram, right).arrange(RIGHT, buff=0.9)
+        self.body(layout)
+        self.play(
+            FadeIn(diagram),
+            *self.caption(
+                "Queries come from the decoder, keys and values from the encoder"
+            ),
+            run_time=1.0,
+        )
+        self.play(
+            FadeIn(matrix.brackets, labels),
+            *self.caption("Each decoder token asks: which source words matter for me?"),
+            run_time=0.8,
+        )
+        shown = None
+        rows = [r for r in matrix.rows if r is not None]
+        for q in rows:
+            lines = VGroup(
+                *(
+                    Line(
+                        queries[q].get_right() + 0.1 * RIGHT,
+                        keys[k].get_left() + 0.1 * LEFT,
+                        stroke_width=1 + 10 * float(weights[q, k]),
+                        stroke_opacity=0.25 + 0.75 * float(weights[q, k]),
+                        color=HIGHLIGHT,
+                    )
+                    for k in range(len(source))
+                    if weights[q, k] >= 0.01
+                )
+            )
+            cells = [key for key in matrix.cells if key[0] == q]
+            squares = VGroup(*(heat[list(matrix.cells).index(key)] for key in cells))
+            anims = [FadeIn(lines), FadeIn(matrix.row(q), squares)]
+            if shown is not None:
+                anims.append(FadeOut(shown))
+            self.play(*anims, run_time=0.8 if q == rows[0] else 0.45)
+            shown = lines
+        self.assemble(matrix)
+        self.bring_to_front(matrix)
+        self.wait(0.6)
+
+        # weights · V: V holds the encoder's values, one row per source token.
+        weights_mob = self.matrix(f"{PREFIX}.weights", (0,), font_size=FONT)
+        heat2 = weights_mob.heat(PURPLE_B, peak=1.0)
+        values = self.matrix(f"{PREFIX}.v", (0,), font_size=FONT).set_color(V_COLOR)
+        out = self.matrix(f"{PREFIX}.heads", (0,), font_size=FONT)
+        dot, eq = MathTex(r"\cdot", font_size=40), MathTex("=", font_size=40)
+        row_labels = weights_mob.label_rows(target, 16)
+        value_labels = values.label_rows(source, 16)
+        product = VGroup(
+            VGroup(row_labels, heat2, weights_mob),
+            dot,
+            VGroup(value_labels, values),
+            eq,
+            out,
+        ).arrange(RIGHT, buff=0.3)
+        heat2.move_to(weights_mob)
+        names = VGroup(
+            MathTex(r"\mathrm{weights}", font_size=28).next_to(weights_mob, DOWN, 0.15),
+            MathTex(r"V\ (\mathrm{encoder})", font_size=28, color=V_COLOR).next_to(
+                values, DOWN, 0.15
+            ),
+            MathTex(r"\mathrm{head}_1", font_size=28).next_to(out, DOWN, 0.15),
+        )
+        self.body(VGroup(product, names))
+        self.play(
+            FadeOut(shown, diagram, heat, matrix, labels),
+            FadeIn(product[:4], names[:2]),
+            *self.caption("As in self-attention: weights · V, with V from the encoder"),
+            run_time=1.0,
+        )
+        self.play(
+            TransformFromCopy(VGroup(weights_mob, values), out),
+            FadeIn(names[2]),
+            *self.caption("Each target token now carries a mix of the source words"),
+            run_time=1.4,
+        )
+        self.finish(1.5)

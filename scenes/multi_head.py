@@ -1,0 +1,135 @@
+"""Multi-head attention: heads attend differently, are concatenated, and mixed by W^O.
+
+Stages of the first self-attention: ``.weights`` (per head), ``.heads``, ``.concat``,
+``.out`` and the parameter ``w_o``. Vaswani et al. 2017, §3.2.2.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from explainer.scenes.common import (
+    HEAD_COLORS,
+    TraceScene,
+    first_self_attention,
+    stack_tokens,
+    word,
+)
+from manim import *
+
+MAX_HEADS = 4  # heads drawn side by side
+FONT = 22
+
+
+def multi_head_latex(n_heads: int) -> str:
+    """MultiHead(X) = Concat(head_1, …, head_h) W^O + b^O for this many heads."""
+    shown = min(n_heads, 3)
+    heads = [sp.Symbol(f"head_{i + 1}") for i in range(shown)]
+    if n_heads > shown:
+        heads += [sp.Symbol(r"\dots"), sp.Symbol(f"head_{n_heads}")]
+    concat = sp.Function("Concat")(*heads)
+    rhs = sp.Add(
+        sp.Mul(concat, sp.Symbol("W^O"), evaluate=False),
+        sp.Symbol("b^O"),
+        evaluate=False,
+    )
+    lhs = sp.Function("MultiHead")(sp.Symbol("X"))
+    return f"{sp.latex(lhs)} = {sp.latex(rhs, order='none')}"
+
+
+class MultiHeadAttention(TraceScene):
+    """Per-head weights, Concat(head_1 … head_h), then · W^O."""
+
+    def construct(self) -> None:
+        trace = self.trace
+        prefix = first_self_attention(trace)
+        tokens = stack_tokens(trace, prefix.split(".")[0])
+        n_heads = trace.config.n_heads
+        shown = min(n_heads, MAX_HEADS)
+        head = self.header(
+            "Multi-head attention",
+            multi_head_latex(n_heads),
+            tag=f"{prefix}.weights / .heads / .concat / .out",
+        )
+        self.play(FadeIn(head), run_time=0.8)
+
+        # 1. Each head's weights.
+        maps = VGroup()
+        for h in range(shown):
+            weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
+            heat = weights.heat(HEAD_COLORS[h], peak=1.0)
+            labels = weights.label_rows(tokens, 16) if h == 0 else VGroup()
+            title = word(f"head {h + 1}", 24, HEAD_COLORS[h]).next_to(weights, UP, 0.2)
+            maps.add(VGroup(heat, weights, labels, title))
+        maps.arrange(RIGHT, buff=0.6)
+        self.body(maps)
+        self.play(
+            FadeIn(maps),
+            *self.caption(
+                "Each head has its own W^Q, W^K, W^V, so it attends to different words"
+            ),
+            run_time=1.2,
+        )
+        self.wait(2.0)
+
+        # 2. The heads' outputs, side by side: that is the concatenation.
+        outs = VGroup(
+            *(
+                self.matrix(f"{prefix}.heads", (h,), font_size=FONT).set_color(
+                    HEAD_COLORS[h]
+                )
+                for h in range(shown)
+            )
+        ).arrange(RIGHT, buff=0.2)
+        names = VGroup(
+            *(
+                MathTex(f"head_{h + 1}", font_size=30, color=HEAD_COLORS[h]).next_to(
+                    outs[h], DOWN, 0.15
+                )
+                for h in range(shown)
+            )
+        )
+        self.body(VGroup(outs, names))
+        self.play(
+            FadeOut(maps),
+            FadeIn(outs, names),
+            *self.caption("Each head outputs d_v numbers per token"),
+            run_time=1.0,
+        )
+        self.wait(1.0)
+        concat = self.matrix(f"{prefix}.concat", font_size=FONT)
+        d_v = trace.config.d_v
+        for c in concat.cols:
+            if c is not None:
+                concat.col(c).set_color(HEAD_COLORS[(c // d_v) % len(HEAD_COLORS)])
+        concat_labels = concat.label_rows(tokens, 18)
+        concat_name = MathTex(r"\mathrm{Concat}", font_size=30)
+        weights_o = self.matrix(f"{prefix}.w_o", font_size=FONT)
+        out = self.matrix(f"{prefix}.out", font_size=FONT)
+        dot, eq = MathTex(r"\cdot", font_size=40), MathTex("=", font_size=40)
+        row = VGroup(VGroup(concat_labels, concat), dot, weights_o, eq, out)
+        row.arrange(RIGHT, buff=0.25)
+        self.body(row)
+        concat_name.next_to(concat, DOWN, 0.15)
+        o_name = MathTex("W^O", font_size=30).next_to(weights_o, DOWN, 0.15)
+        out_name = MathTex(r"\mathrm{MultiHead}", font_size=30).next_to(out, DOWN, 0.15)
+        self.play(
+            FadeTransform(outs, concat),
+            FadeTransform(names, concat_name),
+            FadeIn(concat_labels),
+            *self.caption("Concatenated: one row of n_heads · d_v numbers per token"),
+            run_time=1.2,
+        )
+        self.wait(1.0)
+        self.play(
+            FadeIn(dot, weights_o, o_name),
+            *self.caption("W^O mixes what the heads found (plus a bias b^O)"),
+            run_time=0.8,
+        )
+        self.play(
+            FadeIn(eq),
+            TransformFromCopy(VGroup(concat, weights_o), out),
+            FadeIn(out_name),
+            run_time=1.4,
+        )
+        self.say("Back to d_model numbers per token, ready to add to the input")
+        self.finish(1.5)

@@ -1,0 +1,173 @@
+"""The output layer: logits h Eᵀ over the vocabulary, softmax, the predicted token.
+
+Stages: ``output.logits``, ``output.probs``, ``output.prediction`` and the final hidden
+rows they read. Vaswani et al. 2017, §3.4 (the output shares E with the input).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from explainer.scenes.common import (
+    HIGHLIGHT,
+    MUTED,
+    TraceScene,
+    formula_lines,
+    place_word,
+    stack_tokens,
+    word,
+)
+from manim import *
+
+from explainer.symbolic import get_derivation
+
+FONT = 22
+TOP = 8  # vocabulary words shown, the most probable first
+
+
+class OutputProbabilities(TraceScene):
+    """The last hidden row → logits → probabilities → the predicted token."""
+
+    def construct(self) -> None:
+        trace = self.trace
+        final = trace.stage("output.logits").inputs[0]
+        stack = final.split(".")[0]
+        tokens = stack_tokens(trace, stack)
+        lines = formula_lines(get_derivation("output").formula)[:2]
+        head = self.header("Output: next-token probabilities", lines, tag="output.*")
+        self.play(FadeIn(head), run_time=0.8)
+
+        last = len(tokens) - 1
+        hidden = self.matrix(final, font_size=FONT)
+        labels = hidden.label_rows(tokens, 18)
+        self.body(VGroup(labels, hidden))
+        name = MathTex("h", font_size=30).next_to(hidden, DOWN, 0.15)
+        self.play(
+            FadeIn(hidden, labels, name),
+            *self.caption(f"The final rows of the {stack} ({final})"),
+            run_time=0.9,
+        )
+        if last in hidden.rows:
+            box = SurroundingRectangle(hidden.row(last), color=HIGHLIGHT, buff=0.05)
+            self.play(
+                Create(box),
+                *self.caption(
+                    f'The last row, at "{tokens[last]}", predicts the next word'
+                ),
+                run_time=0.8,
+            )
+            self.wait(0.8)
+            self.play(FadeOut(box), run_time=0.3)
+
+        probs = trace["output.probs"][last]
+        top = [int(c) for c in np.argsort(-probs, kind="stable")[:TOP]]
+        cols = [*top, None] if len(probs) > TOP else top
+        widest = max(word(trace.vocab[c], 18).width for c in top) + 0.25
+        logits = self.matrix("output.logits", rows=[last], cols=cols, font_size=26)
+        if logits.h_buff < widest:  # room for the words above the columns
+            self.shown.remove(logits)
+            logits = self.matrix(
+                "output.logits", rows=[last], cols=cols, font_size=26, h_buff=widest
+            )
+        p_row = self.matrix(
+            "output.probs", rows=[last], cols=cols, font_size=26, h_buff=logits.h_buff
+        )
+        words = logits.label_cols(trace.vocab, 18)
+        rows = VGroup(VGroup(words, logits), p_row).arrange(
+            DOWN, buff=0.5, aligned_edge=LEFT
+        )
+        z_name = MathTex(r"z = h E^T", font_size=32).next_to(logits, LEFT, 0.3)
+        p_name = MathTex(r"p = \mathrm{softmax}(z)", font_size=32).next_to(
+            p_row, LEFT, 0.3
+        )
+        group = VGroup(rows, z_name, p_name)
+        self.body(group, shift=0.9 * UP)
+        self.play(
+            FadeOut(hidden, labels, name),
+            FadeIn(logits, words, z_name),
+            *self.caption(
+                f"h Eᵀ: one score per vocabulary word ({len(probs)}); "
+                f"the {len(top)} highest shown"
+            ),
+            run_time=1.0,
+        )
+        self.wait(1.0)
+        self.play(
+            TransformFromCopy(logits, p_row),
+            FadeIn(p_name),
+            *self.caption("softmax turns the scores into probabilities"),
+            run_time=1.1,
+        )
+        predicted = int(trace["output.prediction"][last])
+        base = p_row.get_bottom()[1] - 2.1
+        bars = VGroup()
+        peak = float(probs[top[0]]) or 1.0
+        for c in top:
+            bar = Rectangle(
+                width=0.5 * p_row.cells[(last, top[0])].width,
+                height=max(1.6 * float(probs[c]) / peak, 0.02),
+                stroke_width=0,
+                fill_color=HIGHLIGHT if c == predicted else BLUE_D,
+                fill_opacity=0.9,
+            )
+            bar.move_to([p_row.cells[(last, c)].get_x(), base, 0], aligned_edge=DOWN)
+            bars.add(bar)
+        if predicted in top:
+            words_by_col = dict(
+                zip([c for c in cols if c is not None], words, strict=False)
+            )
+            mark = SurroundingRectangle(
+                VGroup(
+                    p_row.cells[(last, predicted)],
+                    words_by_col.get(predicted, VGroup()),
+                ),
+                color=HIGHLIGHT,
+                buff=0.08,
+            )
+        else:
+            mark = VGroup()
+        self.play(
+            GrowFromEdge(bars, DOWN),
+            Create(mark),
+            *self.caption(
+                f'Predicted next token: "{trace.vocab[predicted]}" '
+                f"(p = {float(probs[predicted]):.2f}; random weights, not trained)"
+            ),
+            run_time=1.2,
+        )
+        self.wait(1.5)
+
+        # Every position predicts its next token.
+        predictions = trace["output.prediction"]
+        shown = min(len(tokens), 10)
+        inputs = VGroup(*(word(t, 22, MUTED) for t in tokens[:shown]))
+        outputs = VGroup(
+            *(
+                word(trace.vocab[int(p)], 22, HIGHLIGHT if i == last else WHITE)
+                for i, p in enumerate(predictions[:shown])
+            )
+        )
+        widths = [
+            max(a.width, b.width) + 0.35 for a, b in zip(inputs, outputs, strict=True)
+        ]
+        x = 0.0
+        for a, b, w in zip(inputs, outputs, widths, strict=True):
+            place_word(a, np.array([x + w / 2, 0.8, 0]))
+            place_word(b, np.array([x + w / 2, -0.8, 0]))
+            x += w
+        arrows = VGroup(
+            *(
+                Arrow(
+                    a.get_bottom(), b.get_top(), buff=0.1, stroke_width=2, color=MUTED
+                )
+                for a, b in zip(inputs, outputs, strict=True)
+            )
+        )
+        table = VGroup(inputs, arrows, outputs)
+        self.body(table, width=12.5)
+        self.play(
+            FadeOut(logits, words, p_row, z_name, p_name, bars, mark),
+            FadeIn(table),
+            *self.caption("Every position predicts the token after it, all at once"),
+            run_time=1.0,
+        )
+        self.finish(2.0)

@@ -1,0 +1,154 @@
+"""Queries, keys and values: three linear maps of the same rows, split into heads.
+
+Stages: ``{prefix}.q``, ``.k``, ``.v`` of layer 0's self-attention, their input and
+the parameters ``w_q``, ``w_k``, ``w_v``. Vaswani et al. 2017, §3.2.2.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from explainer.scenes.common import (
+    BODY_CENTER,
+    HEAD_COLORS,
+    HIGHLIGHT,
+    TraceScene,
+    first_self_attention,
+    fit,
+)
+from manim import *
+
+from explainer.symbolic.symbols import T, d_k, d_model
+
+MAX_HEADS = 2  # heads shown side by side
+
+
+def projection_latex(name: str) -> str:
+    """``Q = X W^Q + b^Q`` from SymPy matrix symbols."""
+    x = sp.MatrixSymbol("X", T, d_model)
+    w = sp.MatrixSymbol(f"W^{name}", d_model, d_k)
+    b = sp.MatrixSymbol(f"b^{name}", T, d_k)
+    return sp.latex(sp.Eq(sp.MatrixSymbol(name, T, d_k), x * w + b))
+
+
+class QKVProjections(TraceScene):
+    """X W^Q = [Q_1 | Q_2 …], then the same for K and V."""
+
+    def construct(self) -> None:
+        trace = self.trace
+        prefix = first_self_attention(trace)
+        tokens = (
+            trace.source.tokens
+            if prefix.startswith("encoder")
+            else (trace.target or trace.source).tokens
+        )
+        n_heads = trace.config.n_heads
+        shown_heads = min(n_heads, MAX_HEADS)
+        lines = [projection_latex(n) for n in "QKV"]
+        head = self.header("Queries, keys, values", lines, tag=f"{prefix}.q / .k / .v")
+        self.play(FadeIn(head), run_time=0.8)
+
+        x_name = trace.stage(f"{prefix}.q").inputs[0]
+        x_mob = self.matrix(x_name, font_size=24)
+        x_labels = x_mob.label_rows(tokens, 18)
+        weights = self.matrix(f"{prefix}.w_q", font_size=24)
+        self.color_head_columns(weights, trace.config.d_k)
+        results = self.heads(f"{prefix}.q", shown_heads)
+        dot = MathTex(r"\cdot", font_size=40)
+        eq = MathTex("=", font_size=40)
+        row = VGroup(VGroup(x_labels, x_mob), dot, weights, eq, results)
+        row.arrange(RIGHT, buff=0.25)
+        fit(row, 13.3, 3.6).move_to(BODY_CENTER + 0.1 * DOWN)
+        names = self.names(x_mob, weights, results, "Q")
+        self.play(
+            FadeIn(x_mob, x_labels, names[0]),
+            *self.caption("Every row of X (one token) is multiplied by W^Q"),
+            run_time=0.8,
+        )
+        self.play(FadeIn(weights, dot, names[1]), run_time=0.8)
+        brackets = VGroup(*(r.brackets for r in results))
+        self.play(FadeIn(eq, brackets, names[2]), run_time=0.5)
+
+        # One entry, then all of them.
+        first = results[0]
+        row_box = SurroundingRectangle(x_mob.row(0), color=HIGHLIGHT, buff=0.05)
+        col_box = SurroundingRectangle(weights.col(0), color=HIGHLIGHT, buff=0.05)
+        self.play(
+            Create(row_box),
+            Create(col_box),
+            *self.caption("Row · column = one entry (plus the bias b)"),
+            run_time=0.8,
+        )
+        self.play(
+            TransformFromCopy(
+                VGroup(x_mob.row(0), weights.col(0)), first.cells[(0, 0)]
+            ),
+            run_time=0.8,
+        )
+        self.play(FadeOut(row_box, col_box), run_time=0.3)
+        rest = [
+            VGroup(
+                *(m for key, m in r.cells.items() if (r is not first or key != (0, 0)))
+            )
+            for r in results
+        ]
+        self.play(
+            *(FadeIn(group, lag_ratio=0.02) for group in rest),
+            *self.caption(
+                f"W^Q's columns in groups of d_k = {trace.config.d_k}: one per head"
+            ),
+            run_time=1.5,
+        )
+        for r in results:
+            self.assemble(r)
+        self.wait(1.0)
+
+        for name, what in (("K", "keys"), ("V", "values")):
+            new_weights = self.matrix(f"{prefix}.w_{name.lower()}", font_size=24)
+            self.color_head_columns(new_weights, trace.config.d_k)
+            new_weights.match_height(weights).move_to(weights)
+            new_results = self.heads(f"{prefix}.{name.lower()}", shown_heads)
+            new_results.match_height(results).move_to(results)
+            new_names = self.names(x_mob, new_weights, new_results, name)
+            self.play(
+                FadeTransform(weights, new_weights),
+                FadeTransform(results, new_results),
+                FadeTransform(names[1:], new_names[1:]),
+                *self.caption(f"The same rows times W^{name}: the {what}"),
+                run_time=1.2,
+            )
+            weights, results, names = (
+                new_weights,
+                new_results,
+                VGroup(names[0], *new_names[1:]),
+            )
+            self.wait(1.0)
+        if n_heads > shown_heads:
+            self.say(f"… and so on for all {n_heads} heads")
+        self.say("Each token now has a query, a key and a value in every head")
+        self.finish()
+
+    def heads(self, stage: str, count: int) -> VGroup:
+        group = VGroup()
+        for h in range(count):
+            mob = self.matrix(stage, (h,), font_size=24)
+            mob.set_color(HEAD_COLORS[h])
+            group.add(mob)
+        return group.arrange(RIGHT, buff=0.15)
+
+    def color_head_columns(self, weights, d_head: int) -> None:
+        for c in weights.cols:
+            if c is not None:
+                weights.col(c).set_color(HEAD_COLORS[(c // d_head) % len(HEAD_COLORS)])
+
+    def names(self, x_mob, weights, results, name: str) -> VGroup:
+        x_name = MathTex("X", font_size=30).next_to(x_mob, DOWN, 0.15)
+        w_name = MathTex(f"W^{name}", font_size=30).next_to(weights, DOWN, 0.15)
+        head_names = VGroup(
+            *(
+                MathTex(f"{name}_{h + 1}", font_size=30, color=HEAD_COLORS[h]).next_to(
+                    mob, DOWN, 0.15
+                )
+                for h, mob in enumerate(results)
+            )
+        )
+        return VGroup(x_name, w_name, head_names)

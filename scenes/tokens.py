@@ -1,0 +1,104 @@
+"""Tokenization: the sentence becomes tokens, and each token its row in the vocabulary.
+
+Stages: ``{stack}.embed.ids`` (and the decoder's, for an encoder-decoder).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from explainer.scenes.common import (
+    MUTED,
+    TraceScene,
+    equation,
+    fit,
+    mono,
+    text,
+    token_box,
+)
+from manim import *
+
+from explainer.symbolic.symbols import t
+
+MAX_TOKENS = 12
+
+
+class Tokenization(TraceScene):
+    """Sentence → tokens → ids, for the encoder (and the decoder's shifted input)."""
+
+    def construct(self) -> None:
+        trace = self.trace
+        formula = equation(
+            sp.IndexedBase("id")[t], sp.Function("index")(sp.IndexedBase("w")[t])
+        )
+        stack = "decoder" if trace.config.architecture == "decoder" else "encoder"
+        head = self.header("Tokens and ids", formula, tag=f"{stack}.embed.ids")
+        self.play(FadeIn(head), run_time=0.8)
+
+        sentence = fit(text(f'"{trace.source.text}"', font_size=34), 12.5)
+        sentence.move_to(UP * 1.2)
+        self.play(
+            FadeIn(sentence, shift=0.2 * DOWN),
+            *self.caption("The sentence, exactly as typed"),
+        )
+        self.wait(0.5)
+
+        row = self.token_row(f"{stack}.embed.ids", trace.source.tokens, BLUE_C)
+        row.move_to(DOWN * 0.3)
+        fit(row, 13.0, 2.2)
+        boxes, ids = row
+        self.play(
+            TransformFromCopy(sentence, boxes),
+            *self.caption(
+                "Lower-cased and split into words and punctuation: the tokens"
+            ),
+            run_time=1.5,
+        )
+        self.wait(0.5)
+        vocab = trace.vocab
+        sample = "  ".join(f"{i}:{w}" for i, w in enumerate(vocab[:10]))
+        vocab_line = fit(
+            mono(
+                f"vocabulary ({len(vocab)} words)  {sample}  …",
+                font_size=18,
+                color=MUTED,
+            ),
+            12.5,
+        ).next_to(sentence, UP, buff=0.35)
+        self.play(
+            FadeIn(vocab_line),
+            FadeIn(ids, shift=0.2 * DOWN),
+            *self.caption("Each token's id is its row number in the vocabulary"),
+            run_time=1.5,
+        )
+        self.wait(1.5)
+
+        if trace.target is not None:
+            target = self.token_row("decoder.embed.ids", trace.target.tokens, GREEN_C)
+            fit(target, 13.0, 1.6).move_to(DOWN * 2.2)
+            self.play(
+                row.animate.shift(0.35 * UP),
+                FadeIn(target, shift=0.2 * UP),
+                *self.caption(
+                    "The decoder reads <bos>, then the target: shifted one place right"
+                ),
+                run_time=1.5,
+            )
+            self.wait(1.5)
+        unknown = list(dict.fromkeys(trace.source.unknown))
+        if unknown:
+            self.say("Not in the vocabulary, read as <unk>: " + ", ".join(unknown))
+            self.wait(1.0)
+        self.finish()
+
+    def token_row(self, stage: str, tokens: tuple[str, ...], color) -> VGroup:
+        """Token boxes over the ids matrix of ``stage`` (one column per token)."""
+        boxes = [token_box(tok, color=color) for tok in tokens]
+        width = max(box.width for box in boxes)
+        ids = self.matrix(stage, decimals=0, max_cols=MAX_TOKENS, h_buff=width + 0.2)
+        row = VGroup()
+        for j, c in enumerate(ids.cols):
+            box = token_box("…", color=MUTED) if c is None else boxes[c]
+            x = ids.mob_matrix[0][j].get_center()[0]
+            box.move_to([x, ids.get_top()[1] + 0.55, 0])
+            row.add(box)
+        return VGroup(row, ids)
