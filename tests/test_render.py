@@ -117,12 +117,15 @@ def rendered(tmp_path_factory):
 
 @pytest.mark.slow
 def test_render_writes_scene_and_movie_and_prints_paths(rendered, capsys):
+    from explainer.render.manifest import MANIFEST, read_manifest
     from explainer.render.movie import frame_count
 
     root, _ = rendered
     scene, movie = root / "videos" / f"{SCENE}.mp4", root / "videos" / "transformer.mp4"
     assert frame_count(movie) == frame_count(scene) > 100
-    assert not [p for p in (root / "videos").iterdir() if p.suffix != ".mp4"]
+    leftovers = [p for p in (root / "videos").iterdir() if p.suffix != ".mp4"]
+    assert [p.name for p in leftovers] == [MANIFEST]  # no temporary files
+    assert set(read_manifest(root / "videos")) == {SCENE, "transformer"}
 
 
 @pytest.mark.slow

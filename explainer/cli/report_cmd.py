@@ -37,7 +37,8 @@ DEFAULT_OUT = Path("output") / "report.html"
 )
 def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) -> None:
     """Write one self-contained HTML page that explains every stage, tokens to
-    logits: formula, derivation, numbers, verification, attention views.
+    logits: formula, derivation, numbers, verification, attention views, and the
+    videos of the same trace found in videos/ beside the page (explainer render).
 
     \b
     Examples:
@@ -46,14 +47,14 @@ def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) 
       explainer report --sentence "我爱自然语言" --architecture decoder
       explainer report --trace their_trace.json --prove
     """
-    from explainer.report import render_report
+    from explainer.report import find_videos, render_report
     from explainer.verify import verify
 
     with user_errors():
         trace = load_or_run(setup, trace_file)
         results = verify(trace, derivations=prove, precision=prove)
-        html = render_report(trace, results)
         path = Path(out)
+        html = render_report(trace, results, find_videos(path, trace))
         if path == DEFAULT_OUT:
             path.parent.mkdir(exist_ok=True)
         write_atomic(path, html)

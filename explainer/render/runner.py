@@ -29,6 +29,7 @@ from pathlib import Path
 
 from explainer import trace_json
 from explainer.atomic import write_atomic
+from explainer.render.manifest import update_manifest
 from explainer.render.movie import concatenate
 from explainer.render.progress import Progress
 from explainer.render.registry import SceneSpec
@@ -132,6 +133,9 @@ def render(
         target = Path(options.out_dir) / f"{MOVIE_NAME}.mp4"
         copy_atomic(movie_cache, target)
         report.written.append(target)
+    update_manifest(
+        Path(options.out_dir), digest, {p.stem: p.name for p in report.written}
+    )
     _prune(cache_dir, [s.name for s in specs] + [MOVIE_NAME], options.quality)
     _keep_newest(sorted((media / "traces").glob("*.json")), CACHE_KEEP + 2)
     report.total = time.monotonic() - start

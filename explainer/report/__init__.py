@@ -10,6 +10,6 @@ sorts the verification results by stage. The templates live in
 ``explainer.templates``.
 """
 
-from explainer.report.build import Report, explain, render_report
+from explainer.report.build import Report, Video, explain, find_videos, render_report
 
-__all__ = ["Report", "explain", "render_report"]
+__all__ = ["Report", "Video", "explain", "find_videos", "render_report"]

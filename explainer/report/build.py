@@ -8,7 +8,7 @@ bytes: no timestamps, no random ids.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,45 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render_report(trace: Trace, results: Iterable[CheckResult]) -> str:
+def render_report(
+    trace: Trace,
+    results: Iterable[CheckResult],
+    videos: Sequence[Video] = (),
+) -> str:
     """The report page of ``trace``, with ``results`` (from :func:`verify`) shown
-    beside the stages they checked."""
+    beside the stages they checked, and ``videos`` of the same trace embedded."""
     context = build_context(trace, results)
+    context["videos"] = list(videos)
     return environment().get_template("report.html.j2").render(**context)
+
+
+@dataclass(frozen=True)
+class Video:
+    """A rendered video of this trace: its scene name, a title, a relative link."""
+
+    name: str
+    title: str
+    href: str
+
+
+def find_videos(page: str | Path, trace: Trace) -> list[Video]:
+    """The videos in ``videos/`` beside ``page`` that were rendered from this very
+    trace (see :mod:`explainer.render.manifest`): the whole pass first, then the
+    scenes in forward order; links relative to the page."""
+    import os
+
+    from explainer.render.manifest import videos_of
+    from explainer.render.registry import SCENES
+
+    folder = Path(page).parent
+    found = videos_of(folder / "videos", trace)
+    order = ["transformer", *SCENES]
+    titles = {"transformer": "The whole forward pass, one stage after another"}
+    titles.update({name: spec.title for name, spec in SCENES.items()})
+    return [
+        Video(name, titles.get(name, name), os.path.relpath(found[name], folder))
+        for name in sorted(found, key=lambda n: order.index(n) if n in order else 99)
+    ]
 
 
 @dataclass(frozen=True)
