@@ -16,6 +16,7 @@ ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
 DTYPES = ("float64", "float32")
+MODELS = ("minilm",)  # pretrained models (explainer.models); "" is the toy model
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,11 @@ class ModelConfig:
     eps: float = 1e-5  # LayerNorm ε
     seed: int = 0  # seed of the deterministic weight initialisation
     dtype: str = "float64"  # float64 | float32
+    model: str = ""  # a pretrained model (minilm) whose weights are loaded; "": toy
 
     def __post_init__(self) -> None:
+        if self.model:
+            _check_choice("model", self.model, MODELS)
         _check_choice("architecture", self.architecture, ARCHITECTURES)
         _check_choice("norm", self.norm, NORMS)
         _check_choice("activation", self.activation, ACTIVATIONS)
@@ -117,7 +121,7 @@ def from_dict(values: dict[str, Any]) -> ModelConfig:
     ...
     ValueError: unknown config key 'd_modle'; valid keys: architecture, d_model, \
 n_heads, d_k, d_v, d_ff, n_layers, max_len, norm, activation, scale_embeddings, eps, \
-seed, dtype
+seed, dtype, model
     """
     normalised = {key.replace("-", "_"): value for key, value in values.items()}
     for key in normalised:

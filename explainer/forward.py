@@ -236,7 +236,20 @@ def encoder_stack(
     Returns the output and the source padding mask (for cross-attention)."""
     x = embed(rec, "encoder.embed", cfg, params, ids)
     pad = padding(rec, "encoder.embed", ids, pad_id)
-    mask = (Op.NO_MASK, numeric.no_mask(ids.shape[-1], ids.shape[-1]))
+    return encoder_layers(rec, cfg, params, x, ids.shape[-1], pad), pad
+
+
+def encoder_layers(
+    rec: Recorder,
+    cfg: ModelConfig,
+    params: Params,
+    x: Named,
+    seq_len: int,
+    pad: Named | None,
+) -> Named:
+    """The N encoder layers over embedded input ``x`` (and the final LayerNorm of a
+    pre-LN stack); shared with the pretrained encoders of :mod:`explainer.models`."""
+    mask = (Op.NO_MASK, numeric.no_mask(seq_len, seq_len))
     for layer in range(cfg.n_layers):
         p = f"encoder.{layer}"
         x = sublayer(
@@ -246,7 +259,7 @@ def encoder_stack(
         x = sublayer(rec, p, 2, cfg, params, x, _ffn(rec, f"{p}.ffn", cfg, params))
     if cfg.norm == "pre":
         x = layer_norm(rec, "encoder.norm", cfg, params, x)
-    return x, pad
+    return x
 
 
 def decoder_stack(

@@ -6,7 +6,8 @@ Leading batch axes are allowed everywhere (``...``). Scalars use ``math.sqrt`` s
 a float32 array stays float32.
 
 Sources: Vaswani et al. 2017, "Attention Is All You Need" (sections cited per
-function); Ba et al. 2016 (LayerNorm); Hendrycks & Gimpel 2016 (GELU).
+function); Ba et al. 2016 (LayerNorm); Hendrycks & Gimpel 2016 (GELU); Devlin et al.
+2019 (BERT: learned positions, segments); Reimers & Gurevych 2019 (mean pooling).
 """
 
 from __future__ import annotations
@@ -65,6 +66,51 @@ def positional_encoding(
     pe = pe.astype(dtype)  # (T, d_model)
     pe.setflags(write=False)  # cached: the same array is handed out again
     return pe
+
+
+def position_embedding(table: np.ndarray, seq_len: int) -> np.ndarray:
+    """Rows 0 … T−1 of a learned position table P (Devlin et al. 2019, §3.2).
+
+    >>> position_embedding(np.arange(6.0).reshape(3, 2), 2)
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    if seq_len > table.shape[0]:
+        raise ValueError(
+            f"{seq_len} positions but the position table has {table.shape[0]}"
+        )
+    return table[:seq_len].copy()  # (T, d_model)
+
+
+def segment_embedding(table: np.ndarray, seq_len: int, segment: int = 0) -> np.ndarray:
+    """Row ``segment`` of the token-type table, for each of T tokens (BERT: one
+    sentence is segment 0; Devlin et al. 2019, §3.2).  # (T, d_model)
+
+    >>> segment_embedding(np.array([[1.0, 2.0], [3.0, 4.0]]), 2)
+    array([[1., 2.],
+           [1., 2.]])
+    """
+    return np.repeat(table[segment : segment + 1], seq_len, axis=0)  # (T, d_model)
+
+
+def mean_pool(x: np.ndarray) -> np.ndarray:
+    """The mean of the T token vectors: one vector for the sentence (Reimers &
+    Gurevych 2019, §3).  # (d_model,)
+
+    >>> mean_pool(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    array([2., 4.])
+    """
+    return x.sum(axis=-2) / x.shape[-2]  # (..., d_model)
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """x / max(‖x‖₂, ε): unit length, so that a dot product is a cosine.
+
+    >>> l2_normalize(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    """
+    norm = np.sqrt((x * x).sum(axis=-1, keepdims=True))  # (..., 1)
+    return x / np.maximum(norm, eps)
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:

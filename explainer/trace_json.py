@@ -32,7 +32,11 @@ def to_dict(trace: Trace) -> dict[str, Any]:
             "source": _tokens_to_dict(trace.source),
             "target": None if trace.target is None else _tokens_to_dict(trace.target),
         },
-        "params": {name: _array_to_json(v) for name, v in trace.params.items()},
+        # A pretrained model's weights are not copied: the reader loads them from
+        # the model package that ``config.model`` names.
+        "params": {}
+        if trace.config.model
+        else {name: _array_to_json(v) for name, v in trace.params.items()},
         "stages": [
             {
                 "name": s.name,
@@ -85,6 +89,10 @@ def from_dict(data: Any, *, source: str = "trace") -> Trace:
         name: _array_from_json(value, cfg.dtype, f"{source}: param {name!r}")
         for name, value in _expect(data["params"], dict, f"{source}: 'params'").items()
     }
+    if cfg.model and not params:
+        from explainer.models import load_params
+
+        params = dict(load_params(cfg.model))
     stages = tuple(
         _stage_from_dict(s, cfg.dtype, f"{source}: stage #{i}")
         for i, s in enumerate(_expect(data["stages"], list, f"{source}: 'stages'"))

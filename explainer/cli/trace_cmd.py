@@ -9,7 +9,6 @@ from explainer import trace_json
 from explainer.atomic import write_atomic
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
-from explainer.run import trace_sentence
 from explainer.trace import Trace
 
 
@@ -30,11 +29,10 @@ def trace(setup: Setup, as_json: bool, out: str | None) -> None:
       explainer trace --architecture decoder --sentence "我 爱 自然 语言"
       explainer trace --preset seed003 --json > output/trace.json
       explainer trace --out output/trace.json
+      explainer trace --model minilm --sentence "The quick brown fox" --json
     """
     with user_errors():
-        result = trace_sentence(
-            setup.config, setup.sentence, target=setup.target, tokenizer=setup.tokenizer
-        )
+        result = setup.run()
         warn_unknown(result)
         if out:
             write_atomic(out, trace_json.dumps(result))
@@ -49,7 +47,13 @@ def warn_unknown(result: Trace) -> None:
     """Tell the user which words the vocabulary did not know."""
     parts = [p for p in (result.source, result.target) if p is not None]
     unknown = dict.fromkeys(w for p in parts for w in p.unknown)
-    if unknown:
+    if unknown and result.config.model:
+        words = ", ".join(repr(w) for w in unknown)
+        click.echo(
+            f"warning: {result.config.model}'s tokenizer reads as unknown: {words}",
+            err=True,
+        )
+    elif unknown:
         words = ", ".join(repr(w) for w in unknown)
         click.echo(
             f"warning: not in the vocabulary, read as <unk>: {words} "
@@ -62,7 +66,8 @@ def summary(result: Trace) -> str:
     """A readable table: tokens, then every stage with its op, shape and values."""
     cfg = result.config
     lines = [
-        f"{cfg.architecture} · d_model={cfg.d_model} n_heads={cfg.n_heads} "
+        (f"{cfg.model} (pretrained) · " if cfg.model else "")
+        + f"{cfg.architecture} · d_model={cfg.d_model} n_heads={cfg.n_heads} "
         f"d_k={cfg.d_k} d_v={cfg.d_v} d_ff={cfg.d_ff} n_layers={cfg.n_layers} "
         f"norm={cfg.norm} activation={cfg.activation} dtype={cfg.dtype} "
         f"seed={cfg.seed}",
@@ -87,9 +92,16 @@ def summary(result: Trace) -> str:
         shape = "×".join(str(n) for n in stage.shape)
         preview = _preview(stage.value)
         lines.append(f"{stage.name:<{width}}  {stage.op:<19}  {shape:<14}  {preview}")
+    lines.append("")
+    if "output.embedding" in result:
+        vector = result["output.embedding"]
+        lines.append(
+            f"sentence embedding ({vector.shape[-1]} numbers, unit length): "
+            f"{_preview(vector, 6)}"
+        )
+        return "\n".join(lines)
     probs = result["output.probs"][-1]
     best = int(np.argmax(probs))
-    lines.append("")
     lines.append(
         f"predicted next token: {result.vocab[best]!r} (p = {probs[best]:.4f}; "
         "the weights are random, not trained)"

@@ -12,7 +12,6 @@ from explainer import trace_json
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.trace_cmd import warn_unknown
-from explainer.run import trace_sentence
 from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
 
@@ -76,9 +75,7 @@ def load_or_run(setup: Setup, trace_file: str | None) -> Trace:
         except UnicodeDecodeError:
             raise ValueError(f"trace file {trace_file!r} is not UTF-8 text") from None
         return trace_json.loads(text, source=trace_file)
-    trace = trace_sentence(
-        setup.config, setup.sentence, target=setup.target, tokenizer=setup.tokenizer
-    )
+    trace = setup.run()
     warn_unknown(trace)
     return trace
 
@@ -99,7 +96,10 @@ def table(results: list[CheckResult]) -> str:
         )
         for r in results
     ]
-    widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in enumerate(header)]
+    # max() of a list: with no rows (--failures when all passed) only the header.
+    widths = [
+        max([len(h), *(len(row[c]) for row in rows)]) for c, h in enumerate(header)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("─" * w for w in widths))
     for row in rows:

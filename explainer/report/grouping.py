@@ -38,8 +38,18 @@ _EMBED_KINDS = {
     "scaled": "embedding",
     "pe": "positional",
     "input": "positional",
+    "positions": "learned",  # a pretrained BERT: learned positions, segments, norm
+    "segments": "learned",
+    "with_positions": "learned",
+    "sum": "learned",
+    "norm": "learned",
 }
-_OUTPUT_KINDS = {"output.logits": "logits", "output.probs": "probs"}
+_OUTPUT_KINDS = {
+    "output.logits": "logits",
+    "output.probs": "probs",
+    "output.pooled": "pooling",
+    "output.embedding": "pooling",
+}
 
 # Which groups of which derivation each kind of section explains.
 DERIVATIONS: dict[str, list[tuple[str, Callable[[str], bool] | None]]] = {
@@ -101,6 +111,8 @@ TITLES = {
     "tokens": "Tokenization: words become ids",
     "embedding": "One-hot × embedding matrix",
     "positional": "Positional encoding",
+    "learned": "Learned positions and segments, then LayerNorm",
+    "pooling": "Mean pooling: one vector for the sentence",
     "qkv": "Queries, keys and values, per head",
     "scores": "Scores QKᵀ and scaling by √d_k",
     "mask": "The mask",

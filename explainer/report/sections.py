@@ -192,6 +192,32 @@ class Builder:
             sec.extra["heatmap"] = figures.pe_heatmap(pe, self.cfg.d_model)
             sec.extra["curves"] = figures.pe_curves(pe, self.cfg.d_model)
 
+    def _learned(self, sec: Section, stages: list[Stage]) -> None:
+        """BERT: E[ids] + P[0…T−1] + S[0], then LayerNorm (Devlin et al. 2019)."""
+        captions = {
+            "positions": "P[0…T−1]: learned position rows",
+            "segments": "S[0]: the segment row, for every token",
+            "with_positions": "E[ids] + P",
+            "sum": "E[ids] + P + S",
+            "norm": "LayerNorm(E[ids] + P + S)",
+        }
+        for stage in stages:
+            self._matrix(sec, stage.name, captions.get(stage.name.rsplit(".")[-1], ""))
+
+    def _pooling(self, sec: Section, stages: list[Stage]) -> None:
+        """The sentence vector: mean over tokens, then unit length."""
+        for stage in stages:
+            value = stage.value.reshape(1, -1)  # (1, d_model)
+            sec.tables.append(
+                self._tab(
+                    stage.name,
+                    value,
+                    ["sentence"],
+                    indices(value.shape[-1]),
+                    caption=stage.name,
+                )
+            )
+
     def _qkv(self, sec: Section, stages: list[Stage]) -> None:
         p = sec.stages[0].rsplit(".", 1)[0]
         for which in "qkv":

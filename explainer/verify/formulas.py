@@ -24,8 +24,10 @@ from explainer.symbolic import attention as sym_attention
 from explainer.symbolic import embedding as sym_embedding
 from explainer.symbolic import feed_forward as sym_ffn
 from explainer.symbolic import layer_norm as sym_layer_norm
+from explainer.symbolic import learned_embedding as sym_learned
 from explainer.symbolic import multi_head as sym_multi_head
 from explainer.symbolic import output as sym_output
+from explainer.symbolic import pooling as sym_pooling
 from explainer.symbolic import positional_encoding as sym_pe
 from explainer.symbolic import softmax as sym_softmax
 from explainer.symbolic.positional_encoding import col
@@ -140,6 +142,12 @@ FORMULAS: dict[Op, sp.Basic] = {
     Op.RELU: sym_ffn.relu(z),
     Op.GELU: sym_ffn.gelu(z),
     Op.LOGITS: sym_output.logits(H, EM),
+    Op.POSITION_EMBEDDING: sym_learned.position_embedding(sym_learned.P, pos, col),
+    Op.SEGMENT_EMBEDDING: sym_learned.segment_embedding(
+        sym_learned.S, sym_learned.segment, col
+    ),
+    Op.MEAN_POOL: sym_pooling.mean_pool(x, n),
+    Op.L2_NORMALIZE: sym_pooling.l2_normalize(x, i, n),
 }
 """The SymPy expression behind each op (what reports show and verify evaluates)."""
 
@@ -311,6 +319,32 @@ def _layer_norm(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     return np.moveaxis(np.asarray(out), 0, -1)
 
 
+def _table_rows(op: Op, index: sp.Symbol):
+    """P[pos, col] / S[s_t, col]: the formula indexes the table at every (row, col)
+    of the recorded shape; the row index is the position, or segment 0."""
+    table_symbol = sym_learned.P if op == Op.POSITION_EMBEDDING else sym_learned.S
+
+    def run(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
+        f = be.compile((table_symbol, index, col), FORMULAS[op])
+        rows, width = ctx.shape[-2:]
+        where = _idx(rows, 0, 2) if op == Op.POSITION_EMBEDDING else np.zeros((1, 1))
+        value = f(be.array(inputs[0]), where.astype(int), _idx(width, 1, 2))
+        return np.broadcast_to(np.asarray(value), (rows, width))
+
+    return run
+
+
+def _mean_pool(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((x, n), FORMULAS[Op.MEAN_POOL])
+    moved = np.moveaxis(be.array(inputs[0]), -2, 0)  # (T, ..., d)
+    count = moved.shape[0] if be.name == "numpy" else mpmath.mpf(moved.shape[0])
+    return np.asarray(f(moved, count))
+
+
+def _l2_normalize(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    return _along_last(FORMULAS[Op.L2_NORMALIZE], (x, i, n), inputs[0], be)
+
+
 def _along_last(
     expr: sp.Basic, args: tuple[sp.Basic, ...], arr: np.ndarray, be: Backend
 ) -> np.ndarray:
@@ -368,6 +402,10 @@ _EVALUATORS: dict[Op, Callable[[Sequence[np.ndarray], Context, Backend], Any]] =
     Op.GELU: _elementwise(Op.GELU),
     Op.LOGITS: _matrix_op(FORMULAS[Op.LOGITS], (H, EM)),
     Op.ARGMAX: _argmax,
+    Op.POSITION_EMBEDDING: _table_rows(Op.POSITION_EMBEDDING, pos),
+    Op.SEGMENT_EMBEDDING: _table_rows(Op.SEGMENT_EMBEDDING, sym_learned.segment),
+    Op.MEAN_POOL: _mean_pool,
+    Op.L2_NORMALIZE: _l2_normalize,
 }
 
 EXACT_OPS = frozenset(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from explainer.config import ModelConfig
 from explainer.forward import forward
 from explainer.params import param_shapes
 from explainer.trace import Op, Stage, Trace
@@ -23,7 +24,7 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
     return the layout (the stages the config implies, with their inputs)."""
     cfg = trace.config
     vocab = len(trace.vocab)
-    for name, shape in param_shapes(cfg, vocab).items():
+    for name, shape in _expected_params(cfg, vocab).items():
         if name not in trace.params:
             raise ValueError(f"parameter {name!r} is missing (the config needs it)")
         got = tuple(trace.params[name].shape)
@@ -43,7 +44,7 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
         if trace.target is None:
             raise ValueError("an encoder-decoder trace needs tokens.target")
         target = np.array(trace.target.ids)
-    layout = forward(cfg, dict(trace.params), np.array(trace.source.ids), target).stages
+    layout = _layout(trace, target)
     for want in layout:
         if want.name not in trace:
             raise ValueError(f"stage {want.name!r} is missing (the config implies it)")
@@ -72,6 +73,25 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
                 )
         seen.add(stage.name)
     return layout
+
+
+def _expected_params(cfg: ModelConfig, vocab: int) -> dict[str, tuple[int, ...]]:
+    """The toy model's parameter shapes, or those of the pretrained model named."""
+    if cfg.model:
+        from explainer.models import load_params
+
+        return {name: tuple(v.shape) for name, v in load_params(cfg.model).items()}
+    return param_shapes(cfg, vocab)
+
+
+def _layout(trace: Trace, target: np.ndarray | None) -> tuple[Stage, ...]:
+    """The stages the config implies, from a pass on the trace's own parameters."""
+    cfg, params, ids = trace.config, dict(trace.params), np.array(trace.source.ids)
+    if cfg.model:
+        from explainer.models import layout
+
+        return layout(cfg, params, ids).stages
+    return forward(cfg, params, ids, target).stages
 
 
 def check_inputs(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[CheckResult]:

@@ -1,0 +1,114 @@
+"""Real pretrained models, loaded offline from PyPI wheels and run through this
+project's own NumPy forward pass.
+
+>>> sorted(MODELS)
+['minilm']
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from explainer.config import ModelConfig
+from explainer.forward import ForwardResult
+from explainer.models import bert_forward, minilm
+from explainer.models.hf_tokenizer import PretrainedTokenizer
+from explainer.params import Params
+from explainer.trace import Trace
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to load and run one pretrained model."""
+
+    name: str
+    install: str  # the pip line that installs its weights
+    example: str  # the default sentence
+    load_config: Callable[[], ModelConfig]
+    load_params: Callable[[ModelConfig], Params]
+    load_tokenizer: Callable[[], PretrainedTokenizer]
+    forward: Callable[..., ForwardResult]
+
+
+MODELS: dict[str, ModelSpec] = {
+    "minilm": ModelSpec(
+        "minilm",
+        minilm.INSTALL,
+        "The quick brown fox",
+        minilm.load_config,
+        minilm.load_params,
+        minilm.load_tokenizer,
+        bert_forward.forward,
+    ),
+}
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec of model ``name``, or ValueError naming the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; known models: {', '.join(MODELS)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model ready to run: config, weights (read-only) and tokenizer."""
+
+    spec: ModelSpec
+    config: ModelConfig
+    params: Params
+    tokenizer: PretrainedTokenizer
+
+
+@functools.cache
+def load_model(name: str) -> Loaded:
+    """Load model ``name`` once per process (the weights are read-only)."""
+    spec = get_model(name)
+    cfg = spec.load_config()
+    params = spec.load_params(cfg)
+    for value in params.values():
+        value.setflags(write=False)
+    return Loaded(spec, cfg, params, spec.load_tokenizer())
+
+
+def load_params(name: str) -> Params:
+    """The weights of model ``name`` (for a trace JSON that names its model)."""
+    return load_model(name).params
+
+
+def layout(cfg: ModelConfig, params: Params, ids: np.ndarray) -> ForwardResult:
+    """The stages model ``cfg.model`` records for ``ids`` (used by verify)."""
+    return get_model(cfg.model).forward(cfg, params, ids)
+
+
+def trace_model(name: str, sentence: str) -> Trace:
+    """Run pretrained model ``name`` on ``sentence`` and return the full trace.
+
+    Raises ValueError when the text has more tokens than the model's context.
+    """
+    model = load_model(name)
+    tokens = model.tokenizer.encode(sentence)
+    cfg = model.config
+    if len(tokens.ids) > cfg.max_len:
+        raise ValueError(
+            f"the sentence has {len(tokens.ids)} tokens but {name} reads at most "
+            f"{cfg.max_len}; shorten it"
+        )
+    if not tokens.ids:
+        raise ValueError("the sentence gives no tokens")
+    result = model.spec.forward(cfg, model.params, np.array(tokens.ids))
+    return Trace(
+        config=cfg,
+        vocab=model.tokenizer.vocab,
+        source=tokens,
+        target=None,
+        params=model.params,
+        stages=result.stages,
+    )
