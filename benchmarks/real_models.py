@@ -5,11 +5,16 @@ weights) against ``transformers.BertModel.from_pretrained`` on the same folder; 
 recorded and unrecorded forward pass (``explainer.models.bert_forward``) against
 BertModel under ``inference_mode`` on the same token ids, batch of one. The outputs
 are compared before anything is timed. Times are medians of repeated calls, the
-NumPy and torch calls taking turns. SmolLM2 is not implemented yet.
+NumPy and torch calls taking turns.
+
+SmolLM2: our cached load (float32 safetensors + tokenizer JSON built once from the
+GGUF; the cache is warmed before timing) against transformers'
+``LlamaForCausalLM.from_pretrained(..., gguf_file=...)``, which dequantizes the GGUF
+on every load; forward passes as for MiniLM, logits compared (≤ 5e-4) first.
 
 Usage::
 
-    .venv/bin/python benchmarks/real_models.py            # about 20 s
+    .venv/bin/python benchmarks/real_models.py            # about a minute
     .venv/bin/python benchmarks/real_models.py --quick    # a few seconds
     .venv/bin/python benchmarks/real_models.py --out /tmp/real_models.json
 """
@@ -70,6 +75,66 @@ elapsed = time.perf_counter() - start
 """
 
 
+SMOL_LOAD = """
+from explainer.models import load_model
+start = time.perf_counter()
+load_model("smollm2")
+elapsed = time.perf_counter() - start
+"""
+SMOL_TORCH_LOAD = """
+import torch
+from transformers import AutoTokenizer, LlamaForCausalLM
+from explainer.models import smollm2
+folder, name = str(smollm2.gguf_path().parent), smollm2.GGUF_FILE
+start = time.perf_counter()
+LlamaForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32).eval()
+AutoTokenizer.from_pretrained(folder, gguf_file=name)
+elapsed = time.perf_counter() - start
+"""
+
+
+def smollm2_case(repeats: int) -> dict[str, float]:
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from explainer.models import llama_forward, load_model, smollm2
+
+    model = load_model("smollm2")  # builds the cache if it is missing
+    ids = np.array(model.tokenizer.encode(SENTENCE).ids)
+    llama = LlamaForCausalLM.from_pretrained(
+        str(smollm2.gguf_path().parent), gguf_file=smollm2.GGUF_FILE,
+        dtype=torch.float32,
+    ).eval()  # fmt: skip
+    batch = torch.from_numpy(ids[None])  # (1, T)
+
+    def run_torch() -> np.ndarray:
+        with torch.inference_mode():
+            return llama(batch).logits[0].numpy()
+
+    def run_ours(record: bool) -> llama_forward.ForwardResult:
+        return llama_forward.forward(model.config, model.params, ids, record=record)
+
+    err = float(np.abs(run_ours(True).logits - run_torch()).max())
+    assert err <= 5e-4, f"NumPy and torch disagree: max |Δ| = {err:.2e}"
+    for fn in (run_torch, lambda: run_ours(True), lambda: run_ours(False)):
+        fn()  # warm-up
+    t_torch = median_time(run_torch, repeats)
+    t_traced = median_time(lambda: run_ours(True), repeats)
+    t_plain = median_time(lambda: run_ours(False), repeats)
+    load_reps = max(1, repeats // 10)
+    return {
+        "tokens": int(ids.size),
+        "max_abs_err_vs_torch": err,
+        "load_numpy_cached_s": cold_load_seconds(SMOL_LOAD, load_reps),
+        "load_torch_gguf_s": cold_load_seconds(SMOL_TORCH_LOAD, load_reps),
+        "forward_torch_s": t_torch,
+        "forward_numpy_traced_s": t_traced,
+        "forward_numpy_s": t_plain,
+        "ratio_traced_over_torch": t_traced / t_torch,
+        "ratio_untraced_over_torch": t_plain / t_torch,
+    }
+
+
 def minilm_case(repeats: int) -> dict[str, float]:
     import torch
     from transformers import BertModel
@@ -117,7 +182,7 @@ def main() -> None:
     parser.add_argument("--out", help="also write the results as JSON here")
     args = parser.parse_args()
     repeats = 5 if args.quick else 30
-    results = {"minilm": minilm_case(repeats)}
+    results = {"minilm": minilm_case(repeats), "smollm2": smollm2_case(repeats)}
     for name, row in results.items():
         print(f"{name}:")
         for key, value in row.items():

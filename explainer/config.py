@@ -15,8 +15,12 @@ from typing import Any
 ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
+MODEL_ACTIVATIONS = ("swiglu",)  # only in pretrained models (Llama)
 DTYPES = ("float64", "float32")
-MODELS = ("minilm",)  # pretrained models (explainer.models); "" is the toy model
+MODELS = (
+    "minilm",
+    "smollm2",
+)  # pretrained models (explainer.models); "" is the toy model
 
 
 @dataclass(frozen=True)
@@ -38,19 +42,23 @@ class ModelConfig:
     n_layers: int = 2  # N, layers in each stack (paper: 6)
     max_len: int = 64  # longest sequence accepted
     norm: str = "post"  # post: LayerNorm(x + Sublayer(x)) as in the paper; pre
-    activation: str = "relu"  # FFN non-linearity: relu (paper) | gelu (erf form)
+    activation: str = "relu"  # FFN: relu (paper) | gelu (erf) | swiglu (Llama only)
     scale_embeddings: bool = True  # multiply embeddings by √d_model (paper §3.4)
     eps: float = 1e-5  # LayerNorm ε
     seed: int = 0  # seed of the deterministic weight initialisation
     dtype: str = "float64"  # float64 | float32
-    model: str = ""  # a pretrained model (minilm) whose weights are loaded; "": toy
+    model: str = ""  # a pretrained model (minilm, smollm2) to load; "": the toy
 
     def __post_init__(self) -> None:
         if self.model:
             _check_choice("model", self.model, MODELS)
         _check_choice("architecture", self.architecture, ARCHITECTURES)
         _check_choice("norm", self.norm, NORMS)
-        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice(
+            "activation",
+            self.activation,
+            ACTIVATIONS + MODEL_ACTIVATIONS if self.model else ACTIVATIONS,
+        )
         _check_choice("dtype", self.dtype, DTYPES)
         for name in ("d_model", "n_heads", "d_ff", "n_layers", "max_len"):
             _check_positive_int(name, getattr(self, name))

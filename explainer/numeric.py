@@ -240,3 +240,68 @@ def logits(h: np.ndarray, table: np.ndarray) -> np.ndarray:
 def argmax(x: np.ndarray) -> np.ndarray:
     """Index of the largest entry of each row: the predicted token."""
     return np.argmax(x, axis=-1)
+
+
+def rms_norm(x: np.ndarray, gamma: np.ndarray, eps: float) -> np.ndarray:
+    """γ ⊙ x / √(mean(x²) + ε) over the last axis (Zhang & Sennrich 2019, Eq. 4).
+
+    >>> rms_norm(np.array([3.0, 4.0]), np.ones(2), 0.0).round(4)
+    array([0.8485, 1.1314])
+    """
+    mean_sq = (x * x).sum(axis=-1, keepdims=True) / x.shape[-1]  # (T, 1)
+    return x / np.sqrt(mean_sq + eps) * gamma  # (T, d_model)
+
+
+def rope_angles(inv_freq: np.ndarray, seq_len: int) -> np.ndarray:
+    """θ_{m,i} = m · ω_i, ω_i = base^(−2i/d_k): the angle of pair i at position m
+    (Su et al. 2021, Eq. 15).  # (T, d_k/2)
+
+    >>> rope_angles(np.array([1.0, 0.5]), 3)
+    array([[0. , 0. ],
+           [1. , 0.5],
+           [2. , 1. ]])
+    """
+    positions = np.arange(seq_len, dtype=inv_freq.dtype)[:, None]  # (T, 1)
+    return positions * inv_freq  # (T, d_k/2)
+
+
+def rope(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Rotate each adjacent pair (x_{2i}, x_{2i+1}) of every head by θ_{m,i}
+    (Su et al. 2021, Eq. 34).  # (h, T, d_k)
+
+    >>> rope(np.array([[[1.0, 0.0]]]), np.array([[np.pi / 2]])).round(6)
+    array([[[0., 1.]]])
+    """
+    cos, sin = np.cos(angles), np.sin(angles)  # (T, d_k/2)
+    even, odd = x[..., 0::2], x[..., 1::2]  # (h, T, d_k/2)
+    out = np.empty_like(x)
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out  # (h, T, d_k)
+
+
+def repeat_kv(x: np.ndarray, n_heads: int) -> np.ndarray:
+    """Grouped-query attention: K/V head g serves the n_heads/h_kv query heads
+    g·r … (g+1)·r − 1 (Ainslie et al. 2023).  # (n_heads, T, d)
+
+    >>> repeat_kv(np.array([[[1.0]], [[2.0]]]), 4)[:, 0, 0]
+    array([1., 1., 2., 2.])
+    """
+    groups = x.shape[-3]
+    if n_heads % groups:
+        raise ValueError(f"{groups} K/V heads do not divide {n_heads} query heads")
+    return np.repeat(x, n_heads // groups, axis=-3)  # (..., n_heads, T, d)
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """x σ(x) = x / (1 + e^(−x)) (Elfwing et al. 2018; "Swish", Ramachandran 2017).
+
+    >>> silu(np.array([0.0]))
+    array([0.])
+    """
+    return x / (1 + np.exp(-x))
+
+
+def swiglu(gate: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """SiLU(x W_gate) ⊙ (x W_up) (Shazeer 2020, Eq. 6).  # (T, d_ff)"""
+    return silu(gate) * up

@@ -49,6 +49,11 @@ class Op(StrEnum):
     SEGMENT_EMBEDDING = "segment_embedding"  # token-type row 0 for every token
     MEAN_POOL = "mean_pool"  # mean over positions: a sentence vector
     L2_NORMALIZE = "l2_normalize"  # x / ‖x‖₂
+    RMS_NORM = "rms_norm"  # γ x / √(mean(x²) + ε)
+    ROPE_ANGLES = "rope_angles"  # θ_{m,i} = m ω_i
+    ROPE = "rope"  # rotate pair (x_{2i}, x_{2i+1}) by θ_{m,i}
+    REPEAT_KV = "repeat_kv"  # K/V head g serves query heads g·r … (g+1)·r − 1
+    SWIGLU = "swiglu"  # SiLU(gate) ⊙ up
 
 
 class Stage(NamedTuple):

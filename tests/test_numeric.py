@@ -373,3 +373,45 @@ def test_float32_stays_float32_through_every_op(batch, seq_len, n_heads, d_head,
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_positional_encoding_dtype(dtype):
     assert numeric.positional_encoding(4, 3, dtype).dtype == np.dtype(dtype)
+
+
+# --- Llama ops (SmolLM2) ------------------------------------------------------
+
+
+def test_rms_norm_divides_by_the_root_mean_square():
+    x = np.array([[3.0, 4.0], [1.0, -1.0]])
+    out = numeric.rms_norm(x, np.array([1.0, 2.0]), 0.0)
+    np.testing.assert_allclose(out[1], [1.0, -2.0])
+    np.testing.assert_allclose((out[0] / [1.0, 2.0]) ** 2 @ [0.5, 0.5], 1.0)
+    assert numeric.rms_norm(
+        x.astype(np.float32), np.ones(2, np.float32), 1e-5
+    ).dtype == (np.float32)
+
+
+def test_rope_is_a_rotation_whose_scores_depend_on_the_offset_only():
+    rng = np.random.default_rng(0)
+    inv_freq = 1e4 ** -(np.arange(0, 8, 2) / 8)  # (4,)
+    angles = numeric.rope_angles(inv_freq, 12)  # (12, 4)
+    q = np.repeat(rng.normal(size=(1, 1, 8)), 12, axis=1)  # same vector everywhere
+    k = np.repeat(rng.normal(size=(1, 1, 8)), 12, axis=1)
+    q_rot, k_rot = numeric.rope(q, angles), numeric.rope(k, angles)
+    np.testing.assert_allclose(
+        np.linalg.norm(q_rot, axis=-1), np.linalg.norm(q, axis=-1)
+    )
+    scores = numeric.qk(q_rot, k_rot)[0]  # (12, 12)
+    np.testing.assert_allclose(scores[5, 2], scores[9, 6])  # offset 3 both
+    np.testing.assert_allclose(scores[0, 0], (q[0, 0] * k[0, 0]).sum())
+
+
+def test_repeat_kv_serves_each_group_of_query_heads():
+    kv = np.arange(3.0).reshape(3, 1, 1)  # (h_kv, T, d)
+    assert numeric.repeat_kv(kv, 9)[:, 0, 0].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="do not divide"):
+        numeric.repeat_kv(kv, 4)
+
+
+def test_swiglu_gates_up_with_silu_of_gate():
+    gate, up = np.array([-50.0, 0.0, 2.0]), np.array([3.0, 3.0, 3.0])
+    np.testing.assert_allclose(
+        numeric.swiglu(gate, up), [0.0, 0.0, 3 * 2 / (1 + np.exp(-2.0))], atol=1e-18
+    )

@@ -42,6 +42,11 @@ FORWARD_OPS = {
     "gelu",
     "logits",
     "argmax",
+    "rms_norm",
+    "rope_angles",
+    "rope",
+    "repeat_kv",
+    "swiglu",
 }
 
 a = sp.Symbol("a", real=True)
@@ -61,6 +66,10 @@ def test_registry_has_the_issue_names() -> None:
         "residual-norm",
         "embedding",
         "output",
+        "rms-norm",
+        "rope",
+        "gqa",
+        "swiglu",
     }
     assert list_derivations() == sorted(DERIVATIONS)
 
@@ -78,7 +87,9 @@ def test_derivation_metadata(name: str) -> None:
     assert derivation is get_derivation(name)  # built once, cached
     assert derivation.name == name
     assert derivation.title and derivation.source and derivation.steps
-    assert any(year in derivation.source for year in ("2016", "2017", "2020"))
+    assert any(
+        year in derivation.source for year in ("2016", "2017", "2019", "2020", "2021")
+    )
     assert set(derivation.ops) <= FORWARD_OPS
 
 

@@ -12,6 +12,7 @@ import click
 
 from explainer.cli.derive_cmd import derive_command
 from explainer.cli.errors import InputError
+from explainer.cli.generate_cmd import generate_command
 from explainer.cli.render_cmd import render_command
 from explainer.cli.report_cmd import report_command
 from explainer.cli.trace_cmd import trace
@@ -30,6 +31,7 @@ def cli() -> None:
       explainer trace --preset seed003 --json > output/trace.json
       explainer verify
       explainer derive softmax
+      explainer generate --model smollm2 --prompt "Once upon a time"
     """
 
 
@@ -38,6 +40,7 @@ cli.add_command(verify_command)
 cli.add_command(derive_command)
 cli.add_command(render_command)
 cli.add_command(report_command)
+cli.add_command(generate_command)
 
 
 def main(argv: list[str] | None = None) -> None:

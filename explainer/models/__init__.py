@@ -2,7 +2,7 @@
 project's own NumPy forward pass.
 
 >>> sorted(MODELS)
-['minilm']
+['minilm', 'smollm2']
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from explainer.config import ModelConfig
 from explainer.forward import ForwardResult
-from explainer.models import bert_forward, minilm
+from explainer.models import bert_forward, llama_forward, minilm, smollm2
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.params import Params
 from explainer.trace import Trace
@@ -32,6 +32,7 @@ class ModelSpec:
     load_params: Callable[[ModelConfig], Params]
     load_tokenizer: Callable[[], PretrainedTokenizer]
     forward: Callable[..., ForwardResult]
+    end_of_text: Callable[[], int | None] = lambda: None  # the id that ends a text
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -43,6 +44,16 @@ MODELS: dict[str, ModelSpec] = {
         minilm.load_params,
         minilm.load_tokenizer,
         bert_forward.forward,
+    ),
+    "smollm2": ModelSpec(
+        "smollm2",
+        smollm2.INSTALL,
+        "The capital of France is",
+        smollm2.load_config,
+        smollm2.load_params,
+        smollm2.load_tokenizer,
+        llama_forward.forward,
+        lambda: smollm2.load_shape().eos_id,
     ),
 }
 

@@ -47,6 +47,10 @@ relu                ``feed_forward.relu(z)`` = max(0, z);
                     ``feed_forward.feed_forward_expr(rows, d_model, d_ff)``
 gelu                ``feed_forward.gelu(z)`` = z·Φ(z), exact erf form
 logits              ``output.logits_expr(d_model, V)`` = h Eᵀ (tied)
+rms_norm            ``rms_norm.rms_norm(x, i, n, gamma, eps)`` (Llama)
+rope_angles, rope   ``rope.angle(m, omega)``; ``rope.rope_pair(x_2i, x_2i+1, θ)``
+repeat_kv           ``gqa.kv_head(j, r)`` = ⌊j / r⌋
+swiglu              ``swiglu.swiglu(gate, up)`` = SiLU(gate)·up
 argmax              no formula: an index, compared exactly
 ==================  ==========================================================
 """
@@ -59,12 +63,16 @@ from . import (
     attention,
     embedding,
     feed_forward,
+    gqa,
     layer_norm,
     multi_head,
     output,
     positional_encoding,
     residual,
+    rms_norm,
+    rope,
     softmax,
+    swiglu,
 )
 from .derivation import Derivation, Step, StepResult, passed
 
@@ -78,6 +86,10 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "residual-norm": residual.derivation,
     "embedding": embedding.derivation,
     "output": output.derivation,
+    "rms-norm": rms_norm.derivation,
+    "rope": rope.derivation,
+    "gqa": gqa.derivation,
+    "swiglu": swiglu.derivation,
 }
 """Derivation factories by kebab-case name, in the order of the paper's data flow
 through a block (each factory is cached: call it freely)."""
@@ -87,7 +99,7 @@ def list_derivations() -> list[str]:
     """The names ``explainer derive`` accepts, sorted.
 
     >>> list_derivations()[:3]
-    ['embedding', 'feed-forward', 'layer-norm']
+    ['embedding', 'feed-forward', 'gqa']
     """
     return sorted(DERIVATIONS)
 
@@ -98,9 +110,9 @@ def get_derivation(name: str) -> Derivation:
     >>> get_derivation("attention")
     Traceback (most recent call last):
     ...
-    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, \
-layer-norm, multi-head, output, positional-encoding, residual-norm, \
-scaled-dot-product-attention, softmax
+    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, gqa, \
+layer-norm, multi-head, output, positional-encoding, residual-norm, rms-norm, rope, \
+scaled-dot-product-attention, softmax, swiglu
     """
     try:
         factory = DERIVATIONS[name]

@@ -23,13 +23,17 @@ import sympy as sp
 from explainer.symbolic import attention as sym_attention
 from explainer.symbolic import embedding as sym_embedding
 from explainer.symbolic import feed_forward as sym_ffn
+from explainer.symbolic import gqa as sym_gqa
 from explainer.symbolic import layer_norm as sym_layer_norm
 from explainer.symbolic import learned_embedding as sym_learned
 from explainer.symbolic import multi_head as sym_multi_head
 from explainer.symbolic import output as sym_output
 from explainer.symbolic import pooling as sym_pooling
 from explainer.symbolic import positional_encoding as sym_pe
+from explainer.symbolic import rms_norm as sym_rms_norm
+from explainer.symbolic import rope as sym_rope
 from explainer.symbolic import softmax as sym_softmax
+from explainer.symbolic import swiglu as sym_swiglu
 from explainer.symbolic.positional_encoding import col
 from explainer.symbolic.symbols import (
     beta,
@@ -65,6 +69,8 @@ OH = sp.MatrixSymbol("O", _R, _C)
 dk = sp.Symbol("d_k", positive=True)
 pad = sp.Symbol("pad", integer=True)
 _h, _d = sp.symbols("h d", integer=True, nonnegative=True)
+_even, _odd, _angle, _up = sp.symbols("x_even x_odd theta u", real=True)
+_ROPE = sym_rope.rope_pair(_even, _odd, _angle)  # the rotated pair (2i, 2i+1)
 
 
 def _vectorise(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,6 +154,11 @@ FORMULAS: dict[Op, sp.Basic] = {
     ),
     Op.MEAN_POOL: sym_pooling.mean_pool(x, n),
     Op.L2_NORMALIZE: sym_pooling.l2_normalize(x, i, n),
+    Op.RMS_NORM: sym_rms_norm.rms_norm(x, i, n, gamma, eps),
+    Op.ROPE_ANGLES: sym_rope.angle(pos, z),
+    Op.ROPE: sp.Tuple(_ROPE[0], _ROPE[1]),
+    Op.REPEAT_KV: sym_gqa.kv_head(sym_gqa.head, sym_gqa.ratio),
+    Op.SWIGLU: sym_swiglu.swiglu(z, _up),
 }
 """The SymPy expression behind each op (what reports show and verify evaluates)."""
 
@@ -245,8 +256,9 @@ def _head_columns(head: int, d_head: int) -> np.ndarray:
 
 def _project_heads(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     full = _matrix_op(FORMULAS[Op.PROJECT_HEADS], (X, W, B))(inputs, ctx, be)
-    d_head = full.shape[-1] // ctx.n_heads
-    heads = [full[..., _head_columns(h, d_head)] for h in range(ctx.n_heads)]
+    n_heads = ctx.shape[-3]  # the recorded heads: fewer for the K/V heads of GQA
+    d_head = full.shape[-1] // n_heads
+    heads = [full[..., _head_columns(h, d_head)] for h in range(n_heads)]
     return np.stack(heads, axis=-3)  # (..., h, T, d_head)
 
 
@@ -371,6 +383,45 @@ def _add(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     return f(a, b)
 
 
+def _rms_norm(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    xs, g = inputs
+    width = xs.shape[-1]
+    f = be.compile((x, i, n, gamma, eps), FORMULAS[Op.RMS_NORM])
+    moved = np.moveaxis(be.array(xs), -1, 0)  # (d, ...)
+    extra = (1,) * (moved.ndim - 1)
+    e = ctx.eps if be.name == "numpy" else mpmath.mpf(ctx.eps)
+    out = f(moved, np.arange(width), width, be.array(g).reshape(width, *extra), e)
+    return np.moveaxis(np.asarray(out), 0, -1)
+
+
+def _rope_angles(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((pos, z), FORMULAS[Op.ROPE_ANGLES])
+    positions = be.array(np.arange(ctx.shape[-2], dtype=np.float64)[:, None])
+    return np.asarray(f(positions, be.array(inputs[0])[None, :]))  # (T, d_k/2)
+
+
+def _rope(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    heads, angles = (be.array(v) for v in inputs)  # (..., h, T, d_k), (T, d_k/2)
+    f = be.compile((_even, _odd, _angle), FORMULAS[Op.ROPE])
+    first, second = f(heads[..., 0::2], heads[..., 1::2], angles)
+    out = np.empty_like(heads)
+    out[..., 0::2], out[..., 1::2] = first, second
+    return out
+
+
+def _repeat_kv(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    heads = be.array(inputs[0])  # (..., h_kv, T, d)
+    ratio = ctx.shape[-3] // heads.shape[-3]
+    f = _compiled("numpy", (sym_gqa.head, sym_gqa.ratio), FORMULAS[Op.REPEAT_KV])
+    source = np.asarray(f(np.arange(ctx.shape[-3]), ratio)).astype(int)
+    return np.take(heads, source, axis=-3)  # (..., h, T, d)
+
+
+def _swiglu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((z, _up), FORMULAS[Op.SWIGLU])
+    return np.asarray(f(be.array(inputs[0]), be.array(inputs[1])))
+
+
 def _argmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     arr = be.array(inputs[0])
     if arr.dtype == object:  # mpmath numbers: Python's max, one row at a time
@@ -406,6 +457,11 @@ _EVALUATORS: dict[Op, Callable[[Sequence[np.ndarray], Context, Backend], Any]] =
     Op.SEGMENT_EMBEDDING: _table_rows(Op.SEGMENT_EMBEDDING, sym_learned.segment),
     Op.MEAN_POOL: _mean_pool,
     Op.L2_NORMALIZE: _l2_normalize,
+    Op.RMS_NORM: _rms_norm,
+    Op.ROPE_ANGLES: _rope_angles,
+    Op.ROPE: _rope,
+    Op.REPEAT_KV: _repeat_kv,
+    Op.SWIGLU: _swiglu,
 }
 
 EXACT_OPS = frozenset(

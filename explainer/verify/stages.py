@@ -12,7 +12,16 @@ from explainer.verify.formulas import EXACT_OPS, Context, evaluate
 from explainer.verify.result import TOLERANCE, CheckResult
 
 HEAD_OPS = frozenset(
-    {Op.PROJECT_HEADS, Op.QK, Op.SCALE, Op.APPLY_MASK, Op.SOFTMAX, Op.ATTEND}
+    {
+        Op.PROJECT_HEADS,
+        Op.ROPE,
+        Op.REPEAT_KV,
+        Op.QK,
+        Op.SCALE,
+        Op.APPLY_MASK,
+        Op.SOFTMAX,
+        Op.ATTEND,
+    }
 )
 
 

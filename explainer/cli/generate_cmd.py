@@ -1,0 +1,70 @@
+"""``explainer generate``: continue a prompt with a pretrained decoder, printing
+each token as it comes."""
+
+from __future__ import annotations
+
+import click
+
+from explainer.cli.errors import user_errors
+
+
+@click.command("generate")
+@click.option("--model", default="smollm2", show_default=True, help="a decoder model")
+@click.option("--prompt", "-p", required=True, help="the text to continue")
+@click.option("--max-new-tokens", default=12, show_default=True, type=int)
+@click.option(
+    "--temperature",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="0 picks the most probable token (greedy); above 0 samples",
+)
+@click.option("--top-k", type=int, help="sample among the k most probable tokens")
+@click.option("--top-p", type=float, help="sample among the smallest set with mass p")
+@click.option("--seed", type=int, help="seed of the sampler (same seed, same text)")
+def generate_command(
+    model: str,
+    prompt: str,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    seed: int | None,
+) -> None:
+    """Continue PROMPT token by token with the NumPy forward pass.
+
+    \b
+    Examples:
+      explainer generate --prompt "Once upon a time" --max-new-tokens 12
+      explainer generate -p "The capital of France is" --temperature 0.8 \\
+          --top-p 0.9 --seed 1
+    """
+    from explainer.models import load_model
+    from explainer.models.generate import Sampling, generate
+
+    with user_errors():
+        loaded = load_model(model)
+        if loaded.config.architecture != "decoder":
+            raise ValueError(
+                f"{model} is an {loaded.config.architecture}: it does not generate "
+                "text; use --model smollm2"
+            )
+        sampling = Sampling(temperature, top_k, top_p, seed)
+        tokenizer = loaded.tokenizer.tokenizer
+        ids = loaded.tokenizer.encode(prompt).ids
+        if len(ids) > loaded.config.max_len:
+            raise ValueError(
+                f"the prompt has {len(ids)} tokens but {model} reads at most "
+                f"{loaded.config.max_len}; shorten it"
+            )
+        click.echo(prompt, nl=False)
+        new: list[int] = []
+        shown = ""
+        stop = loaded.spec.end_of_text()
+        for token in generate(loaded, list(ids), max_new_tokens, sampling, stop):
+            new.append(token)
+            text = tokenizer.decode(new, skip_special_tokens=True)
+            if not text.endswith("\ufffd"):  # wait for a character's last byte
+                click.echo(text[len(shown) :], nl=False)
+                shown = text
+        click.echo(tokenizer.decode(new, skip_special_tokens=True)[len(shown) :])

@@ -1,0 +1,91 @@
+"""Text generation with a pretrained decoder: run the NumPy pass, pick the next
+token (greedy, or sampled with temperature / top-k / top-p), append, repeat.
+
+Each step reruns the whole pass on the sequence so far (no key/value cache): the
+numbers are exactly those a trace of the longer text records.
+
+Holtzman et al. 2020 (nucleus, top-p sampling); Fan et al. 2018 (top-k).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from explainer import numeric
+from explainer.models import Loaded
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is chosen; ``temperature == 0`` is greedy (argmax)."""
+
+    temperature: float = 0.0  # 0: greedy; else logits ÷ temperature before softmax
+    top_k: int | None = None  # keep only the k most probable tokens
+    top_p: float | None = None  # keep the smallest set whose probability ≥ p
+    seed: int | None = None  # seed of the sampler (same seed, same text)
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature ({self.temperature}) must be >= 0")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k ({self.top_k}) must be >= 1")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p ({self.top_p}) must be in (0, 1]")
+
+
+def next_token(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
+    """The id chosen from one row of logits (V,).
+
+    >>> next_token(np.array([0.0, 2.0, 1.0]), Sampling(), np.random.default_rng(0))
+    1
+    >>> rng = np.random.default_rng(0)
+    >>> next_token(np.array([0.0, 2.0, 1.0]), Sampling(1.0, top_k=1), rng)
+    1
+    """
+    if sampling.temperature == 0:
+        return int(numeric.argmax(logits))
+    scaled = logits.astype(np.float64) / sampling.temperature  # (V,)
+    if sampling.top_k is not None and sampling.top_k < scaled.shape[-1]:
+        kth = np.partition(scaled, -sampling.top_k)[-sampling.top_k]
+        scaled = np.where(scaled < kth, -math.inf, scaled)
+    probs = numeric.softmax(scaled)  # (V,)
+    if sampling.top_p is not None:
+        order = np.argsort(-probs)
+        cumulative = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cumulative, sampling.top_p)) + 1]
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept / kept.sum()
+    return int(rng.choice(probs.shape[-1], p=probs))
+
+
+def generate(
+    model: Loaded,
+    ids: list[int],
+    max_new_tokens: int,
+    sampling: Sampling = Sampling(),
+    stop_id: int | None = None,
+) -> Iterator[int]:
+    """Yield up to ``max_new_tokens`` new ids after ``ids``, one at a time; stops
+    after ``stop_id`` (end of text) or at the model's context length."""
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens ({max_new_tokens}) must be >= 0")
+    if not ids:
+        raise ValueError("the prompt gives no tokens")
+    rng = np.random.default_rng(sampling.seed)
+    sequence = list(ids)
+    for _ in range(max_new_tokens):
+        if len(sequence) >= model.config.max_len:
+            return
+        result = model.spec.forward(
+            model.config, model.params, np.array(sequence), record=False
+        )
+        token = next_token(result.logits[-1], sampling, rng)
+        sequence.append(token)
+        yield token
+        if token == stop_id:
+            return

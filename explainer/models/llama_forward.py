@@ -1,0 +1,163 @@
+"""The forward pass of a Llama decoder (SmolLM2), composed from
+:mod:`explainer.numeric` ops and recorded under the toy model's stage names where
+the two agree.
+
+Stages:
+
+- ``decoder.embed.ids | one_hot | lookup``: the token embedding (no scaling, no
+  positional encoding: positions enter through RoPE)
+- ``decoder.rope.angles``: θ_{m,i} = m ω_i for every position m and pair i
+- ``decoder.{l}.norm1``: RMSNorm before attention (pre-norm)
+- ``decoder.{l}.self_attn.q | k | v``: projections (k and v have the h_kv K/V heads),
+  ``q_rope | k_rope`` (RoPE), ``k_heads | v_heads`` (each K/V head repeated for its
+  query heads: grouped-query attention), then ``scores | scaled | mask | masked |
+  weights | heads | concat | out`` as in the toy model (causal mask)
+- ``decoder.{l}.residual1``, ``decoder.{l}.norm2`` (RMSNorm before the FFN),
+  ``decoder.{l}.ffn.gate | up | activation | out`` (SwiGLU), ``decoder.{l}.residual2``
+- ``decoder.norm``: the final RMSNorm; ``output.logits | probs | prediction``
+  (tied embedding)
+
+Touvron et al. 2023 (Llama); Su et al. 2021 (RoPE); Ainslie et al. 2023 (GQA);
+Shazeer 2020 (SwiGLU); Zhang & Sennrich 2019 (RMSNorm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explainer import numeric
+from explainer.config import ModelConfig
+from explainer.forward import ForwardResult, Named, output_head
+from explainer.params import Params
+from explainer.trace import Op, Recorder
+
+
+def forward(
+    cfg: ModelConfig, params: Params, ids: np.ndarray, *, record: bool = True
+) -> ForwardResult:
+    """Run the decoder on token ids (T,); returns the stages and logits (T, V)."""
+    rec = Recorder(record)
+    ids = np.array(ids)  # a copy: the trace freezes what it records
+    x = embed(rec, params, ids)
+    angles = rec(
+        "decoder.rope.angles",
+        Op.ROPE_ANGLES,
+        ("rope.inv_freq",),
+        numeric.rope_angles(params["rope.inv_freq"], ids.shape[-1]),
+    )  # (T, d_k/2)
+    causal = numeric.causal_mask(ids.shape[-1])  # (T, T)
+    for layer in range(cfg.n_layers):
+        p = f"decoder.{layer}"
+        h = rms_norm(rec, f"{p}.norm1", cfg, params, x)
+        a = attention(rec, f"{p}.self_attn", cfg, params, h, angles, causal)
+        x = _add(rec, f"{p}.residual1", x, a)
+        h = rms_norm(rec, f"{p}.norm2", cfg, params, x)
+        f = feed_forward(rec, f"{p}.ffn", params, h)
+        x = _add(rec, f"{p}.residual2", x, f)
+    x = rms_norm(rec, "decoder.norm", cfg, params, x)
+    scores = output_head(rec, params, x)
+    return ForwardResult(tuple(rec.stages), scores)
+
+
+def embed(rec: Recorder, params: Params, ids: np.ndarray) -> Named:
+    """Token ids → one-hot → rows of E (the decoder's input)."""
+    p = "decoder.embed"
+    table = params["embedding"]  # (V, d_model)
+    rec(f"{p}.ids", Op.TOKEN_IDS, (), ids)
+    one_hot = rec(
+        f"{p}.one_hot",
+        Op.ONE_HOT,
+        (f"{p}.ids",),
+        numeric.one_hot(ids, table.shape[0], table.dtype),
+    )  # (T, V)
+    x = rec(
+        f"{p}.lookup",
+        Op.EMBEDDING,
+        (f"{p}.one_hot", "embedding"),
+        numeric.embedding(one_hot, table),
+    )  # (T, d_model)
+    return x, f"{p}.lookup"
+
+
+def rms_norm(
+    rec: Recorder, name: str, cfg: ModelConfig, params: Params, x: Named
+) -> Named:
+    """RMSNorm with the parameter ``{name}.gamma``."""
+    gamma = f"{name}.gamma"
+    value = numeric.rms_norm(x[0], params[gamma], cfg.eps)
+    return rec(name, Op.RMS_NORM, (x[1], gamma), value), name
+
+
+def attention(
+    rec: Recorder,
+    prefix: str,
+    cfg: ModelConfig,
+    params: Params,
+    x: Named,
+    angles: np.ndarray,
+    causal: np.ndarray,
+) -> Named:
+    """Causal grouped-query self-attention with RoPE on queries and keys."""
+    p = prefix
+    h = cfg.n_heads
+    h_kv = params[f"{p}.w_k"].shape[1] // cfg.d_k
+
+    def project(which: str, n_heads: int) -> np.ndarray:
+        w, b = f"{p}.w_{which}", f"{p}.b_{which}"
+        value = numeric.project_heads(x[0], params[w], params[b], n_heads)
+        return rec(f"{p}.{which}", Op.PROJECT_HEADS, (x[1], w, b), value)
+
+    q = project("q", h)  # (h, T, d_k)
+    k = project("k", h_kv)  # (h_kv, T, d_k)
+    v = project("v", h_kv)  # (h_kv, T, d_v)
+    rotary = "decoder.rope.angles"
+    q = rec(f"{p}.q_rope", Op.ROPE, (f"{p}.q", rotary), numeric.rope(q, angles))
+    k = rec(f"{p}.k_rope", Op.ROPE, (f"{p}.k", rotary), numeric.rope(k, angles))
+    k = rec(f"{p}.k_heads", Op.REPEAT_KV, (f"{p}.k_rope",), numeric.repeat_kv(k, h))
+    v = rec(f"{p}.v_heads", Op.REPEAT_KV, (f"{p}.v",), numeric.repeat_kv(v, h))
+    s = rec(f"{p}.scores", Op.QK, (f"{p}.q_rope", f"{p}.k_heads"), numeric.qk(q, k))
+    s = rec(f"{p}.scaled", Op.SCALE, (f"{p}.scores",), numeric.scale(s, cfg.d_k))
+    rec(f"{p}.mask", Op.CAUSAL_MASK, (), causal)  # (T, T)
+    s = rec(
+        f"{p}.masked",
+        Op.APPLY_MASK,
+        (f"{p}.scaled", f"{p}.mask"),
+        numeric.apply_mask(s, causal),
+    )
+    w = rec(f"{p}.weights", Op.SOFTMAX, (f"{p}.masked",), numeric.softmax(s))
+    o = rec(
+        f"{p}.heads", Op.ATTEND, (f"{p}.weights", f"{p}.v_heads"), numeric.attend(w, v)
+    )  # (h, T, d_v)
+    c = rec(f"{p}.concat", Op.CONCAT_HEADS, (f"{p}.heads",), numeric.concat_heads(o))
+    out = rec(
+        f"{p}.out",
+        Op.LINEAR,
+        (f"{p}.concat", f"{p}.w_o", f"{p}.b_o"),
+        numeric.linear(c, params[f"{p}.w_o"], params[f"{p}.b_o"]),
+    )  # (T, d_model)
+    return out, f"{p}.out"
+
+
+def feed_forward(rec: Recorder, prefix: str, params: Params, x: Named) -> Named:
+    """SwiGLU FFN: (SiLU(x W_gate) ⊙ x W_up) W₂ (Shazeer 2020)."""
+    p = prefix
+
+    def linear(name: str, which: str, src: Named) -> np.ndarray:
+        w, b = f"{p}.w_{which}", f"{p}.b_{which}"
+        value = numeric.linear(src[0], params[w], params[b])
+        return rec(name, Op.LINEAR, (src[1], w, b), value)
+
+    gate = linear(f"{p}.gate", "gate", x)  # (T, d_ff)
+    up = linear(f"{p}.up", "up", x)  # (T, d_ff)
+    a = rec(
+        f"{p}.activation",
+        Op.SWIGLU,
+        (f"{p}.gate", f"{p}.up"),
+        numeric.swiglu(gate, up),
+    )  # (T, d_ff)
+    out = linear(f"{p}.out", "2", (a, f"{p}.activation"))  # (T, d_model)
+    return out, f"{p}.out"
+
+
+def _add(rec: Recorder, name: str, x: Named, y: Named) -> Named:
+    return rec(name, Op.ADD, (x[1], y[1]), numeric.add(x[0], y[0])), name

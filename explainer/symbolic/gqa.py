@@ -1,0 +1,69 @@
+"""Grouped-query attention (GQA).  Ainslie et al. 2023, §2.2.
+
+h query heads share h_kv key/value heads, r = h / h_kv query heads per group:
+query head j reads K/V head ⌊j / r⌋. That is ordinary multi-head attention
+(Vaswani et al. 2017, §3.2.2) whose K and V heads are each repeated r times, which
+is how the forward pass computes it (``repeat_kv``). r = 1 is multi-head attention;
+h_kv = 1 is multi-query attention (Shazeer 2019).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from .derivation import Derivation, Step
+
+g, j_in = sp.symbols("g j", integer=True, nonnegative=True)  # group, index in group
+ratio = sp.Symbol("r", integer=True, positive=True)  # query heads per K/V head
+head = sp.Symbol("j", integer=True, nonnegative=True)  # a query head
+
+
+def kv_head(query_head: sp.Expr, r: sp.Expr) -> sp.Expr:
+    """⌊j / r⌋: the K/V head that query head j reads.  Ainslie et al. 2023.
+
+    >>> [kv_head(q, 3) for q in range(6)]
+    [0, 0, 0, 1, 1, 1]
+    """
+    return sp.floor(query_head / r)
+
+
+@functools.cache
+def derivation() -> Derivation:
+    """Query heads g·r … g·r + r − 1 share K/V head g; GQA is MHA with K/V repeated."""
+    stack = sp.Matrix(sp.symbols("K_0:3", real=True))  # one entry per K/V head
+    return Derivation(
+        name="gqa",
+        title="Grouped-query attention",
+        source="Ainslie et al. 2023, §2.2; Vaswani et al. 2017, §3.2.2",
+        formula=sp.Eq(sp.Symbol("kv(j)"), kv_head(head, ratio)),
+        ops=("repeat_kv",),
+        steps=(
+            Step(
+                kv_head(g * ratio + j_in, ratio),
+                g,
+                "query head g·r + j (0 ≤ j < r) reads K/V head g",
+                by=("simplify",),
+                cases=tuple(
+                    ((ratio, rr), (j_in, jj)) for rr in (1, 2, 3, 4) for jj in range(rr)
+                ),
+                title="Which K/V head a query head reads",
+            ),
+            Step(
+                kv_head(head, 1),
+                head,
+                "r = 1: every query head has its own K/V head (multi-head attention)",
+                by=("simplify",),
+            ),
+            Step(
+                sp.kronecker_product(sp.eye(3), sp.ones(3, 1)) * stack,
+                sp.Matrix([stack[kv_head(q, 3)] for q in range(9)]),
+                "repeating each of 3 K/V heads r = 3 times, (I₃ ⊗ 1₃)·K, gives query "
+                "head j the K/V head ⌊j / 3⌋: GQA is multi-head attention with "
+                "K and V repeated (SmolLM2: 9 query heads, 3 K/V heads)",
+                by=("simplify",),
+                title="GQA is multi-head attention with K/V repeated",
+            ),
+        ),
+    )
