@@ -193,9 +193,10 @@ class Recorder:
         self, name: str, op: Op, inputs: tuple[str, ...], value: np.ndarray
     ) -> np.ndarray:
         if self.enabled:
-            value.setflags(write=False)  # numeric ops return fresh ndarrays
-            # Stage(...) without its Python-level __new__: this runs once per stage
-            # of every traced pass (benchmarks/forward.py, trace overhead).
+            # Once per stage of every traced pass, so kept lean (benchmarks/forward.py,
+            # trace overhead): setflags' first positional argument is ``write``, and
+            # the Stage is made without the named tuple's Python-level __new__.
+            value.setflags(False)  # read-only; numeric ops return fresh ndarrays
             self.stages.append(_new_stage(Stage, (name, op, inputs, value)))
         return value
 
