@@ -112,7 +112,10 @@ MPMATH = Backend("mpmath")
 
 @functools.cache
 def _compiled(backend: str, args: tuple[Any, ...], expr: sp.Basic) -> Callable:
-    modules: Any = ["scipy", "numpy"] if backend == "numpy" else [_MPMATH, "numpy"]
+    if backend != "numpy":
+        modules: Any = [_MPMATH, "numpy"]
+    else:  # scipy only where needed (erf): importing scipy.special takes 0.2 s
+        modules = ["scipy", "numpy"] if expr.has(sp.erf) else ["numpy"]
     return sp.lambdify(args, expr, modules=modules, cse=True)
 
 
