@@ -73,10 +73,9 @@ def forward(
     return ForwardResult(tuple(rec.stages), scores)
 
 
-def embed(
-    rec: Recorder, prefix: str, cfg: ModelConfig, params: Params, ids: np.ndarray
-) -> Named:
-    """Token ids → one-hot → E lookup → (×√d_model) → + PE (§3.4, §3.5)."""
+def token_lookup(rec: Recorder, prefix: str, params: Params, ids: np.ndarray) -> Named:
+    """Token ids → one-hot rows → one-hot × E, the rows of E (§3.4): the start of
+    every model here. Records ``{prefix}.ids``, ``.one_hot`` and ``.lookup``."""
     table = params["embedding"]  # (V, d_model)
     rec(f"{prefix}.ids", Op.TOKEN_IDS, (), ids)
     one_hot = rec(
@@ -91,7 +90,15 @@ def embed(
         (f"{prefix}.one_hot", "embedding"),
         numeric.embedding(one_hot, table),
     )  # (T, d_model)
-    name = f"{prefix}.lookup"
+    return x, f"{prefix}.lookup"
+
+
+def embed(
+    rec: Recorder, prefix: str, cfg: ModelConfig, params: Params, ids: np.ndarray
+) -> Named:
+    """Token ids → one-hot → E lookup → (×√d_model) → + PE (§3.4, §3.5)."""
+    table = params["embedding"]  # (V, d_model)
+    x, name = token_lookup(rec, prefix, params, ids)
     if cfg.scale_embeddings:
         x = rec(
             f"{prefix}.scaled",

@@ -23,7 +23,7 @@ import numpy as np
 
 from explainer import numeric
 from explainer.config import ModelConfig
-from explainer.forward import ForwardResult, Named, encoder_layers
+from explainer.forward import ForwardResult, Named, encoder_layers, token_lookup
 from explainer.params import Params
 from explainer.trace import Op, Recorder
 
@@ -43,21 +43,8 @@ def forward(
 def embed(rec: Recorder, cfg: ModelConfig, params: Params, ids: np.ndarray) -> Named:
     """LayerNorm(E[ids] + P[0…T−1] + S[0]) (Devlin et al. 2019, §3.2, Figure 2)."""
     p = "encoder.embed"
-    table = params["embedding"]  # (V, d_model)
     seq_len = ids.shape[-1]
-    rec(f"{p}.ids", Op.TOKEN_IDS, (), ids)
-    one_hot = rec(
-        f"{p}.one_hot",
-        Op.ONE_HOT,
-        (f"{p}.ids",),
-        numeric.one_hot(ids, table.shape[0], table.dtype),
-    )  # (T, V)
-    tokens = rec(
-        f"{p}.lookup",
-        Op.EMBEDDING,
-        (f"{p}.one_hot", "embedding"),
-        numeric.embedding(one_hot, table),
-    )  # (T, d_model)
+    tokens, _ = token_lookup(rec, p, params, ids)  # (T, d_model)
     positions = rec(
         f"{p}.positions",
         Op.POSITION_EMBEDDING,

@@ -27,7 +27,7 @@ import numpy as np
 
 from explainer import numeric
 from explainer.config import ModelConfig
-from explainer.forward import ForwardResult, Named, output_head
+from explainer.forward import ForwardResult, Named, output_head, token_lookup
 from explainer.params import Params
 from explainer.trace import Op, Recorder
 
@@ -61,22 +61,7 @@ def forward(
 
 def embed(rec: Recorder, params: Params, ids: np.ndarray) -> Named:
     """Token ids → one-hot → rows of E (the decoder's input)."""
-    p = "decoder.embed"
-    table = params["embedding"]  # (V, d_model)
-    rec(f"{p}.ids", Op.TOKEN_IDS, (), ids)
-    one_hot = rec(
-        f"{p}.one_hot",
-        Op.ONE_HOT,
-        (f"{p}.ids",),
-        numeric.one_hot(ids, table.shape[0], table.dtype),
-    )  # (T, V)
-    x = rec(
-        f"{p}.lookup",
-        Op.EMBEDDING,
-        (f"{p}.one_hot", "embedding"),
-        numeric.embedding(one_hot, table),
-    )  # (T, d_model)
-    return x, f"{p}.lookup"
+    return token_lookup(rec, "decoder.embed", params, ids)
 
 
 def rms_norm(
