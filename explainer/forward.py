@@ -149,8 +149,17 @@ def attention(
     if padding is not None:
         masks, names = (allowed, padding[0]), (*names, padding[1])
     s = rec(f"{p}.masked", Op.APPLY_MASK, names, numeric.apply_mask(s, *masks))
-    w = rec(f"{p}.weights", Op.SOFTMAX, (f"{p}.masked",), numeric.softmax(s))
-    o = rec(f"{p}.heads", Op.ATTEND, (f"{p}.weights", f"{p}.v"), numeric.attend(w, v))
+    return combine_heads(rec, p, params, s, (v, f"{p}.v"))
+
+
+def combine_heads(
+    rec: Recorder, prefix: str, params: Params, masked: np.ndarray, v: Named
+) -> Named:
+    """softmax over the keys → weights · V → Concat(heads) → W_O (Eq. 1, §3.2.2),
+    from the masked scores ``{prefix}.masked``."""
+    p = prefix
+    w = rec(f"{p}.weights", Op.SOFTMAX, (f"{p}.masked",), numeric.softmax(masked))
+    o = rec(f"{p}.heads", Op.ATTEND, (f"{p}.weights", v[1]), numeric.attend(w, v[0]))
     c = rec(f"{p}.concat", Op.CONCAT_HEADS, (f"{p}.heads",), numeric.concat_heads(o))
     out = rec(
         f"{p}.out",

@@ -27,7 +27,13 @@ import numpy as np
 
 from explainer import numeric
 from explainer.config import ModelConfig
-from explainer.forward import ForwardResult, Named, output_head, token_lookup
+from explainer.forward import (
+    ForwardResult,
+    Named,
+    combine_heads,
+    output_head,
+    token_lookup,
+)
 from explainer.params import Params
 from explainer.trace import Op, Recorder
 
@@ -109,18 +115,7 @@ def attention(
         (f"{p}.scaled", f"{p}.mask"),
         numeric.apply_mask(s, causal),
     )
-    w = rec(f"{p}.weights", Op.SOFTMAX, (f"{p}.masked",), numeric.softmax(s))
-    o = rec(
-        f"{p}.heads", Op.ATTEND, (f"{p}.weights", f"{p}.v_heads"), numeric.attend(w, v)
-    )  # (h, T, d_v)
-    c = rec(f"{p}.concat", Op.CONCAT_HEADS, (f"{p}.heads",), numeric.concat_heads(o))
-    out = rec(
-        f"{p}.out",
-        Op.LINEAR,
-        (f"{p}.concat", f"{p}.w_o", f"{p}.b_o"),
-        numeric.linear(c, params[f"{p}.w_o"], params[f"{p}.b_o"]),
-    )  # (T, d_model)
-    return out, f"{p}.out"
+    return combine_heads(rec, p, params, s, (v, f"{p}.v_heads"))
 
 
 def feed_forward(rec: Recorder, prefix: str, params: Params, x: Named) -> Named:
