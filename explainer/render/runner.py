@@ -19,7 +19,6 @@ import queue
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from explainer import trace_json
-from explainer.atomic import write_atomic
+from explainer.atomic import copy_atomic, write_atomic
 from explainer.render.manifest import update_manifest
 from explainer.render.movie import concatenate
 from explainer.render.progress import Progress
@@ -211,25 +210,6 @@ def _save_durations(media: Path, durations: dict[str, float]) -> None:
 
 
 # --- files ----------------------------------------------------------------------------
-
-
-def copy_atomic(source: Path, target: Path) -> Path:
-    """Copy ``source`` to ``target`` through a temporary file and a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 # --- worker processes -----------------------------------------------------------------
