@@ -12,11 +12,19 @@ GGUF; the cache is warmed before timing) against transformers'
 ``LlamaForCausalLM.from_pretrained(..., gguf_file=...)``, which dequantizes the GGUF
 on every load; forward passes as for MiniLM, logits compared (≤ 5e-4) first.
 
+Loads run in a fresh interpreter (imports not counted), the model files first read
+once so that they sit in the page cache ("warm"). With ``--drop-caches`` (root only:
+it empties the whole machine's page cache) loads are also timed from the disk
+("cold"), as after the kernel evicted the files.
+
 Usage::
 
     .venv/bin/python benchmarks/real_models.py            # about a minute
     .venv/bin/python benchmarks/real_models.py --quick    # a few seconds
-    .venv/bin/python benchmarks/real_models.py --out /tmp/real_models.json
+    .venv/bin/python benchmarks/real_models.py --drop-caches --out /tmp/real.json
+
+The results are printed and written as JSON (default
+``output/benchmarks/real_models.json``).
 """
 
 from __future__ import annotations
@@ -29,24 +37,51 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "output/benchmarks/real_models.json"
 SENTENCE = "The quick brown fox jumps over the lazy dog, " * 5  # 57 tokens
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+def median_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """The median wall time of each of ``fns``, called in turn ``repeats`` times
+    (so that a busy moment of the machine slows them all alike)."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, spent in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
 
 
-def cold_load_seconds(code: str, repeats: int) -> float:
-    """Median wall time of ``code`` in a fresh interpreter, less its imports."""
+def read_through(paths: list[Path]) -> None:
+    """Read every byte of ``paths`` so that they sit in the page cache."""
+    for path in paths:
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
+def drop_page_cache() -> bool:
+    """Empty the page cache (needs root); False if not allowed."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def load_seconds(
+    code: str, files: list[Path], repeats: int, cold: bool
+) -> float | None:
+    """Median wall time of ``code`` in a fresh interpreter, less its imports, with
+    ``files`` read into the page cache first (``cold``: evicted first; None when
+    the page cache cannot be dropped)."""
     script = (
         "import time, os; os.environ['HF_HUB_OFFLINE'] = '1'\n"
         + code
@@ -54,11 +89,29 @@ def cold_load_seconds(code: str, repeats: int) -> float:
     )
     runs = []
     for _ in range(repeats):
+        if cold:
+            if not drop_page_cache():
+                return None
+        else:
+            read_through(files)
         out = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, check=True
         )
         runs.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(runs)
+
+
+def load_times(
+    prefix: str, ours: str, torch: str, files: list[Path], repeats: int, cold: bool
+) -> dict[str, float | None]:
+    times = {
+        f"{prefix}_numpy_s": load_seconds(ours, files, repeats, False),
+        f"{prefix}_torch_s": load_seconds(torch, files, repeats, False),
+    }
+    if cold:
+        times[f"{prefix}_numpy_cold_s"] = load_seconds(ours, files, repeats, True)
+        times[f"{prefix}_torch_cold_s"] = load_seconds(torch, files, repeats, True)
+    return times
 
 
 OUR_LOAD = """
@@ -93,7 +146,7 @@ elapsed = time.perf_counter() - start
 """
 
 
-def smollm2_case(repeats: int) -> dict[str, float]:
+def smollm2_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | None]:
     import torch
     from transformers import LlamaForCausalLM
 
@@ -118,15 +171,16 @@ def smollm2_case(repeats: int) -> dict[str, float]:
     assert err <= 5e-4, f"NumPy and torch disagree: max |Δ| = {err:.2e}"
     for fn in (run_torch, lambda: run_ours(True), lambda: run_ours(False)):
         fn()  # warm-up
-    t_torch = median_time(run_torch, repeats)
-    t_traced = median_time(lambda: run_ours(True), repeats)
-    t_plain = median_time(lambda: run_ours(False), repeats)
-    load_reps = max(1, repeats // 10)
+    t_torch, t_traced, t_plain = median_times(
+        [run_torch, lambda: run_ours(True), lambda: run_ours(False)], repeats
+    )
+    cache = smollm2.cache_dir()
+    files = [smollm2.gguf_path(), *cache.glob(f"{smollm2.NAME}-*")]
     return {
         "tokens": int(ids.size),
         "max_abs_err_vs_torch": err,
-        "load_numpy_cached_s": cold_load_seconds(SMOL_LOAD, load_reps),
-        "load_torch_gguf_s": cold_load_seconds(SMOL_TORCH_LOAD, load_reps),
+        # ours: the float32 cache; torch: dequantizes the GGUF on every load
+        **load_times("load", SMOL_LOAD, SMOL_TORCH_LOAD, files, load_reps, cold),
         "forward_torch_s": t_torch,
         "forward_numpy_traced_s": t_traced,
         "forward_numpy_s": t_plain,
@@ -135,7 +189,7 @@ def smollm2_case(repeats: int) -> dict[str, float]:
     }
 
 
-def minilm_case(repeats: int) -> dict[str, float]:
+def minilm_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | None]:
     import torch
     from transformers import BertModel
 
@@ -159,15 +213,14 @@ def minilm_case(repeats: int) -> dict[str, float]:
     assert err <= 1e-5, f"NumPy and torch disagree: max |Δ| = {err:.2e}"
     for fn in (run_torch, lambda: run_ours(True), lambda: run_ours(False)):
         fn()  # warm-up
-    t_torch = median_time(run_torch, repeats)
-    t_traced = median_time(lambda: run_ours(True), repeats)
-    t_plain = median_time(lambda: run_ours(False), repeats)
-    load_reps = max(1, repeats // 10)
+    t_torch, t_traced, t_plain = median_times(
+        [run_torch, lambda: run_ours(True), lambda: run_ours(False)], repeats
+    )
+    files = sorted(p for p in minilm.model_dir().rglob("*") if p.is_file())
     return {
         "tokens": int(ids.size),
         "max_abs_err_vs_torch": err,
-        "load_numpy_s": cold_load_seconds(OUR_LOAD, load_reps),
-        "load_torch_s": cold_load_seconds(TORCH_LOAD, load_reps),
+        **load_times("load", OUR_LOAD, TORCH_LOAD, files, load_reps, cold),
         "forward_torch_s": t_torch,
         "forward_numpy_traced_s": t_traced,
         "forward_numpy_s": t_plain,
@@ -176,22 +229,32 @@ def minilm_case(repeats: int) -> dict[str, float]:
     }
 
 
+LOAD_REPEATS = 5
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats")
-    parser.add_argument("--out", help="also write the results as JSON here")
+    parser.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="also time loads from the disk (root only: empties the page cache)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON file")
     args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     repeats = 5 if args.quick else 30
-    results = {"minilm": minilm_case(repeats), "smollm2": smollm2_case(repeats)}
+    load_reps = 1 if args.quick else LOAD_REPEATS
+    results = {
+        "minilm": minilm_case(repeats, load_reps, args.drop_caches),
+        "smollm2": smollm2_case(repeats, load_reps, args.drop_caches),
+    }
     for name, row in results.items():
         print(f"{name}:")
         for key, value in row.items():
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             print(f"  {key:<28} {shown}")
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
+    from explainer.atomic import write_atomic
 
-
-if __name__ == "__main__":
-    main()
+    write_atomic(args.out, json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out}")

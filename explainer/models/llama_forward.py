@@ -17,11 +17,18 @@ Stages:
 - ``decoder.norm``: the final RMSNorm; ``output.logits | probs | prediction``
   (tied embedding)
 
+With a :class:`KVCache` (text generation, :mod:`explainer.models.generate`) only the
+new tokens are run: their positions continue the cached ones, and each layer's
+rotated keys and values are appended to those of the earlier tokens, which are not
+computed again (Pope et al. 2022, §2: the "KV cache").
+
 Touvron et al. 2023 (Llama); Su et al. 2021 (RoPE); Ainslie et al. 2023 (GQA);
 Shazeer 2020 (SwiGLU); Zhang & Sennrich 2019 (RMSNorm).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,28 +45,63 @@ from explainer.params import Params
 from explainer.trace import Op, Recorder
 
 
+@dataclass
+class KVCache:
+    """The rotated keys and the values of the tokens run so far, per layer."""
+
+    keys: dict[int, np.ndarray] = field(default_factory=dict)  # (h_kv, T, d_k)
+    values: dict[int, np.ndarray] = field(default_factory=dict)  # (h_kv, T, d_v)
+    length: int = 0  # tokens cached
+
+    def extend(
+        self, layer: int, k: np.ndarray, v: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The keys and values of every token so far: the cached ones, then k, v."""
+        if layer in self.keys:
+            k = np.concatenate([self.keys[layer], k], axis=-2)  # (h_kv, T, d_k)
+            v = np.concatenate([self.values[layer], v], axis=-2)
+        self.keys[layer], self.values[layer] = k, v
+        return k, v
+
+
 def forward(
-    cfg: ModelConfig, params: Params, ids: np.ndarray, *, record: bool = True
+    cfg: ModelConfig,
+    params: Params,
+    ids: np.ndarray,
+    *,
+    record: bool = True,
+    cache: KVCache | None = None,
 ) -> ForwardResult:
-    """Run the decoder on token ids (T,); returns the stages and logits (T, V)."""
+    """Run the decoder on token ids (T,); returns the stages and logits (T, V).
+
+    With ``cache``, ``ids`` are the tokens after the cached ones; the cache grows by
+    them. A recorded pass with a cache is refused: its stages would hold only the
+    new tokens' rows."""
+    if cache is not None and record:
+        raise ValueError("a pass with a KV cache is not recorded: use record=False")
     rec = Recorder(record)
     ids = np.array(ids)  # a copy: the trace freezes what it records
+    start = cache.length if cache is not None else 0
+    end = start + ids.shape[-1]
     x = embed(rec, params, ids)
     angles = rec(
         "decoder.rope.angles",
         Op.ROPE_ANGLES,
         ("rope.inv_freq",),
-        numeric.rope_angles(params["rope.inv_freq"], ids.shape[-1]),
-    )  # (T, d_k/2)
-    causal = numeric.causal_mask(ids.shape[-1])  # (T, T)
+        numeric.rope_angles(params["rope.inv_freq"], end)[start:],
+    )  # (T, d_k/2): positions start … end − 1
+    causal = numeric.causal_mask(end)[start:]  # (T, start + T)
     for layer in range(cfg.n_layers):
         p = f"decoder.{layer}"
+        kv = None if cache is None else (cache, layer)
         h = rms_norm(rec, f"{p}.norm1", cfg, params, x)
-        a = attention(rec, f"{p}.self_attn", cfg, params, h, angles, causal)
+        a = attention(rec, f"{p}.self_attn", cfg, params, h, angles, causal, kv)
         x = _add(rec, f"{p}.residual1", x, a)
         h = rms_norm(rec, f"{p}.norm2", cfg, params, x)
         f = feed_forward(rec, f"{p}.ffn", params, h)
         x = _add(rec, f"{p}.residual2", x, f)
+    if cache is not None:
+        cache.length = end
     x = rms_norm(rec, "decoder.norm", cfg, params, x)
     scores = output_head(rec, params, x)
     return ForwardResult(tuple(rec.stages), scores)
@@ -87,8 +129,10 @@ def attention(
     x: Named,
     angles: np.ndarray,
     causal: np.ndarray,
+    kv: tuple[KVCache, int] | None = None,
 ) -> Named:
-    """Causal grouped-query self-attention with RoPE on queries and keys."""
+    """Causal grouped-query self-attention with RoPE on queries and keys; with
+    ``kv`` = (cache, layer), the keys and values of the cached tokens join in."""
     p = prefix
     h = cfg.n_heads
     h_kv = params[f"{p}.w_k"].shape[1] // cfg.d_k
@@ -104,6 +148,8 @@ def attention(
     rotary = "decoder.rope.angles"
     q = rec(f"{p}.q_rope", Op.ROPE, (f"{p}.q", rotary), numeric.rope(q, angles))
     k = rec(f"{p}.k_rope", Op.ROPE, (f"{p}.k", rotary), numeric.rope(k, angles))
+    if kv is not None:
+        k, v = kv[0].extend(kv[1], k, v)  # (h_kv, start + T, d_k)
     k = rec(f"{p}.k_heads", Op.REPEAT_KV, (f"{p}.k_rope",), numeric.repeat_kv(k, h))
     v = rec(f"{p}.v_heads", Op.REPEAT_KV, (f"{p}.v",), numeric.repeat_kv(v, h))
     s = rec(f"{p}.scores", Op.QK, (f"{p}.q_rope", f"{p}.k_heads"), numeric.qk(q, k))

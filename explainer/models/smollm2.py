@@ -95,7 +95,10 @@ def load_shape(path: Path | None = None) -> LlamaShape:
 
 def load_tokenizer(path: Path | None = None) -> PretrainedTokenizer:
     """The tokenizer rebuilt from the GGUF (see :func:`build_tokenizer`), cached."""
-    return PretrainedTokenizer.from_file(str(_cached(path)[1]))
+    try:
+        return PretrainedTokenizer.from_file(str(_cached(path)[1]))
+    except Exception:  # damaged after the check (tokenizers raises plain Exception)
+        return PretrainedTokenizer.from_file(str(_cached(path, rebuild=True)[1]))
 
 
 def load_params(cfg: ModelConfig, path: Path | None = None) -> Params:
@@ -173,9 +176,10 @@ def _cached_in(
             with safe_open(str(weights), "np") as handle:
                 meta = handle.metadata()
                 keys = set(handle.keys())
-            Tokenizer.from_file(str(tokenizer))
             cfg = ModelConfig(**json.loads(meta["config"]))
-            if keys == set(param_names(cfg)):
+            # The tokenizer file is parsed by load_tokenizer (which rebuilds the
+            # cache if it cannot be read): parsing it here too cost 80 ms a load.
+            if keys == set(param_names(cfg)) and tokenizer.stat().st_size:
                 return weights, tokenizer, meta
         except Exception:  # any damage means: rebuild
             pass  # missing or corrupt: rebuilt below

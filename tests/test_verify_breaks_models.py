@@ -1,0 +1,101 @@
+"""verify must catch the ways a real model's pass goes wrong: one op of
+:mod:`explainer.numeric` is broken the way ports of Llama and BERT really break,
+the pretrained model is traced through it, and verify must fail and name the
+broken stage first (nothing before it is blamed). The checks are never touched."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from fnmatch import fnmatch
+
+import numpy as np
+import pytest
+
+from explainer import numeric
+from explainer.models import minilm, smollm2, trace_model
+from explainer.verify import verify
+
+_rms_norm = numeric.rms_norm
+
+
+def rope_rotate_half(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Pairs (x_i, x_{i+d/2}) rotated, as in transformers' ``rotate_half``: right for
+    the Hugging Face weight layout, wrong for GGUF's adjacent pairs."""
+    cos, sin = np.cos(angles), np.sin(angles)  # (T, d_k/2)
+    half = x.shape[-1] // 2
+    first, second = x[..., :half], x[..., half:]
+    return np.concatenate([first * cos - second * sin, first * sin + second * cos], -1)
+
+
+def rms_norm_without_eps(x: np.ndarray, gamma: np.ndarray, eps: float) -> np.ndarray:
+    return _rms_norm(x, gamma, 0.0) * (1 + 1e-3)  # also a visible scale slip
+
+
+def rms_norm_centred(x: np.ndarray, gamma: np.ndarray, eps: float) -> np.ndarray:
+    """LayerNorm without β where RMSNorm was meant: the mean is subtracted."""
+    return _rms_norm(x - x.mean(axis=-1, keepdims=True), gamma, eps)
+
+
+def swiglu_sigmoid_gate(gate: np.ndarray, up: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-gate)) * up  # σ(g) ⊙ u, a GLU: SiLU's factor g missing
+
+
+def kv_heads_tiled(x: np.ndarray, n_heads: int) -> np.ndarray:
+    """K/V heads cycled (0 1 2 0 1 2 …) instead of grouped (0 0 0 1 1 1 …)."""
+    return np.tile(x, (n_heads // x.shape[-3], 1, 1))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """The tanh approximation where BERT uses the exact erf GELU."""
+    c = np.sqrt(2 / np.pi).astype(x.dtype)
+    return 0.5 * x * (1 + np.tanh(c * (x + 0.044715 * x**3)))
+
+
+BREAKS: dict[str, tuple[str, str, Callable, str]] = {
+    # name: (model, numeric op replaced, replacement, the stage it breaks: a pattern)
+    "RoPE on halves, not adjacent pairs": (
+        "smollm2", "rope", rope_rotate_half, "decoder.0.self_attn.q_rope",
+    ),
+    "RMSNorm without eps": (
+        "smollm2", "rms_norm", rms_norm_without_eps, "decoder.0.norm1",
+    ),
+    "RMSNorm that subtracts the mean": (
+        "smollm2", "rms_norm", rms_norm_centred, "decoder.0.norm1",
+    ),
+    "SwiGLU with a sigmoid gate": (
+        "smollm2", "swiglu", swiglu_sigmoid_gate, "decoder.0.ffn.activation",
+    ),
+    "K/V heads cycled, not grouped": (
+        "smollm2", "repeat_kv", kv_heads_tiled, "decoder.0.self_attn.k_heads",
+    ),
+    # Off by at most 5e-4, near float32's tolerance: caught in the layer whose
+    # activations reach the approximation's worst region (layer 4 for this text).
+    "GELU, tanh approximation": (
+        "minilm", "gelu", gelu_tanh, "encoder.*.ffn.activation",
+    ),
+}  # fmt: skip
+
+SENTENCES = {"smollm2": "The capital of France is", "minilm": "The quick brown fox"}
+PACKAGES = {"smollm2": smollm2, "minilm": minilm}
+
+
+def installed(model: str) -> bool:
+    return importlib.util.find_spec(PACKAGES[model].MODULE) is not None
+
+
+@pytest.mark.parametrize("name", BREAKS)
+def test_a_broken_op_of_a_real_model_is_named(name, monkeypatch):
+    model, op, replacement, stage = BREAKS[name]
+    if not installed(model):
+        pytest.skip(f"model package missing: {PACKAGES[model].INSTALL}")
+    monkeypatch.setattr(numeric, op, replacement)
+    trace = trace_model(model, SENTENCES[model])
+    results = verify(trace, precision=False, derivations=False)
+    bad = [r for r in results if not r.ok and r.check == "formula"]
+    assert bad, "verify passed a broken pass"
+    assert fnmatch(bad[0].where.split(" [")[0], stage), bad[0]
+    names = trace.names()
+    first = next(i for i, n in enumerate(names) if fnmatch(n, stage))
+    blamed = {r.where.split(" [")[0] for r in results if not r.ok}
+    assert not blamed & set(names[:first])
