@@ -70,6 +70,7 @@ def test_registry_has_the_issue_names() -> None:
         "rope",
         "gqa",
         "swiglu",
+        "gelu",
     }
     assert list_derivations() == sorted(DERIVATIONS)
 

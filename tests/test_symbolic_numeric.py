@@ -264,3 +264,27 @@ def test_cross_entropy_gradient_numerically() -> None:
         for j in range(4)
     ]
     np.testing.assert_allclose(grad, np_softmax(logits) - np.eye(4)[target], rtol=1e-12)
+
+
+def test_gelu_tanh_matches_torch_and_its_error_is_as_derived() -> None:
+    """The SymPy tanh form against torch's GELU(approximate="tanh"), and the error
+    the derivation states (largest error, z of the peak, the z⁴ term near 0)
+    against torch's two GELUs on a fine grid."""
+    torch = pytest.importorskip("torch")
+    from explainer.symbolic.gelu import MATCHED, PUBLISHED, gelu_tanh, largest_error
+
+    z = sp.Symbol("z", real=True)
+    grid = np.linspace(-8.0, 8.0, 160_001)
+    ours = sp.lambdify(z, gelu_tanh(z), "numpy")(grid)
+    x = torch.from_numpy(grid)
+    approx = torch.nn.functional.gelu(x, approximate="tanh").numpy()
+    exact = torch.nn.functional.gelu(x).numpy()
+    assert np.abs(ours - approx).max() < 1e-12
+    z_star, worst = largest_error()
+    error = np.abs(approx - exact)
+    assert worst == pytest.approx(error.max(), rel=1e-6)
+    assert z_star == pytest.approx(abs(grid[error.argmax()]), abs=1e-3)
+    small = grid[np.abs(grid) < 0.05]  # z⁴ term: (published − matched)/√(2π)
+    ratio = (approx - exact)[np.abs(grid) < 0.05][small != 0] / small[small != 0] ** 4
+    expected = float((PUBLISHED - MATCHED) / sp.sqrt(2 * sp.pi))
+    assert np.median(ratio) == pytest.approx(expected, rel=2e-2)

@@ -63,6 +63,7 @@ from . import (
     attention,
     embedding,
     feed_forward,
+    gelu,
     gqa,
     layer_norm,
     multi_head,
@@ -83,6 +84,7 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "positional-encoding": positional_encoding.derivation,
     "layer-norm": layer_norm.derivation,
     "feed-forward": feed_forward.derivation,
+    "gelu": gelu.derivation,
     "residual-norm": residual.derivation,
     "embedding": embedding.derivation,
     "output": output.derivation,
@@ -99,7 +101,7 @@ def list_derivations() -> list[str]:
     """The names ``explainer derive`` accepts, sorted.
 
     >>> list_derivations()[:3]
-    ['embedding', 'feed-forward', 'gqa']
+    ['embedding', 'feed-forward', 'gelu']
     """
     return sorted(DERIVATIONS)
 
@@ -110,9 +112,9 @@ def get_derivation(name: str) -> Derivation:
     >>> get_derivation("attention")
     Traceback (most recent call last):
     ...
-    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, gqa, \
-layer-norm, multi-head, output, positional-encoding, residual-norm, rms-norm, rope, \
-scaled-dot-product-attention, softmax, swiglu
+    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, gelu, \
+gqa, layer-norm, multi-head, output, positional-encoding, residual-norm, rms-norm, \
+rope, scaled-dot-product-attention, softmax, swiglu
     """
     try:
         factory = DERIVATIONS[name]
