@@ -29,7 +29,7 @@ def rope_rotate_half(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
 
 
 def rms_norm_without_eps(x: np.ndarray, gamma: np.ndarray, eps: float) -> np.ndarray:
-    return _rms_norm(x, gamma, 0.0) * (1 + 1e-3)  # also a visible scale slip
+    return _rms_norm(x, gamma, 0.0)
 
 
 def rms_norm_centred(x: np.ndarray, gamma: np.ndarray, eps: float) -> np.ndarray:
@@ -99,3 +99,55 @@ def test_a_broken_op_of_a_real_model_is_named(name, monkeypatch):
     first = next(i for i, n in enumerate(names) if fnmatch(n, stage))
     blamed = {r.where.split(" [")[0] for r in results if not r.ok}
     assert not blamed & set(names[:first])
+
+
+IDENTITY_BREAKS = {
+    # name: (numeric op replaced, replacement, the identity that must fail, where)
+    "RoPE on halves": (
+        "rope", rope_rotate_half, "q_m·k_n depends only on m − n (RoPE)",
+        "decoder.0.self_attn.scores",
+    ),
+    "K/V heads cycled": (
+        "repeat_kv", kv_heads_tiled, "GQA = multi-head with K/V columns repeated",
+        "decoder.0.self_attn.v_heads",
+    ),
+    "RMSNorm without eps": (
+        "rms_norm", rms_norm_without_eps, "RMSNorm: mean square ms/(ms+ε) before γ",
+        "decoder.0.norm1",
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def smollm2_trace():
+    if not installed("smollm2"):
+        pytest.skip(f"model package missing: {smollm2.INSTALL}")
+    return trace_model("smollm2", SENTENCES["smollm2"])
+
+
+def test_llama_identities_hold_on_every_layer(smollm2_trace):
+    from explainer.verify.llama_identities import check_llama_identities
+
+    rows = list(check_llama_identities(smollm2_trace, 1e-4))
+    assert all(r.ok for r in rows), [r for r in rows if not r.ok][:3]
+    counts = {}
+    for r in rows:
+        counts[r.formula] = counts.get(r.formula, 0) + 1
+    layers = 30
+    assert counts == {
+        "RoPE keeps each pair's length": 2 * layers,  # q and k
+        "q_m·k_n depends only on m − n (RoPE)": layers,
+        "RMSNorm: mean square ms/(ms+ε) before γ": 2 * layers + 1,  # + final norm
+        "GQA = multi-head with K/V columns repeated": layers,
+    }
+
+
+@pytest.mark.parametrize("name", IDENTITY_BREAKS)
+def test_a_broken_op_breaks_its_identity(name, monkeypatch, smollm2_trace):
+    from explainer.verify.llama_identities import check_llama_identities
+
+    op, replacement, identity, where = IDENTITY_BREAKS[name]
+    monkeypatch.setattr(numeric, op, replacement)
+    trace = trace_model("smollm2", SENTENCES["smollm2"])
+    rows = [r for r in check_llama_identities(trace, 1e-4) if r.formula == identity]
+    assert not rows[0].ok and rows[0].where == where, rows[0]

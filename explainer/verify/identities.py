@@ -14,6 +14,7 @@ from explainer.symbolic import positional_encoding as sym_pe
 from explainer.symbolic.symbols import d_model, i, offset
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.formulas import NUMPY, Context, evaluate
+from explainer.verify.llama_identities import check_llama_identities
 from explainer.verify.result import TOLERANCE, CheckResult
 from explainer.verify.stages import compare, context
 
@@ -31,6 +32,7 @@ def check_identities(trace: Trace) -> Iterator[CheckResult]:
             yield _embedding_lookup(trace, stage)
         elif stage.op == Op.LINEAR and stage.name.endswith("attn.out"):
             yield _multi_head_sum(trace, stage, tol)
+    yield from check_llama_identities(trace, tol)
     if "output.logits" in trace:
         yield _cross_entropy_gradient(trace, tol)
 
