@@ -43,6 +43,28 @@
     return { k: k, L: k.layers[state.layer] };
   }
 
+  /* Query and key vectors of a float32 trace come packed: little-endian float32
+     bytes in base64, {float32, shape}; unpacked once, on first use. */
+  function unpack(x) {
+    if (!x || !x.float32) { return x; }
+    if (!x.rows) {
+      var bin = atob(x.float32);
+      var view = new DataView(new ArrayBuffer(bin.length));
+      for (var b = 0; b < bin.length; b++) { view.setUint8(b, bin.charCodeAt(b)); }
+      var cols = x.shape[1];
+      x.rows = [];
+      for (var i = 0; i < x.shape[0]; i++) {
+        var row = [];
+        for (var j = 0; j < cols; j++) { row.push(view.getFloat32(4 * (i * cols + j), true)); }
+        x.rows.push(row);
+      }
+    }
+    return x.rows;
+  }
+
+  /* A head's keys: its own, or (grouped-query attention) its K/V head's. */
+  function keysOf(L, H) { return unpack(H.k || L.kv[H.kv]); }
+
   function fill(select, items, value) {
     select.textContent = "";
     items.forEach(function (item) {
@@ -105,28 +127,36 @@
                            && t.getAttribute("data-i") === String(index));
       });
     }
+    /* Hover a token, or Tab to it: only its lines stay. */
+    function follow(t, side, index) {
+      t.addEventListener("mouseenter", function () { focus(side, index); });
+      t.addEventListener("mouseleave", function () { focus(side, null); });
+      t.addEventListener("focus", function () { focus(side, index); });
+      t.addEventListener("blur", function () { focus(side, null); });
+    }
     q.forEach(function (tok, i) {
-      var t = svgEl("text", { x: xL - 10, y: top + i * rowH + 14, "text-anchor": "end",
-                              class: "tok q", "data-side": "q", "data-i": i, text: tok }, svg);
-      t.addEventListener("mouseenter", function () { focus("q", i); });
-      t.addEventListener("mouseleave", function () { focus("q", null); });
+      follow(svgEl("text", { x: xL - 10, y: top + i * rowH + 14, "text-anchor": "end",
+                             class: "tok q", "data-side": "q", "data-i": i, tabindex: 0,
+                             text: tok }, svg), "q", i);
     });
     keys.forEach(function (tok, j) {
-      var t = svgEl("text", { x: xR + 10, y: top + j * rowH + 14, class: "tok k",
-                              "data-side": "k", "data-i": j, text: tok }, svg);
-      t.addEventListener("mouseenter", function () { focus("k", j); });
-      t.addEventListener("mouseleave", function () { focus("k", null); });
+      follow(svgEl("text", { x: xR + 10, y: top + j * rowH + 14, class: "tok k",
+                             "data-side": "k", "data-i": j, tabindex: 0, text: tok }, svg),
+             "k", j);
     });
     byId("head-view").setAttribute("data-showing",
       c.L.prefix + (state.head < 0 ? " all" : " head " + state.head));
   }
 
   /* --- model view ------------------------------------------------------------ */
+  /* The grid of thumbnails is built once per attention; choosing a head only
+     moves the selection and redraws the big heatmap, so keyboard focus stays. */
   function drawModel() {
     var c = current();
     var grid = byId("mv-grid");
     grid.textContent = "";
     var nHeads = c.L.heads.length;
+    var budget = c.k.layers.length * nHeads > 96 ? 48 : 110;
     grid.style.gridTemplateColumns = "max-content repeat(" + nHeads + ", max-content)";
     el("div", {}, grid);
     for (var h = 0; h < nHeads; h++) { el("div", { class: "mv-label", text: "head " + h }, grid); }
@@ -134,26 +164,94 @@
       el("div", { class: "mv-label", text: "layer " + L.layer }, grid);
       L.heads.forEach(function (H, h) {
         var rows = H.weights.length, cols = H.weights[0].length;
-        var s = Math.max(4, Math.min(14, Math.floor(110 / Math.max(rows, cols))));
+        var s = Math.max(2, Math.min(14, Math.floor(budget / Math.max(rows, cols))));
         var button = el("button", { type: "button", class: "mv-cell", "data-layer": li,
-                                    "data-head": h, title: L.prefix + " head " + h }, grid);
-        if (li === state.layer && h === state.head) { button.classList.add("sel"); }
-        var svg = svgEl("svg", { width: cols * s, height: rows * s }, button);
+                                    "data-head": h, title: L.prefix + " head " + h,
+                                    "aria-label": "layer " + L.layer + ", head " + h }, grid);
+        var svg = svgEl("svg", { width: cols * s, height: rows * s, "aria-hidden": "true" },
+                        button);
         for (var i = 0; i < rows; i++) {
           for (var j = 0; j < cols; j++) {
             svgEl("rect", { x: j * s, y: i * s, width: s, height: s, fill: "#0b5cad",
-                            "fill-opacity": H.weights[i][j].toFixed(4) }, svg);
+                            "fill-opacity": H.weights[i][j].toFixed(3) }, svg);
           }
         }
         svgEl("rect", { x: 0, y: 0, width: cols * s, height: rows * s, fill: "none",
                         stroke: "#d0d7de" }, svg);
         button.addEventListener("click", function () {
           state.layer = li; state.head = h;
-          syncControls(); drawAll();
-          byId("head-view").scrollIntoView({ block: "nearest" });
+          syncControls(); drawHead(); markModel(); drawNeuron();
         });
       });
     });
+    markModel();
+  }
+
+  /* The chosen head's weights (or their mean over the heads, for "all"). */
+  function chosenWeights(L) {
+    if (state.head >= 0) { return L.heads[state.head].weights; }
+    return L.heads[0].weights.map(function (row, i) {
+      return row.map(function (_, j) {
+        var sum = 0;
+        L.heads.forEach(function (H) { sum += H.weights[i][j]; });
+        return sum / L.heads.length;
+      });
+    });
+  }
+
+  function markModel() {
+    var c = current();
+    byId("mv-grid").querySelectorAll(".mv-cell").forEach(function (b) {
+      var on = Number(b.getAttribute("data-layer")) === state.layer &&
+               Number(b.getAttribute("data-head")) === state.head;
+      b.classList.toggle("sel", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    drawHeatmap(c);
+  }
+
+  function drawHeatmap(c) {
+    var w = chosenWeights(c.L);
+    var q = c.k.queries, keys = c.k.keys;
+    var size = Math.max(10, Math.min(44, Math.floor(440 / Math.max(q.length, keys.length))));
+    var left = 130, top = 96;
+    var svg = byId("mv-svg");
+    svg.textContent = "";
+    var width = left + keys.length * size + 64, height = top + q.length * size + 8;
+    svg.setAttribute("width", String(width));
+    svg.setAttribute("height", String(height));
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    keys.forEach(function (tok, j) {
+      var x = left + j * size + size / 2;
+      svgEl("text", { x: x, y: top - 6, transform: "rotate(-50 " + x + " " + (top - 6) + ")",
+                      class: "tok", text: tok }, svg);
+    });
+    q.forEach(function (tok, i) {
+      svgEl("text", { x: left - 6, y: top + i * size + size / 2 + 4, "text-anchor": "end",
+                      class: "tok", text: tok }, svg);
+      keys.forEach(function (_, j) {
+        var allowed = c.L.mask[i][j];
+        var cell = svgEl("rect", {
+          class: "hm-cell", x: left + j * size, y: top + i * size, width: size - 1,
+          height: size - 1, fill: allowed ? "#0b5cad" : "#eceff1",
+          "fill-opacity": allowed ? Math.max(0.03, w[i][j]).toFixed(4) : "1",
+          "data-q": i, "data-k": j, "data-w": String(w[i][j])
+        }, svg);
+        svgEl("title", { text: q[i] + " \u2192 " + keys[j] + ": " + String(w[i][j])
+                               + (allowed ? "" : " (masked)") }, cell);
+        if (size >= 34) {
+          svgEl("text", { x: left + j * size + size / 2, y: top + i * size + size / 2 + 3,
+                          "text-anchor": "middle", class: "w" + (w[i][j] > 0.5 ? " dark" : ""),
+                          text: allowed ? w[i][j].toFixed(2) : "\u2717" }, svg);
+        }
+      });
+    });
+    var label = c.L.prefix + (state.head < 0 ? " all" : " head " + state.head);
+    byId("mv-heatmap").setAttribute("data-showing", label);
+    byId("mv-caption").textContent = (state.head < 0
+      ? "Layer " + c.L.layer + ": the mean of the " + c.L.heads.length + " heads' weights"
+      : "Layer " + c.L.layer + ", head " + state.head + ": attention weights")
+      + " (rows: queries, columns: keys; hover for the exact value)";
   }
 
   /* --- neuron view ------------------------------------------------------------ */
@@ -162,7 +260,7 @@
     var h = state.head < 0 ? 0 : state.head;
     var H = c.L.heads[h];
     var i = state.query;
-    var qv = H.q[i], dk = qv.length;
+    var qv = unpack(H.q)[i], dk = qv.length;
     var box = byId("nv-table");
     box.textContent = "";
     el("p", { class: "note", text: c.L.prefix + ", head " + h
@@ -170,7 +268,8 @@
       + ", query " + i + " \u201c" + c.k.queries[i] + "\u201d, d_k = " + dk
       + ", \u221ad_k = " + Math.sqrt(dk).toFixed(4) }, box);
     var largest = 0;
-    H.k.forEach(function (kv) {
+    var K = keysOf(c.L, H);
+    K.forEach(function (kv) {
       kv.forEach(function (x, m) { largest = Math.max(largest, Math.abs(x), Math.abs(qv[m]),
                                                      Math.abs(x * qv[m])); });
     });
@@ -190,7 +289,7 @@
                  style: "background:" + diverging(x, largest) }, qrow);
     });
     el("td", { colspan: dk + 3 }, qrow);
-    H.k.forEach(function (kv, j) {
+    K.forEach(function (kv, j) {
       var allowed = c.L.mask[i][j];
       var tr = el("tr", { class: allowed ? "" : "masked", "data-key": j }, body);
       el("td", { class: "key", text: "k: " + c.k.keys[j] }, tr);
@@ -222,10 +321,10 @@
     syncControls(); drawAll();
   });
   byId("v-layer").addEventListener("change", function (e) {
-    state.layer = Number(e.target.value); syncControls(); drawAll();
+    state.layer = Number(e.target.value); syncControls(); drawHead(); markModel(); drawNeuron();
   });
   byId("v-head").addEventListener("change", function (e) {
-    state.head = Number(e.target.value); drawAll();
+    state.head = Number(e.target.value); drawHead(); markModel(); drawNeuron();
   });
   byId("nv-query").addEventListener("change", function (e) {
     state.query = Number(e.target.value); drawNeuron();

@@ -176,9 +176,12 @@ def test_formulas_are_mathml_of_the_sympy_definitions(default):
     for op in {s.op for s in trace.stages if s.op in FORMULAS}:
         assert mathml(FORMULAS[op]) in html, op
     # Every derivation of the toy model's stages (the Llama-only ones — RMSNorm,
-    # RoPE, GQA, SwiGLU — explain stages this trace does not have).
+    # RoPE, GQA, SwiGLU — and GELU's explain stages this ReLU trace does not have).
     shown = sorted({name for kinds in DERIVATIONS.values() for name, _ in kinds})
-    assert set(list_derivations()) - set(shown) == {"rms-norm", "rope", "gqa", "swiglu"}
+    assert set(list_derivations()) - set(shown) == {
+        *("rms-norm", "rope", "gqa", "swiglu"),
+        "gelu",
+    }
     for name in shown:
         view = derivation_view(name)
         assert view.formulas[0] in html, name
@@ -336,3 +339,39 @@ def test_a_wrong_stage_is_marked_in_its_section():
     other = re.search(r'<section class="stage" id="encoder-0-addnorm1".*?</section>',
                       html, re.S)[0]  # fmt: skip
     assert '<span class="badge ok"' in other
+
+
+def test_wide_matrices_are_summarised_exactly_with_their_statistics():
+    """The paper's sizes (d_model 512, d_ff 2048): first and last rows and columns
+    of the trace's own numbers, an ellipsis between, and min/max/mean/std."""
+    trace, html = report_of(d_model=512, n_heads=8, d_ff=2048, n_layers=1)
+    figures = re.findall(r'<figure class="matrix"([^>]*)>(.*?)</figure>', html, re.S)
+    widest = max(row.count("<td") + row.count("<th") for row in re.findall(
+        r"<tr.*?</tr>", html, re.S))  # fmt: skip
+    assert widest <= 66  # 64 columns (the toy vocabulary: 57) + label + ellipsis
+    summarised = 0
+    for attrs, body in figures:
+        a = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        if "data-cols" not in a:
+            continue
+        summarised += 1
+        value = np.asarray(trace[a["data-stage"]])
+        if "data-head" in a:
+            value = value[int(a["data-head"])]
+        value = np.atleast_2d(value)
+        rows = [int(i) for i in a["data-rows"].split()]
+        cols = [int(i) for i in a["data-cols"].split()]
+        assert len(cols) < value.shape[1] and "⋯" in body
+        got = [
+            [float(t) for t in re.findall(r'<td class="[^"]+" title="([^"]+)"', tr)]
+            for tr in re.findall(r"<tbody>.*?</tbody>", body, re.S)[0].split("\n")
+            if "title=" in tr
+        ]
+        assert np.array_equal(np.array(got), value[np.ix_(rows, cols)])
+        stats = re.search(r'<p class="note stats" data-of="([\d ]+)">(.*?)</p>', body)
+        of = tuple(int(n) for n in stats[1].split())
+        whole = value if of == value.shape else value[rows]
+        shown = [float(t) for t in re.findall(r'title="([^"]+)"', stats[2])]
+        want = [whole.min(), whole.max(), whole.mean(), whole.std()]
+        np.testing.assert_allclose(shown, want, rtol=1e-12)
+    assert summarised > 10

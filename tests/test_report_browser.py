@@ -292,3 +292,17 @@ def test_chinese_text_renders(visit):
     page.locator("#attention-views ~ .views").screenshot(
         path=str(SHOTS / "chinese_attention_views.png")
     )
+
+
+def test_keyboard_focus_on_a_token_works_like_hover(visit):
+    v = visit("default")
+    page = v.page
+    before = visible_lines(page)
+    n = len(page.locator("#hv-svg text.tok.q").all())
+    page.focus('#hv-svg text.tok.q[data-i="3"]')
+    during = visible_lines(page)
+    assert len(during) == n and {q for q, _ in during} == {"3"}
+    page.keyboard.press("Tab")  # on to the next token: its lines instead
+    assert {q for q, _ in visible_lines(page)} == {"4"}
+    page.evaluate("document.activeElement.blur()")
+    assert visible_lines(page) == before

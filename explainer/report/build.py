@@ -17,6 +17,7 @@ import jinja2
 
 from explainer.atomic import write_atomic
 from explainer.report.context import build_context
+from explainer.token_text import visible
 from explainer.trace import Trace
 from explainer.verify import CheckResult, verify
 
@@ -29,7 +30,7 @@ def environment() -> jinja2.Environment:
     FileSystemBytecodeCache, keyed by the templates' source), which saves about
     0.15 s a run; the output does not depend on it.
     """
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("explainer.templates", "."),
         bytecode_cache=jinja2.FileSystemBytecodeCache(),
         autoescape=True,
@@ -38,6 +39,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["visible"] = visible  # a token as a one-line label
+    return env
 
 
 def render_report(

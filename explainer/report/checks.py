@@ -2,7 +2,10 @@
 
 ``verify`` names each result's place in ``where``: a stage name, with
 ``" [head h]"`` for the rows of a per-head stage; derivation proofs have
-``where == "symbolic"`` and the derivation's name in ``formula``.
+``where == "symbolic"`` and the derivation's name in ``formula``. A stage checked
+on more than ``MAX_HEAD_ROWS`` heads with one outcome is listed as one row (the
+heads' range and the largest error): 9 heads × 30 layers would otherwise be
+thousands of rows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 
 from explainer.report.tables import number
 from explainer.verify import CheckResult
+
+MAX_HEAD_ROWS = 4  # per-head results of one stage listed one by one, at most
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,7 @@ class Verdict:
     rows: tuple[CheckRow, ...]
     status: str  # ok | fail | none
     worst: str  # largest error among the formula checks, rounded
-
-    @property
-    def count(self) -> int:
-        return len(self.rows)
+    count: int  # checks, whether or not rows merged some of them
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,14 @@ class Checks:
         """The checks of ``stages``, formulas first, in the order verify ran them."""
         found = [r for s in stages for r in self._by_stage.get(s, ())]
         found.sort(key=lambda r: r.check != "formula" and r.check != "tokens")
-        rows = tuple(_row(r) for r in found)
+        rows = tuple(_merged(found))
         failed = any(not r.ok and not r.skipped for r in found)
         errors = [r.max_abs_err for r in found if r.check == "formula" and r.tol > 0]
         return Verdict(
             rows=rows,
             status="none" if not rows else "fail" if failed else "ok",
             worst=number(max(errors)) if errors else "0",
+            count=len(found),
         )
 
     def proof(self, derivation: str) -> Proof:
@@ -102,7 +105,32 @@ class Checks:
         }
 
 
-def _row(r: CheckResult) -> CheckRow:
+def _merged(results: Sequence[CheckResult]) -> list[CheckRow]:
+    """One row per result, except that the per-head results of one stage with one
+    outcome become a single row when there are more than ``MAX_HEAD_ROWS``: the
+    row of the head closest to its tolerance."""
+    groups: dict[tuple, list[CheckResult]] = {}
+    for n, r in enumerate(results):
+        stage, head = split_where(r.where)
+        key = (r.check, r.formula, stage, r.status) if head else (n,)
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for group in groups.values():
+        if len(group) <= MAX_HEAD_ROWS:
+            rows.extend(_row(r) for r in group)
+            continue
+        worst = max(group, key=_margin)
+        heads = [split_where(r.where)[1].removeprefix("head ") for r in group]
+        rows.append(_row(worst, f"heads {heads[0]}–{heads[-1]} ({len(group)})"))
+    return rows
+
+
+def _margin(r: CheckResult) -> float:
+    """How much of its tolerance a result used (its error, for exact checks)."""
+    return r.max_abs_err / r.tol if r.tol > 0 else r.max_abs_err
+
+
+def _row(r: CheckResult, heads: str = "") -> CheckRow:
     stage, head = split_where(r.where)
     counted = r.check in ("tokens", "derivation", "structure")
     exact = r.tol == 0
@@ -110,7 +138,7 @@ def _row(r: CheckResult) -> CheckRow:
         kind=r.check,
         formula=r.formula,
         stage=stage,
-        head=head,
+        head=heads or head,
         error="—"
         if counted
         else ("equal" if exact and r.ok else number(r.max_abs_err)),

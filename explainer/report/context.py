@@ -11,10 +11,11 @@ from typing import Any
 from explainer.report import diagram
 from explainer.report.checks import Checks
 from explainer.report.grouping import group_stages
-from explainer.report.sections import Builder, Section
+from explainer.report.sections import Section
 from explainer.report.tables import exact, number
+from explainer.report.variants import VariantBuilder
 from explainer.report.views import attention_views
-from explainer.trace import Trace
+from explainer.trace import Op, Trace
 from explainer.verify import CheckResult
 
 _PART_TITLES = {"encoder": "Encoder", "decoder": "Decoder", "output": "Output"}
@@ -28,6 +29,9 @@ _NODE_LABELS = {
     "norm": "LayerNorm",
     "residual": "Add (residual)",
     "ffn": "Feed forward",
+    "rms-norm": "RMSNorm",
+    "rope-angles": "RoPE angles θ = m·ω_i",
+    "swiglu": "SwiGLU feed forward",
     "logits": "Linear: h Eᵀ (logits)",
     "probs": "Softmax",
     "prediction": "Predicted token",
@@ -45,7 +49,7 @@ class Part:
 def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any]:
     """Everything ``report.html.j2`` renders; plain data, no HTML."""
     checks = Checks(results)
-    builder = Builder(trace, checks)
+    builder = VariantBuilder(trace, checks)
     sections = [builder.section(g) for g in group_stages(trace)]
     used: dict[str, int] = {}
     for sec in sections:  # a section id must be unique even if a stage group repeats
@@ -68,6 +72,7 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         "sentence": trace.source.text,
         "target": None if trace.target is None else trace.target.text,
         "config": cfg.to_dict(),
+        "kv_heads": _kv_heads(trace),
         "vocab_size": len(trace.vocab),
         "prediction": trace.prediction if "output.prediction" in trace else None,
         "parts": parts,
@@ -91,6 +96,12 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         "proofs": {name: checks.proof(name) for name in _derivations(parts)},
         "stage_count": len(trace.stages),
     }
+
+
+def _kv_heads(trace: Trace) -> int | None:
+    """The number of key/value heads of a grouped-query attention, else None."""
+    repeat = trace.find(Op.REPEAT_KV)
+    return int(trace[repeat[0].inputs[0]].shape[0]) if repeat else None
 
 
 def _derivations(parts: list[Part]) -> list[str]:
@@ -119,6 +130,8 @@ def _nodes(sections: list[Section], trace: Trace) -> list[diagram.Node]:
                 else "Multi-head self-attention",
                 "cross_attn": "Cross-attention (K, V: encoder)",
             }[sec.attn]
+            if trace.find(Op.REPEAT_KV):  # Llama: grouped-query attention, RoPE
+                label = label.replace("multi-head", "GQA") + " + RoPE"
             status = _attention_status(sections, sec)
             nodes.append(
                 diagram.Node(
@@ -138,8 +151,8 @@ def _nodes(sections: list[Section], trace: Trace) -> list[diagram.Node]:
                 if sec.extra.get("is_target")
                 else "Input tokens"
             )
-        if sec.layer is None and sec.kind == "norm":
-            label = "Final LayerNorm"
+        if sec.layer is None and sec.kind in ("norm", "rms-norm"):
+            label = f"Final {label}"
         nodes.append(
             diagram.Node(sec.stack, label, f"#{sec.id}", status, sec.layer == 0)
         )

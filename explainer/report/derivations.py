@@ -69,10 +69,16 @@ def derivation_view(name: str) -> DerivationView:
         name=d.name,
         title=d.title,
         source=d.source,
-        formulas=tuple(mathml(f) for f in formulas),
+        formulas=tuple(mathml(f) for f in formulas if not _truth_value(f)),
         where=tuple(mathml(eq) for eq in d.where),
         groups=tuple(groups),
     )
+
+
+def _truth_value(formula: sp.Basic) -> bool:
+    """An ``Eq`` that SymPy evaluated on creation to true or false: it has no
+    equation left to show (e.g. a name set equal to a matrix)."""
+    return isinstance(formula, sp.logic.boolalg.BooleanAtom)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,15 @@ GLOSS = {
     Op.RELU: "each entry z",
     Op.GELU: "each entry z",
     Op.LOGITS: "H: the last rows, E: the embedding matrix",
+    Op.POSITION_EMBEDDING: "entry (pos, col) of the learned position table P",
+    Op.SEGMENT_EMBEDDING: "entry (s_t, col) of the segment table S; s_t = 0",
+    Op.MEAN_POOL: "each column: x_j is the token j's entry, n the token count",
+    Op.L2_NORMALIZE: "entry i of the pooled vector x of length n",
+    Op.RMS_NORM: "entry i of each row x of length n; no mean, no β",
+    Op.ROPE_ANGLES: "position pos, z = ω_i = b^(−2i/d_k) from rope.inv_freq",
+    Op.ROPE: "the pair (x_2i, x_2i+1) of a query or key, θ = θ_{pos,i}",
+    Op.REPEAT_KV: "the K/V head that query head j reads, r query heads per K/V head",
+    Op.SWIGLU: "each entry: z of x W_gate, u of x W_up (SiLU(z)·u)",
 }
 
 

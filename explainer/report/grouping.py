@@ -3,6 +3,11 @@
 Stages are grouped in the order the trace recorded them, so that pre-LN and
 post-LN models both read in forward order. Layer 0 of each stack gets a section
 per step; every other layer is one summary section.
+
+The pretrained models add kinds of their own: a Llama decoder (SmolLM2) has
+``rms-norm``, ``rope-angles``, ``rope``, ``gqa`` and ``swiglu`` sections (Touvron
+et al. 2023, §2.2), a BERT encoder (MiniLM) ``learned`` and ``pooling`` ones
+(Devlin et al. 2019, §3.2; Reimers & Gurevych 2019, §3).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from explainer.config import ModelConfig
 from explainer.report.derivations import titled
 from explainer.trace import Stage, Trace
 
@@ -17,6 +23,7 @@ ATTN = re.compile(r"^(encoder|decoder)\.(\d+)\.(self_attn|cross_attn)\.(\w+)$")
 _LAYER = re.compile(r"^(encoder|decoder)\.(\d+)\.(residual|norm)(\d+)$")
 _FFN = re.compile(r"^(encoder|decoder)\.(\d+)\.ffn\.\w+$")
 _EMBED = re.compile(r"^(encoder|decoder)\.embed\.(\w+)$")
+_ROPE = re.compile(r"^(encoder|decoder)\.rope\.angles$")
 _ATTN_KINDS = {
     "q": "qkv",
     "k": "qkv",
@@ -29,6 +36,10 @@ _ATTN_KINDS = {
     "heads": "weighted",
     "concat": "concat",
     "out": "concat",
+    "q_rope": "rope",  # Llama: RoPE on queries and keys
+    "k_rope": "rope",
+    "k_heads": "gqa",  # Llama: each K/V head repeated for its query heads
+    "v_heads": "gqa",
 }
 _EMBED_KINDS = {
     "ids": "tokens",
@@ -68,19 +79,58 @@ DERIVATIONS: dict[str, list[tuple[str, Callable[[str], bool] | None]]] = {
     "logits": [("output", titled("tied"))],
     "probs": [("output", titled("cross-entropy", "∂l", "tying"))],
 }
+# The kinds of the pretrained models' variants (their derivations are not the
+# paper's: see explainer derive rms-norm | rope | gqa | swiglu).
+VARIANT_DERIVATIONS: dict[str, list[tuple[str, Callable[[str], bool] | None]]] = {
+    "learned": [("layer-norm", None)],  # BERT normalises its embeddings
+    "rms-norm": [("rms-norm", None)],
+    "rope": [("rope", None)],
+    "gqa": [("gqa", None)],
+    "swiglu": [("swiglu", None)],
+}
 
 
-def section_key(name: str, norm: str) -> tuple[str, str, str, int | None, str | None]:
-    """(id, kind, stack, layer, attention) of the section that shows stage ``name``.
+def derivations_of(
+    kind: str, activation: str
+) -> list[tuple[str, Callable[[str], bool] | None]]:
+    """The derivation groups a section of ``kind`` explains; a GELU network
+    leaves out the feed-forward derivation's ReLU step and adds the ``gelu``
+    derivation (Hendrycks & Gimpel 2016).
+
+    >>> [name for name, _ in derivations_of("rope", "swiglu")]
+    ['rope']
+    >>> [name for name, _ in derivations_of("ffn", "gelu")]
+    ['feed-forward', 'gelu']
+    >>> keep = derivations_of("ffn", "gelu")[0][1]
+    >>> keep("ReLU"), keep("GELU ≈ ReLU away from 0")
+    (False, True)
+    """
+    if kind == "ffn" and activation == "gelu":
+        return [("feed-forward", lambda title: title != "ReLU"), ("gelu", None)]
+    return DERIVATIONS.get(kind) or VARIANT_DERIVATIONS.get(kind, [])
+
+
+def section_key(
+    name: str, norm: str, op: str = "", activation: str = "relu"
+) -> tuple[str, str, str, int | None, str | None]:
+    """(id, kind, stack, layer, attention) of the section that shows stage ``name``
+    (made by ``op``, in a model whose feed-forward network uses ``activation``).
 
     >>> section_key("encoder.0.self_attn.scaled", "post")
     ('encoder-0-self_attn-scores', 'scores', 'encoder', 0, 'self_attn')
     >>> section_key("decoder.1.norm2", "post")
     ('decoder-1', 'layer', 'decoder', 1, None)
+    >>> section_key("decoder.0.norm1", "pre", "rms_norm")
+    ('decoder-0-norm1', 'rms-norm', 'decoder', 0, None)
+    >>> section_key("decoder.0.ffn.gate", "pre", "linear", "swiglu")[:2]
+    ('decoder-0-ffn', 'swiglu')
     """
+    rms = op == "rms_norm"
     if m := _EMBED.match(name):
         kind = _EMBED_KINDS.get(m[2], "other")
         return f"{m[1]}-{kind}", kind, m[1], None, None
+    if m := _ROPE.match(name):
+        return f"{m[1]}-rope-angles", "rope-angles", m[1], None, None
     for pattern in (ATTN, _LAYER, _FFN):
         if m := pattern.match(name):
             stack, layer = m[1], int(m[2])
@@ -90,14 +140,16 @@ def section_key(name: str, norm: str) -> tuple[str, str, str, int | None, str | 
                 kind = _ATTN_KINDS.get(m[4], "other")
                 return f"{stack}-0-{m[3]}-{kind}", kind, stack, 0, m[3]
             if pattern is _FFN:
-                return f"{stack}-0-ffn", "ffn", stack, 0, None
+                kind = "swiglu" if activation == "swiglu" else "ffn"
+                return f"{stack}-0-ffn", kind, stack, 0, None
             n = m[4]
             if norm == "post":
                 return f"{stack}-0-addnorm{n}", "addnorm", stack, 0, None
-            return f"{stack}-0-{m[3]}{n}", m[3], stack, 0, None
+            kind = "rms-norm" if rms else m[3]
+            return f"{stack}-0-{m[3]}{n}", kind, stack, 0, None
     if name in ("encoder.norm", "decoder.norm"):
         stack = name.split(".")[0]
-        return f"{stack}-final-norm", "norm", stack, None, None
+        return f"{stack}-final-norm", "rms-norm" if rms else "norm", stack, None, None
     if name == "output.prediction":
         return "output-prediction", "prediction", "output", None, None
     if name in _OUTPUT_KINDS:
@@ -105,6 +157,13 @@ def section_key(name: str, norm: str) -> tuple[str, str, str, int | None, str | 
         return f"output-{kind}", kind, "output", None, None
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return f"other-{slug}", "other", name.split(".")[0], None, None
+
+
+def stage_key(
+    stage: Stage, cfg: ModelConfig
+) -> tuple[str, str, str, int | None, str | None]:
+    """:func:`section_key` of a recorded stage."""
+    return section_key(stage.name, cfg.norm, str(stage.op), cfg.activation)
 
 
 TITLES = {
@@ -123,6 +182,11 @@ TITLES = {
     "norm": "LayerNorm",
     "residual": "Residual connection",
     "ffn": "Position-wise feed-forward network",
+    "rms-norm": "RMSNorm",
+    "rope-angles": "RoPE: the rotation angles θ = m·ω_i",
+    "rope": "RoPE: queries and keys rotated by their position",
+    "gqa": "Grouped-query attention: each K/V head serves several query heads",
+    "swiglu": "SwiGLU feed-forward network",
     "logits": "Final projection: logits = h Eᵀ",
     "probs": "Probabilities of the next token",
     "prediction": "The predicted token",
@@ -137,7 +201,7 @@ def group_stages(trace: Trace) -> list[list[Stage]]:
     groups: list[list[Stage]] = []
     current = None
     for stage in trace.stages:
-        key = section_key(stage.name, trace.config.norm)[0]
+        key = stage_key(stage, trace.config)[0]
         if key != current:
             groups.append([])
             current = key

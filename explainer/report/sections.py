@@ -6,6 +6,7 @@ go together is decided in :mod:`explainer.report.grouping`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,14 @@ from explainer.report import figures
 from explainer.report.checks import Checks, Verdict
 from explainer.report.derivations import Excerpt, excerpt
 from explainer.report.formulas import OpFormula, op_formulas
-from explainer.report.grouping import ATTN_NAMES, DERIVATIONS, TITLES, section_key
-from explainer.report.tables import Table, indices, table
+from explainer.report.grouping import ATTN_NAMES, TITLES, derivations_of, stage_key
+from explainer.report.tables import MAX_COLS, Table, indices, table
+from explainer.token_text import Vocabulary, display
 from explainer.trace import Op, Stage, Trace
 
 MAX_HEADS = 4  # per-head tables shown in a section; the views show every head
+TOP_K = 10  # most probable next tokens shown
+HEAD_MAX_COLS = 32  # a wider head (d_k = 64) is summarised: several heads per section
 
 
 @dataclass
@@ -49,21 +53,22 @@ class Builder:
         self.trace = trace
         self.checks = checks
         self.cfg = trace.config
+        self.words = Vocabulary(trace.vocab)  # tokens as text (byte-level BPE decoded)
         self.seen: dict[tuple[str, str], str] = {}
         self.first_of_kind: dict[str, str] = {}
 
     # --- labels ---------------------------------------------------------------
 
     def tokens(self, stack: str) -> list[str]:
-        """The tokens a stack reads (the decoder of an encoder-decoder: the target)."""
+        """The tokens a stack reads (the decoder of an encoder-decoder: the target),
+        as text."""
         t = self.trace
-        if stack == "decoder" and t.target is not None:
-            return list(t.target.tokens)
-        return list(t.source.tokens)
+        part = t.target if stack == "decoder" and t.target is not None else t.source
+        return display(part.tokens, self.words.byte_level)
 
     def keys(self, stack: str, attn: str | None) -> list[str]:
         return (
-            list(self.trace.source.tokens)
+            display(self.trace.source.tokens, self.words.byte_level)
             if attn == "cross_attn"
             else self.tokens(stack)
         )
@@ -71,22 +76,24 @@ class Builder:
     # --- sections ---------------------------------------------------------------
 
     def section(self, stages: list[Stage]) -> Section:
-        sid, kind, stack, layer, attn = section_key(stages[0].name, self.cfg.norm)
+        sid, kind, stack, layer, attn = stage_key(stages[0], self.cfg)
         names = tuple(s.name for s in stages)
         title = TITLES[kind].format(layer=layer, stage=names[0])
+        if kind in ("norm", "rms-norm") and layer is None:
+            title = f"Final {title}"
         if attn:
             title = f"{ATTN_NAMES[attn].capitalize()} · {title}"
         sec = Section(sid, kind, title, stack, layer, attn, names)
         sec.verdict = self.checks.verdict(names)
         sec.formulas = op_formulas(stages)
-        for name, keep in DERIVATIONS.get(kind, ()):
+        for name, keep in derivations_of(kind, self.cfg.activation):
             if kind == "mask" and self._causal_later(stages):
                 continue  # masking is explained where it happens
             found = excerpt(name, keep, self.seen, sid)
             if found is not None:
                 sec.derivations.append(found)
         sec.extra["first"] = self.first_of_kind.setdefault(kind, sid)
-        getattr(self, f"_{kind}", self._other)(sec, stages)
+        getattr(self, "_" + kind.replace("-", "_"), self._other)(sec, stages)
         return sec
 
     def _causal_later(self, stages: list[Stage]) -> bool:
@@ -103,24 +110,29 @@ class Builder:
         name: str,
         caption: str = "",
         *,
-        rows: list[str] | None = None,
-        cols: list[str] | None = None,
+        rows: Sequence[str] | None = None,
+        cols: Sequence[str] | None = None,
+        heads: Sequence[int] | None = None,
         **kw: Any,
     ) -> None:
-        """A (T, d) stage or parameter as one table; a (h, T, d) one per head."""
+        """A (T, d) stage or parameter as one table; a (h, T, d) one per head
+        (``heads``, by default the first ``MAX_HEADS``), summarised beyond
+        ``HEAD_MAX_COLS`` columns."""
         value = self.trace[name]
         rows = rows or self.tokens(sec.stack)
         cols = cols or indices(value.shape[-1])
         caption = caption or name
         if value.ndim == 3:
-            shown = min(value.shape[0], MAX_HEADS)
-            if shown < value.shape[0]:
+            heads = list(heads if heads is not None else range(MAX_HEADS))
+            heads = [h for h in heads if h < value.shape[0]]
+            hidden = [h for h in range(value.shape[0]) if h not in heads]
+            if hidden:
                 note = (
-                    f"{name}: heads {shown}–{value.shape[0] - 1} are not shown as "
-                    "tables (the attention views have every head)."
+                    f"{name}: heads {_ranges(hidden)} are not shown as tables "
+                    "(the attention views have every head)."
                 )
                 sec.notes.append(note)
-            for h in range(shown):
+            for h in heads:
                 sec.tables.append(
                     table(
                         name,
@@ -129,6 +141,7 @@ class Builder:
                         cols=cols,
                         caption=f"{caption} · head {h}",
                         head=h,
+                        max_cols=HEAD_MAX_COLS,
                         **kw,
                     )
                 )
@@ -144,28 +157,32 @@ class Builder:
         sec.extra["text"] = part.text
         sec.extra["unknown"] = list(part.unknown)
         sec.extra["rows"] = [
-            {"position": p, "token": tok, "id": int(i)}
-            for p, (tok, i) in enumerate(zip(part.tokens, part.ids, strict=True))
+            {"position": p, "token": tok, "id": int(i), "text": text}
+            for p, (tok, i, text) in enumerate(
+                zip(part.tokens, part.ids, self.tokens(sec.stack), strict=True)
+            )
         ]
+        sec.extra["byte_level"] = self.words.byte_level
         sec.extra["vocab_size"] = len(t.vocab)
         sec.extra["is_target"] = part is t.target
 
     def _embedding(self, sec: Section, stages: list[Stage]) -> None:
         p = f"{sec.stack}.embed"
         toks = self.tokens(sec.stack)
-        vocab = list(self.trace.vocab)
+        ids = [int(i) for i in self.trace[f"{p}.ids"]]
+        wide = len(self.words) > MAX_COLS  # show the columns of the ids only
         sec.tables.append(
             self._tab(
                 f"{p}.one_hot",
                 self.trace[f"{p}.one_hot"],
                 toks,
-                vocab,
-                caption="one-hot rows",
+                self.words,
+                caption="one-hot rows" + (": the columns of the ids" if wide else ""),
                 scale="probability",
                 compact=True,
+                columns=ids if wide else None,
             )
         )
-        ids = [int(i) for i in self.trace[f"{p}.ids"]]
         emb = self.trace["embedding"]
         sec.tables.append(
             self._tab(
@@ -192,32 +209,6 @@ class Builder:
             sec.extra["heatmap"] = figures.pe_heatmap(pe, self.cfg.d_model)
             sec.extra["curves"] = figures.pe_curves(pe, self.cfg.d_model)
 
-    def _learned(self, sec: Section, stages: list[Stage]) -> None:
-        """BERT: E[ids] + P[0…T−1] + S[0], then LayerNorm (Devlin et al. 2019)."""
-        captions = {
-            "positions": "P[0…T−1]: learned position rows",
-            "segments": "S[0]: the segment row, for every token",
-            "with_positions": "E[ids] + P",
-            "sum": "E[ids] + P + S",
-            "norm": "LayerNorm(E[ids] + P + S)",
-        }
-        for stage in stages:
-            self._matrix(sec, stage.name, captions.get(stage.name.rsplit(".")[-1], ""))
-
-    def _pooling(self, sec: Section, stages: list[Stage]) -> None:
-        """The sentence vector: mean over tokens, then unit length."""
-        for stage in stages:
-            value = stage.value.reshape(1, -1)  # (1, d_model)
-            sec.tables.append(
-                self._tab(
-                    stage.name,
-                    value,
-                    ["sentence"],
-                    indices(value.shape[-1]),
-                    caption=stage.name,
-                )
-            )
-
     def _qkv(self, sec: Section, stages: list[Stage]) -> None:
         p = sec.stages[0].rsplit(".", 1)[0]
         for which in "qkv":
@@ -232,11 +223,12 @@ class Builder:
                 f"{p}.w_{w}",
                 self.trace[f"{p}.w_{w}"],
                 indices(self.cfg.d_model),
-                _head_cols(self.trace[f"{p}.w_{w}"], self.cfg.n_heads),
+                _head_cols(self.trace[f"{p}.w_{w}"], self.cfg.d_k),
                 caption=f"W_{w.upper()}",
             )
             for w in "qkv"
         ]
+        sec.extra["kv_heads"] = self.trace[f"{p}.k"].shape[0]
         sec.extra["sources"] = [
             s.inputs[0] for s in stages if s.name.endswith((".q", ".k"))
         ]
@@ -249,12 +241,14 @@ class Builder:
         rows, cols = self._attn_rows(sec)
         self._matrix(sec, f"{p}.scores", "Q Kᵀ", rows=rows, cols=cols)
         self._matrix(sec, f"{p}.scaled", "÷ √d_k", rows=rows, cols=cols)
+        q, k = self.trace.stage(f"{p}.scores").inputs  # q, k (Llama: after RoPE)
         sec.extra["variance"] = figures.variance_argument(
-            self.trace[f"{p}.q"],
-            self.trace[f"{p}.k"],
+            self.trace[q],
+            self.trace[k],
             self.trace[f"{p}.scores"],
             self.trace[f"{p}.scaled"],
         )
+        sec.extra["inputs"] = (q, k)
         sec.extra["d_k"] = self.cfg.d_k
         sec.extra["sqrt_d_k"] = math.sqrt(self.cfg.d_k)
 
@@ -279,7 +273,8 @@ class Builder:
     def _weighted(self, sec: Section, stages: list[Stage]) -> None:
         p = sec.stages[0].rsplit(".", 1)[0]
         rows, cols = self._attn_rows(sec)
-        self._matrix(sec, f"{p}.v", "V", rows=cols)
+        values = self.trace.stage(f"{p}.heads").inputs[1]  # V (Llama: repeated)
+        self._matrix(sec, values, "V", rows=cols)
         self._matrix(sec, f"{p}.heads", "weights · V", rows=rows)
 
     def _concat(self, sec: Section, stages: list[Stage]) -> None:
@@ -341,27 +336,42 @@ class Builder:
         ]
         self._matrix(sec, stages[-1].name, "output of the layer")
 
+    def _vocab_columns(self, caption: str) -> tuple[str, list[int] | None]:
+        """For a (T, V) table: the columns of the most probable next tokens at the
+        last position when V is too wide to show, with the caption saying so."""
+        if len(self.words) <= MAX_COLS or "output.probs" not in self.trace:
+            return caption, None
+        top = np.argsort(-self.trace["output.probs"][-1], kind="stable")[:TOP_K]
+        return f"{caption}: the columns of the {TOP_K} likeliest next tokens", [
+            int(i) for i in top
+        ]
+
     def _logits(self, sec: Section, stages: list[Stage]) -> None:
         toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")
+        caption, columns = self._vocab_columns("h Eᵀ")
         self._matrix(
-            sec, "output.logits", "h Eᵀ", rows=toks, cols=list(self.trace.vocab)
+            sec, "output.logits", caption, rows=toks, cols=self.words, columns=columns
         )
         sec.extra["input"] = stages[0].inputs[0]
+        sec.extra["tied"] = "embedding" in stages[0].inputs
 
     def _probs(self, sec: Section, stages: list[Stage]) -> None:
         toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")
         probs = self.trace["output.probs"]
-        sec.extra["bars"] = figures.bars(probs[-1], self.trace.vocab)
+        sec.extra["bars"] = figures.bars(probs[-1], self.words, TOP_K)
         sec.extra["position"] = len(toks) - 1
         sec.extra["last_token"] = toks[-1]
-        sec.extra["top"] = figures.top_k(probs, self.trace.vocab, toks, 3)
+        sec.extra["top"] = figures.top_k(probs, self.words, toks, 3)
+        sec.extra["byte_level"] = self.words.byte_level
+        caption, columns = self._vocab_columns("softmax(logits)")
         self._matrix(
             sec,
             "output.probs",
-            "softmax(logits)",
+            caption,
             rows=toks,
-            cols=list(self.trace.vocab),
+            cols=self.words,
             scale="probability",
+            columns=columns,
         )
 
     def _prediction(self, sec: Section, stages: list[Stage]) -> None:
@@ -373,13 +383,13 @@ class Builder:
                 "position": t,
                 "token": toks[t],
                 "id": i,
-                "predicted": self.trace.vocab[i],
+                "predicted": self.words[i],
                 "p": float(probs[t, i]),
                 "next": toks[t + 1] if t + 1 < len(toks) else "",
             }
             for t, i in enumerate(pred)
         ]
-        sec.extra["answer"] = self.trace.vocab[pred[-1]]
+        sec.extra["answer"] = self.words[pred[-1]]
         sec.extra["encoder_decoder"] = self.cfg.architecture == "encoder-decoder"
 
     def _other(self, sec: Section, stages: list[Stage]) -> None:
@@ -394,8 +404,24 @@ class Builder:
                 )
 
 
-def _head_cols(w: np.ndarray, n_heads: int) -> list[str]:
-    width = w.shape[1] // n_heads
+def _ranges(numbers: Sequence[int]) -> str:
+    """``[4, 5, 6, 8]`` → ``"4–6, 8"``.
+
+    >>> _ranges([4, 5, 6, 8]), _ranges([1])
+    ('4–6, 8', '1')
+    """
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _head_cols(w: np.ndarray, width: int) -> list[str]:
+    """Column labels head·column of a projection whose heads are ``width`` wide."""
+    n_heads = w.shape[1] // width
     if width * n_heads != w.shape[1]:
         return indices(w.shape[1])
     return [f"{h}·{c}" for h in range(n_heads) for c in range(width)]

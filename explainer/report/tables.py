@@ -1,6 +1,12 @@
 """Arrays as plain table data: rounded text for reading, the exact value for
 hovering, and a colour class from a fixed scale.
 
+A matrix of at most ``MAX_ROWS`` × ``MAX_COLS`` is shown whole; a larger one (a
+row of d_model = 576, logits over 49,152 tokens) is *summarised*: its first and
+last ``EDGE`` rows and columns with an ellipsis between them, its shape, and the
+minimum, maximum, mean and standard deviation of all its entries, the way NumPy
+prints a large array (``numpy.set_printoptions(edgeitems=…)``).
+
 Diverging scales (``d0`` … ``d8``, white at ``d4``) are relative to the largest
 |value| of the whole array; probabilities and attention weights use an absolute
 scale (``s0`` … ``s8``, so equal colours mean equal probabilities); masks are
@@ -19,8 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_ROWS = 32  # longer arrays show their first rows and say how many are hidden
+MAX_ROWS = 32  # larger arrays are summarised: first and last EDGE rows/columns
 MAX_COLS = 64
+EDGE = 8
+GAP = -1  # the index of an ellipsis row or column
 
 
 @dataclass(frozen=True)
@@ -33,8 +41,22 @@ class Cell:
 @dataclass(frozen=True)
 class Row:
     label: str
-    index: int
+    index: int  # the row of the array it shows; GAP for an ellipsis row
     cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Minimum, maximum, mean and standard deviation of a summarised array, each
+    rounded (``text``) and exact (``exact``), and the shape of that array."""
+
+    text: dict[str, str]
+    exact: dict[str, str]
+    of: tuple[int, ...]
+
+    @property
+    def size(self) -> str:
+        return " × ".join(str(n) for n in self.of)
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,19 @@ class Table:
     hidden_rows: int = 0
     hidden_cols: int = 0
     source_rows: tuple[int, ...] | None = None  # rows of ``name`` shown, if not all
+    source_cols: tuple[int, ...] | None = None  # columns of ``name`` shown, if not all
+    stats: Stats | None = None  # of the whole array, when it is summarised
+
+    @property
+    def width(self) -> int:
+        """Columns shown, ellipses included."""
+        return len(self.cols)
+
+    @property
+    def shown(self) -> tuple[int, int]:
+        """(rows, columns) of numbers shown, ellipses not counted."""
+        rows = sum(r.index != GAP for r in self.rows)
+        return rows, sum(c != "⋯" for c in self.cols)
 
 
 def number(value: float) -> str:
@@ -70,11 +105,20 @@ def number(value: float) -> str:
 
 
 def exact(value: float | int | bool) -> str:
-    """The value as Python prints it: enough digits to read back exactly."""
+    """The value as Python prints it: enough digits to read back exactly, in its
+    own precision (a float32 as the shortest text that reads back as that float32).
+
+    >>> exact(0.1), exact(np.float32(0.1)), exact(np.float64(0.1)), exact(True)
+    ('0.1', '0.1', '0.1', 'true')
+    >>> exact(float(np.float32(0.1)))
+    '0.10000000149011612'
+    """
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
         return str(int(value))
+    if isinstance(value, np.float32):
+        return str(value)  # NumPy prints the shortest text that round-trips
     return repr(float(value))
 
 
@@ -97,8 +141,67 @@ def _cell(value, scale: str, largest: float) -> Cell:
         return Cell("✓" if value else "✗", exact(bool(value)), _tone(value, scale, 0))
     if scale == "integer":
         return Cell(str(int(value)), exact(int(value)), "int")
-    value = float(value)
-    return Cell(number(value), exact(value), _tone(value, scale, largest))
+    rounded = float(value)
+    return Cell(number(rounded), exact(value), _tone(rounded, scale, largest))
+
+
+_ELLIPSIS = Cell("⋯", "", "gap")
+_VERTICAL = Cell("⋮", "", "gap")
+
+
+def edges(n: int, limit: int, edge: int = EDGE) -> list[int]:
+    """The indices of an axis of length ``n`` that a table shows: all of them up
+    to ``limit``, else the first and last ``edge`` with a GAP between.
+
+    >>> edges(3, 4), edges(6, 4, 2)
+    ([0, 1, 2], [0, 1, -1, 4, 5])
+    """
+    if n <= limit:
+        return list(range(n))
+    return [*range(edge), GAP, *range(n - edge, n)]
+
+
+def with_gaps(chosen: Sequence[int], n: int) -> list[int]:
+    """Distinct ``chosen`` indices of an axis of length ``n``, sorted, with a GAP
+    wherever indices are skipped.
+
+    >>> with_gaps([5, 2, 3, 5], 8)
+    [-1, 2, 3, -1, 5, -1]
+    """
+    out: list[int] = []
+    previous = -1
+    for i in sorted(set(chosen)):
+        if i > previous + 1:
+            out.append(GAP)
+        out.append(i)
+        previous = i
+    if previous < n - 1:
+        out.append(GAP)
+    return out
+
+
+def stats(arr: np.ndarray) -> Stats | None:
+    """Min, max, mean and (biased) standard deviation of the finite entries.
+
+    >>> stats(np.array([[1.0, 3.0]])).text
+    {'min': '1.000', 'max': '3.000', 'mean': '2.000', 'std': '1.000'}
+    """
+    if arr.dtype.kind not in "fiu":
+        return None
+    finite = arr[np.isfinite(arr)].astype(np.float64)
+    if not finite.size:
+        return None
+    values = {
+        "min": float(finite.min()),
+        "max": float(finite.max()),
+        "mean": float(finite.mean()),
+        "std": float(finite.std()),
+    }
+    return Stats(
+        {k: number(v) for k, v in values.items()},
+        {k: exact(v) for k, v in values.items()},
+        tuple(arr.shape),
+    )
 
 
 def table(
@@ -113,8 +216,15 @@ def table(
     compact: bool = False,
     shape: tuple[int, ...] | None = None,
     source_rows: tuple[int, ...] | None = None,
+    columns: Sequence[int] | None = None,
+    max_cols: int = MAX_COLS,
 ) -> Table:
-    """A 1-D or 2-D array as a :class:`Table` (a 1-D array is one row)."""
+    """A 1-D or 2-D array as a :class:`Table` (a 1-D array is one row).
+
+    A large array is summarised (see the module's docstring); ``columns`` picks
+    the columns to show instead (e.g. the ids of a one-hot matrix), with an
+    ellipsis wherever columns are skipped.
+    """
     arr = np.asarray(value)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -126,28 +236,47 @@ def table(
         )
     finite = np.abs(arr[np.isfinite(arr)]) if arr.dtype.kind == "f" else np.abs(arr)
     largest = float(finite.max(initial=0.0))
-    shown = arr[:MAX_ROWS, :MAX_COLS]
+    row_ids = edges(arr.shape[0], MAX_ROWS)
+    col_ids = (
+        edges(arr.shape[1], max_cols)
+        if columns is None
+        else with_gaps(columns, arr.shape[1])
+    )
     body = tuple(
-        Row(
+        Row("⋮", GAP, tuple(_VERTICAL for _ in col_ids))
+        if r == GAP
+        else Row(
             rows[r],
             r,
-            tuple(_cell(v, scale, largest) for v in shown[r]),
+            tuple(
+                _ELLIPSIS if c == GAP else _cell(arr[r, c], scale, largest)
+                for c in col_ids
+            ),
         )
-        for r in range(shown.shape[0])
+        for r in row_ids
     )
+    shown_rows = [r for r in row_ids if r != GAP]
+    shown_cols = [c for c in col_ids if c != GAP]
+    summarised = len(shown_rows) < arr.shape[0] or len(shown_cols) < arr.shape[1]
+    if summarised and source_rows is None:
+        source_rows = tuple(shown_rows)
+    elif source_rows is not None:
+        source_rows = tuple(source_rows[r] for r in shown_rows)
     full = shape if shape is not None else tuple(np.asarray(value).shape)
     return Table(
         name=name,
         caption=caption or name,
         shape=" × ".join(str(n) for n in full),
-        cols=tuple(cols[: shown.shape[1]]),
+        cols=tuple("⋯" if c == GAP else cols[c] for c in col_ids),
         rows=body,
         scale=scale,
         head=head,
         compact=compact,
-        hidden_rows=arr.shape[0] - shown.shape[0],
-        hidden_cols=arr.shape[1] - shown.shape[1],
+        hidden_rows=arr.shape[0] - len(shown_rows),
+        hidden_cols=arr.shape[1] - len(shown_cols),
         source_rows=source_rows,
+        source_cols=tuple(shown_cols) if summarised else None,
+        stats=stats(arr) if summarised else None,
     )
 
 
