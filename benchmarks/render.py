@@ -39,6 +39,7 @@ from explainer.presets import get_preset
 from explainer.render import SCENES, RenderOptions, render
 from explainer.render.movie import duration
 from explainer.render.progress import Progress
+from explainer.render.registry import available
 from explainer.run import trace_sentence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,8 @@ def run(trace, media: Path, videos: Path, jobs: int) -> dict[str, Any]:
         quality="low", jobs=jobs, out_dir=videos, media_dir=media, movie=True
     )
     start = time.perf_counter()
-    report = render(trace, list(SCENES.values()), options, Progress(io.StringIO()))
+    scenes = available(SCENES.values(), trace)
+    report = render(trace, scenes, options, Progress(io.StringIO()))
     total = time.perf_counter() - start
     return {
         "jobs": jobs,
@@ -111,7 +113,9 @@ def main() -> None:
             )
             if "video_s" not in results:
                 results["video_s"] = {
-                    name: round(duration(videos / f"{name}.mp4"), 2) for name in SCENES
+                    name: round(duration(videos / f"{name}.mp4"), 2)
+                    for name in SCENES
+                    if (videos / f"{name}.mp4").is_file()
                 }
                 results["video_s"]["transformer"] = round(
                     duration(videos / "transformer.mp4"), 2
@@ -130,7 +134,9 @@ def table(results: dict[str, Any]) -> str:
         f" {r['mode'] + ' j' + str(r['jobs']):>12}" for r in runs
     )
     lines = [header, "─" * len(header)]
-    for name in SCENES:
+    for name in results["video_s"]:
+        if name == "transformer":
+            continue
         row = f"{name:<20} {results['video_s'][name]:>8.1f}"
         for r in runs:
             value = r["scenes_s"].get(name)

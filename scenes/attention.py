@@ -21,11 +21,13 @@ from explainer.scenes.common import (
     TraceScene,
     first_self_attention,
     stack_tokens,
+    where,
     word,
 )
 from manim import *
 
 from explainer.symbolic import get_derivation
+from explainer.trace import Op
 
 FONT = 22
 
@@ -41,9 +43,26 @@ class ScaledDotProductAttention(TraceScene):
         h = self.head_index
         tokens = stack_tokens(trace, prefix.split(".")[0])
         formula = sp.latex(get_derivation("scaled-dot-product-attention").formula)
-        tag = f"{prefix} · head {h + 1} of {trace.config.n_heads}"
-        head = self.header("Scaled dot-product attention", formula, tag=tag)
+        head = self.header(
+            "Scaled dot-product attention", formula, tag=where(trace, prefix, h)
+        )
         self.play(FadeIn(head), run_time=0.8)
+        # What QKᵀ and weights · V read: Q and K after RoPE, K and V repeated for
+        # grouped-query attention, or plain Q, K, V.
+        self.q_stage, self.k_stage = trace.stage(f"{prefix}.scores").inputs
+        self.v_stage = trace.stage(f"{prefix}.heads").inputs[1]
+        rope = trace.stage(self.q_stage).op == Op.ROPE
+        self.q_tex = r"\mathrm{RoPE}(Q)" if rope else "Q"
+        self.k_tex = r"\mathrm{RoPE}(K)^T" if rope else "K^T"
+        n_kv = trace[f"{prefix}.v"].shape[0]
+        if n_kv < trace.config.n_heads:
+            group = trace.config.n_heads // n_kv
+            self.say(
+                f"Head {h + 1} of layer 0; its keys and values are K/V head "
+                f"{h // group + 1} of {n_kv}, shared with {group - 1} other query heads"
+            )
+        else:
+            self.say(f"Head {h + 1} of layer 0")
 
         scores = self.scores_phase(prefix, h, tokens)
         scores = self.scale_phase(prefix, h, scores)
@@ -60,9 +79,9 @@ class ScaledDotProductAttention(TraceScene):
     def scores_phase(self, prefix: str, h: int, tokens) -> TraceMatrix:
         scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT)
         keys = self.matrix(
-            f"{prefix}.k", (h,), transpose=True, font_size=FONT, h_buff=scores.h_buff
+            self.k_stage, (h,), transpose=True, font_size=FONT, h_buff=scores.h_buff
         )
-        queries = self.matrix(f"{prefix}.q", (h,), font_size=FONT)
+        queries = self.matrix(self.q_stage, (h,), font_size=FONT)
         keys.set_color(K_COLOR)
         queries.set_color(Q_COLOR)
         # Q on the left, Kᵀ above, the scores where their rows and columns meet.
@@ -81,8 +100,8 @@ class ScaledDotProductAttention(TraceScene):
         )
         q_labels = queries.label_rows(tokens, 18)
         k_labels = keys.label_cols(tokens, 18)
-        q_name = MathTex("Q", font_size=30, color=Q_COLOR).next_to(queries, DOWN, 0.15)
-        k_name = MathTex("K^T", font_size=30, color=K_COLOR).next_to(keys, LEFT, 0.2)
+        q_name = queries.named(self.q_tex, color=Q_COLOR).next_to(queries, DOWN, 0.15)
+        k_name = keys.named(self.k_tex, color=K_COLOR).next_to(keys, LEFT, 0.2)
         s_name = MathTex("QK^T", font_size=30).next_to(scores, DOWN, 0.15)
         group = VGroup(
             queries, q_labels, q_name, keys, k_labels, k_name, scores, s_name
@@ -279,7 +298,7 @@ class ScaledDotProductAttention(TraceScene):
     def output_phase(self, prefix: str, h: int, tokens) -> None:
         weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
         heat = weights.heat(BLUE_D, peak=1.0)
-        values = self.matrix(f"{prefix}.v", (h,), font_size=FONT).set_color(V_COLOR)
+        values = self.matrix(self.v_stage, (h,), font_size=FONT).set_color(V_COLOR)
         out = self.matrix(f"{prefix}.heads", (h,), font_size=FONT)
         dot = MathTex(r"\cdot", font_size=40)
         eq = MathTex("=", font_size=40)
@@ -290,7 +309,7 @@ class ScaledDotProductAttention(TraceScene):
         labels = weights.label_rows(tokens, 18)
         names = VGroup(
             MathTex(r"\mathrm{weights}", font_size=30).next_to(weights, DOWN, 0.15),
-            MathTex("V", font_size=30, color=V_COLOR).next_to(values, DOWN, 0.15),
+            values.named("V", color=V_COLOR).next_to(values, DOWN, 0.15),
             MathTex(f"\\mathrm{{head}}_{h + 1}", font_size=30).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(row, labels, names))

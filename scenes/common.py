@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from explainer.scenes.token_text import shown_tokens
 from manim import *
 
 from explainer import config as config_mod
@@ -76,13 +77,29 @@ def first_self_attention(trace: Trace) -> str:
 
 
 def decoder_tokens(trace: Trace) -> tuple[str, ...]:
-    """The tokens the decoder reads (the target of an encoder-decoder)."""
-    return (trace.target or trace.source).tokens
+    """The tokens the decoder reads (the target of an encoder-decoder), as shown."""
+    return shown_tokens(trace, (trace.target or trace.source).tokens)
 
 
 def stack_tokens(trace: Trace, stack: str) -> tuple[str, ...]:
-    """The tokens the ``encoder`` or ``decoder`` stack reads."""
-    return decoder_tokens(trace) if stack == "decoder" else trace.source.tokens
+    """The tokens the ``encoder`` or ``decoder`` stack reads, as shown on screen
+    (byte-level BPE pieces decoded: see :mod:`explainer.scenes.token_text`)."""
+    if stack == "decoder":
+        return decoder_tokens(trace)
+    return shown_tokens(trace, trace.source.tokens)
+
+
+def where(trace: Trace, prefix: str, head: int | None = None) -> str:
+    """Which layer (and head) a scene shows, for its tag: the stage prefix, then on
+    a second line ``layer 0 of 30 · head 1 of 9`` (layers counted from 0 as in
+    stage names, heads from 1 as in the paper's head_1 … head_h)."""
+    parts = []
+    layer = prefix.split(".")[1] if prefix.count(".") >= 1 else ""
+    if layer.isdigit():
+        parts.append(f"layer {layer} of {trace.config.n_layers}")
+    if head is not None:
+        parts.append(f"head {head + 1} of {trace.config.n_heads}")
+    return "\n".join([prefix, " · ".join(parts)]) if parts else prefix
 
 
 def display_value(value: float, decimals: int = DECIMALS) -> float:
@@ -208,6 +225,32 @@ def token_labels(
 # --- matrices of trace numbers --------------------------------------------------------
 
 
+def head_columns(width: int, d_head: int, limit: int = MAX_COLS) -> list[int | None]:
+    """Columns to show of a matrix whose columns come in heads of ``d_head``: the
+    first two of head 1, the first two of head 2, …, the last column, with an
+    ellipsis wherever columns are left out (all of them if ``width`` fits).
+
+    >>> head_columns(384, 32)
+    [0, 1, None, 32, 33, None, 383]
+    >>> head_columns(6, 3)
+    [0, 1, 2, 3, 4, 5]
+    """
+    if width <= limit or d_head < 3 or width < 2 * d_head + 1:
+        return shown_indices(width, limit)
+    return [0, 1, None, d_head, d_head + 1, None, width - 1]
+
+
+def shape_tex(values: np.ndarray | TraceMatrix) -> str:
+    r"""``(T \times d)``: the full shape of a block, for names of summarised
+    matrices.
+
+    >>> shape_tex(np.zeros((6, 384)))
+    '(6 \\times 384)'
+    """
+    block = values.values if isinstance(values, TraceMatrix) else np.asarray(values)
+    return "(" + r" \times ".join(str(n) for n in np.atleast_2d(block).shape) + ")"
+
+
 def shown_indices(size: int, limit: int) -> list[int | None]:
     """The indices shown of an axis of ``size``; ``None`` marks the ellipsis.
 
@@ -264,6 +307,15 @@ def _cell(item, *, decimals: int, font_size: float) -> VMobject:
         mob.tex, mob.number = r"-\infty", -np.inf
         return mob
     return number(item, decimals, font_size)
+
+
+def _label(labels: Sequence[str] | Mapping[int, str], index: int | None) -> str | None:
+    """Label ``index`` of a list or mapping (None if there is none)."""
+    if index is None:
+        return None
+    if isinstance(labels, Mapping):
+        return labels.get(index)
+    return labels[index] if index < len(labels) else None
 
 
 def _item(block: np.ndarray, r: int | None, c: int | None):
@@ -352,6 +404,18 @@ class TraceMatrix(Matrix):
         self.brackets = flat
         return self
 
+    @property
+    def summarised(self) -> bool:
+        """Whether rows or columns are left out (an ellipsis is shown)."""
+        return None in self.rows or None in self.cols
+
+    def named(
+        self, tex: str, font_size: float = 30, color: ManimColor = WHITE
+    ) -> MathTex:
+        """The matrix's name in LaTeX, with its full shape when summarised."""
+        shape = rf"\ \ {shape_tex(self)}" if self.summarised else ""
+        return MathTex(tex + shape, font_size=font_size, color=color)
+
     def align_like(self, other: TraceMatrix) -> TraceMatrix:
         """Scale and move onto ``other`` (same shape and spacing), cell over cell,
         so that one can replace the other in place."""
@@ -383,16 +447,19 @@ class TraceMatrix(Matrix):
         return np.array([x, self.get_top()[1], 0.0])
 
     def label_rows(
-        self, labels: Sequence[str], font_size: float = 22, color=MUTED
+        self,
+        labels: Sequence[str] | Mapping[int, str],
+        font_size: float = 22,
+        color=MUTED,
     ) -> VGroup:
-        """Tokens (or other plain text) to the left of the shown rows;
-        ``group.by_row[r]`` is the label of row ``r``."""
+        """Tokens (or other plain text) to the left of the shown rows, by row
+        index; ``group.by_row[r]`` is the label of row ``r``."""
         group = VGroup()
         group.by_row = {}
         for r in self.rows:
-            if r is None or r >= len(labels):
+            if _label(labels, r) is None:
                 continue
-            label = word(labels[r], font_size=font_size, color=color)
+            label = word(_label(labels, r), font_size=font_size, color=color)
             left, _ = self.row_ends(r)
             place_word(label, left)
             label.shift((left[0] - 0.15 - label.get_right()[0]) * RIGHT)
@@ -401,14 +468,20 @@ class TraceMatrix(Matrix):
         return group
 
     def label_cols(
-        self, labels: Sequence[str], font_size: float = 20, color=MUTED
+        self,
+        labels: Sequence[str] | Mapping[int, str],
+        font_size: float = 20,
+        color=MUTED,
     ) -> VGroup:
-        """Plain-text labels above the shown columns."""
+        """Plain-text labels above the shown columns, by column index."""
         group = VGroup()
+        room = self._cell_width() * 0.95 if len(self.cols) > 1 else None
         for c in self.cols:
-            if c is None or c >= len(labels):
+            if _label(labels, c) is None:
                 continue
-            label = word(labels[c], font_size=font_size, color=color)
+            label = word(_label(labels, c), font_size=font_size, color=color)
+            if room is not None:  # never wider than its column: no overlaps
+                fit(label, room)
             place_word(label, self.col_top(c) + 0.3 * UP)
             group.add(label)
         return group

@@ -14,6 +14,8 @@ from explainer.scenes.common import (
     Q_COLOR,
     V_COLOR,
     TraceScene,
+    decoder_tokens,
+    stack_tokens,
     word,
     word_column,
 )
@@ -54,8 +56,8 @@ class CrossAttention(TraceScene):
     def construct(self) -> None:
         trace = self.trace
         check_cross_attention(trace)
-        source = trace.source.tokens
-        target = (trace.target or trace.source).tokens
+        source = stack_tokens(trace, "encoder")
+        target = decoder_tokens(trace)
         memory = trace.stage(f"{PREFIX}.k").inputs[0]
         head = self.header(
             "Cross-attention",

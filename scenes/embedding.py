@@ -18,15 +18,18 @@ from explainer.scenes.common import (
     equation,
     first_stack,
     fit,
+    stack_tokens,
     text,
     word,
 )
+from explainer.scenes.token_text import vocab_word
 from manim import *
 
 from explainer.symbolic import get_derivation
 from explainer.symbolic.symbols import d_model, vocab_size
 
 MAX_LOOKUPS = 8  # rows of E shown
+MAX_CELLS = 41  # cells of a one-hot row drawn; a longer row shows a window of them
 
 
 class EmbeddingLookup(TraceScene):
@@ -35,7 +38,7 @@ class EmbeddingLookup(TraceScene):
     def construct(self) -> None:
         trace = self.trace
         stack = first_stack(trace)
-        tokens = trace.source.tokens
+        tokens = stack_tokens(trace, stack)
         ids = [int(i) for i in trace[f"{stack}.embed.ids"]]
         one_hot = trace[f"{stack}.embed.one_hot"]
         scaled = f"{stack}.embed.scaled" in trace
@@ -66,7 +69,7 @@ class EmbeddingLookup(TraceScene):
         used = sorted(set(ids))[:MAX_LOOKUPS]
         table_mob = self.matrix("embedding", rows=used, font_size=26)
         table_labels = table_mob.label_rows(
-            [f"{i} {w}" for i, w in enumerate(trace.vocab)], font_size=18
+            {i: f"{i} {vocab_word(trace, i)}" for i in used}, font_size=18
         )
         lookup = self.matrix(f"{stack}.embed.lookup", font_size=26)
         row_labels = lookup.label_rows(tokens, font_size=20)
@@ -79,7 +82,7 @@ class EmbeddingLookup(TraceScene):
             r"\ \text{rows used}",
             font_size=28,
         ).next_to(table_mob, DOWN, buff=0.15)
-        x_name = MathTex("X", font_size=30).next_to(lookup, DOWN, buff=0.15)
+        x_name = lookup.named("X").next_to(lookup, DOWN, buff=0.15)
         self.play(
             FadeIn(left),
             FadeIn(e_name),
@@ -144,15 +147,27 @@ class EmbeddingLookup(TraceScene):
         self.finish()
 
     def one_hot_strip(self, row: np.ndarray) -> VGroup:
-        """V small cells, the one holding the 1 lit; ``strip[1]`` is that cell."""
-        size = min(0.22, 12.5 / len(row))
+        """The one-hot row as small cells, the one holding the 1 lit; ``strip[1]``
+        is that cell. A row longer than MAX_CELLS shows the cells around the 1,
+        with ⋯ where the rest (all 0) are left out and the ids at both ends."""
+        size = len(row)
+        hot = int(np.argmax(row))
+        start = min(max(hot - MAX_CELLS // 2, 0), max(size - MAX_CELLS, 0))
+        shown = range(start, min(start + MAX_CELLS, size))
+        side = min(0.22, 11.5 / len(shown))
         cells = VGroup(
             *(
-                Square(side_length=size * 0.9, stroke_width=1, stroke_color=MUTED)
-                for _ in row
+                Square(side_length=side * 0.9, stroke_width=1, stroke_color=MUTED)
+                for _ in shown
             )
-        ).arrange(RIGHT, buff=size * 0.1)
-        hot = int(np.argmax(row))
-        lit = cells[hot].copy().set_fill(HIGHLIGHT, opacity=1).set_stroke(HIGHLIGHT)
+        ).arrange(RIGHT, buff=side * 0.1)
+        lit = cells[hot - start].copy()
+        lit.set_fill(HIGHLIGHT, opacity=1).set_stroke(HIGHLIGHT)
         index = word(str(hot), font_size=16, color=HIGHLIGHT).next_to(lit, DOWN, 0.08)
-        return VGroup(cells, lit, index)
+        ends = VGroup()
+        if start > 0:
+            ends.add(word(f"0 ⋯ {start - 1}", 14, MUTED).next_to(cells, LEFT, 0.12))
+        if shown[-1] < size - 1:
+            last = f"{shown[-1] + 1} ⋯ {size - 1}"
+            ends.add(word(last, 14, MUTED).next_to(cells, RIGHT, 0.12))
+        return VGroup(cells, lit, index, ends)

@@ -1,7 +1,9 @@
-"""The position-wise feed-forward network: widen to d_ff, ReLU, back to d_model.
+"""The position-wise feed-forward network: widen to d_ff, activation, back to d_model.
 
-Stages of layer 0: ``{stack}.0.ffn.hidden``, ``.activation``, ``.out``.
-Vaswani et al. 2017, §3.3, Eq. 2.
+Stages of layer 0: ``{stack}.0.ffn.hidden``, ``.activation`` (ReLU or GELU),
+``.out``; or, for SwiGLU (Llama), ``.gate``, ``.up``, ``.activation``
+(SiLU(gate) ⊙ up), ``.out``. Vaswani et al. 2017, §3.3, Eq. 2; Hendrycks & Gimpel
+2016 (GELU); Shazeer 2020 (SwiGLU).
 """
 
 from __future__ import annotations
@@ -10,54 +12,64 @@ import numpy as np
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
+    TraceMatrix,
     TraceScene,
     first_stack,
-    formula_lines,
+    shape_tex,
     stack_tokens,
+    where,
 )
+from explainer.scenes.ffn_formulas import ffn_lines
 from manim import *
 
-from explainer.symbolic import get_derivation
+from explainer.trace import Op
 
 FONT = 22
 
 
 class FeedForward(TraceScene):
-    """x W₁ + b₁ → max(0, ·) → · W₂ + b₂, on every row separately."""
+    """x W₁ + b₁ → activation → · W₂ + b₂ (or SiLU(x W_gate) ⊙ x W_up → · W₂), on
+    every row separately."""
 
     def construct(self) -> None:
         trace = self.trace
         stack = first_stack(trace)
-        tokens = stack_tokens(trace, stack)
+        self.tokens = stack_tokens(trace, stack)
         ffn = f"{stack}.0.ffn"
-        gelu = trace.config.activation == "gelu"
-        lines = formula_lines(get_derivation("feed-forward").formula)
-        head = self.header(
-            "Feed-forward network", lines if gelu else lines[:1], tag=f"{ffn}.*"
-        )
+        op = trace.stage(f"{ffn}.activation").op
+        activation = {Op.RELU: "relu", Op.GELU: "gelu", Op.SWIGLU: "swiglu"}[op]
+        title = "SwiGLU feed-forward" if op == Op.SWIGLU else "Feed-forward network"
+        head = self.header(title, ffn_lines(activation), tag=where(trace, f"{ffn}.*"))
         self.play(FadeIn(head), run_time=0.8)
+        if op == Op.SWIGLU:
+            activated = self.swiglu_phase(ffn)
+        else:
+            activated = self.activation_phase(ffn, op == Op.GELU)
+        self.output_phase(ffn, activated)
+        self.finish(1.5)
 
-        x_name = trace.stage(f"{ffn}.hidden").inputs[0]
+    def input_row(self, first: str, arrow_tex: str):
+        """x (labelled) → ``first``: the widening, shown with its shapes."""
+        trace = self.trace
+        x_name = trace.stage(first).inputs[0]
         x_mob = self.matrix(x_name, font_size=FONT)
-        labels = x_mob.label_rows(tokens, 18)
-        hidden = self.matrix(f"{ffn}.hidden", font_size=FONT)
-        arrow = MathTex(r"\xrightarrow{\;x W_1 + b_1\;}", font_size=34)
+        labels = x_mob.label_rows(self.tokens, 18)
+        hidden = self.matrix(first, font_size=FONT)
+        arrow = MathTex(arrow_tex, font_size=34)
         row = VGroup(VGroup(labels, x_mob), arrow, hidden).arrange(RIGHT, buff=0.3)
         self.body(row)
-        d_ff, d_model = trace.config.d_ff, trace.config.d_model
         names = VGroup(
-            MathTex(rf"x\ \ ({len(tokens)} \times {d_model})", font_size=28).next_to(
-                x_mob, DOWN, 0.15
-            ),
-            MathTex(rf"({len(tokens)} \times {d_ff})", font_size=28).next_to(
-                hidden, DOWN, 0.15
-            ),
+            MathTex(rf"x\ \ {shape_tex(x_mob)}", font_size=28),
+            MathTex(shape_tex(hidden), font_size=28),
         )
+        names[0].next_to(x_mob, DOWN, 0.15)
+        names[1].next_to(hidden, DOWN, 0.15)
         self.play(
             FadeIn(x_mob, labels, names[0]),
             *self.caption("The same small network is applied to every token's row"),
             run_time=0.9,
         )
+        d_model, d_ff = trace[x_name].shape[-1], trace[first].shape[-1]
         self.play(
             Write(arrow),
             TransformFromCopy(x_mob, hidden),
@@ -66,45 +78,130 @@ class FeedForward(TraceScene):
             run_time=1.4,
         )
         self.wait(1.0)
+        self.x_parts = VGroup(x_mob, labels, names[0], arrow)
+        self.hidden_name = names[1]
+        return x_mob, hidden
 
-        # The activation, in place.
-        values = trace[f"{ffn}.hidden"]
+    # --- ReLU / GELU -----------------------------------------------------------------
+
+    def activation_phase(self, ffn: str, gelu: bool) -> TraceMatrix:
+        _, hidden = self.input_row(f"{ffn}.hidden", r"\xrightarrow{\;x W_1 + b_1\;}")
+        values = self.trace[f"{ffn}.hidden"]
         negative = VGroup(
             *(m for (r, c), m in hidden.cells.items() if values[r, c] < 0)
         )
-        graph = self.activation_graph(gelu).next_to(hidden, UP, buff=0.25)
+        graph = self.graph("gelu" if gelu else "relu").next_to(hidden, UP, buff=0.25)
         graph.align_to(hidden, RIGHT)
-        act_name = "GELU" if gelu else "ReLU"
+        caption = (
+            "GELU(z) = z·Φ(z): negative entries shrink towards 0, "
+            "large positive ones pass almost unchanged"
+            if gelu
+            else "ReLU: negative entries become 0, positive ones pass unchanged"
+        )
         self.play(
             FadeIn(graph),
             negative.animate.set_color(RED_C),
-            *self.caption(
-                f"{act_name}: negative entries become 0"
-                + (" (GELU: nearly 0)" if gelu else ", positive ones pass unchanged")
-            ),
+            *self.caption(caption),
             run_time=1.0,
         )
         activation = self.matrix(f"{ffn}.activation", font_size=FONT)
         activation.align_like(hidden)
         self.play(FadeTransform(hidden, activation), run_time=1.0)
         self.wait(1.0)
+        self.remove(graph)
+        self.x_parts.add(graph)
+        return activation
 
-        # Back to d_model.
-        out = self.matrix(f"{ffn}.out", font_size=FONT)
-        arrow2 = MathTex(r"\xrightarrow{\;\cdot W_2 + b_2\;}", font_size=34)
-        out_labels = out.label_rows(tokens, 18)
-        row2 = VGroup(activation.copy(), arrow2, VGroup(out_labels, out))
-        row2.arrange(RIGHT, buff=0.3)
-        self.body(row2)
-        out_name = MathTex(r"\mathrm{FFN}(x)", font_size=28).next_to(out, DOWN, 0.15)
+    # --- SwiGLU ----------------------------------------------------------------------
+
+    def swiglu_phase(self, ffn: str) -> TraceMatrix:
+        trace = self.trace
+        x_name = trace.stage(f"{ffn}.gate").inputs[0]
+        x_mob = self.matrix(x_name, font_size=FONT)
+        labels = x_mob.label_rows(self.tokens, 18)
+        gate = self.matrix(f"{ffn}.gate", font_size=FONT)
+        up = self.matrix(f"{ffn}.up", font_size=FONT)
+        gate_name = gate.named(r"g = x W_{gate}", font_size=28)
+        up_name = up.named(r"u = x W_{up}", font_size=28)
+        right = VGroup(gate_name, gate, up, up_name).arrange(DOWN, buff=0.15)
+        right[2].shift(0.25 * DOWN)
+        right[3].next_to(up, DOWN, 0.15)
+        arrow = MathTex(r"\longrightarrow", font_size=40)
+        x_label = x_mob.named("x", font_size=28)
+        left = VGroup(VGroup(labels, x_mob), x_label)
+        x_label.next_to(x_mob, DOWN, 0.15)
+        self.body(VGroup(left, arrow, right).arrange(RIGHT, buff=0.35))
         self.play(
-            FadeOut(x_mob, labels, names[0], arrow, graph),
-            Transform(activation, row2[0]),
-            names[1].animate.next_to(row2[0], DOWN, 0.15),
+            FadeIn(left),
+            *self.caption(
+                f"The input row of every token ({x_name}), "
+                "the same small network for each"
+            ),
             run_time=0.9,
         )
+        d_model, d_ff = trace[x_name].shape[-1], trace[f"{ffn}.gate"].shape[-1]
         self.play(
-            Write(arrow2),
+            Write(arrow),
+            TransformFromCopy(x_mob, gate),
+            TransformFromCopy(x_mob, up),
+            FadeIn(gate_name, up_name),
+            *self.caption(
+                f"Two projections, d_model = {d_model} → d_ff = {d_ff}: "
+                "a gate g and an up u"
+            ),
+            run_time=1.4,
+        )
+        self.wait(1.0)
+        values = trace[f"{ffn}.gate"]
+        closed = VGroup(*(m for (r, c), m in gate.cells.items() if values[r, c] < 0))
+        graph = self.graph("silu").next_to(gate, LEFT, buff=0.2).align_to(gate, UP)
+        self.play(
+            FadeIn(graph),
+            closed.animate.set_color(RED_C),
+            *self.caption(
+                "SiLU(g) = g·σ(g) on the gate: near 0 where g < 0 (closed), "
+                "about g where g > 0 (open)"
+            ),
+            run_time=1.2,
+        )
+        self.wait(1.0)
+        activation = self.matrix(f"{ffn}.activation", font_size=FONT)
+        activation.match_height(gate).move_to(VGroup(gate, up))
+        act_name = activation.named(r"\mathrm{SiLU}(g) \odot u", font_size=28)
+        act_name.next_to(activation, DOWN, 0.15)
+        self.play(
+            FadeTransform(VGroup(gate, up), activation),
+            FadeTransform(VGroup(up_name, gate_name), act_name),
+            FadeOut(graph),
+            *self.caption("… times u, entry by entry (⊙): the gated hidden row"),
+            run_time=1.2,
+        )
+        self.wait(1.0)
+        self.x_parts = VGroup(left, arrow)
+        self.hidden_name = act_name
+        return activation
+
+    # --- back to d_model -------------------------------------------------------------
+
+    def output_phase(self, ffn: str, activation: TraceMatrix) -> None:
+        out = self.matrix(f"{ffn}.out", font_size=FONT)
+        bias = bool(np.any(self.trace[f"{ffn}.b_2"]))
+        w2 = r"\cdot W_2 + b_2" if bias else r"\cdot W_2"
+        arrow = MathTex(rf"\xrightarrow{{\;{w2}\;}}", font_size=34)
+        out_labels = out.label_rows(self.tokens, 18)
+        row = VGroup(activation.copy(), arrow, VGroup(out_labels, out))
+        row.arrange(RIGHT, buff=0.3)
+        self.body(row)
+        out_name = out.named(r"\mathrm{FFN}(x)", font_size=28).next_to(out, DOWN, 0.15)
+        self.play(
+            FadeOut(self.x_parts),
+            Transform(activation, row[0]),
+            self.hidden_name.animate.next_to(row[0], DOWN, 0.15),
+            run_time=0.9,
+        )
+        d_model = self.trace[f"{ffn}.out"].shape[-1]
+        self.play(
+            Write(arrow),
             TransformFromCopy(activation, out),
             FadeIn(out_labels, out_name),
             *self.caption(
@@ -112,9 +209,9 @@ class FeedForward(TraceScene):
             ),
             run_time=1.4,
         )
-        self.finish(1.5)
 
-    def activation_graph(self, gelu: bool) -> VGroup:
+    def graph(self, kind: str) -> VGroup:
+        """A small plot of the activation (a guide only, not trace numbers)."""
         axes = Axes(
             x_range=[-2, 2, 1],
             y_range=[-0.5, 2, 1],
@@ -123,12 +220,14 @@ class FeedForward(TraceScene):
             tips=False,
             axis_config={"stroke_width": 1.5, "color": MUTED},
         )
-        if gelu:
-            from scipy.special import erf  # the curve is a guide only
+        if kind == "gelu":
+            from scipy.special import erf
 
             curve = axes.plot(
                 lambda z: z * 0.5 * (1 + erf(z / np.sqrt(2))), color=HIGHLIGHT
             )
+        elif kind == "silu":
+            curve = axes.plot(lambda z: z / (1 + np.exp(-z)), color=HIGHLIGHT)
         else:
             curve = axes.plot_line_graph(
                 [-2, 0, 2], [0, 0, 2], line_color=HIGHLIGHT, add_vertex_dots=False

@@ -1,9 +1,11 @@
 """Residual connection and layer normalisation (the "Add & Norm" box).
 
 Stages of layer 0's first sub-layer: ``{stack}.0.residual1`` (x + Sublayer(x)) and
-``{stack}.0.norm1``. Vaswani et al. 2017, §3.1; Ba et al. 2016.
-The row mean and variance are worked out on screen to explain the normalisation;
-the normalised numbers shown are the trace's.
+``{stack}.0.norm1``. Vaswani et al. 2017, §3.1; Ba et al. 2016. A model whose
+``norm1`` is RMSNorm (Llama) is shown with RMSNorm: no mean subtracted, no β
+(Zhang & Sennrich 2019).
+The row statistics (μ and σ², or the root mean square) are worked out on screen to
+explain the normalisation; the normalised numbers shown are the trace's.
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from explainer.scenes.common import (
     TraceScene,
     first_stack,
     stack_tokens,
+    where,
     word,
 )
 from manim import *
 
 from explainer.symbolic import get_derivation
 from explainer.symbolic.layer_norm import mean, mu, sigma2
-from explainer.symbolic.residual import post_norm, pre_norm
-from explainer.symbolic.symbols import k, n, x
+from explainer.symbolic.residual import LayerNorm, post_norm, pre_norm
+from explainer.symbolic.rms_norm import rms
+from explainer.symbolic.symbols import eps, k, n, x
+from explainer.trace import Op
 
 FONT = 22
+RMSNorm = sp.Function(r"\mathrm{RMSNorm}")  # "RMSNorm" would print as ‖RMS‖
 
 
 def statistics_latex() -> str:
@@ -37,8 +43,25 @@ def statistics_latex() -> str:
     )
 
 
+def rms_latex() -> str:
+    """RMS(x) = √((1/n) Σ x_k² + ε), from SymPy."""
+    return sp.latex(sp.Eq(sp.Function("RMS")(sp.Symbol("x")), rms(x, n, eps)))
+
+
+def residual_latex(post: bool, rms_norm: bool) -> str:
+    """post-LN: LN(x + Sublayer(x)); pre-LN: x + Sublayer(LN(x)), with RMSNorm in
+    place of LN when the model uses it."""
+    z = sp.Symbol("x")
+    expr = post_norm(z) if post else pre_norm(z)
+    if rms_norm:
+        expr = expr.replace(LayerNorm, RMSNorm)
+    label = "post" if post else "pre"
+    return rf"\mathrm{{{label}\text{{-}}norm}}: " + sp.latex(expr)
+
+
 class ResidualLayerNorm(TraceScene):
-    """x + Sublayer(x), then each row rescaled to mean 0 and variance 1."""
+    """x + Sublayer(x), then each row rescaled (mean 0 and variance 1 for LayerNorm,
+    root mean square 1 for RMSNorm)."""
 
     def construct(self) -> None:
         trace = self.trace
@@ -47,14 +70,19 @@ class ResidualLayerNorm(TraceScene):
         residual = f"{stack}.0.residual1"
         norm = f"{stack}.0.norm1"
         post = trace.config.norm == "post"
-        z = sp.Symbol("x")
-        lines = [
-            rf"\mathrm{{{trace.config.norm}\text{{-}}LN}}: "
-            + sp.latex(post_norm(z) if post else pre_norm(z)),
-            sp.latex(get_derivation("layer-norm").formula),
-            statistics_latex(),
-        ]
-        head = self.header("Add & norm", lines, tag=f"{residual} · {norm}")
+        self.rms = trace.stage(norm).op == Op.RMS_NORM
+        self.post = post
+        lines = [residual_latex(post, self.rms)]
+        if self.rms:
+            lines += [sp.latex(get_derivation("rms-norm").formula), rms_latex()]
+        else:
+            lines += [
+                sp.latex(get_derivation("layer-norm").formula),
+                statistics_latex(),
+            ]
+        title = "Add & RMSNorm" if self.rms else "Add & norm"
+        tag = f"{where(trace, residual)} · {norm}"
+        head = self.header(title, lines, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 
         if post:
@@ -75,13 +103,20 @@ class ResidualLayerNorm(TraceScene):
         labels = x_mob.label_rows(tokens, 18)
         row = VGroup(VGroup(labels, x_mob), plus, sub_mob).arrange(RIGHT, buff=0.35)
         self.body(row)
+        norm = r"\mathrm{RMSNorm}" if self.rms else r"\mathrm{LN}"
+        inner = "x" if self.post else rf"{norm}(x)"
         names = VGroup(
-            MathTex("x", font_size=30).next_to(x_mob, DOWN, 0.15),
-            MathTex(r"\mathrm{Sublayer}(x)", font_size=30).next_to(sub_mob, DOWN, 0.15),
+            x_mob.named("x").next_to(x_mob, DOWN, 0.15),
+            sub_mob.named(rf"\mathrm{{Sublayer}}({inner})").next_to(
+                sub_mob, DOWN, 0.15
+            ),
         )
         self.play(
             FadeIn(row, names),
-            *self.caption("Residual: the sub-layer's output is added to its own input"),
+            *self.caption(
+                "Residual: the sub-layer's output is added to its own input"
+                + ("" if self.post else " (pre-norm: the sub-layer read the norm)")
+            ),
             run_time=1.0,
         )
         self.wait(1.0)
@@ -89,7 +124,7 @@ class ResidualLayerNorm(TraceScene):
         total_labels = total.label_rows(tokens, 18)
         self.residual_mob = VGroup(total_labels, total)
         self.body(self.residual_mob)
-        name = MathTex(r"x + \mathrm{Sublayer}(x)", font_size=30)
+        name = MathTex(rf"x + \mathrm{{Sublayer}}({inner})", font_size=30)
         name.next_to(total, DOWN, 0.15)
         self.play(
             FadeTransform(VGroup(x_mob, sub_mob, plus), total),
@@ -103,41 +138,45 @@ class ResidualLayerNorm(TraceScene):
     def norm_phase(self, norm: str, source: str, tokens) -> VGroup:
         trace = self.trace
         row_in = trace[source][0]
-        gamma = trace[f"{norm}.gamma"]
-        beta = trace[f"{norm}.beta"]
+        width = row_in.shape[-1]
         before = self.matrix(source, rows=[0], font_size=26)
         after = self.matrix(norm, rows=[0], font_size=26, h_buff=before.h_buff)
         rows = VGroup(before, after).arrange(DOWN, buff=1.7, aligned_edge=LEFT)
         token = word(tokens[0], 24, MUTED).next_to(before, LEFT, 0.3)
-        mu_value = float(np.mean(row_in))  # shown to explain LN, not a stage
-        var_value = float(np.var(row_in))
-        stats = MathTex(
-            rf"\mu = {mu_value:.2f},\quad \sigma^2 = {var_value:.2f}", font_size=34
-        )
+        # Shown to explain the normalisation, not a stage.
+        if self.rms:
+            rms_value = float(np.sqrt(np.mean(np.square(row_in, dtype=float))))
+            stats = MathTex(rf"\mathrm{{RMS}} = {rms_value:.2f}", font_size=34)
+        else:
+            mu_value = float(np.mean(row_in, dtype=float))
+            var_value = float(np.var(row_in, dtype=float))
+            stats = MathTex(
+                rf"\mu = {mu_value:.2f},\quad \sigma^2 = {var_value:.2f}", font_size=34
+            )
         stats.next_to(before, RIGHT, buff=0.6)
         self.body(VGroup(rows, token, stats), shift=0.35 * UP)
+        kind = "RMSNorm" if self.rms else "Layer norm"
         self.play(
             FadeIn(before, token),
-            *self.caption(
-                f'Layer norm works on each row alone: the row of "{tokens[0]}"'
-            ),
+            *self.caption(f'{kind} works on each row alone: the row of "{tokens[0]}"'),
             run_time=0.9,
         )
         bars_in = self.bars(before, row_in)
         self.play(FadeIn(bars_in), run_time=0.6)
+        over = f"over the d_model = {width} entries"
         self.play(
             FadeIn(stats),
-            *self.caption("Its mean μ and variance σ² over the d_model entries"),
+            *self.caption(
+                f"Its root mean square {over}"
+                if self.rms
+                else f"Its mean μ and variance σ² {over}"
+            ),
             run_time=0.9,
         )
         self.wait(1.0)
-        plain = np.allclose(gamma, 1) and np.allclose(beta, 0)
         self.play(
             TransformFromCopy(before, after),
-            *self.caption(
-                "Subtract μ, divide by √(σ² + ε): mean 0, variance 1"
-                + (" (γ = 1, β = 0 before training)" if plain else ", then × γ + β")
-            ),
+            *self.caption(self.rescale_caption(norm)),
             run_time=1.3,
         )
         bars_out = self.bars(after, trace[norm][0])
@@ -147,22 +186,44 @@ class ResidualLayerNorm(TraceScene):
         labels = everything.label_rows(tokens, 18)
         group = VGroup(labels, everything)
         self.body(group)
-        name = MathTex(r"\mathrm{LayerNorm}", font_size=30).next_to(
-            everything, DOWN, 0.15
-        )
+        name = everything.named(
+            r"\mathrm{RMSNorm}" if self.rms else r"\mathrm{LayerNorm}"
+        ).next_to(everything, DOWN, 0.15)
         self.play(
             FadeOut(before, token, stats, bars_out, bars_in),
             FadeTransform(after, everything),
             FadeIn(labels, name),
-            *self.caption("The same for every token: the output of Add & Norm"),
+            *self.caption(
+                "The same for every token: "
+                + (
+                    "the input of the sub-layer"
+                    if not self.post
+                    else "Add & Norm's output"
+                )
+            ),
             run_time=1.2,
         )
         self.wait(0.8)
         return VGroup(group, name)
 
+    def rescale_caption(self, norm: str) -> str:
+        gamma = self.trace[f"{norm}.gamma"]
+        if self.rms:
+            plain = np.allclose(gamma, 1)
+            return "Divide by the RMS, no mean subtracted" + (
+                " (γ = 1)" if plain else ", then × γ (no β)"
+            )
+        beta = self.trace[f"{norm}.beta"]
+        plain = np.allclose(gamma, 1) and np.allclose(beta, 0)
+        return "Subtract μ, divide by √(σ² + ε): mean 0, variance 1" + (
+            " (γ = 1, β = 0 before training)" if plain else ", then × γ + β"
+        )
+
     def bars(self, row: TraceMatrix, values: np.ndarray) -> VGroup:
-        """Bars under the cells of a one-row matrix (up for +, down for −)."""
-        peak = float(np.max(np.abs(values))) or 1.0
+        """Bars under the shown cells of a one-row matrix (up for +, down for −),
+        scaled to the largest shown value."""
+        shown = [abs(float(values[c])) for (_, c) in row.cells]
+        peak = max(shown, default=0.0) or 1.0
         base = row.get_bottom()[1] - 0.65
         bars = VGroup(
             Line(

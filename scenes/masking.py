@@ -11,6 +11,7 @@ from explainer.scenes.common import (
     TraceScene,
     equation,
     stack_tokens,
+    where,
 )
 from manim import *
 
@@ -44,7 +45,7 @@ class CausalMask(TraceScene):
             equation(r"\mathrm{allowed}(i, j)", causal_mask(i, j)),
             equation("s'_{ij}", masked_score(s_ij, causal_mask(i, j))),
         ]
-        head = self.header("Causal mask", lines, tag=f"{prefix} · head 1")
+        head = self.header("Causal mask", lines, tag=where(trace, prefix, 0))
         self.play(FadeIn(head), run_time=0.8)
 
         scaled = self.matrix(f"{prefix}.scaled", (0,), font_size=FONT)

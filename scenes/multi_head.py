@@ -6,12 +6,15 @@ Stages of the first self-attention: ``.weights`` (per head), ``.heads``, ``.conc
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
     HEAD_COLORS,
     TraceScene,
     first_self_attention,
+    head_columns,
     stack_tokens,
+    where,
     word,
 )
 from manim import *
@@ -20,18 +23,17 @@ MAX_HEADS = 4  # heads drawn side by side
 FONT = 22
 
 
-def multi_head_latex(n_heads: int) -> str:
-    """MultiHead(X) = Concat(head_1, …, head_h) W^O + b^O for this many heads."""
+def multi_head_latex(n_heads: int, bias: bool = True) -> str:
+    """MultiHead(X) = Concat(head_1, …, head_h) W^O + b^O for this many heads
+    (without + b^O if the model has no bias)."""
     shown = min(n_heads, 3)
     heads = [sp.Symbol(f"head_{i + 1}") for i in range(shown)]
     if n_heads > shown:
         heads += [sp.Symbol(r"\dots"), sp.Symbol(f"head_{n_heads}")]
     concat = sp.Function("Concat")(*heads)
-    rhs = sp.Add(
-        sp.Mul(concat, sp.Symbol("W^O"), evaluate=False),
-        sp.Symbol("b^O"),
-        evaluate=False,
-    )
+    rhs = sp.Mul(concat, sp.Symbol("W^O"), evaluate=False)
+    if bias:
+        rhs = sp.Add(rhs, sp.Symbol("b^O"), evaluate=False)
     lhs = sp.Function("MultiHead")(sp.Symbol("X"))
     return f"{sp.latex(lhs)} = {sp.latex(rhs, order='none')}"
 
@@ -45,10 +47,11 @@ class MultiHeadAttention(TraceScene):
         tokens = stack_tokens(trace, prefix.split(".")[0])
         n_heads = trace.config.n_heads
         shown = min(n_heads, MAX_HEADS)
+        bias = bool(np.any(trace[f"{prefix}.b_o"]))
         head = self.header(
             "Multi-head attention",
-            multi_head_latex(n_heads),
-            tag=f"{prefix}.weights / .heads / .concat / .out",
+            multi_head_latex(n_heads, bias),
+            tag=where(trace, prefix) + " · .weights / .heads / .concat / .out",
         )
         self.play(FadeIn(head), run_time=0.8)
 
@@ -62,11 +65,20 @@ class MultiHeadAttention(TraceScene):
             maps.add(VGroup(heat, weights, labels, title))
         maps.arrange(RIGHT, buff=0.6)
         self.body(maps)
+        n_kv = trace[f"{prefix}.v"].shape[0]
+        if n_kv < n_heads:  # grouped-query attention
+            why = (
+                f"Each head has its own W^Q; the {n_heads} heads share {n_kv} K/V "
+                "heads, yet attend to different words"
+            )
+        else:
+            why = (
+                "Each head has its own W^Q, W^K, W^V, so it attends to different words"
+            )
+        more = f" (the first {shown} of {n_heads})" if n_heads > shown else ""
         self.play(
             FadeIn(maps),
-            *self.caption(
-                "Each head has its own W^Q, W^K, W^V, so it attends to different words"
-            ),
+            *self.caption(why + more),
             run_time=1.2,
         )
         self.wait(2.0)
@@ -82,9 +94,10 @@ class MultiHeadAttention(TraceScene):
         ).arrange(RIGHT, buff=0.2)
         names = VGroup(
             *(
-                MathTex(f"head_{h + 1}", font_size=30, color=HEAD_COLORS[h]).next_to(
-                    outs[h], DOWN, 0.15
-                )
+                outs[h]
+                .named(f"head_{{{h + 1}}}", color=HEAD_COLORS[h])
+                .scale(0.8)
+                .next_to(outs[h], DOWN, 0.15)
                 for h in range(shown)
             )
         )
@@ -92,25 +105,32 @@ class MultiHeadAttention(TraceScene):
         self.play(
             FadeOut(maps),
             FadeIn(outs, names),
-            *self.caption("Each head outputs d_v numbers per token"),
+            *self.caption(
+                f"Each head outputs d_v = {trace.config.d_v} numbers per token"
+            ),
             run_time=1.0,
         )
         self.wait(1.0)
-        concat = self.matrix(f"{prefix}.concat", font_size=FONT)
         d_v = trace.config.d_v
+        width = trace[f"{prefix}.concat"].shape[1]
+        concat = self.matrix(
+            f"{prefix}.concat", font_size=FONT, cols=head_columns(width, d_v)
+        )
         for c in concat.cols:
             if c is not None:
                 concat.col(c).set_color(HEAD_COLORS[(c // d_v) % len(HEAD_COLORS)])
         concat_labels = concat.label_rows(tokens, 18)
-        concat_name = MathTex(r"\mathrm{Concat}", font_size=30)
-        weights_o = self.matrix(f"{prefix}.w_o", font_size=FONT)
+        concat_name = concat.named(r"\mathrm{Concat}")
+        weights_o = self.matrix(
+            f"{prefix}.w_o", font_size=FONT, rows=head_columns(width, d_v)
+        )
         out = self.matrix(f"{prefix}.out", font_size=FONT)
         dot, eq = MathTex(r"\cdot", font_size=40), MathTex("=", font_size=40)
         row = VGroup(VGroup(concat_labels, concat), dot, weights_o, eq, out)
         row.arrange(RIGHT, buff=0.25)
         self.body(row)
         concat_name.next_to(concat, DOWN, 0.15)
-        o_name = MathTex("W^O", font_size=30).next_to(weights_o, DOWN, 0.15)
+        o_name = weights_o.named("W^O").next_to(weights_o, DOWN, 0.15)
         out_name = MathTex(r"\mathrm{MultiHead}", font_size=30).next_to(out, DOWN, 0.15)
         self.play(
             FadeTransform(outs, concat),
@@ -122,7 +142,10 @@ class MultiHeadAttention(TraceScene):
         self.wait(1.0)
         self.play(
             FadeIn(dot, weights_o, o_name),
-            *self.caption("W^O mixes what the heads found (plus a bias b^O)"),
+            *self.caption(
+                "W^O mixes what the heads found"
+                + (" (plus a bias b^O)" if bias else "")
+            ),
             run_time=0.8,
         )
         self.play(

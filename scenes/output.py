@@ -16,6 +16,7 @@ from explainer.scenes.common import (
     stack_tokens,
     word,
 )
+from explainer.scenes.token_text import vocab_word
 from manim import *
 
 from explainer.symbolic import get_derivation
@@ -40,7 +41,7 @@ class OutputProbabilities(TraceScene):
         hidden = self.matrix(final, font_size=FONT)
         labels = hidden.label_rows(tokens, 18)
         self.body(VGroup(labels, hidden))
-        name = MathTex("h", font_size=30).next_to(hidden, DOWN, 0.15)
+        name = hidden.named("h").next_to(hidden, DOWN, 0.15)
         self.play(
             FadeIn(hidden, labels, name),
             *self.caption(f"The final rows of the {stack} ({final})"),
@@ -61,7 +62,8 @@ class OutputProbabilities(TraceScene):
         probs = trace["output.probs"][last]
         top = [int(c) for c in np.argsort(-probs, kind="stable")[:TOP]]
         cols = [*top, None] if len(probs) > TOP else top
-        widest = max(word(trace.vocab[c], 18).width for c in top) + 0.25
+        names = {c: vocab_word(trace, c) for c in top}
+        widest = max(word(names[c], 18).width for c in top) + 0.25
         logits = self.matrix("output.logits", rows=[last], cols=cols, font_size=26)
         if logits.h_buff < widest:  # room for the words above the columns
             self.shown.remove(logits)
@@ -71,7 +73,7 @@ class OutputProbabilities(TraceScene):
         p_row = self.matrix(
             "output.probs", rows=[last], cols=cols, font_size=26, h_buff=logits.h_buff
         )
-        words = logits.label_cols(trace.vocab, 18)
+        words = logits.label_cols(names, 18)
         rows = VGroup(VGroup(words, logits), p_row).arrange(
             DOWN, buff=0.5, aligned_edge=LEFT
         )
@@ -125,12 +127,19 @@ class OutputProbabilities(TraceScene):
             )
         else:
             mark = VGroup()
+        rest = 1.0 - float(probs[top].sum(dtype=float))  # shown, not a stage
+        others = len(probs) - len(top)
         self.play(
             GrowFromEdge(bars, DOWN),
             Create(mark),
             *self.caption(
-                f'Predicted next token: "{trace.vocab[predicted]}" '
-                f"(p = {float(probs[predicted]):.2f}; random weights, not trained)"
+                f'Predicted next token: "{vocab_word(trace, predicted)}" '
+                f"(p = {float(probs[predicted]):.2f}"
+                + (
+                    "; random weights, not trained)"
+                    if not trace.config.model
+                    else f"; the other {others} tokens share {rest:.2f})"
+                )
             ),
             run_time=1.2,
         )
@@ -138,12 +147,16 @@ class OutputProbabilities(TraceScene):
 
         # Every position predicts its next token.
         predictions = trace["output.prediction"]
-        shown = min(len(tokens), 10)
-        inputs = VGroup(*(word(t, 22, MUTED) for t in tokens[:shown]))
+        shown = range(max(len(tokens) - 10, 0), len(tokens))  # the last ten
+        inputs = VGroup(*(word(tokens[i], 22, MUTED) for i in shown))
         outputs = VGroup(
             *(
-                word(trace.vocab[int(p)], 22, HIGHLIGHT if i == last else WHITE)
-                for i, p in enumerate(predictions[:shown])
+                word(
+                    vocab_word(trace, int(predictions[i])),
+                    22,
+                    HIGHLIGHT if i == last else WHITE,
+                )
+                for i in shown
             )
         )
         widths = [

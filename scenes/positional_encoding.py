@@ -17,6 +17,7 @@ from explainer.scenes.common import (
     fit,
     formula_lines,
     number,
+    stack_tokens,
     text,
 )
 from manim import *
@@ -148,7 +149,7 @@ class PositionalEncoding(TraceScene):
             *self.caption("Then PE is added to the embeddings"),
             run_time=0.6,
         )
-        embed_labels = embed_mob.label_rows(trace.source.tokens, 18)
+        embed_labels = embed_mob.label_rows(stack_tokens(trace, stack), 18)
         x_name = MathTex(r"X", font_size=30).next_to(embed_mob, DOWN, 0.15)
         p_name = MathTex(r"PE", font_size=30).next_to(target, DOWN, 0.15)
         self.play(
@@ -159,7 +160,7 @@ class PositionalEncoding(TraceScene):
         self.wait(0.6)
         sum_mob = self.matrix(total, font_size=24)
         sum_mob.match_height(embed_mob).move_to(BODY_CENTER + 0.2 * DOWN)
-        sum_labels = sum_mob.label_rows(trace.source.tokens, 18)
+        sum_labels = sum_mob.label_rows(stack_tokens(trace, stack), 18)
         s_name = MathTex(r"X + PE", font_size=30).next_to(sum_mob, DOWN, 0.15)
         self.play(
             FadeTransform(VGroup(embed_mob, pe_mob), sum_mob),

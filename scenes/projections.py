@@ -6,6 +6,7 @@ the parameters ``w_q``, ``w_k``, ``w_v``. Vaswani et al. 2017, §3.2.2.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
     BODY_CENTER,
@@ -14,6 +15,9 @@ from explainer.scenes.common import (
     TraceScene,
     first_self_attention,
     fit,
+    head_columns,
+    stack_tokens,
+    where,
 )
 from manim import *
 
@@ -22,12 +26,13 @@ from explainer.symbolic.symbols import T, d_k, d_model
 MAX_HEADS = 2  # heads shown side by side
 
 
-def projection_latex(name: str) -> str:
-    """``Q = X W^Q + b^Q`` from SymPy matrix symbols."""
+def projection_latex(name: str, bias: bool = True) -> str:
+    """``Q = X W^Q + b^Q`` (or ``Q = X W^Q`` without a bias) from SymPy matrix
+    symbols."""
     x = sp.MatrixSymbol("X", T, d_model)
     w = sp.MatrixSymbol(f"W^{name}", d_model, d_k)
     b = sp.MatrixSymbol(f"b^{name}", T, d_k)
-    return sp.latex(sp.Eq(sp.MatrixSymbol(name, T, d_k), x * w + b))
+    return sp.latex(sp.Eq(sp.MatrixSymbol(name, T, d_k), x * w + b if bias else x * w))
 
 
 class QKVProjections(TraceScene):
@@ -36,22 +41,20 @@ class QKVProjections(TraceScene):
     def construct(self) -> None:
         trace = self.trace
         prefix = first_self_attention(trace)
-        tokens = (
-            trace.source.tokens
-            if prefix.startswith("encoder")
-            else (trace.target or trace.source).tokens
-        )
+        tokens = stack_tokens(trace, prefix.split(".")[0])
         n_heads = trace.config.n_heads
+        n_kv = trace[f"{prefix}.k"].shape[0]  # fewer than n_heads: grouped-query
         shown_heads = min(n_heads, MAX_HEADS)
-        lines = [projection_latex(n) for n in "QKV"]
-        head = self.header("Queries, keys, values", lines, tag=f"{prefix}.q / .k / .v")
+        self.bias = any(np.any(trace[f"{prefix}.b_{n}"]) for n in "qkv")
+        lines = [projection_latex(n, self.bias) for n in "QKV"]
+        tag = where(trace, prefix) + " · .q / .k / .v"
+        head = self.header("Queries, keys, values", lines, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 
         x_name = trace.stage(f"{prefix}.q").inputs[0]
         x_mob = self.matrix(x_name, font_size=24)
         x_labels = x_mob.label_rows(tokens, 18)
-        weights = self.matrix(f"{prefix}.w_q", font_size=24)
-        self.color_head_columns(weights, trace.config.d_k)
+        weights = self.weights(f"{prefix}.w_q")
         results = self.heads(f"{prefix}.q", shown_heads)
         dot = MathTex(r"\cdot", font_size=40)
         eq = MathTex("=", font_size=40)
@@ -59,9 +62,10 @@ class QKVProjections(TraceScene):
         row.arrange(RIGHT, buff=0.25)
         fit(row, 13.3, 3.6).move_to(BODY_CENTER + 0.1 * DOWN)
         names = self.names(x_mob, weights, results, "Q")
+        what = f"{x_name} (after RMSNorm)" if x_name.endswith("norm1") else x_name
         self.play(
             FadeIn(x_mob, x_labels, names[0]),
-            *self.caption("Every row of X (one token) is multiplied by W^Q"),
+            *self.caption(f"X = {what}: every row (one token) times W^Q"),
             run_time=0.8,
         )
         self.play(FadeIn(weights, dot, names[1]), run_time=0.8)
@@ -75,7 +79,10 @@ class QKVProjections(TraceScene):
         self.play(
             Create(row_box),
             Create(col_box),
-            *self.caption("Row · column = one entry (plus the bias b)"),
+            *self.caption(
+                "Row · column = one entry"
+                + (" (plus the bias b)" if self.bias else " (this model has no bias)")
+            ),
             run_time=0.8,
         )
         self.play(
@@ -103,8 +110,7 @@ class QKVProjections(TraceScene):
         self.wait(1.0)
 
         for name, what in (("K", "keys"), ("V", "values")):
-            new_weights = self.matrix(f"{prefix}.w_{name.lower()}", font_size=24)
-            self.color_head_columns(new_weights, trace.config.d_k)
+            new_weights = self.weights(f"{prefix}.w_{name.lower()}")
             new_weights.match_height(weights).move_to(weights)
             new_results = self.heads(f"{prefix}.{name.lower()}", shown_heads)
             new_results.match_height(results).move_to(results)
@@ -122,7 +128,14 @@ class QKVProjections(TraceScene):
                 VGroup(names[0], *new_names[1:]),
             )
             self.wait(1.0)
-        if n_heads > shown_heads:
+        if n_kv < n_heads:
+            self.say(
+                f"Only {n_kv} key and value heads for {n_heads} query heads: each "
+                f"serves {n_heads // n_kv} query heads (grouped-query attention)",
+                run_time=0.8,
+            )
+            self.wait(1.5)
+        elif n_heads > shown_heads:
             self.say(f"… and so on for all {n_heads} heads")
         self.say("Each token now has a query, a key and a value in every head")
         self.finish()
@@ -135,17 +148,23 @@ class QKVProjections(TraceScene):
             group.add(mob)
         return group.arrange(RIGHT, buff=0.15)
 
-    def color_head_columns(self, weights, d_head: int) -> None:
+    def weights(self, stage: str):
+        """W of ``stage``, its columns coloured by head (heads 1 and 2 shown first
+        when it is too wide)."""
+        d_head = self.trace.config.d_k
+        width = self.trace[stage].shape[1]
+        weights = self.matrix(stage, font_size=24, cols=head_columns(width, d_head))
         for c in weights.cols:
             if c is not None:
                 weights.col(c).set_color(HEAD_COLORS[(c // d_head) % len(HEAD_COLORS)])
+        return weights
 
     def names(self, x_mob, weights, results, name: str) -> VGroup:
-        x_name = MathTex("X", font_size=30).next_to(x_mob, DOWN, 0.15)
-        w_name = MathTex(f"W^{name}", font_size=30).next_to(weights, DOWN, 0.15)
+        x_name = x_mob.named("X").next_to(x_mob, DOWN, 0.15)
+        w_name = weights.named(f"W^{name}").next_to(weights, DOWN, 0.15)
         head_names = VGroup(
             *(
-                MathTex(f"{name}_{h + 1}", font_size=30, color=HEAD_COLORS[h]).next_to(
+                mob.named(f"{name}_{h + 1}", color=HEAD_COLORS[h]).next_to(
                     mob, DOWN, 0.15
                 )
                 for h, mob in enumerate(results)

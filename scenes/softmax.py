@@ -18,6 +18,7 @@ from explainer.scenes.common import (
     first_self_attention,
     number,
     stack_tokens,
+    where,
     word,
 )
 from manim import *
@@ -38,7 +39,7 @@ class Softmax(TraceScene):
         # A row with some −∞ if the mask hides anything, else the first row.
         r = masked.shape[0] // 2 if np.isneginf(masked).any() else 0
         formula = sp.latex(get_derivation("softmax").formula)
-        tag = f'{prefix}.weights · head 1 · row "{tokens[r]}"'
+        tag = f'{where(trace, prefix, 0)} · row "{tokens[r]}"'
         head = self.header("Softmax, one row", formula, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 

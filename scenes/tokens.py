@@ -9,12 +9,14 @@ import sympy as sp
 from explainer.scenes.common import (
     MUTED,
     TraceScene,
+    decoder_tokens,
     equation,
     fit,
     mono,
     text,
     token_box,
 )
+from explainer.scenes.token_text import shown_tokens, split_caption, vocab_word
 from manim import *
 
 from explainer.symbolic.symbols import t
@@ -42,23 +44,27 @@ class Tokenization(TraceScene):
         )
         self.wait(0.5)
 
-        row = self.token_row(f"{stack}.embed.ids", trace.source.tokens, BLUE_C)
+        source = shown_tokens(trace, trace.source.tokens)
+        row = self.token_row(f"{stack}.embed.ids", source, BLUE_C)
         row.move_to(DOWN * 0.3)
         fit(row, 13.0, 2.2)
         boxes, ids = row
         self.play(
             TransformFromCopy(sentence, boxes),
-            *self.caption(
-                "Lower-cased and split into words and punctuation: the tokens"
-            ),
+            *self.caption(split_caption(trace)),
             run_time=1.5,
         )
         self.wait(0.5)
         vocab = trace.vocab
-        sample = "  ".join(f"{i}:{w}" for i, w in enumerate(vocab[:10]))
+        if len(vocab) > 1000:  # a real vocabulary: the rows this sentence uses
+            used = sorted({int(i) for i in trace[f"{stack}.embed.ids"]})[:10]
+            sample = "  …  ".join(f"{i}:{vocab_word(trace, i)}" for i in used)
+        else:
+            sample = "  ".join(f"{i}:{vocab_word(trace, i)}" for i in range(10))
+        unit = "tokens" if trace.config.model else "words"
         vocab_line = fit(
             mono(
-                f"vocabulary ({len(vocab)} words)  {sample}  …",
+                f"vocabulary ({len(vocab)} {unit})  {sample}  …",
                 font_size=18,
                 color=MUTED,
             ),
@@ -73,7 +79,7 @@ class Tokenization(TraceScene):
         self.wait(1.5)
 
         if trace.target is not None:
-            target = self.token_row("decoder.embed.ids", trace.target.tokens, GREEN_C)
+            target = self.token_row("decoder.embed.ids", decoder_tokens(trace), GREEN_C)
             fit(target, 13.0, 1.6).move_to(DOWN * 2.2)
             self.play(
                 row.animate.shift(0.35 * UP),
@@ -86,7 +92,8 @@ class Tokenization(TraceScene):
             self.wait(1.5)
         unknown = list(dict.fromkeys(trace.source.unknown))
         if unknown:
-            self.say("Not in the vocabulary, read as <unk>: " + ", ".join(unknown))
+            unk = "[UNK]" if "[UNK]" in trace.source.tokens else "<unk>"
+            self.say(f"Not in the vocabulary, read as {unk}: " + ", ".join(unknown))
             self.wait(1.0)
         self.finish()
 

@@ -48,6 +48,67 @@ def test_scene_the_model_lacks_is_an_error(capsys):
     assert code == 2 and "needs an encoder-decoder" in err
 
 
+# The paper's model by architecture (written from the paper, not the registry):
+# sinusoidal PE, LayerNorm, ReLU and next-token logits always; a causal mask with a
+# decoder; cross-attention only in an encoder-decoder; never RoPE, learned positions
+# or a pooled sentence vector (those are the pretrained models').
+PAPER = [
+    "tokens",
+    "embedding",
+    "positional-encoding",
+    "projections",
+    "attention",
+    "softmax",
+    "multi-head",
+    "layer-norm",
+    "feed-forward",
+]
+TOY_APPLIES = {
+    "encoder": [*PAPER, "output"],
+    "decoder": [*PAPER, "causal-mask", "output"],
+    "encoder-decoder": [*PAPER, "causal-mask", "cross-attention", "output"],
+}
+
+
+@pytest.mark.parametrize("architecture", list(TOY_APPLIES))
+def test_the_scenes_of_the_toy_model_follow_its_architecture(architecture):
+    from explainer.config import ModelConfig
+    from explainer.render import available
+    from explainer.run import trace_sentence
+
+    trace = trace_sentence(ModelConfig(architecture=architecture), "you win")
+    names = [spec.name for spec in available(SCENES.values(), trace)]
+    assert names == TOY_APPLIES[architecture]
+    for name in set(SCENES) - set(names):  # every other one says why, in a line
+        reason = SCENES[name].unavailable(trace)
+        assert reason.startswith("needs ") and "\n" not in reason
+
+
+def test_all_skips_the_scenes_the_model_lacks_with_one_note_each(
+    capsys, monkeypatch, tmp_path
+):
+    from explainer.render import RenderReport
+
+    asked = []
+
+    def fake_render(trace, specs, options):
+        asked.extend(s.name for s in specs)
+        return RenderReport()
+
+    monkeypatch.setattr("explainer.cli.render_cmd.render", fake_render)
+    code, _, err = run(
+        ["render", "--all", "--architecture", "decoder", "--out-dir", str(tmp_path)],
+        capsys,
+    )
+    assert code == 0 and asked == TOY_APPLIES["decoder"]
+    notes = [line for line in err.splitlines() if line.startswith("skipped")]
+    assert len(notes) == len(SCENES) - len(asked)
+    assert any(
+        line.startswith("skipped cross-attention: needs an encoder-decoder")
+        for line in notes
+    )
+
+
 def test_resolve_keeps_order_and_drops_repeats():
     assert [s.name for s in resolve(["output", "tokens", "output"])] == [
         "output",

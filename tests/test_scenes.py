@@ -10,14 +10,15 @@ from PIL import Image
 from explainer import trace_json
 from explainer.config import ModelConfig
 from explainer.presets import get_preset
-from explainer.render import SCENES
+from explainer.render import SCENES, available
 from explainer.render.movie import frame_count
 from explainer.render.worker import render_scene
 from explainer.run import trace_sentence
 
 SMALL = {"pixel_width": 480, "pixel_height": 270}  # a quarter of 1080p: quick
 
-# Stages each scene must show (layer 0 of the default encoder-decoder).
+# Stages each scene must show (layer 0 of the default encoder-decoder). The keys are
+# the scenes the paper's model has: not RoPE, learned positions or a pooled output.
 EXPECTED = {
     "tokens": {"encoder.embed.ids", "decoder.embed.ids"},
     "embedding": {"embedding", "encoder.embed.lookup", "encoder.embed.scaled"},
@@ -77,8 +78,44 @@ def assert_shows_trace(trace, matrix):
             assert cell.number == round(float(value), matrix.decimals) + 0.0
 
 
+def test_the_default_preset_has_every_scene_of_the_paper(monkeypatch):
+    monkeypatch.delenv("EXPLAINER_TRACE", raising=False)
+    from explainer.scenes.common import load_trace
+
+    names = [spec.name for spec in available(SCENES.values(), load_trace())]
+    assert names == [name for name in SCENES if name in EXPECTED]
+    assert set(EXPECTED) == set(names)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("Ġcapital", "␣capital"),  # Ġ is the byte of a space
+        ("The", "The"),
+        ("ĠæĪĳ", "␣我"),  # three bytes, one character
+        ("Ġæ", "␣<0xE6>"),  # the first byte of 我 alone
+        ("ĠðŁ", "␣<0xF0><0x9F>"),  # half of 🍕
+        ("Ċ", "↵"),
+        ("<|im_start|>", "<|im_start|>"),  # an added token, as it is
+    ],
+)
+def test_byte_level_tokens_are_shown_as_the_text_they_stand_for(token, expected):
+    from explainer.scenes.token_text import shown
+
+    assert shown(token, byte_level=True) == expected
+    assert shown(token, byte_level=False) == token  # words, WordPiece: as they are
+
+
+def test_wide_matrices_show_the_first_columns_of_two_heads_and_the_last():
+    from explainer.scenes.common import head_columns, shape_tex
+
+    assert head_columns(576, 64) == [0, 1, None, 64, 65, None, 575]
+    assert head_columns(8, 4) == list(range(8))  # fits: every column
+    assert shape_tex(np.zeros((5, 576))) == r"(5 \times 576)"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(SCENES))
+@pytest.mark.parametrize("name", list(EXPECTED))
 def test_scene_renders_last_frame_with_the_traces_numbers(
     name, tmp_path, media, monkeypatch
 ):

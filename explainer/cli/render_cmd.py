@@ -16,6 +16,7 @@ from explainer.render import (
     SCENES,
     RenderError,
     RenderOptions,
+    available,
     render,
     resolve,
 )
@@ -91,7 +92,10 @@ def render_command(
 
     Each scene animates one stage with its formula and the trace's own numbers.
     Videos are written to OUT_DIR/<name>.mp4 atomically, and their paths printed;
-    rendering the same scene of the same sentence again reuses the cache.
+    rendering the same scene of the same sentence again reuses the cache. --all
+    and --movie skip, with a one-line note each, the scenes the model does not
+    have (RoPE in the paper's model, cross-attention in a decoder, …); naming one
+    is an error.
 
     \b
     Examples:
@@ -99,11 +103,12 @@ def render_command(
       explainer render softmax positional-encoding --quality low
       explainer render --all --quality medium --jobs 2
       explainer render --movie --sentence "When you play game of thrones"
+      explainer render --movie --model smollm2 --quality low
     """
     if list_scenes:
         for spec in SCENES.values():
-            needs = {"causal": " [decoder]", "cross": " [encoder-decoder]"}
-            click.echo(f"{spec.name:<20} {spec.title}{needs.get(spec.needs, '')}")
+            needs = f" [needs {spec.requirement}]" if spec.requirement else ""
+            click.echo(f"{spec.name:<20} {spec.title}{needs}")
         return
     if not (names or all_scenes or movie):
         raise InputError(
@@ -113,11 +118,16 @@ def render_command(
     with user_errors():
         specs = resolve(names) if names else list(SCENES.values())
         trace = load_or_run(setup, trace_file)
-        if not names:  # --all / --movie: the scenes this model has
-            skipped = [s for s in specs if s.unavailable(trace)]
-            for spec in skipped:
-                click.echo(f"skipped {spec.name}: {spec.unavailable(trace)}", err=True)
-            specs = [s for s in specs if s not in skipped]
+        if not names:  # --all / --movie: the scenes this model has, one note per other
+            for spec in specs:
+                if spec.unavailable(trace):
+                    click.echo(
+                        f"skipped {spec.name}: {spec.unavailable(trace)}", err=True
+                    )
+            specs = available(specs, trace)
+            if not specs:
+                raise ValueError("this trace has none of the stages the scenes show")
+        # A named scene this model lacks: render() raises, one line, exit code 2.
         options = RenderOptions(
             quality=quality,
             jobs=min(jobs or os.cpu_count() or 1, len(specs)),

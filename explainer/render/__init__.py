@@ -4,7 +4,7 @@ cached runner and the movie (``explainer render``).
 Nothing here imports Manim at import time; only the processes that render do.
 """
 
-from explainer.render.registry import SCENES, SceneSpec, resolve
+from explainer.render.registry import SCENES, SceneSpec, available, resolve
 from explainer.render.runner import (
     MOVIE_NAME,
     RenderError,
@@ -22,6 +22,7 @@ __all__ = [
     "RenderOptions",
     "RenderReport",
     "SceneSpec",
+    "available",
     "render",
     "resolve",
 ]

@@ -8,7 +8,8 @@ a scene up imports nothing heavy: Manim is only imported by the process that ren
 >>> resolve(["sofmax"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., output
+ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., output, \
+sentence-embedding
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from explainer.trace import Op, Trace
+from explainer.render.applicability import FEATURES, why_not
+from explainer.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -28,20 +30,31 @@ class SceneSpec:
     cls: str  # the Scene class (CamelCase)
     title: str  # one line for --list
     seconds: float  # about how long it runs at normal speed (for the progress bar)
-    needs: str = ""  # "causal" or "cross": what the trace must have
+    needs: str = ""  # a key of applicability.FEATURES the trace must have, or ""
 
     @property
     def import_path(self) -> str:
         return f"explainer.scenes.{self.module}"
 
+    def __post_init__(self) -> None:
+        if self.needs and self.needs not in FEATURES:
+            raise ValueError(
+                f"scene {self.name!r} needs unknown feature {self.needs!r}"
+            )
+
     def unavailable(self, trace: Trace) -> str:
-        """Why ``trace`` cannot show this scene ('' if it can)."""
-        arch = trace.config.architecture
-        if self.needs == "causal" and not trace.find(Op.CAUSAL_MASK):
-            return f"needs a decoder (a causal mask); this model is an {arch}"
-        if self.needs == "cross" and "decoder.0.cross_attn.weights" not in trace:
-            return f"needs an encoder-decoder; this model is an {arch}"
-        return ""
+        """Why ``trace`` cannot show this scene ('' if it can), in one line."""
+        return why_not(self.needs, trace) if self.needs else ""
+
+    @property
+    def requirement(self) -> str:
+        """What the scene needs, for ``--list`` ('' if every model has it)."""
+        return FEATURES[self.needs].what if self.needs else ""
+
+
+def available(specs: Iterable[SceneSpec], trace: Trace) -> list[SceneSpec]:
+    """The scenes of ``specs`` that ``trace`` can show, in order."""
+    return [spec for spec in specs if not spec.unavailable(trace)]
 
 
 SCENES: dict[str, SceneSpec] = {
@@ -54,7 +67,7 @@ SCENES: dict[str, SceneSpec] = {
             "embedding",
             "embedding",
             "EmbeddingLookup",
-            "one-hot row × E picks a row; × √d_model",
+            "one-hot row × E picks a row (× √d_model in the paper)",
             14,
         ),
         SceneSpec(
@@ -63,6 +76,15 @@ SCENES: dict[str, SceneSpec] = {
             "PositionalEncoding",
             "sinusoids of falling frequency, added to the embeddings",
             17,
+            needs="sinusoids",
+        ),
+        SceneSpec(
+            "position-embedding",
+            "position_embedding",
+            "PositionEmbedding",
+            "learned position and segment rows added, then LayerNorm (BERT)",
+            16,
+            needs="learned-positions",
         ),
         SceneSpec(
             "projections",
@@ -70,6 +92,14 @@ SCENES: dict[str, SceneSpec] = {
             "QKVProjections",
             "Q, K, V = X W + b, split into heads",
             14,
+        ),
+        SceneSpec(
+            "rope",
+            "rope",
+            "RotaryPositions",
+            "each query/key pair turned by m·ω_i: scores see n − m (Llama)",
+            16,
+            needs="rope",
         ),
         SceneSpec(
             "attention",
@@ -92,14 +122,14 @@ SCENES: dict[str, SceneSpec] = {
             "layer-norm",
             "layer_norm",
             "ResidualLayerNorm",
-            "x + Sublayer(x), then mean 0 / variance 1 per row",
+            "x + Sublayer(x) and LayerNorm (or RMSNorm) of each row",
             16,
         ),
         SceneSpec(
             "feed-forward",
             "feed_forward",
             "FeedForward",
-            "x W₁ + b₁ → ReLU → · W₂ + b₂",
+            "x W₁ + b₁ → ReLU / GELU → · W₂ + b₂ (or SwiGLU)",
             12,
         ),
         SceneSpec(
@@ -122,8 +152,17 @@ SCENES: dict[str, SceneSpec] = {
             "output",
             "output",
             "OutputProbabilities",
-            "logits h Eᵀ, softmax, the predicted token",
+            "logits h Eᵀ, softmax, the most probable next tokens",
             13,
+            needs="logits",
+        ),
+        SceneSpec(
+            "sentence-embedding",
+            "sentence_embedding",
+            "SentenceEmbedding",
+            "mean of the token vectors, scaled to length 1 (MiniLM)",
+            12,
+            needs="pooling",
         ),
     )
 }

@@ -147,7 +147,9 @@ def render(
 def scene_key(spec: SceneSpec, trace_digest: str, quality: str) -> str:
     """Everything that decides a scene's pixels, hashed."""
     parts = [KEY_VERSION, _manim_version(), quality, spec.name, trace_digest]
-    sources = [_scenes_dir() / "common.py", _scenes_dir() / f"{spec.module}.py"]
+    # The scene's own file and every helper it may import (common, token_text, …):
+    # the whole scenes folder, so that a change to any shared helper re-renders.
+    sources = sorted(_scenes_dir().glob("*.py"))
     sources.append(Path(__file__).with_name("worker.py"))
     parts += [hashlib.sha256(p.read_bytes()).hexdigest() for p in sources]
     return _hash(parts)
