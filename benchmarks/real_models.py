@@ -5,7 +5,7 @@ weights) against ``transformers.BertModel.from_pretrained`` on the same folder; 
 recorded and unrecorded forward pass (``explainer.models.bert_forward``) against
 BertModel under ``inference_mode`` on the same token ids, batch of one. The outputs
 are compared before anything is timed. Times are medians of repeated calls, the
-NumPy and torch calls taking turns.
+NumPy and torch calls taking turns in blocks.
 
 SmolLM2: our cached load (float32 safetensors + tokenizer JSON built once from the
 GGUF; the cache is warmed before timing) against transformers'
@@ -46,15 +46,21 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "output/benchmarks/real_mode
 SENTENCE = "The quick brown fox jumps over the lazy dog, " * 5  # 57 tokens
 
 
-def median_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """The median wall time of each of ``fns``, called in turn ``repeats`` times
-    (so that a busy moment of the machine slows them all alike)."""
+def median_times(
+    fns: list[Callable[[], object]], repeats: int, rounds: int = 3
+) -> list[float]:
+    """The median wall time of each of ``fns``. They take turns in blocks: each
+    ``rounds`` times runs twice untimed, then ``repeats // rounds`` timed calls, so
+    that a busy moment of the machine slows them all alike but one library's idle
+    threads (OpenBLAS spins for a while after a call) do not slow the other's."""
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
+    for _ in range(rounds):
         for fn, spent in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            spent.append(time.perf_counter() - start)
+            fn(), fn()
+            for _ in range(max(1, repeats // rounds)):
+                start = time.perf_counter()
+                fn()
+                spent.append(time.perf_counter() - start)
     return [statistics.median(spent) for spent in times]
 
 
@@ -258,3 +264,7 @@ def main() -> None:
 
     write_atomic(args.out, json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

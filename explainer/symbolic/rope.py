@@ -80,7 +80,11 @@ def derivation() -> Derivation:
         title="Rotary position embedding",
         source="Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §2.2",
         formula=sp.Tuple(
-            sp.Eq(sp.Symbol("RoPE(x, m)_{2i, 2i+1}"), rope_pair(q0, q1, m_pos * theta)),
+            sp.Eq(
+                sp.Symbol("RoPE(x, m)_{2i, 2i+1}"),
+                rope_pair(q0, q1, m_pos * theta),
+                evaluate=False,  # a symbol = a column: not a claim to decide
+            ),
             sp.Eq(omega[i], frequency(i, d_k, base)),
         ),
         ops=("rope_angles", "rope"),

@@ -14,6 +14,7 @@ import sympy as sp
 from .derivation import Derivation, Step
 from .symbols import z
 
+g = sp.Symbol("g", real=True)  # the "gate" projection of one row entry
 u = sp.Symbol("u", real=True)  # the "up" projection of the same row entry
 
 
@@ -51,7 +52,7 @@ def derivation() -> Derivation:
         name="swiglu",
         title="SwiGLU feed-forward",
         source="Shazeer 2020, Eq. 6; Elfwing et al. 2018 (SiLU)",
-        formula=sp.Eq(sp.Symbol("SwiGLU(g, u)"), swiglu(z, u)),
+        formula=sp.Eq(sp.Symbol("SwiGLU(g, u)"), swiglu(g, u)),
         ops=("swiglu",),
         steps=(
             Step(
