@@ -10,4 +10,6 @@ mkdir -p output
 "$VENV/bin/explainer" trace --out output/trace.json
 "$VENV/bin/explainer" render --movie --quality low
 "$VENV/bin/explainer" report
+"$VENV/bin/explainer" report --model smollm2 --sentence "The capital of France is" \
+    --out output/report-smollm2.html
 "$VENV/bin/explainer" verify
