@@ -152,6 +152,26 @@ elapsed = time.perf_counter() - start
 """
 
 
+def forward_times(
+    run_torch: Callable[[], object],
+    run_ours: Callable[[bool], object],
+    repeats: int,
+) -> dict[str, float]:
+    """Median forward times of torch and of our pass traced and untraced, and the
+    ratios (NumPy ÷ torch)."""
+    traced, plain = (lambda: run_ours(True)), (lambda: run_ours(False))
+    for fn in (run_torch, traced, plain):
+        fn()  # warm-up
+    t_torch, t_traced, t_plain = median_times([run_torch, traced, plain], repeats)
+    return {
+        "forward_torch_s": t_torch,
+        "forward_numpy_traced_s": t_traced,
+        "forward_numpy_s": t_plain,
+        "ratio_traced_over_torch": t_traced / t_torch,
+        "ratio_untraced_over_torch": t_plain / t_torch,
+    }
+
+
 def smollm2_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | None]:
     import torch
     from transformers import LlamaForCausalLM
@@ -175,11 +195,6 @@ def smollm2_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | 
 
     err = float(np.abs(run_ours(True).logits - run_torch()).max())
     assert err <= 5e-4, f"NumPy and torch disagree: max |Δ| = {err:.2e}"
-    for fn in (run_torch, lambda: run_ours(True), lambda: run_ours(False)):
-        fn()  # warm-up
-    t_torch, t_traced, t_plain = median_times(
-        [run_torch, lambda: run_ours(True), lambda: run_ours(False)], repeats
-    )
     cache = smollm2.cache_dir()
     files = [smollm2.gguf_path(), *cache.glob(f"{smollm2.NAME}-*")]
     return {
@@ -187,11 +202,7 @@ def smollm2_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | 
         "max_abs_err_vs_torch": err,
         # ours: the float32 cache; torch: dequantizes the GGUF on every load
         **load_times("load", SMOL_LOAD, SMOL_TORCH_LOAD, files, load_reps, cold),
-        "forward_torch_s": t_torch,
-        "forward_numpy_traced_s": t_traced,
-        "forward_numpy_s": t_plain,
-        "ratio_traced_over_torch": t_traced / t_torch,
-        "ratio_untraced_over_torch": t_plain / t_torch,
+        **forward_times(run_torch, run_ours, repeats),
     }
 
 
@@ -217,21 +228,12 @@ def minilm_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | N
     last = dict((s.name, s.value) for s in traced.stages)["encoder.5.norm2"]
     err = float(np.abs(last - run_torch()).max())
     assert err <= 1e-5, f"NumPy and torch disagree: max |Δ| = {err:.2e}"
-    for fn in (run_torch, lambda: run_ours(True), lambda: run_ours(False)):
-        fn()  # warm-up
-    t_torch, t_traced, t_plain = median_times(
-        [run_torch, lambda: run_ours(True), lambda: run_ours(False)], repeats
-    )
     files = sorted(p for p in minilm.model_dir().rglob("*") if p.is_file())
     return {
         "tokens": int(ids.size),
         "max_abs_err_vs_torch": err,
         **load_times("load", OUR_LOAD, TORCH_LOAD, files, load_reps, cold),
-        "forward_torch_s": t_torch,
-        "forward_numpy_traced_s": t_traced,
-        "forward_numpy_s": t_plain,
-        "ratio_traced_over_torch": t_traced / t_torch,
-        "ratio_untraced_over_torch": t_plain / t_torch,
+        **forward_times(run_torch, run_ours, repeats),
     }
 
 
