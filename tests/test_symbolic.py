@@ -4,7 +4,6 @@ can fail, and the text ``explainer derive`` prints is complete."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 import sympy as sp
@@ -109,14 +108,6 @@ def test_every_step_is_proved(name: str) -> None:
     assert not failures
     assert passed(results)
     assert len(results) == len(get_derivation(name).steps)
-
-
-def test_all_derivations_check_quickly() -> None:
-    start = time.perf_counter()
-    for factory in DERIVATIONS.values():
-        assert passed(factory().check())
-    # Under 2 s on an idle machine; the bound leaves room for a busy CI runner.
-    assert time.perf_counter() - start < 10
 
 
 # --- the checker can fail -----------------------------------------------------
