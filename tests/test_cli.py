@@ -6,16 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from cli_run import run
 
 from explainer import trace_json
-from explainer.cli import main
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_trace_json_to_stdout_loads_back(capsys):

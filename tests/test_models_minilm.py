@@ -7,9 +7,10 @@ import os
 
 import numpy as np
 import pytest
+from cli_run import run
+from tokenizer_texts import SENTENCES
 
 from explainer import trace_json
-from explainer.cli import main
 from explainer.models import get_model, load_model, minilm, trace_model
 from explainer.trace import Op
 from explainer.verify import verify
@@ -21,14 +22,6 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec(minilm.MODULE) is None,
     reason=f"model package missing: {minilm.INSTALL} (scripts/setup.sh installs it)",
 )
-
-SENTENCES = {
-    "english": "The quick brown fox jumps over the lazy dog.",
-    "chinese": "我爱自然语言处理",
-    "emoji": "I love pizza 🍕🍕 and rockets 🚀!",
-    "code": "def f(x): return x**2  # square\n\tprint(f(3))",
-    "whitespace": "  spaced   out \t\n text  ",
-}
 
 
 @pytest.fixture(scope="module")
@@ -152,13 +145,6 @@ def test_text_longer_than_the_context_is_an_error():
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(ValueError, match="known models: minilm"):
         get_model("gpt5")
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_cli_trace_json(capsys):

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from tokenizer_texts import SENTENCES as TOKENIZER_TEXTS
 
 from explainer.cli import main
 from explainer.models import load_model, smollm2, trace_model
@@ -23,14 +24,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"model package missing: {smollm2.INSTALL} (scripts/setup.sh installs it)",
 )
 
-SENTENCES = {
-    "english": "The quick brown fox jumps over the lazy dog.",
-    "chinese": "我爱自然语言处理",
-    "emoji": "I love pizza 🍕🍕 and rockets 🚀!",
-    "code": "def f(x): return x**2  # square\n\tprint(f(3))",
-    "whitespace": "  spaced   out \t\n text  ",
-    "special": "<|im_start|>user\nHi 12345<|im_end|>",
-}
+SENTENCES = {**TOKENIZER_TEXTS, "special": "<|im_start|>user\nHi 12345<|im_end|>"}
 PROMPT = "The capital of France is"
 
 

@@ -7,18 +7,12 @@ import sys
 import time
 
 import pytest
+from cli_run import run
 
 from explainer.cli import main
 from explainer.render import SCENES, resolve
 from explainer.render.progress import Progress
 from explainer.render.runner import copy_atomic
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_list_names_every_scene_in_movie_order(capsys):

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from cli_run import run
 
 from explainer import trace_json
-from explainer.cli import main
 from explainer.models import MODELS, minilm, smollm2, trace_model
 from explainer.render import SCENES, RenderReport, available
 
@@ -91,13 +91,6 @@ def traces():
         return made[name]
 
     return get
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)

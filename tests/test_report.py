@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from cli_run import run
 
 from explainer import ModelConfig, explain, trace_json, trace_sentence
-from explainer.cli import main
 from explainer.report import render_report
 from explainer.report.derivations import derivation_view
 from explainer.report.grouping import DERIVATIONS
@@ -248,13 +248,6 @@ def test_explain_returns_an_object_for_notebooks():
     assert "<script" not in inline  # the page is an attribute value, escaped
     with pytest.raises(ValueError, match="n_heads"):
         explain("you win", n_heads=3)
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def test_cli_writes_the_default_file_creating_output(tmp_path, monkeypatch, capsys):

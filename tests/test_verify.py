@@ -10,10 +10,10 @@ import json
 import re
 
 import pytest
+from cli_run import run
 
 import explainer.verify.derivations as verify_derivations
 from explainer import trace_json
-from explainer.cli import main
 from explainer.config import ACTIVATIONS, ARCHITECTURES, DTYPES, NORMS, ModelConfig
 from explainer.config import from_dict as config_from_dict
 from explainer.presets import get_preset
@@ -39,13 +39,6 @@ def proof_cache(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
     monkeypatch.delenv(verify_derivations.NO_CACHE, raising=False)
     return folder
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def seed003():

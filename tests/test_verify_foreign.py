@@ -14,9 +14,9 @@ import math
 from typing import Any
 
 import pytest
+from cli_run import run
 
 from explainer import trace_json
-from explainer.cli import main
 from explainer.config import ModelConfig
 from explainer.run import trace_sentence
 
@@ -219,13 +219,6 @@ def foreign_trace(cfg: ModelConfig, bugs: frozenset[str] = frozenset()) -> dict:
 def proof_cache(monkeypatch, tmp_path_factory):
     """Proved derivations are remembered in this session's temporary folder."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def write(tmp_path, data: Any, name: str = "theirs.json") -> str:
