@@ -201,6 +201,10 @@ def test_mathml_prints_what_sympy_mathml_misses():
     pe = str(mathml(sp.Function("PE")(z)))
     assert "<mi>PE</mi>" in pe
     assert "&" not in str(mathml(sp.exp(z) * sp.Symbol("y")))  # no named entities
+    from explainer.symbolic.tactics import decimal
+
+    published = str(mathml(sp.Eq(sp.Symbol("p"), decimal("0.3275911"))))
+    assert "<mn>0.3275911</mn>" in published and "unevaluated" not in published
 
 
 def test_untrusted_sentence_is_escaped_everywhere():

@@ -16,6 +16,7 @@ from explainer.symbolic.multi_head import concat_heads
 from explainer.symbolic.positional_encoding import angular_frequency, pe_cos, pe_sin
 from explainer.symbolic.softmax import softmax
 from explainer.symbolic.symbols import T, d_k, d_model, i, j, k, n, p, pos, q, x
+from explainer.symbolic.tactics import decimal
 
 
 def step_of(name: str, text: str) -> Step:
@@ -165,6 +166,23 @@ def test_gelu_with_the_wrong_scale_fails() -> None:
     phi = step.defs[0][0]
     wrong = ((phi, sp.Lambda(z, (1 + sp.erf(z)) / 2)), *step.defs[1:])
     assert not holds(step, defs=wrong)
+
+
+def test_float32_gelu_form_with_z_for_abs_z_fails() -> None:
+    """max(z, 0) − ½z·erfc(z/√2) (no |z|) is GELU for z > 0 only."""
+    step = step_of("gelu", "erf is odd")
+    assert holds(step)
+    z = sp.Symbol("z", real=True)
+    assert not holds(step, rhs=sp.Max(z, 0) - z * sp.erfc(z / sp.sqrt(2)) / 2)
+
+
+def test_erfc_approx_with_a_changed_digit_fails() -> None:
+    step = step_of("gelu", "sum of its five coefficients")
+    a5 = sp.Symbol("a_5", real=True)
+    changed = [(n, decimal("1.061405428") if n == a5 else m) for n, m in step.defs]
+    assert a5 in dict(step.defs) and changed != list(step.defs)
+    assert holds(step)
+    assert not holds(step, defs=tuple(changed))
 
 
 # --- residual, embedding, output ----------------------------------------------

@@ -288,3 +288,25 @@ def test_gelu_tanh_matches_torch_and_its_error_is_as_derived() -> None:
     ratio = (approx - exact)[np.abs(grid) < 0.05][small != 0] / small[small != 0] ** 4
     expected = float((PUBLISHED - MATCHED) / sp.sqrt(2 * sp.pi))
     assert np.median(ratio) == pytest.approx(expected, rel=2e-2)
+
+
+def test_float32_gelu_error_is_as_derived() -> None:
+    """The ``gelu`` derivation's erfc and kernel errors (mpmath) against the NumPy
+    kernel evaluated in float64 on a fine grid, SciPy's erfc and Φ the truth."""
+    from scipy.special import erfc, ndtr
+
+    from explainer import numeric
+    from explainer.symbolic.gelu import erfc_error, kernel_error
+
+    a = np.linspace(0.0, 6.0, 600_001)
+    eps = np.abs(numeric.erfc_approx(a) - erfc(a))
+    a_star, worst = erfc_error()
+    assert worst == pytest.approx(eps.max(), rel=1e-4)
+    assert a_star == pytest.approx(a[eps.argmax()], abs=1e-4)
+
+    x = np.linspace(0.0, 8.0, 800_001)  # the error is even in z
+    kernel = np.maximum(x, 0) - np.abs(x) * numeric.erfc_approx(x / np.sqrt(2)) / 2
+    err = np.abs(kernel - x * ndtr(x))
+    z_star, worst = kernel_error()
+    assert worst == pytest.approx(err.max(), rel=1e-4)
+    assert z_star == pytest.approx(x[err.argmax()], abs=1e-4)

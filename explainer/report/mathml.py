@@ -140,6 +140,9 @@ class _Printer(MathMLPresentationPrinter):
     def _print_MatrixRelu(self, expr: sp.Basic) -> minidom.Element:
         return self._call("max", sp.S.Zero, expr.args[0])
 
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> minidom.Element:
+        return self._print(expr.args[0])  # a decimal constant, shown as written
+
     def _print_Max(self, expr: sp.Max) -> minidom.Element:
         return self._call("max", *expr.args)
 

@@ -45,7 +45,8 @@ linear              ``multi_head.linear_expr(rows, d_in, d_out)`` = x W + b
 layer_norm          ``layer_norm.layer_norm_expr(n)`` (biased variance, ε, γ, β)
 relu                ``feed_forward.relu(z)`` = max(0, z);
                     ``feed_forward.feed_forward_expr(rows, d_model, d_ff)``
-gelu                ``feed_forward.gelu(z)`` = z·Φ(z), exact erf form
+gelu                ``feed_forward.gelu(z)`` = z·Φ(z), exact erf form (the
+                    float32 kernel's erfc form and error: ``gelu.gelu_erfc``)
 logits              ``output.logits_expr(d_model, V)`` = h Eᵀ (tied)
 rms_norm            ``rms_norm.rms_norm(x, i, n, gamma, eps)`` (Llama)
 rope_angles, rope   ``rope.angle(m, omega)``; ``rope.rope_pair(x_2i, x_2i+1, θ)``

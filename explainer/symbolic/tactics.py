@@ -119,8 +119,31 @@ def _piecewise(expr: sp.Basic) -> sp.Basic:
     return sp.simplify(sp.piecewise_fold(expr.rewrite(sp.Piecewise)))
 
 
+def decimal(text: str) -> sp.UnevaluatedExpr:
+    """A published decimal constant, shown as written ("0.3275911") and kept apart
+    from the arithmetic until the ``decimals`` tactic reads it as the exact
+    fraction it names.
+
+    >>> decimal("0.25") + decimal("0.5")
+    0.25 + 0.5
+    >>> TRANSFORMS["decimals"](decimal("0.25") + decimal("0.5"))
+    3/4
+    """
+    digits = len(text.lstrip("-").replace(".", "").lstrip("0")) or 1
+    return sp.UnevaluatedExpr(sp.Float(text, digits))
+
+
+def _decimals(expr: sp.Basic) -> sp.Basic:
+    """Every :func:`decimal` as the exact fraction its digits name."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.UnevaluatedExpr) and isinstance(e.args[0], sp.Float),
+        lambda e: sp.Rational(str(e.args[0])),
+    )
+
+
 TRANSFORMS: dict[str, Callable[[sp.Basic], sp.Basic]] = {
     "doit": _doit,
+    "decimals": _decimals,
     "diff": _diff,
     "deltas": _deltas,
     "sums": _sums,
