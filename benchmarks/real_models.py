@@ -240,6 +240,22 @@ def minilm_case(repeats: int, load_reps: int, cold: bool) -> dict[str, float | N
 LOAD_REPEATS = 5
 
 
+def blas_info() -> dict[str, str | None]:
+    """Which OpenBLAS kernels NumPy runs: the forward times depend on them (a
+    machine may pin them with ``OPENBLAS_CORETYPE``, as this project's CI does:
+    Haswell, AVX2, on a CPU with AVX-512)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # a test extra
+        return {"openblas_kernels": None}
+    openblas = [i for i in threadpool_info() if i["internal_api"] == "openblas"]
+    return {
+        "openblas_kernels": ", ".join(str(i.get("architecture")) for i in openblas)
+        or None,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats")
@@ -254,6 +270,7 @@ def main() -> None:
     repeats = 5 if args.quick else 30
     load_reps = 1 if args.quick else LOAD_REPEATS
     results = {
+        "machine": blas_info(),
         "minilm": minilm_case(repeats, load_reps, args.drop_caches),
         "smollm2": smollm2_case(repeats, load_reps, args.drop_caches),
     }
