@@ -253,8 +253,9 @@ def gelu(x: np.ndarray) -> np.ndarray:
 
     float32 arrays take the same value as max(x, 0) − ½|x| erfc(|x|/√2), with erfc
     from :func:`erfc_approx`: off by at most 2.1·10⁻⁷ before rounding (the ``gelu``
-    derivation measures it), about one float32 step at |x| ≈ 3, and seven times
-    faster than SciPy's element-by-element erf. Other dtypes use SciPy's erf.
+    derivation measures it), about one float32 step at |x| ≈ 3; in MiniLM's pass it
+    takes 1.25 ms where SciPy's element-by-element erf took 4.5 ms. Other dtypes use
+    SciPy's erf.
 
     >>> gelu(np.array([-1.0, 0.0, 1.0])).round(6)
     array([-0.158655,  0.      ,  0.841345])
