@@ -50,28 +50,40 @@ def _has(op: Op) -> Callable[[Trace], bool]:
     return lambda trace: bool(trace.find(op))
 
 
+def _does(trace: Trace, choices: tuple[tuple[Op, str], ...], otherwise: str) -> str:
+    """``<model> <phrase>``: the phrase of the first op in ``choices`` that the
+    trace records, else ``otherwise``."""
+    what = next((text for op, text in choices if trace.find(op)), otherwise)
+    return f"{subject(trace)} {what}"
+
+
 def positions(trace: Trace) -> str:
     """How the model tells positions apart, and which scene shows it."""
-    if trace.find(Op.ROPE):
-        what = "rotates queries and keys by position instead (RoPE, see the rope scene)"
-    elif trace.find(Op.POSITION_EMBEDDING):
-        what = "adds learned position embeddings instead (see position-embedding)"
-    elif trace.find(Op.POSITIONAL_ENCODING):
-        what = "adds sinusoidal positional encoding instead (see positional-encoding)"
-    else:
-        what = "has no position information"
-    return f"{subject(trace)} {what}"
+    return _does(
+        trace,
+        (
+            (Op.ROPE, "rotates queries and keys by position instead (RoPE, see the "
+             "rope scene)"),
+            (Op.POSITION_EMBEDDING, "adds learned position embeddings instead (see "
+             "position-embedding)"),
+            (Op.POSITIONAL_ENCODING, "adds sinusoidal positional encoding instead "
+             "(see positional-encoding)"),
+        ),
+        "has no position information",
+    )  # fmt: skip
 
 
 def outputs(trace: Trace) -> str:
     """What the model outputs, and which scene shows it."""
-    if trace.find(Op.MEAN_POOL):
-        what = "outputs a sentence embedding instead (see sentence-embedding)"
-    elif trace.find(Op.LOGITS):
-        what = "outputs next-token probabilities instead (see output)"
-    else:
-        what = "records no output stage"
-    return f"{subject(trace)} {what}"
+    return _does(
+        trace,
+        (
+            (Op.MEAN_POOL, "outputs a sentence embedding instead (see "
+             "sentence-embedding)"),
+            (Op.LOGITS, "outputs next-token probabilities instead (see output)"),
+        ),
+        "records no output stage",
+    )  # fmt: skip
 
 
 def _kind(trace: Trace) -> str:

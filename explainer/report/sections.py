@@ -17,7 +17,7 @@ from explainer.report.checks import Checks, Verdict
 from explainer.report.derivations import Excerpt, excerpt
 from explainer.report.formulas import OpFormula, op_formulas
 from explainer.report.grouping import ATTN_NAMES, TITLES, derivations_of, stage_key
-from explainer.report.tables import MAX_COLS, Table, indices, table
+from explainer.report.tables import MAX_COLS, Table, indices, shape_text, table
 from explainer.token_text import Vocabulary, display
 from explainer.trace import Op, Stage, Trace
 
@@ -329,7 +329,7 @@ class Builder:
             {
                 "name": s.name,
                 "op": str(s.op),
-                "shape": " × ".join(str(n) for n in s.shape),
+                "shape": shape_text(s.shape),
                 "verdict": self.checks.verdict([s.name]),
             }
             for s in stages

@@ -45,6 +45,15 @@ class Row:
     cells: tuple[Cell, ...]
 
 
+def shape_text(shape: Sequence[int]) -> str:
+    """An array's shape as the report writes it.
+
+    >>> shape_text((52, 384))
+    '52 × 384'
+    """
+    return " × ".join(str(n) for n in shape)
+
+
 @dataclass(frozen=True)
 class Stats:
     """Minimum, maximum, mean and standard deviation of a summarised array, each
@@ -56,7 +65,7 @@ class Stats:
 
     @property
     def size(self) -> str:
-        return " × ".join(str(n) for n in self.of)
+        return shape_text(self.of)
 
 
 @dataclass(frozen=True)
@@ -266,7 +275,7 @@ def table(
     return Table(
         name=name,
         caption=caption or name,
-        shape=" × ".join(str(n) for n in full),
+        shape=shape_text(full),
         cols=tuple("⋯" if c == GAP else cols[c] for c in col_ids),
         rows=body,
         scale=scale,

@@ -15,7 +15,7 @@ from explainer.report import figures
 from explainer.report import variant_figures as vf
 from explainer.report.grouping import stage_key
 from explainer.report.sections import Builder, Section
-from explainer.report.tables import indices
+from explainer.report.tables import indices, shape_text
 from explainer.trace import Op, Stage
 
 
@@ -114,8 +114,8 @@ class VariantBuilder(Builder):
         k, v = self.trace[k_heads], self.trace[v_heads]
         sec.extra["groups"] = vf.kv_groups(self.trace[k_src], k, self.trace[v_src], v)
         sec.extra["sources"] = (k_src, v_src)
-        sec.extra["w_k"] = " × ".join(str(n) for n in self.trace[f"{p}.w_k"].shape)
-        sec.extra["w_q"] = " × ".join(str(n) for n in self.trace[f"{p}.w_q"].shape)
+        sec.extra["w_k"] = shape_text(self.trace[f"{p}.w_k"].shape)
+        sec.extra["w_q"] = shape_text(self.trace[f"{p}.w_q"].shape)
 
     def _swiglu(self, sec: Section, stages: list[Stage]) -> None:
         """(SiLU(x W_gate) ⊙ x W_up) W₂ (Shazeer 2020, Eq. 6)."""
