@@ -1,45 +1,58 @@
-"""The HTML report in a real browser: Debian's Chromium driven by Playwright.
-
-No browser is downloaded: Playwright launches /usr/bin/chromium. Every request
-the page makes is routed, and anything but file: or data: fails the test.
-Screenshots of the major sections go to output/screenshots/.
+"""The HTML report in a real browser: Debian's Chromium driven by Playwright
+(tests/browser_page.py). Every request the page makes is routed, and anything but
+file: or data: fails the test. Screenshots of the major sections go to
+output/screenshots/.
 """
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_page import Visit, launch, sync_api
 
 from explainer import ModelConfig, trace_sentence
-from explainer.report import render_report
+from explainer.render.manifest import trace_digest, update_manifest
+from explainer.report import find_videos, render_report
 from explainer.tokenizer import Tokenizer, default_corpus
 from explainer.verify import verify
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium "
-        "(scripts/setup.sh installs it)",
-        allow_module_level=True,
-    )
+sync_api()
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "output" / "screenshots"
 EVIL = "<img src=x onerror=alert(1)> </script><script>alert(1)</script>"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 
 
 def write_report(path: Path, sentence: str, tokenizer=None, **config) -> tuple:
     trace = trace_sentence(ModelConfig(**config), sentence, tokenizer=tokenizer)
     path.write_text(render_report(trace, verify(trace, derivations=False)), "utf-8")
     return trace, path
+
+
+def write_video(path: Path, frames: int = 45) -> None:
+    """A 3-second H.264 MP4 (what ``explainer render`` writes), made with PyAV."""
+    av = pytest.importorskip("av")  # PyAV comes with manim
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            pixels = np.full((48, 64, 3), 5 * i, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def write_report_with_video(folder: Path) -> tuple:
+    """A report with one video of its own trace beside it, in videos/."""
+    trace = trace_sentence(ModelConfig(architecture="decoder", n_layers=1), "you win")
+    write_video(folder / "videos" / "softmax.mp4")
+    update_manifest(folder / "videos", trace_digest(trace), {"softmax": "softmax.mp4"})
+    page = folder / "report.html"
+    videos = find_videos(page, trace)
+    results = verify(trace, derivations=False, precision=False)
+    page.write_text(render_report(trace, results, videos), "utf-8")
+    return trace, page
 
 
 @pytest.fixture(scope="module")
@@ -54,52 +67,13 @@ def pages(tmp_path_factory):
         "chinese": write_report(
             folder / "chinese.html", "我爱自然语言处理", architecture="decoder"
         ),
+        "video": write_report_with_video(tmp_path_factory.mktemp("video")),
     }
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """A page opened with every request routed and every message recorded."""
-
-    def __init__(self, browser, path: Path) -> None:
-        self.requests: list[str] = []
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
-        self.page.route("**/*", self._route)
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("dialog", self._dialog)
-        self.page.goto(path.as_uri())
-        self.page.wait_for_load_state("load")
-
-    def _route(self, route) -> None:
-        url = route.request.url
-        self.requests.append(url)
-        if url.startswith(("file:", "data:")):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
-
-    def _console(self, message) -> None:
-        if message.type in ("error", "warning"):
-            self.errors.append(f"{message.type}: {message.text}")
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def close(self) -> None:
-        self.page.close()
+    yield from launch()
 
 
 @pytest.fixture
@@ -306,3 +280,39 @@ def test_keyboard_focus_on_a_token_works_like_hover(visit):
     assert {q for q, _ in visible_lines(page)} == {"4"}
     page.evaluate("document.activeElement.blur()")
     assert visible_lines(page) == before
+
+
+def test_a_video_beside_the_report_plays(visit):
+    v = visit("video")
+    page = v.page
+    assert page.locator("video").count() == 1
+    assert page.get_attribute("video", "src") == "videos/softmax.mp4"
+    times = page.evaluate(
+        """async () => {
+            const video = document.querySelector("video");
+            video.muted = true;
+            await video.play();
+            const start = video.currentTime;
+            await new Promise(done => setTimeout(done, 700));
+            return [start, video.currentTime, video.duration];
+        }"""
+    )
+    start, later, duration = times
+    assert later > start + 0.2, times  # it played: its time advanced
+    assert duration == pytest.approx(3.0, abs=0.1)  # 45 frames at 15 per second
+    assert v.errors == [] and v.blocked == []
+
+
+def test_the_policy_refuses_remote_media(visit):
+    v = visit("video")
+    refused = v.page.evaluate(
+        """() => new Promise(done => {
+            document.addEventListener("securitypolicyviolation",
+                e => done([e.effectiveDirective, e.blockedURI]));
+            const video = document.createElement("video");
+            video.src = "https://example.com/remote.mp4";
+            document.body.appendChild(video);
+        })"""
+    )
+    assert refused == ["media-src", "https://example.com/remote.mp4"]
+    assert v.blocked == []  # refused by the page itself, before any request
