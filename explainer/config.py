@@ -7,6 +7,7 @@ Names follow Vaswani et al. 2017 (Table 3): ``d_model``, ``n_heads`` (h), ``d_k`
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,19 @@ MODELS = (
     "minilm",
     "smollm2",
 )  # pretrained models (explainer.models); "" is the toy model
+# Largest sizes accepted: far above any model this tool explains (the paper's big
+# model has d_model 1024, d_ff 4096, 6 layers), low enough that a typo such as
+# --n-layers 99999999999 is named at once instead of filling the memory.
+MAX_SIZES = {
+    "d_model": 16384,
+    "n_heads": 1024,
+    "d_k": 16384,
+    "d_v": 16384,
+    "d_ff": 65536,
+    "n_layers": 256,
+    "max_len": 131072,
+}
+MAX_PARAM_BYTES = 2 << 30  # the toy model's weights may take at most 2 GiB
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,8 @@ class ModelConfig:
             )
         if isinstance(self.eps, bool) or not isinstance(self.eps, int | float):
             raise ValueError(f"eps must be a number, not {self.eps!r}")
-        if not self.eps > 0:
-            raise ValueError(f"eps ({self.eps}) must be > 0")
+        if not math.isfinite(self.eps) or not self.eps > 0:
+            raise ValueError(f"eps ({self.eps}) must be > 0 and finite, e.g. 1e-5")
         object.__setattr__(self, "eps", float(self.eps))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be a whole number, not {self.seed!r}")
@@ -114,6 +128,37 @@ def _check_positive_int(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a whole number, not {value!r}")
     if value <= 0:
         raise ValueError(f"{name} ({value}) must be > 0")
+    if value > MAX_SIZES[name]:
+        raise ValueError(
+            f"{name} ({value}) is larger than this tool accepts "
+            f"({MAX_SIZES[name]}); choose a smaller {name}"
+        )
+
+
+def check_param_bytes(cfg: ModelConfig, vocab_size: int) -> int:
+    """The bytes the toy model's weights would take; raises ValueError, before
+    anything is allocated, when that is more than :data:`MAX_PARAM_BYTES`.
+
+    >>> check_param_bytes(ModelConfig(), 100)  # 4896 float64 numbers
+    39168
+    >>> check_param_bytes(ModelConfig(d_model=16384, n_heads=16), 100)
+    Traceback (most recent call last):
+    ...
+    ValueError: the weights would take 48.0 GiB; the limit is 2 GiB: choose a \
+smaller d_model, d_ff or n_layers
+    """
+    from explainer.params import param_shapes
+
+    shapes = param_shapes(cfg, vocab_size)
+    count = sum(math.prod(shape) for shape in shapes.values())
+    size = count * (8 if cfg.dtype == "float64" else 4)
+    if size > MAX_PARAM_BYTES:
+        raise ValueError(
+            f"the weights would take {size / 2**30:.1f} GiB; the limit is "
+            f"{MAX_PARAM_BYTES / 2**30:.0f} GiB: choose a smaller d_model, d_ff or "
+            "n_layers"
+        )
+    return size
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explainer.config import ModelConfig
+from explainer.config import ModelConfig, check_param_bytes
 from explainer.forward import forward
 from explainer.params import Params, init_params
 from explainer.tokenizer import Encoding, Tokenizer, default_corpus
@@ -32,17 +32,18 @@ def trace_sentence(
     """
     tokenizer = tokenizer or Tokenizer.from_corpus(default_corpus())
     source = tokenizer.encode(sentence)
-    _check_length("sentence", source, cfg)
     target_enc: Encoding | None = None
     if cfg.architecture == "encoder-decoder":
-        target_enc = tokenizer.encode(sentence if target is None else target, bos=True)
-        _check_length("target", target_enc, cfg)
+        text = sentence if target is None else target
+        target_enc = tokenizer.encode(text, bos=True, what="target")
     elif target is not None:
         raise ValueError(
             f"a target is only read by an encoder-decoder, not by an {cfg.architecture}"
             "; drop --target or use --architecture encoder-decoder"
         )
+    _check_length(source, target_enc, cfg)
     if params is None:
+        check_param_bytes(cfg, len(tokenizer.vocab))  # before allocating
         params = init_params(cfg, len(tokenizer.vocab))
     else:  # the trace freezes its arrays: keep the caller's own ones writable
         params = {name: np.array(value) for name, value in params.items()}
@@ -62,12 +63,17 @@ def trace_sentence(
     )
 
 
-def _check_length(what: str, enc: Encoding, cfg: ModelConfig) -> None:
-    if len(enc.ids) > cfg.max_len:
-        raise ValueError(
-            f"the {what} has {len(enc.ids)} tokens but max_len is {cfg.max_len}; "
-            f"shorten it or raise max_len (--max-len {len(enc.ids)})"
-        )
+def _check_length(source: Encoding, target: Encoding | None, cfg: ModelConfig) -> None:
+    """Name the first input longer than ``max_len``; the hint is the max_len that
+    fits both (the target's count includes its ``<bos>``)."""
+    needed = max(len(source.ids), 0 if target is None else len(target.ids))
+    for what, enc in (("sentence", source), ("target", target)):
+        if enc is not None and len(enc.ids) > cfg.max_len:
+            extra = " with its <bos>" if what == "target" else ""
+            raise ValueError(
+                f"the {what} has {len(enc.ids)} tokens{extra} but max_len is "
+                f"{cfg.max_len}; shorten it or raise max_len (--max-len {needed})"
+            )
 
 
 def _tokens(enc: Encoding) -> Tokens:

@@ -123,20 +123,30 @@ class Tokenizer:
     def bos_id(self) -> int:
         return self.vocab.index(BOS)
 
-    def encode(self, text: str, *, bos: bool = False) -> Encoding:
-        """Tokens and ids of ``text``; unknown words become <unk>.
+    def encode(
+        self, text: str, *, bos: bool = False, what: str = "sentence"
+    ) -> Encoding:
+        """Tokens and ids of ``text``; unknown words become <unk>. ``what`` names
+        the text (and its option) in errors.
 
         >>> t = Tokenizer.from_corpus(["when you play"])
         >>> e = t.encode("When you dance")
         >>> e.tokens, e.ids, e.unknown
         (('when', 'you', '<unk>'), (4, 5, 1), ('dance',))
+        >>> t.encode(" ", what="target")
+        Traceback (most recent call last):
+        ...
+        ValueError: the target is empty; give some words, e.g. --target 'hello'
         """
+        check_text(text, what)
         if not text.strip():
-            raise ValueError("the sentence is empty; give some words, e.g. 'hello'")
+            raise ValueError(
+                f"the {what} is empty; give some words, e.g. --{what} 'hello'"
+            )
         index = self.index
         words = split_words(text)
         if not words:
-            raise ValueError(f"the sentence {text!r} has no words")
+            raise ValueError(f"the {what} {text!r} has no words")
         unknown = tuple(dict.fromkeys(w for w in words if w not in index))
         tokens = tuple(w if w in index else UNK for w in words)
         if bos:
@@ -145,6 +155,33 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> list[str]:
         return [self.vocab[i] for i in ids]
+
+
+def check_text(text: str, what: str = "sentence") -> str:
+    """``text`` if it is valid Unicode; else ValueError naming the first bad byte.
+
+    Bytes that are not UTF-8 reach Python's ``sys.argv`` as lone surrogates
+    (PEP 383); they cannot be tokenized, printed or written.
+
+    >>> check_text("caf\\udcc3", "prompt")
+    Traceback (most recent call last):
+    ...
+    ValueError: the prompt is not valid UTF-8 (byte 0xc3 at character 4); \
+give it as UTF-8 text
+    """
+    for position, char in enumerate(text, start=1):
+        if "\ud800" <= char <= "\udfff":
+            code = ord(char)
+            bad = (
+                f"byte 0x{code - 0xDC00:02x}"
+                if 0xDC80 <= code <= 0xDCFF
+                else f"lone surrogate U+{code:04X}"
+            )
+            raise ValueError(
+                f"the {what} is not valid UTF-8 ({bad} at character {position}); "
+                "give it as UTF-8 text"
+            )
+    return text
 
 
 def default_corpus() -> list[str]:

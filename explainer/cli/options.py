@@ -14,7 +14,7 @@ from explainer import config as config_mod
 from explainer.config import ModelConfig
 from explainer.presets import PRESETS, get_preset
 from explainer.run import trace_sentence
-from explainer.tokenizer import Tokenizer, load_corpus
+from explainer.tokenizer import Tokenizer, check_text, load_corpus
 from explainer.trace import Trace
 
 # (flag, config key, click type, help)
@@ -128,6 +128,9 @@ def _option_keys() -> list[str]:
 def build_setup(raw: dict[str, Any]) -> Setup:
     """Preset, then config file, then flags: later ones win (or a pretrained
     ``--model``, which takes none of them)."""
+    for what in ("sentence", "target"):
+        if raw.get(what) is not None:
+            check_text(raw[what], what)
     if raw.get("model"):
         return _model_setup(raw)
     preset = get_preset(raw["preset"] or "default")

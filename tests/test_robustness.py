@@ -1,0 +1,121 @@
+"""Hostile input: each case exits 2 with one line naming the value and the fix,
+prints no traceback and leaves the user's files as they were (issue 12, point 6)."""
+
+import json
+
+import pytest
+from cli_run import run
+
+from explainer import config as config_mod
+from explainer import trace_json
+from explainer.config import ModelConfig, check_param_bytes
+
+
+def one_line_error(code: int, err: str, *needles: str) -> None:
+    """Exit 2, a single ``error:`` line holding every needle, no traceback."""
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+# --- sizes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--d-model", "100000", "d_model (100000)"),
+        ("--n-layers", "99999999999999999999999", "n_layers (99999999999999999999999)"),
+        ("--d-ff", "10000000", "d_ff (10000000)"),
+        ("--max-len", "10000000000", "max_len (10000000000)"),
+        ("--d-k", "100000", "d_k (100000)"),
+    ],
+)
+def test_sizes_have_upper_bounds(flag, value, needle, capsys):
+    code, out, err = run(["trace", flag, value, "--n-heads", "1"], capsys)
+    one_line_error(code, err, needle, f"({config_mod.MAX_SIZES[needle.split()[0]]})")
+    assert out == ""
+
+
+def test_weights_too_large_are_named_before_allocating(capsys):
+    # 16384 wide, 16 heads, 2 + 2 layers: each layer holds at least 4 d_model²
+    # float64 numbers (8 GiB), far above the 2 GiB limit; nothing is allocated.
+    code, _, err = run(["trace", "--d-model", "16384", "--n-heads", "16"], capsys)
+    one_line_error(code, err, "GiB", "limit is 2 GiB", "d_model")
+
+
+def test_param_bytes_match_a_hand_count():
+    # d_model 8, d_ff 32, vocab 100, 2 + 2 layers, post-norm (no final norm):
+    # embedding 800; encoder layer 4·(64+8) + (256+32+256+8) + 2·16 = 872;
+    # decoder layer 2·288 + 552 + 3·16 = 1176; total 800 + 2·872 + 2·1176 = 4896.
+    assert check_param_bytes(ModelConfig(), 100) == 4896 * 8
+    assert check_param_bytes(ModelConfig(dtype="float32"), 100) == 4896 * 4
+
+
+# --- non-finite floats -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400"])
+def test_eps_must_be_finite(value, tmp_path, capsys):
+    out_file = tmp_path / "t.json"
+    code, out, err = run(["trace", "--eps", value, "--out", str(out_file)], capsys)
+    one_line_error(code, err, "eps (", "> 0 and finite")
+    assert out == "" and not out_file.exists()
+
+
+def test_eps_inf_in_a_config_file_or_trace_is_rejected(tmp_path, capsys):
+    toml = tmp_path / "m.toml"
+    toml.write_text("eps = inf\n")
+    code, _, err = run(["trace", "--config", str(toml)], capsys)
+    one_line_error(code, err, "eps (inf)")
+    data = trace_json.to_dict(_toy_trace())
+    data["config"]["eps"] = float("inf")
+    with pytest.raises(ValueError, match=r"eps \(inf\)"):
+        trace_json.loads(json.dumps(data))  # Python writes it as Infinity
+
+
+def _toy_trace():
+    from explainer.run import trace_sentence
+
+    return trace_sentence(ModelConfig(architecture="encoder"), "you win or you die")
+
+
+# --- text -------------------------------------------------------------------------
+
+
+def test_empty_target_names_target(capsys):
+    code, _, err = run(["trace", "--target", ""], capsys)
+    one_line_error(code, err, "target is empty", "--target")
+
+
+BAD = b"caf\xc3 ok".decode("utf-8", "surrogateescape")  # as sys.argv holds it
+
+
+@pytest.mark.parametrize("option", ["--sentence", "--target"])
+def test_invalid_utf8_is_one_error_for_out_and_json(option, tmp_path, capsys):
+    out_file = tmp_path / "t.json"
+    out_file.write_text("old")
+    for tail in (["--out", str(out_file)], ["--json"]):
+        code, out, err = run(["trace", option, BAD, *tail], capsys)
+        one_line_error(code, err, "not valid UTF-8", "byte 0xc3", option[2:])
+        assert out == ""
+    assert out_file.read_text() == "old"
+
+
+def test_invalid_utf8_with_a_pretrained_model(capsys):
+    # Checked before the model loads: its tokenizer never sees the text.
+    code, _, err = run(["trace", "--model", "minilm", "--sentence", BAD], capsys)
+    one_line_error(code, err, "not valid UTF-8")
+
+
+def test_max_len_hint_counts_the_target_bos(capsys):
+    # The sentence has 6 words; the encoder-decoder's target is <bos> + the same
+    # 6 words = 7 tokens, so the hint must be 7 and following it must work.
+    sentence = "you win or you die now"
+    code, _, err = run(["trace", "--max-len", "5", "--sentence", sentence], capsys)
+    one_line_error(code, err, "--max-len 7")
+    code, _, err = run(["trace", "--max-len", "7", "--sentence", sentence], capsys)
+    assert code == 0, err
