@@ -12,9 +12,9 @@ from collections.abc import Callable
 import sympy as sp
 from sympy import stats
 
-from .derivation import Derivation, Step, cases, chain, held
+from .derivation import Derivation, Step, chain, held
 from .softmax import RowSoftmax, softmax
-from .symbols import T, T_k, T_q, d_k, d_v, i, j, k, m, matrix, n, s, x
+from .symbols import T_k, T_q, d_k, d_v, i, j, k, m, matrix, n, r, s, x
 
 mu_q, mu_k = sp.symbols("mu_q mu_k", real=True)  # E[q_m], E[k_m]
 sigma_q, sigma_k = sp.symbols("sigma_q sigma_k", positive=True)  # their spreads
@@ -108,6 +108,22 @@ def _three_point(name: str) -> sp.Expr:
     return stats.FiniteRV(name, {-a: third, 0: third, a: third})
 
 
+def _independent(*names: str) -> tuple[sp.Expr, ...]:
+    """Independent real random variables with arbitrary densities f_<name>: what
+    sympy.stats proves about them holds for every distribution."""
+    out = []
+    for name in names:
+        value = sp.Symbol(name, real=True)
+        density = sp.Function(f"f_{name}")(value)
+        out.append(stats.ContinuousRV(value, density, set=sp.Reals))
+    return tuple(out)
+
+
+def _mask_count(upper: sp.Expr, lower: sp.Expr = 0) -> sp.Sum:
+    """How many keys lower … upper the causal mask lets query i see."""
+    return sp.Sum(sp.Piecewise((1, causal_mask(i, j)), (0, True)), (j, lower, upper))
+
+
 @functools.cache
 def derivation() -> Derivation:
     """Attention: weights are distributions; why √d_k; masking by a limit."""
@@ -124,6 +140,8 @@ def derivation() -> Derivation:
         sigma_q**2 * sigma_k**2 + sigma_q**2 * mu_k**2 + mu_q**2 * sigma_k**2
     )
     rademacher = _dot("q", "k", 3, stats.Rademacher)
+    q_m, k_m = _independent("q_m", "k_m")
+    X, Y = _independent("X", "Y")
     three_point = _dot("u", "w", 2, _three_point)
     return Derivation(
         name="scaled-dot-product-attention",
@@ -156,20 +174,44 @@ def derivation() -> Derivation:
                 "value row is the same v, the output is v",
                 by=("sums",),
             ),
+            Step(
+                stats.Expectation(q_m * k_m),
+                stats.Expectation(q_m) * stats.Expectation(k_m),
+                "independent q_m, k_m with any densities f_q_m, f_k_m: the double "
+                "integral of q·k·f_q_m(q)·f_k_m(k) factors (sympy.stats)",
+                by=("stats",),
+                title="Why √d_k (footnote 4): independent components",
+            ),
+            Step(
+                stats.Expectation((q_m * k_m) ** 2),
+                stats.Expectation(q_m**2) * stats.Expectation(k_m**2),
+                "the same for the squares, so Var[q_m k_m] = E[q_m²]E[k_m²] − "
+                "(E[q_m]E[k_m])², with E[X²] = Var X + E[X]²",
+                by=("stats",),
+            ),
+            Step(
+                stats.Variance(X + Y),
+                stats.Variance(X) + stats.Variance(Y),
+                "independent X, Y with any densities: Var[X + Y] = Var X + Var Y + "
+                "2(E[XY] − E[X]E[Y]), and E[XY] = E[X]E[Y]. With X = Σ_{m<l} q_m k_m "
+                "and Y = q_l k_l, by induction on l: Var[q·k] = Σ_m Var[q_m k_m]",
+                by=("linearity", "stats"),
+            ),
             *chain(
                 sp.Sum(mu_q * mu_k, (m, 0, d_k - 1)),
                 (
                     d_k * mu_q * mu_k,
-                    "E[q·k] = Σ_m E[q_m]E[k_m]: linearity, and q_m, k_m independent",
+                    "E[q·k] = Σ_m E[q_m]E[k_m]: linearity, and the independence above",
                     ("doit",),
                 ),
-                title="Why √d_k (footnote 4): the mean of q·k",
+                title="… the mean of q·k",
             ),
             Step(
                 sp.Subs(d_k * mu_q * mu_k, (mu_q, mu_k), (0, 0)),
                 0,
                 "zero-mean components: E[q·k] = 0",
                 by=("doit",),
+                kind="definition",
             ),
             Step(
                 sp.Sum(var_term, (m, 0, d_k - 1)),
@@ -185,6 +227,7 @@ def derivation() -> Derivation:
                 d_k,
                 "unit-variance, zero-mean components: Var[q·k] = d_k",
                 by=("doit",),
+                kind="definition",
             ),
             Step(
                 held(sp.Pow(1 / sp.sqrt(d_k), 2, evaluate=False), d_k),
@@ -202,6 +245,8 @@ def derivation() -> Derivation:
                 "cross-check, exact, with sympy.stats: d_k = 3 components that "
                 "are ±1 with probability ½",
                 by=("stats", "simplify"),
+                kind="instances",
+                on="d_k = 3, Rademacher components",
                 title="Cross-check on concrete distributions",
             ),
             Step(
@@ -212,6 +257,8 @@ def derivation() -> Derivation:
                 "d_k = 2 components that are 0 or ±√(3/2), each with probability ⅓ "
                 "(unit variance, neither Gaussian nor binary)",
                 by=("stats", "simplify"),
+                kind="instances",
+                on="d_k = 2, three-point components",
             ),
             Step(
                 sp.Limit(
@@ -236,12 +283,26 @@ def derivation() -> Derivation:
                 by=("doit",),
             ),
             Step(
-                sp.Sum(sp.Piecewise((1, causal_mask(i, j)), (0, True)), (j, 0, T - 1)),
+                _mask_count(i + r),
+                _mask_count(i) + _mask_count(i + r, i + 1),
+                "query i of T = i + 1 + r (any r ≥ 0): split the keys into 0 … i "
+                "and i + 1 … T − 1",
+                by=("simplify",),
+                title="The causal mask lets query i see i + 1 keys, for every T",
+            ),
+            Step(
+                _mask_count(i),
                 i + 1,
-                "the causal mask lets query i see keys 0 … i: i + 1 of them "
-                "(j ≤ i, itself included)",
-                by=("doit",),
-                cases=cases(T, range(1, 6), i),
+                "keys 0 … i, counted back from i as j = i − u: j ≤ i holds for all "
+                "of them (itself included)",
+                by=("reverse", "doit"),
+            ),
+            Step(
+                _mask_count(i + r, i + 1),
+                0,
+                "keys i + 1 … T − 1, counted as j = i + 1 + u: j ≤ i fails for "
+                "every one, so the mask hides them all",
+                by=("shift", "doit"),
             ),
         ),
     )

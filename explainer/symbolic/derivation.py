@@ -7,6 +7,13 @@ A step that SymPy can only prove for concrete sizes lists ``cases`` (for example
 n = 2 … 6) and is proved at each of them; a case may also be symbolic, such as
 n = j + 1 + r with r ≥ 0, which is how "for every n > j" is said to SymPy.
 
+Every step says what kind of support it has (its ``kind``, see :data:`KINDS`):
+proved for all sizes, checked on instances (which ones), a definition or rewrite,
+a numeric estimate (checked by evaluating both sides with mpmath), or an
+assumption (not checked).  A step with concrete ``cases`` is checked on
+instances whatever it claims, and a step whose two sides are the same expression
+is labelled ``identical``: it holds, but proves nothing.
+
 A :class:`Derivation` is a formula plus its steps; it renders them as Unicode or
 LaTeX.  Nothing here prints: ``check`` returns :class:`StepResult` values.
 
@@ -25,6 +32,11 @@ LaTeX.  Nothing here prints: ``check`` returns :class:`StepResult` values.
 >>> wrong = Step((a + 1) ** 2, a**2 + 1, "forgot the cross term", by=("expand",))
 >>> wrong.check().residual
 '2*a'
+>>> Step(a, a, "planted").label, d.steps[0].label
+('identical', 'proved')
+>>> tally_text(tally([Step(a, a, "planted"), *d.steps]))
+'1 proved, 0 checked on instances, 0 definitions, 0 numeric, 0 assumptions, \
+1 identical (no proof)'
 """
 
 from __future__ import annotations
@@ -50,6 +62,34 @@ from .tactics import (
 Case = tuple[tuple[sp.Symbol, sp.Basic | int], ...]
 """One substitution, as ((symbol, value), …), so that steps stay hashable."""
 
+KINDS: dict[str, str] = {
+    "proved": "proved for all sizes",
+    "instances": "checked on instances",
+    "definition": "a definition or rewrite",
+    "numeric": "a numeric estimate",
+    "assumption": "an assumption, not proved",
+}
+"""What a step's support is, by the ``kind`` it declares."""
+
+IDENTICAL = "identical"
+"""The label of a step whose two sides are one expression: it proves nothing."""
+
+LABELS = (*KINDS, IDENTICAL)
+"""Every label a step can get, in the order counts are shown."""
+
+_COUNTED = {
+    "proved": "proved",
+    "instances": "checked on instances",
+    "definition": "definitions",
+    "numeric": "numeric",
+    "assumption": "assumptions",
+    IDENTICAL: "identical (no proof)",
+}
+
+NUMERIC_RTOL = 5e-3
+"""A numeric step holds when both sides agree to this relative error: the
+estimates are shown with three significant digits."""
+
 # --- steps ---------------------------------------------------------------------
 
 
@@ -68,6 +108,11 @@ class StepResult:
     cases: int
     seconds: float
 
+    @property
+    def label(self) -> str:
+        """The step's label (see :attr:`Step.label`)."""
+        return self.step.label
+
 
 @dataclass(frozen=True)
 class Step:
@@ -77,6 +122,11 @@ class Step:
     step holds when the result is exactly zero.  ``defs`` are abbreviations
     unfolded before the proof.  When ``cases`` is non-empty the step is proved at
     each substitution.  A ``title`` starts a new block when shown.
+
+    ``kind`` is one of :data:`KINDS`; ``on`` names the instances of a step
+    checked on instances without ``cases`` ("T = 2, d_model = 2").  A
+    ``numeric`` step holds when ``lhs`` and ``rhs``, evaluated with mpmath,
+    agree to :data:`NUMERIC_RTOL`; an ``assumption`` is not checked.
     """
 
     lhs: sp.Basic
@@ -86,10 +136,16 @@ class Step:
     cases: tuple[Case, ...] = ()
     defs: tuple[Definition, ...] = ()
     title: str = ""
+    kind: str = "proved"
+    on: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lhs", sp.sympify(self.lhs))
         object.__setattr__(self, "rhs", sp.sympify(self.rhs))
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; valid: {sorted(KINDS)}")
+        if self.kind == "instances" and not (self.on or self.cases):
+            raise ValueError(f"step {self.why!r}: say which instances (on=…)")
         unknown = [name for name in self.by if name not in TRANSFORMS]
         if unknown:
             raise ValueError(
@@ -115,9 +171,41 @@ class Step:
             expr = apply_transform(name, expr)
         return expr
 
+    @property
+    def label(self) -> str:
+        """What supports the step: a key of :data:`KINDS`, or :data:`IDENTICAL`.
+
+        Mechanical, not taken on trust: two structurally equal sides (compared
+        before any simplification) are ``identical`` whatever the step claims,
+        and a "proof" at concrete ``cases`` is ``instances``.
+        """
+        if self.lhs == self.rhs:
+            return IDENTICAL
+        if self.kind == "proved" and _concrete(self.cases):
+            return "instances"
+        return self.kind
+
+    def support(self) -> str:
+        """The label in words: 'proved for all sizes', 'checked for T = 1…5' …"""
+        label = self.label
+        if label == IDENTICAL:
+            return "both sides identical: not a proof"
+        if label == "instances":
+            return f"checked for {self.on or self.describe_cases()}"
+        return KINDS[label]
+
     def check(self) -> StepResult:
-        """Prove the step with SymPy; a false or unprovable step is a failed result."""
+        """Prove the step with SymPy; a false or unprovable step is a failed result.
+
+        A numeric step is evaluated instead; an assumption is not checked.
+        """
         start = time.perf_counter()
+        if self.kind == "assumption":
+            return StepResult(self, True, "", 0, time.perf_counter() - start)
+        if self.kind == "numeric":
+            return StepResult(
+                self, *self._estimate(), 0, time.perf_counter() - start
+            )
         residual = ""
         for case in [dict(case) for case in self.cases] or [{}]:
             try:
@@ -137,6 +225,19 @@ class Step:
             seconds=time.perf_counter() - start,
         )
 
+    def _estimate(self) -> tuple[bool, str]:
+        """(ok, residual) of a numeric step: both sides to 30 digits, compared."""
+        try:
+            left, right = (
+                sp.N(_exact(unfold(side, self.defs)), 30)
+                for side in (self.lhs, self.rhs)
+            )
+            gap = abs(left - right)
+            ok = bool(gap <= NUMERIC_RTOL * abs(right))
+        except Exception as err:  # a failed check is a result, not a crash
+            return False, f"{type(err).__name__}: {err}"
+        return ok, "" if ok else f"{sp.sstr(left)} vs {sp.sstr(right)}"
+
     def to_latex(self) -> str:
         """``lhs = rhs`` as LaTeX."""
         return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
@@ -150,6 +251,16 @@ class Step:
         return _describe_cases(self.cases)
 
 
+def _concrete(steps_cases: Sequence[Case]) -> bool:
+    """True when some case gives a symbol a number (n = 3, not n = j + 1 + r)."""
+    return any(sp.S(value).is_number for case in steps_cases for _, value in case)
+
+
+def _exact(expr: sp.Basic) -> sp.Basic:
+    """Published decimals read exactly, sums and substitutions evaluated."""
+    return apply_transform("doit", apply_transform("decimals", expr))
+
+
 def _format_case(case: dict[sp.Symbol, sp.Basic | int]) -> str:
     return ", ".join(f"{symbol} = {value}" for symbol, value in case.items())
 
@@ -161,13 +272,39 @@ def _describe_cases(steps_cases: Sequence[Case]) -> str:
         return ", ".join(f"{symbol} = {value}" for symbol, value in steps_cases[0])
     names = [symbol for symbol, _ in steps_cases[0]]
     size = names[0]
-    values = {dict(case)[size] for case in steps_cases}
-    text = f"{size} = " + ", ".join(
-        str(v) for v in sorted(values, key=sp.default_sort_key)
-    )
+    values = sorted({dict(case)[size] for case in steps_cases}, key=sp.default_sort_key)
+    text = f"{size} = " + _span(values)
     if len(names) > 1:
         text += " (every " + ", ".join(str(s) for s in names[1:]) + ")"
     return text
+
+
+def _span(values: Sequence[sp.Basic | int]) -> str:
+    """'1…5' for a run of three or more consecutive integers, else '1, 3'."""
+    numbers = [int(v) for v in values if sp.S(v).is_Integer]
+    if len(numbers) == len(values) >= 3 and numbers == list(
+        range(numbers[0], numbers[-1] + 1)
+    ):
+        return f"{numbers[0]}…{numbers[-1]}"
+    return ", ".join(str(v) for v in values)
+
+
+def tally(steps: Iterable[Step | StepResult]) -> dict[str, int]:
+    """How many steps have each label, every label of :data:`LABELS` included."""
+    counts = dict.fromkeys(LABELS, 0)
+    for step in steps:
+        counts[step.label] += 1
+    return counts
+
+
+def tally_text(counts: dict[str, int]) -> str:
+    """'41 proved, 12 checked on instances, 20 definitions, 3 numeric, 0 assumptions'
+    (and how many steps are identical on both sides, when any are)."""
+    return ", ".join(
+        f"{counts.get(label, 0)} {_COUNTED[label]}"
+        for label in LABELS
+        if label != IDENTICAL or counts.get(label, 0)
+    )
 
 
 def cases(
@@ -213,7 +350,8 @@ def chain(
     defs: tuple[Definition, ...] = (),
     case_list: tuple[Case, ...] = (),
 ) -> tuple[Step, ...]:
-    """Steps ``start = e1 = e2 …``; each link is ``(expr, why)`` or ``(expr, why, by)``.
+    """Steps ``start = e1 = e2 …``; each link is ``(expr, why)``, ``(expr, why, by)``
+    or ``(expr, why, by, kind)``.
 
     >>> from sympy.abc import a
     >>> [s.rhs for s in chain(a * (a + 1), (a**2 + a, "distribute", ("expand",)))]
@@ -231,6 +369,7 @@ def chain(
                 cases=case_list,
                 defs=defs,
                 title=title if number == 0 else "",
+                kind=rest[1] if len(rest) > 1 else "proved",
             )
         )
         lhs = steps[-1].rhs
@@ -263,6 +402,10 @@ class Derivation:
     def check(self) -> tuple[StepResult, ...]:
         """Prove every step; one :class:`StepResult` per step, in order."""
         return tuple(step.check() for step in self.steps)
+
+    def tally(self) -> dict[str, int]:
+        """How many steps have each label (see :func:`tally`)."""
+        return tally(self.steps)
 
     @property
     def where(self) -> tuple[sp.Eq, ...]:
@@ -317,10 +460,7 @@ class Derivation:
             for step, show_lhs in block:
                 number += 1
                 lines.append(pretty_equation(step.lhs, step.rhs, show_lhs))
-                proof = " → ".join(step.by)
-                if step.cases:
-                    proof += f"; for {step.describe_cases()}"
-                lines.append(f"    ({number}) {step.why}  [SymPy: {proof}]")
+                lines.append(f"    ({number}) {step.why}  [{_how(step)}]")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
@@ -342,15 +482,21 @@ class Derivation:
             rows = []
             for step, show_lhs in block:
                 left = sp.latex(step.lhs) if show_lhs else ""
-                why = step.why
-                if step.cases:
-                    why += f" (for {step.describe_cases()})"
+                why = f"{step.why} ({step.support()})"
                 rows.append(
                     f"{left} &= {sp.latex(step.rhs)} && \\text{{{latex_text(why)}}}"
                 )
             lines.append(" \\\\\n".join(rows))
             lines.append(r"\end{align*}")
         return "\n".join(lines) + "\n"
+
+
+def _how(step: Step) -> str:
+    """'proved for all sizes · SymPy: sums → cancel', as ``derive`` shows it."""
+    if step.kind == "assumption":
+        return step.support()
+    tool = "mpmath" if step.kind == "numeric" else "SymPy: " + " → ".join(step.by)
+    return f"{step.support()} · {tool}"
 
 
 def passed(results: Iterable[StepResult]) -> bool:

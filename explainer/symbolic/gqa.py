@@ -16,8 +16,22 @@ import sympy as sp
 from .derivation import Derivation, Step
 
 g, j_in = sp.symbols("g j", integer=True, nonnegative=True)  # group, index in group
+spare = sp.Symbol("s", integer=True, nonnegative=True)  # r = j + 1 + s: j < r
 ratio = sp.Symbol("r", integer=True, positive=True)  # query heads per K/V head
 head = sp.Symbol("j", integer=True, nonnegative=True)  # a query head
+
+
+def quotient(y: sp.Expr, r: sp.Expr) -> sp.Expr:
+    """(y − y mod r)/r, integer division written with the remainder, unevaluated.
+
+    >>> quotient(7, 3)
+    (-1 + 7)/3
+    """
+    return sp.Mul(
+        sp.Add(y, -sp.Mod(y, r), evaluate=False),
+        sp.Pow(r, -1, evaluate=False),
+        evaluate=False,
+    )
 
 
 def kv_head(query_head: sp.Expr, r: sp.Expr) -> sp.Expr:
@@ -42,28 +56,39 @@ def derivation() -> Derivation:
         steps=(
             Step(
                 kv_head(g * ratio + j_in, ratio),
-                g,
-                "query head g·r + j (0 ≤ j < r) reads K/V head g",
-                by=("simplify",),
-                cases=tuple(
-                    ((ratio, rr), (j_in, jj)) for rr in (1, 2, 3, 4) for jj in range(rr)
-                ),
+                quotient(g * ratio + j_in, ratio),
+                "integer division: ⌊y/r⌋ = (y − y mod r)/r",
+                by=("floor", "simplify"),
+                kind="definition",
                 title="Which K/V head a query head reads",
             ),
             Step(
-                kv_head(head, 1),
-                head,
-                "r = 1: every query head has its own K/V head (multi-head attention)",
+                quotient(g * ratio + j_in, ratio),
+                g,
+                "query head g·r + j with 0 ≤ j < r, said to SymPy as r = j + 1 + s "
+                "(s ≥ 0): (g·r + j) mod r = j, so it reads K/V head g, for every r",
                 by=("simplify",),
+                cases=(((ratio, j_in + 1 + spare),),),
             ),
             Step(
-                sp.kronecker_product(sp.eye(3), sp.ones(3, 1)) * stack,
+                sp.Subs(kv_head(head, ratio), ratio, 1),
+                head,
+                "r = 1: every query head has its own K/V head (multi-head attention)",
+                by=("doit",),
+                kind="definition",
+            ),
+            Step(
+                sp.MatMul(
+                    sp.KroneckerProduct(sp.Identity(3), sp.OneMatrix(3, 1)), stack
+                ),
                 sp.Matrix([stack[kv_head(q, 3)] for q in range(9)]),
                 "repeating each of 3 K/V heads r = 3 times, (I₃ ⊗ 1₃)·K, gives query "
                 "head j the K/V head ⌊j / 3⌋: GQA is multi-head attention with "
                 "K and V repeated (SmolLM2: 9 query heads, 3 K/V heads)",
                 by=("simplify",),
                 title="GQA is multi-head attention with K/V repeated",
+                kind="instances",
+                on="3 K/V heads, r = 3",
             ),
         ),
     )

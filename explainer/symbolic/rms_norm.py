@@ -12,10 +12,13 @@ import functools
 import sympy as sp
 
 from .derivation import Derivation, Step
-from .layer_norm import layer_norm
-from .symbols import eps, gamma, i, k, n, vector, x
+from .layer_norm import layer_norm, mean
+from .symbols import beta, eps, gamma, i, k, n, x
 
 c_pos = sp.Symbol("c", positive=True)  # a positive rescaling of the row
+scaled = sp.IndexedBase("y", real=True)  # y = c·x
+centred = sp.IndexedBase("u", real=True)  # u = x − μ, a row of mean zero
+mu = sp.Symbol("mu", real=True)  # the mean of x
 
 
 def rms(x: sp.IndexedBase, n: sp.Expr, eps: sp.Expr) -> sp.Expr:
@@ -44,30 +47,9 @@ def rms_norm(
     return gamma[i] * x[i] / rms(x, n, eps)
 
 
-def _row(values: sp.Matrix, index: int, eps_value: sp.Expr) -> sp.Expr:
-    """RMSNorm of an explicit row at ``index``, γ = 1."""
-    size = len(values)
-    return values[index] / sp.sqrt(sum(v**2 for v in values) / size + eps_value)
-
-
-def _layer_norm_row(values: sp.Matrix, index: int, eps_value: sp.Expr) -> sp.Expr:
-    """LayerNorm (its own definition) of an explicit row at ``index``, γ = 1, β = 0."""
-    size = len(values)
-    u = sp.IndexedBase("u", real=True)
-    expr = layer_norm(u, index, size, ones, zeros, eps_value).doit()
-    entries = {u[col]: values[col] for col in range(size)}
-    return expr.subs(entries | {ones[index]: 1, zeros[index]: 0})
-
-
-ones = sp.IndexedBase("one", real=True)
-zeros = sp.IndexedBase("zero", real=True)
-
-
 @functools.cache
 def derivation() -> Derivation:
     """RMSNorm: invariant to rescaling; LayerNorm when the row has mean zero."""
-    row = vector("x", 3)
-    centred = sp.Matrix([[row[0], row[1], -row[0] - row[1]]])  # mean zero
     return Derivation(
         name="rms-norm",
         title="RMSNorm",
@@ -76,19 +58,25 @@ def derivation() -> Derivation:
         ops=("rms_norm",),
         steps=(
             Step(
-                _row(c_pos * row, 0, 0),
-                _row(row, 0, 0),
+                rms_norm(scaled, i, n, gamma, 0),
+                rms_norm(x, i, n, gamma, 0),
                 "with ε = 0, scaling the row by c > 0 scales x_i and RMS(x) alike: "
-                "RMSNorm is invariant to rescaling (a 3-wide row)",
-                by=("simplify",),
+                "RMSNorm is invariant to rescaling, for any width n",
+                by=("sums", "simplify"),
+                defs=((scaled, sp.Lambda(k, c_pos * x[k])),),
                 title="Rescaling invariance",
             ),
             Step(
-                _layer_norm_row(centred, 0, eps),
-                _row(centred, 0, eps),
-                "a row of mean zero has σ² = mean(x²): LayerNorm with γ = 1, β = 0 "
-                "is RMSNorm there (RMSNorm drops the centring)",
-                by=("simplify",),
+                layer_norm(centred, i, n, gamma, beta, eps),
+                rms_norm(centred, i, n, gamma, eps),
+                "u = x − μ has mean zero, so its σ² is mean(u²): LayerNorm with β = 0 "
+                "is RMSNorm there, for any width n (RMSNorm drops the centring)",
+                by=("sums", "simplify"),
+                defs=(
+                    (centred, sp.Lambda(k, x[k] - mu)),
+                    (mu, mean(x, n)),
+                    (beta, sp.Lambda(k, 0)),
+                ),
                 title="LayerNorm of a centred row",
             ),
         ),

@@ -4,7 +4,9 @@ A :class:`~explainer.symbolic.derivation.Step` names the tactics (``by``) that
 turn ``lhs - rhs`` into exactly zero.  Besides SymPy's own (``expand``,
 ``cancel``, ``simplify`` …) there are a few for sums over a symbolic length:
 linearity with canonical index names (``sums``), summing out Kronecker deltas
-(``deltas``, ``diff``), and exact expectations with sympy.stats (``stats``).
+(``deltas``, ``diff``), counting a sum's terms from its lower or upper end
+(``shift``, ``reverse``), and exact expectations with sympy.stats (``stats``,
+after ``linearity`` has written variances and covariances as expectations).
 
 >>> from sympy.abc import n
 >>> x = sp.IndexedBase("x")
@@ -114,6 +116,63 @@ def _stats(expr: sp.Basic) -> sp.Basic:
     )
 
 
+def _linearity(expr: sp.Basic) -> sp.Basic:
+    """Var, Cov and E expanded by linearity (SymPy's ``expand``), then every
+    covariance written as E[XY] − E[X]E[Y], for ``stats`` to evaluate.
+
+    >>> from sympy import stats
+    >>> X, Y = stats.Normal("X", 0, 1), stats.Normal("Y", 0, 1)
+    >>> _linearity(stats.Variance(X + Y))
+    2*Expectation(X*Y) - 2*Expectation(X)*Expectation(Y) + Variance(X) + Variance(Y)
+    """
+    from sympy import stats
+
+    kinds = (stats.Variance, stats.Covariance, stats.Expectation)
+    expr = expr.replace(lambda e: isinstance(e, kinds), lambda e: e.expand())
+    return sp.expand(
+        expr.replace(
+            lambda e: isinstance(e, stats.Covariance),
+            lambda e: e.rewrite(stats.Expectation),
+        )
+    )
+
+
+def _reindexed(total: sp.Sum, trafo: sp.Expr) -> sp.Sum:
+    """``total`` with its index j replaced by u = trafo(j) (SymPy's
+    ``change_index``); u runs over 0 … hi − lo, so it is declared non-negative."""
+    index = total.limits[0][0]
+    new = sp.Dummy("u", integer=True, nonnegative=True)
+    return total.change_index(index, trafo, new)
+
+
+def _shift(expr: sp.Basic) -> sp.Basic:
+    """Every sum counted from its lower end: Σ_{j=a}^{b} f(j) = Σ_{u=0}^{b−a} f(a + u).
+
+    >>> i, r = sp.symbols("i r", integer=True, nonnegative=True)
+    >>> j = sp.Symbol("j", integer=True)
+    >>> _shift(sp.Sum(sp.Piecewise((1, j <= i), (0, True)), (j, i + 1, i + r)))
+    Sum(0, (_u, 0, r - 1))
+    """
+    return expr.replace(
+        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1,
+        lambda e: _reindexed(e, e.limits[0][0] - e.limits[0][1]),
+    )
+
+
+def _reverse(expr: sp.Basic) -> sp.Basic:
+    """Every sum counted from its upper end: Σ_{j=a}^{b} f(j) = Σ_{u=0}^{b−a} f(b − u).
+
+    >>> i = sp.Symbol("i", integer=True, nonnegative=True)
+    >>> j = sp.Symbol("j", integer=True)
+    >>> _reverse(sp.Sum(sp.Piecewise((1, j <= i), (0, True)), (j, 0, i)))
+    Sum(1, (_u, 0, i))
+    """
+    return expr.replace(
+        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1,
+        lambda e: _reindexed(e, e.limits[0][2] - e.limits[0][0]),
+    )
+
+
 def _piecewise(expr: sp.Basic) -> sp.Basic:
     """Rewrite Max, Abs, Heaviside as Piecewise, fold, and simplify."""
     return sp.simplify(sp.piecewise_fold(expr.rewrite(sp.Piecewise)))
@@ -154,6 +213,10 @@ TRANSFORMS: dict[str, Callable[[sp.Basic], sp.Basic]] = {
     "erf": lambda e: sp.expand(e.rewrite(sp.erf)),
     "erfc": lambda e: sp.expand(e.rewrite(sp.erfc)),
     "stats": _stats,
+    "linearity": _linearity,
+    "shift": _shift,
+    "reverse": _reverse,
+    "floor": lambda e: e.rewrite(sp.floor),
     "cancel": sp.cancel,
     "together": sp.together,
     "powsimp": lambda e: sp.powsimp(e, force=True),
