@@ -177,7 +177,7 @@ def test_cli_generate_prints_the_continuation(capsys):
     ("argv", "message"),
     [
         (["generate", "--model", "minilm", "-p", "hi"], "does not generate"),
-        (["generate", "-p", "hi", "--top-p", "2"], "top_p"),
+        (["generate", "-p", "hi", "--top-p", "2"], "--top-p"),
         (["generate", "--model", "gpt5", "-p", "hi"], "unknown model 'gpt5'"),
         (["generate", "-p", "word" * 2 + " word" * 8200], "reads at most 8192"),
         (["trace", "--model", "smollm2", "-s", " word" * 8200], "reads at most 8192"),

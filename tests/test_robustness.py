@@ -119,3 +119,37 @@ def test_max_len_hint_counts_the_target_bos(capsys):
     one_line_error(code, err, "--max-len 7")
     code, _, err = run(["trace", "--max-len", "7", "--sentence", sentence], capsys)
     assert code == 0, err
+
+
+# --- generate ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["--seed", "-1"], ["--seed", "-1"]),
+        (["--temperature", "1e-320"], ["--temperature (1e-320)", "give 0"]),
+        (["--temperature", "nan"], ["--temperature (nan)", "finite"]),
+        (["--temperature", "inf"], ["--temperature (inf)", "finite"]),
+        (["--temperature", "-1"], ["--temperature", "-1"]),
+        (["--max-new-tokens", "-3"], ["--max-new-tokens", "-3"]),
+        (["--top-p", "2"], ["--top-p", "2.0"]),
+        (["--top-k", "0"], ["--top-k", "0"]),
+        (["--prompt", BAD], ["prompt is not valid UTF-8"]),
+    ],
+)
+def test_generate_checks_every_option_before_printing(argv, needles, recwarn, capsys):
+    code, out, err = run(["generate", "--prompt", "Once upon a time", *argv], capsys)
+    one_line_error(code, err, *needles)
+    assert out == ""  # not even the prompt
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_tiny_temperature_is_rejected_by_the_library_too():
+    from explainer.models.generate import MIN_TEMPERATURE, Sampling
+
+    with pytest.raises(ValueError, match=r"temperature \(1e-320\)"):
+        Sampling(temperature=1e-320)
+    with pytest.raises(ValueError, match=r"seed \(-1\)"):
+        Sampling(seed=-1)
+    Sampling(temperature=MIN_TEMPERATURE)  # the smallest accepted

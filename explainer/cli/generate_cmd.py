@@ -6,22 +6,37 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
+from explainer.tokenizer import check_text
 
 
 @click.command("generate")
 @click.option("--model", default="smollm2", show_default=True, help="a decoder model")
 @click.option("--prompt", "-p", required=True, help="the text to continue")
-@click.option("--max-new-tokens", default=12, show_default=True, type=int)
+@click.option(
+    "--max-new-tokens", default=12, show_default=True, type=click.IntRange(min=0)
+)
 @click.option(
     "--temperature",
     default=0.0,
     show_default=True,
-    type=float,
+    type=click.FloatRange(min=0),
     help="0 picks the most probable token (greedy); above 0 samples",
 )
-@click.option("--top-k", type=int, help="sample among the k most probable tokens")
-@click.option("--top-p", type=float, help="sample among the smallest set with mass p")
-@click.option("--seed", type=int, help="seed of the sampler (same seed, same text)")
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    help="sample among the k most probable tokens",
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="sample among the smallest set with mass p",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="seed of the sampler (same seed, same text)",
+)
 @click.option(
     "--kv-cache/--no-kv-cache",
     default=True,
@@ -51,15 +66,21 @@ def generate_command(
     from explainer.models.generate import Sampling, generate
 
     with user_errors():
+        check_text(prompt, "prompt")
+        try:
+            sampling = Sampling(temperature, top_k, top_p, seed)
+        except ValueError as err:  # name the option, not the field
+            raise ValueError(f"--{err}") from None
         loaded = load_model(model)
         if loaded.config.architecture != "decoder":
             raise ValueError(
                 f"{model} is an {loaded.config.architecture}: it does not generate "
                 "text; use --model smollm2"
             )
-        sampling = Sampling(temperature, top_k, top_p, seed)
         tokenizer = loaded.tokenizer.tokenizer
         ids = loaded.tokenizer.encode(prompt).ids
+        if not ids:
+            raise ValueError("the prompt gives no tokens; give some text with --prompt")
         if len(ids) > loaded.config.max_len:
             raise ValueError(
                 f"the prompt has {len(ids)} tokens but {model} reads at most "

@@ -21,6 +21,10 @@ from explainer import numeric
 from explainer.models import Loaded
 from explainer.models.llama_forward import KVCache
 
+# Below this, logits ÷ temperature can overflow to inf (and softmax to NaN); the
+# sampler is already as good as greedy there.
+MIN_TEMPERATURE = 1e-6
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -32,8 +36,17 @@ class Sampling:
     seed: int | None = None  # seed of the sampler (same seed, same text)
 
     def __post_init__(self) -> None:
-        if not self.temperature >= 0:
-            raise ValueError(f"temperature ({self.temperature}) must be >= 0")
+        if not math.isfinite(self.temperature) or self.temperature < 0:
+            raise ValueError(
+                f"temperature ({self.temperature}) must be a finite number >= 0"
+            )
+        if 0 < self.temperature < MIN_TEMPERATURE:
+            raise ValueError(
+                f"temperature ({self.temperature}) is too small to divide by; give 0 "
+                f"(always the most probable token) or at least {MIN_TEMPERATURE}"
+            )
+        if self.seed is not None and self.seed < 0:
+            raise ValueError(f"seed ({self.seed}) must be >= 0")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k ({self.top_k}) must be >= 1")
         if self.top_p is not None and not 0 < self.top_p <= 1:
