@@ -94,9 +94,28 @@ class Report:
 
     def _repr_html_(self) -> str:
         """The page in a sandboxed ``<iframe srcdoc>``, so that its styles and
-        scripts stay out of the notebook's."""
+        scripts stay out of the notebook's; the frame grows to the page's height
+        and in-page links scroll the notebook (``notebook.html.j2``).
+
+        Each call gets its own id, so one report shown twice in a notebook, or
+        outputs saved by an earlier kernel, do not answer each other's frames.
+        """
+        import uuid
+
         template = environment().get_template("notebook.html.j2")
-        return template.render(page=self.html, height=900)
+        return template.render(
+            page=self.html,
+            height=900,  # until the page posts its height, or if scripts are off
+            id=f"explainer-report-{uuid.uuid4().hex[:12]}",
+            sentence=self.trace.source.text,
+        )
+
+    def __repr__(self) -> str:
+        passed = sum(r.ok for r in self.results)
+        return (
+            f"<Report of {self.trace.source.text!r}: {passed} of "
+            f"{len(self.results)} checks passed, {len(self.html):,} characters>"
+        )
 
     def save(self, path: str | Path) -> Path:
         """Write the page to ``path`` (atomically) and return the path."""
