@@ -63,7 +63,7 @@ Case = tuple[tuple[sp.Symbol, sp.Basic | int], ...]
 """One substitution, as ((symbol, value), …), so that steps stay hashable."""
 
 KINDS: dict[str, str] = {
-    "proved": "proved for all sizes",
+    "proved": "proved symbolically, for all sizes",
     "instances": "checked on instances",
     "definition": "a definition or rewrite",
     "numeric": "a numeric estimate",
@@ -203,9 +203,7 @@ class Step:
         if self.kind == "assumption":
             return StepResult(self, True, "", 0, time.perf_counter() - start)
         if self.kind == "numeric":
-            return StepResult(
-                self, *self._estimate(), 0, time.perf_counter() - start
-            )
+            return StepResult(self, *self._estimate(), 0, time.perf_counter() - start)
         residual = ""
         for case in [dict(case) for case in self.cases] or [{}]:
             try:
@@ -257,8 +255,12 @@ def _concrete(steps_cases: Sequence[Case]) -> bool:
 
 
 def _exact(expr: sp.Basic) -> sp.Basic:
-    """Published decimals read exactly, sums and substitutions evaluated."""
-    return apply_transform("doit", apply_transform("decimals", expr))
+    """Published and shown decimals read as the exact fractions they name (so a
+    3-digit point is not evaluated at 3 digits), then sums and substitutions."""
+    expr = apply_transform("decimals", expr).replace(
+        lambda e: isinstance(e, sp.Float), lambda e: sp.Rational(str(e))
+    )
+    return apply_transform("doit", expr)
 
 
 def _format_case(case: dict[sp.Symbol, sp.Basic | int]) -> str:

@@ -101,6 +101,7 @@ def derivation() -> Derivation:
                 sp.ImmutableMatrix([[E4[t, 0], E4[t, 1]]]),
                 "the same with the forward pass's shapes (V = 4, d_model = 2)",
                 by=("expand",),
+                on="V = 4, d_model = 2, t = 0…3",
                 cases=tuple(((t, token),) for token in range(4)),
             ),
             Step(

@@ -169,6 +169,8 @@ def derivation() -> Derivation:
                 "output row t depends on input row t only: the same FFN at every "
                 "position (shown for T = 2, d_model = 2, d_ff = 3)",
                 by=("expand",),
+                kind="instances",
+                on="T = 2, d_model = 2, d_ff = 3",
                 title="Applied to each position separately",
             ),
             Step(
@@ -220,6 +222,7 @@ def derivation() -> Derivation:
                 "W_1 (d_model × d_ff), b_1 (d_ff), W_2 (d_ff × d_model), b_2 "
                 "(d_model) in the base model",
                 by=("doit",),
+                kind="definition",
                 title="Parameters",
             ),
         ),

@@ -116,7 +116,12 @@ def derivation() -> Derivation:
                     "√(σ² + ε) does not depend on i; Σ_i μ = nμ",
                     ("sums", "cancel"),
                 ),
-                (0, "nμ = Σ_i x_i by the definition of μ, for any n", ("sums",)),
+                (
+                    0,
+                    "nμ = Σ_i x_i by the definition of μ, for any n",
+                    ("sums",),
+                    "definition",
+                ),
                 title="Before γ and β the mean is 0, for a symbolic length n",
                 defs=defs,
             ),
@@ -175,6 +180,7 @@ def derivation() -> Derivation:
                 (sp.KroneckerDelta(i, j) - 1 / n - x_hat[i] * x_hat[j] / n) / s_f,
                 "insert ∂μ/∂x_j = 1/n and ∂σ²/∂x_j = 2(x_j − μ)/n from above",
                 by=("cancel",),
+                kind="definition",
                 defs=(
                     (dmu, 1 / n),
                     (dvar, 2 * (x[j] - mu_f) / n),

@@ -119,6 +119,8 @@ def derivation() -> Derivation:
                 "one d_model × h·d_k projection, split by columns, is h separate "
                 "projections W_Q^(i) (block matrices, any sizes; shown for h = 3)",
                 by=("block",),
+                kind="instances",
+                on="h = 3 heads, any sizes",
                 title="Project once, then split into heads",
             ),
             Step(
@@ -127,6 +129,8 @@ def derivation() -> Derivation:
                 "block product: W_O split into row blocks W_O^(i) of d_v rows; "
                 "so the heads' order in Concat must match W_O's rows",
                 by=("block",),
+                kind="instances",
+                on="h = 3 heads, any sizes",
                 title="Concat(head_1 … head_h) W_O = Σ_i head_i W_O^(i)",
             ),
             Step(
@@ -145,8 +149,9 @@ def derivation() -> Derivation:
                     "the base model (d_model = 512): 8 heads of width 64 cost what "
                     "one head of width 512 costs",
                     ("expand",),
+                    "definition",
                 ),
-                (1050624, "4·512² + 4·512", ("expand",)),
+                (1050624, "4·512² + 4·512", ("expand",), "definition"),
                 defs=tuple((name, f.subs(d_model, 512)) for name, f in defs),
             ),
         ),

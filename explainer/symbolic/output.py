@@ -108,6 +108,8 @@ def derivation() -> Derivation:
                 "logit v is the dot product of h with token v's own embedding row "
                 "(V = 3, d_model = 2): the same E as the input lookup",
                 by=("expand",),
+                kind="instances",
+                on="V = 3, d_model = 2",
                 title="Tied weights: logits = h Eᵀ",
             ),
             *chain(

@@ -151,6 +151,7 @@ def derivation() -> Derivation:
                 pe_sin(pos, i, d_model),
                 "even columns 2i: the Piecewise picks the sine (2i mod 2 = 0)",
                 by=("doit",),
+                kind="definition",
                 defs=pe_def,
                 title="One formula for every column",
             ),
@@ -159,6 +160,7 @@ def derivation() -> Derivation:
                 pe_cos(pos, i, d_model),
                 "odd columns 2i + 1: the cosine of the same pair i = ⌊(2i + 1)/2⌋",
                 by=("doit",),
+                kind="definition",
                 defs=pe_def,
             ),
             Step(
@@ -169,6 +171,8 @@ def derivation() -> Derivation:
                 "d_model = 5: pairs 0 and 1 are complete, the last column is "
                 "sin(pos/10000^(4/5)); its partner 2i + 1 = 5 does not exist",
                 by=("doit",),
+                kind="instances",
+                on="d_model = 5",
                 defs=pe_def5,
                 title="Odd d_model: the last column is a lone sine",
             ),
@@ -193,6 +197,8 @@ def derivation() -> Derivation:
                 "all pairs at once: R(k) = diag(R_0(k), R_1(k)) is block-diagonal "
                 "(d_model = 4; for odd d_model the lone last sine is left out)",
                 by=("doit", "expand_trig"),
+                kind="instances",
+                on="d_model = 4",
                 defs=pe_def4,
             ),
             Step(
@@ -223,6 +229,7 @@ def derivation() -> Derivation:
                 2 * sp.pi,
                 "λ_i = 2π/ω_i; the first pair has ω_0 = 1",
                 by=("doit",),
+                kind="definition",
                 defs=lam_def,
                 title="Wavelengths: a geometric progression from 2π to 10000·2π",
             ),

@@ -110,6 +110,7 @@ def derivation() -> Derivation:
                     (q.T * rotation(m_pos * theta).T * rotation(n_pos * theta) * k)[0],
                     "the dot product is qᵀR(mθ)ᵀR(nθ)k",
                     ("expand",),
+                    "definition",
                 ),
                 (
                     relative,

@@ -48,6 +48,7 @@ def swiglu(gate: sp.Expr, up: sp.Expr) -> sp.Expr:
 @functools.cache
 def derivation() -> Derivation:
     """SiLU is z σ(z); its derivative; the gate closes at −∞ and opens at +∞."""
+    sigma = sp.Function("sigma")
     return Derivation(
         name="swiglu",
         title="SwiGLU feed-forward",
@@ -57,10 +58,12 @@ def derivation() -> Derivation:
         steps=(
             Step(
                 silu(z),
-                z * sigmoid(z),
+                z * sigma(z),
                 "SiLU is the input gated by its own sigmoid",
                 by=("simplify",),
+                defs=((sigma, sp.Lambda(z, sigmoid(z))),),
                 title="A self-gated unit",
+                kind="definition",
             ),
             Step(
                 sp.Derivative(silu(z), z),
