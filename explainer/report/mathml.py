@@ -4,6 +4,10 @@ SymPy's presentation-MathML printer, with the few objects it prints poorly (or
 not at all in MathML Core, the part Chromium renders natively) given a proper form:
 ``Piecewise`` as a brace with cases, ``Subs`` as a vertical bar, expectations and
 variances, the row-wise softmax, and entities replaced by the characters they name.
+Sums and products print in reading order (``x − μ``, ``γ(x − μ)``, ``x W + b``; see
+:func:`~explainer.symbolic.render.reading_terms`), with ``·`` where digits or words
+would run together (``2·10000``, ``z·erfc(z)``) and fractions in exponents inline
+(``10000^(2i/d_model)``), so no script is smaller than one level down.
 No JavaScript math library is needed: the browser lays out ``<math>`` itself.
 
 >>> import sympy as sp
@@ -15,14 +19,21 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from xml.dom import minidom
 
 import sympy as sp
 from markupsafe import Markup
 from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.stats.rv import RandomSymbol
 from sympy.stats.symbolic_probability import Expectation, Variance
 
+from explainer.symbolic.render import (
+    reading_terms,
+    split_product,
+    word_call,
+)
 from explainer.symbolic.symbols import _Named
 
 __all__ = ["equation", "mathml"]
@@ -30,6 +41,9 @@ __all__ = ["equation", "mathml"]
 
 class _Printer(MathMLPresentationPrinter):
     """Presentation MathML restricted to what MathML Core renders."""
+
+    def __init__(self) -> None:
+        super().__init__({"fold_frac_powers": True})  # x^(3/2) with 3/2 inline
 
     def _el(self, tag: str, *children: minidom.Node, text: str | None = None):
         node = self.dom.createElement(tag)
@@ -55,11 +69,113 @@ class _Printer(MathMLPresentationPrinter):
         )
 
     def _print_Symbol(self, sym: sp.Symbol, style: str = "plain") -> minidom.Element:
-        """As SymPy prints it, with ``xhat`` shown as x̂."""
+        """As SymPy prints it, with ``xhat`` shown as x̂ and a name like ``LN(x)_i``
+        as the upright word applied to its arguments."""
+        call = word_call(sym.name)
+        if call is not None:
+            word, sub, args, after = call
+            head: minidom.Element = self._el("mi", text=word)
+            if sub:
+                head = self._el("msub", head, self._el("mi", text=sub))
+            inner: list[minidom.Node] = []
+            for arg in args.split(","):
+                if inner:
+                    inner.append(self._mo(","))
+                inner.append(self._el("mi", text=arg.strip()))
+            node = self._row(head, self._mo("("), *inner, self._mo(")"))
+            if after:
+                node = self._el("msub", node, self._el("mi", text=after))
+            return node
         hat = re.match(r"^([^\W\d_]+?)hat(.*)$", sym.name)
         if hat:
             sym = sp.Symbol(f"{hat[1]}\u0302{hat[2]}")
         return super()._print_Symbol(sym, style=style)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> minidom.Element:
+        """Terms in reading order: ``x − μ``, ``x W + b``."""
+        parts: list[minidom.Node] = []
+        for term in reading_terms(expr):
+            if parts and term.could_extract_minus_sign():
+                parts += [self._mo("-"), self._print(-term)]
+                continue
+            if parts:
+                parts.append(self._mo("+"))
+            parts.append(self._print(term))
+        return self._row(*parts)
+
+    def _product(self, factors: list[sp.Basic]) -> minidom.Element:
+        """Factors side by side, with an invisible times between letters and a
+        ``·`` where digits or words would run together."""
+        if len(factors) == 1:
+            return self._print(factors[0])
+        parts: list[minidom.Node] = []
+        for factor in factors:
+            node = self.parenthesize(factor, PRECEDENCE["Mul"])
+            if parts:
+                dot = _merges(_leaf(parts[-1], last=True), _leaf(node, last=False))
+                parts.append(self._mo("\u22c5" if dot else "\u2062"))
+            parts.append(node)
+        return self._row(*parts)
+
+    def _print_Mul(self, expr: sp.Mul) -> minidom.Element:
+        """Factors in reading order (``γ(x − μ)``, ``2π·10000^…``); a fraction when
+        there is a denominator."""
+        if expr.could_extract_minus_sign():
+            positive = -expr
+            inner = self._print(positive)
+            if isinstance(positive, sp.Add):
+                inner = self._row(self._mo("("), inner, self._mo(")"))
+            return self._row(self._mo("-"), inner)
+        numer, denom = split_product(expr)
+        if not denom:
+            return self._product(numer)
+        top = self._product(numer) if numer else self._el("mn", text="1")
+        if self._in_exponent:  # 2i/d_model in 10000^(2i/d_model): inline
+            under = self._product(denom)
+            if len(denom) > 1:
+                under = self._row(self._mo("("), under, self._mo(")"))
+            return self._row(top, self._mo("/"), under)
+        return self._el("mfrac", top, self._product(denom))
+
+    def _print_Pow(self, expr: sp.Pow) -> minidom.Element:
+        """The exponent one script level down, any fraction in it written inline
+        (``10000^(2i/d_model)``): a built-up fraction there would be two levels down."""
+        exp = expr.exp
+        if (exp.is_Rational and exp.q != 1) or (exp.is_number and exp.is_negative):
+            return super()._print_Pow(expr)  # √, ∛, x^(3/2), 1/x²
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
+        return self._el("msup", base, self._exponent(exp))
+
+    def _get_printed_Rational(self, e: sp.Rational, folded: bool | None = None):
+        """A folded rational exponent as ``3/2`` in a row (MathML Core has no
+        bevelled fractions)."""
+        if not folded:
+            return super()._get_printed_Rational(e, folded)
+        sign = [self._mo("-")] if e.p < 0 else []
+        digits = (self._el("mn", text=str(abs(part))) for part in (e.p, e.q))
+        return self._row(*sign, next(digits), self._mo("/"), next(digits))
+
+    _in_exponent = False
+
+    def _exponent(self, expr: sp.Basic) -> minidom.Element:
+        """An exponent, with any fraction in it written inline."""
+        outer, self._in_exponent = self._in_exponent, True
+        try:
+            return self._print(expr)
+        finally:
+            self._in_exponent = outer
+
+    def _print_MatMul(self, expr: sp.MatMul) -> minidom.Element:
+        """``QKᵀ/√d_k`` rather than ``1/√d_k · QKᵀ``."""
+        scalar, matrices = expr.as_coeff_matrices()
+        if scalar != 1 and not scalar.could_extract_minus_sign():
+            numer, denom = split_product(sp.Mul(scalar, sp.Dummy()))
+            if denom:
+                numer = [f for f in numer if not isinstance(f, sp.Dummy)]
+                body = self._print(sp.MatMul(*matrices))
+                top = self._row(self._product(numer), self._mo("\u2062"), body)
+                return self._el("mfrac", top if numer else body, self._product(denom))
+        return super()._print_MatMul(expr)
 
     def _print_Derivative(self, expr: sp.Derivative) -> minidom.Element:
         """d/dx f, with f in parentheses when it is a sum."""
@@ -157,7 +273,9 @@ class _Printer(MathMLPresentationPrinter):
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> minidom.Element:
         i, j = (self._print(a) for a in expr.args)
-        return self._el("msub", self._el("mi", text="δ"), self._row(i, j))
+        return self._el(
+            "msub", self._el("mi", text="δ"), self._row(i, self._mo(","), j)
+        )
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> minidom.Element:
         return self._el("msub", self._el("mn", text="1"), self._print(expr.rows))
@@ -168,7 +286,7 @@ class _Printer(MathMLPresentationPrinter):
         return node
 
     def _print_exp(self, expr: sp.Basic) -> minidom.Element:
-        return self._el("msup", self._print_Exp1(sp.E), self._print(expr.args[0]))
+        return self._el("msup", self._print_Exp1(sp.E), self._exponent(expr.args[0]))
 
     def _print_Mod(self, expr: sp.Mod) -> minidom.Element:
         a, b = expr.args
@@ -178,6 +296,40 @@ class _Printer(MathMLPresentationPrinter):
         node = self._print(expr)
         _clean(node)
         return node
+
+
+def _leaf(node: minidom.Node, last: bool) -> minidom.Node | None:
+    """The first (or last) token element (``mi``, ``mn``, ``mo``) of a printed node."""
+    if getattr(node, "tagName", "") in ("mi", "mn", "mo", "mtext"):
+        return node
+    if getattr(node, "tagName", "") in ("msqrt", "mroot", "mfrac", "mtable"):
+        return None  # a radical sign, a bar or a brace keeps its neighbours apart
+    children = [c for c in node.childNodes if c.nodeType == c.ELEMENT_NODE]
+    for child in reversed(children) if last else children:
+        leaf = _leaf(child, last)
+        if leaf is not None:
+            return leaf
+    return None
+
+
+def _letters(text: str) -> str:
+    """The characters of a token that take room (x̂ is one letter)."""
+    return "".join(c for c in html.unescape(text) if not unicodedata.combining(c))
+
+
+def _merges(left: minidom.Node | None, right: minidom.Node | None) -> bool:
+    """Whether two tokens side by side would read as one: digits after digits or a
+    word (``erfc``, ``pos``) next to a letter."""
+    if left is None or right is None:
+        return False
+    a, b = (_letters(node.firstChild.data) for node in (left, right))
+    if left.tagName == "mo" or right.tagName == "mo":
+        return False
+    if right.tagName == "mn":
+        return True
+    return (len(a) > 1 and left.tagName == "mi") or (
+        len(b) > 1 and right.tagName == "mi"
+    )
 
 
 def _clean(node: minidom.Node) -> None:
@@ -213,7 +365,7 @@ def mathml(expr: sp.Basic, *, display: bool = True, style: bool = False) -> Mark
     ``style`` asks for display style in an inline formula.
 
     >>> print(mathml(sp.Symbol("x") / 2, display=False))
-    <math><mrow><mfrac><mi>x</mi><mn>2</mn></mfrac></mrow></math>
+    <math><mfrac><mi>x</mi><mn>2</mn></mfrac></math>
     """
     return _math(_Printer().render(expr), display, style)
 

@@ -11,11 +11,12 @@ import functools
 from collections.abc import Callable
 
 import sympy as sp
+from sympy import S
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .derivation import Derivation, Step
 from .multi_head import linear_expr
-from .symbols import d_ff, d_model, matrix, vector, z
+from .symbols import d_ff, d_model, matrix, vector, written, z
 
 __all__ = [  # linear_expr lives in multi_head; the FFN is two of them
     "MatrixRelu",
@@ -44,7 +45,9 @@ def standard_normal_cdf(z: sp.Expr) -> sp.Expr:
     >>> standard_normal_cdf(0)
     1/2
     """
-    return (1 + sp.erf(z / sp.sqrt(2))) / 2
+    root2 = sp.Pow(sp.sqrt(2), -1, evaluate=False)  # z/√2, not √2·z/2
+    erf = sp.erf(written(sp.Mul, z, root2))
+    return written(sp.Mul, written(sp.Add, 1, erf), S.Half)
 
 
 def gelu(z: sp.Expr) -> sp.Expr:

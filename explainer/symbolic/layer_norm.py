@@ -12,7 +12,7 @@ import functools
 import sympy as sp
 
 from .derivation import Derivation, Step, chain, held_ratio
-from .symbols import beta, depending, eps, gamma, i, j, k, n, r, vector, x
+from .symbols import beta, depending, eps, gamma, i, j, k, n, r, vector, written, x
 
 mu = sp.Symbol("mu", real=True)  # the row mean, an abbreviation in the steps
 sigma2 = sp.Symbol("sigma^2", positive=True)  # the biased variance (x not constant)
@@ -46,7 +46,7 @@ def normalised(x: sp.IndexedBase, i: sp.Symbol, n: sp.Expr, eps: sp.Expr) -> sp.
     >>> normalised(x, 0, 2, 0).doit().simplify()
     (x[0] - x[1])/Abs(x[0] - x[1])
     """
-    return (x[i] - mean(x, n)) / sp.sqrt(variance(x, n) + eps)
+    return (x[i] - mean(x, n)) / sp.sqrt(written(sp.Add, variance(x, n), eps))
 
 
 def layer_norm(
@@ -63,7 +63,7 @@ def layer_norm(
     >>> layer_norm(x, i, n, gamma, beta, eps).has(sp.Sum)
     True
     """
-    return gamma[i] * normalised(x, i, n, eps) + beta[i]
+    return written(sp.Add, gamma[i] * normalised(x, i, n, eps), beta[i])
 
 
 def layer_norm_expr(size: int) -> sp.ImmutableMatrix:
@@ -93,11 +93,11 @@ def layer_norm_expr(size: int) -> sp.ImmutableMatrix:
 def derivation() -> Derivation:
     """LayerNorm: zero mean and unit variance before γ, β, for any n; the gradient."""
     defs = ((mu, mean(x, n)), (sigma2, sp.Sum((x[k] - mu) ** 2, (k, 0, n - 1)) / n))
-    s = sp.sqrt(sigma2 + eps)
+    s = sp.sqrt(written(sp.Add, sigma2, eps))  # printed σ² + ε, as in the paper
     hat = (x[i] - mu) / s
     # μ and σ² as functions of x_j, for the chain rule.
     mu_f, var_f = depending("mu", x[j]), depending("sigma^2", x[j])
-    s_f = sp.sqrt(var_f + eps)
+    s_f = sp.sqrt(written(sp.Add, var_f, eps))
     dmu, dvar = sp.Derivative(mu_f, x[j]), sp.Derivative(var_f, x[j])
     any_n = (((n, j + 1 + r),),)
     return Derivation(

@@ -107,3 +107,18 @@ def depending(name: str, *on: sp.Basic) -> sp.Expr:
     (mu, 2*mu*Derivative(mu, x[j]))
     """
     return type(name, (_Named,), {})(*on)
+
+
+def written(op: type[sp.Add] | type[sp.Mul], *args: sp.Expr) -> sp.Expr:
+    """``op(*args)`` kept in the order written, so that it prints in the paper's
+    order (γ(x − μ) + β, not β + (−μ + x)γ); evaluated when no argument has a
+    symbol, so numbers stay numbers.  The value is the same either way.
+
+    >>> written(sp.Add, x[i], beta[i]).args
+    (x[i], beta[i])
+    >>> written(sp.Add, 1, 2)
+    3
+    """
+    if not any(sp.sympify(arg).free_symbols for arg in args):
+        return op(*args)
+    return op(*args, evaluate=False)
