@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sympy as sp
 from markupsafe import Markup
 
+from explainer.report.cache import remembered
 from explainer.report.mathml import equation, mathml
 from explainer.symbolic import get_derivation
 
@@ -43,6 +44,7 @@ class DerivationView:
 
 
 @functools.cache
+@remembered(DerivationView, Group, StepView)  # across runs: report/cache.py
 def derivation_view(name: str) -> DerivationView:
     """The derivation ``name`` with every formula and step as MathML."""
     d = get_derivation(name)

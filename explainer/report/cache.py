@@ -1,0 +1,135 @@
+"""The derivations as MathML, remembered between runs.
+
+Building a derivation and printing its steps as MathML takes most of a report's
+time, and the result depends only on source code (:mod:`explainer.symbolic`, the
+MathML printer, the report's derivation view) and on the versions of Python and
+SymPy, never on a trace. So the views are remembered in ``mathml.json`` beside
+the proofs (:func:`explainer.verify.derivations.cache_path`), keyed by a hash of
+that source and those versions, as the proofs are: any edit to a derivation or to
+the printer renders again. ``EXPLAINER_NO_CACHE=1`` turns it off.
+
+The file is JSON: each view as nested objects, its MathML as strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sympy as sp
+from markupsafe import Markup
+
+import explainer.symbolic as symbolic
+from explainer.atomic import write_atomic
+from explainer.verify.derivations import cache_path
+
+T = TypeVar("T")
+REPORT = Path(__file__).parent
+
+
+def source_key() -> str:
+    """A hash of everything a derivation's MathML depends on: the source of
+    :mod:`explainer.symbolic`, of the printer and the view, of this module, and
+    the versions of Python and SymPy."""
+    digest = hashlib.sha256()
+    for version in (sys.version, sp.__version__):
+        digest.update(version.encode() + b"\0")
+    files = [
+        *sorted(Path(symbolic.__file__).parent.glob("*.py")),
+        REPORT / "mathml.py",
+        REPORT / "derivations.py",
+        Path(__file__),
+    ]
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def file_path() -> Path | None:
+    """Where the views are remembered; None when caching is off."""
+    proofs = cache_path()
+    return None if proofs is None else proofs.with_name("mathml.json")
+
+
+def remembered(*types: type) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Remember what a function of a name returns, across runs: a frozen
+    dataclass made of ``types``, strings, ``Markup``, ``None`` and tuples."""
+    by_name = {t.__name__: t for t in types}
+
+    def decorate(build: Callable[[str], T]) -> Callable[[str], T]:
+        @functools.wraps(build)
+        def view(name: str) -> T:
+            store = _store()
+            if name in store:
+                try:
+                    return _decode(store[name], by_name)
+                except (KeyError, TypeError, ValueError):
+                    pass  # written by other code: build it again
+            made = build(name)
+            store[name] = _encode(made)
+            _save(store)
+            return made
+
+        return view
+
+    return decorate
+
+
+@functools.cache
+def _store() -> dict[str, Any]:
+    """The remembered views of this source (empty if none or another source's)."""
+    path = file_path()
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("key") != source_key():
+        return {}
+    views = data.get("views")
+    return views if isinstance(views, dict) else {}
+
+
+def _save(store: dict[str, Any]) -> None:
+    path = file_path()
+    if path is None:
+        return
+    payload = {"key": source_key(), "views": store}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(payload, ensure_ascii=False, sort_keys=True))
+    except OSError:  # a read-only home only costs the next run the time
+        pass
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        fields = {
+            f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
+        return {"type": type(value).__name__, "fields": fields}
+    if isinstance(value, Markup):
+        return {"markup": str(value)}
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise TypeError(f"cannot remember a {type(value).__name__}: {value!r}")
+
+
+def _decode(data: Any, types: dict[str, type]) -> Any:
+    if isinstance(data, list):
+        return tuple(_decode(v, types) for v in data)
+    if isinstance(data, dict):
+        if "markup" in data:
+            return Markup(data["markup"])
+        fields = {k: _decode(v, types) for k, v in data["fields"].items()}
+        return types[data["type"]](**fields)
+    return data
