@@ -27,7 +27,7 @@ from explainer.verify.formulas import FORMULAS
 SENTENCE = "When you play game of thrones"
 RESULT_KEYS = {
     "check", "formula", "where", "max_abs_err", "tol", "ok", "skipped", "detail",
-    "status",
+    "cell", "expected", "actual", "hint", "differ", "entries", "status",
 }  # fmt: skip
 
 
@@ -67,9 +67,10 @@ def test_all_checks_pass(architecture, norm, activation, dtype):
     trace = trace_sentence(cfg, SENTENCE)
     results = verify(trace, derivations=False)
     assert failures(results) == []
-    assert not any(r.skipped for r in results)
+    skipped = [r for r in results if r.skipped]
+    assert {r.check for r in skipped} == {"derivation"}  # counted, not proved
     assert {r.check for r in results} == {
-        "structure", "tokens", "formula", "identity", "precision",
+        "structure", "tokens", "formula", "identity", "precision", "derivation",
     }  # fmt: skip
     limits = [r.tol for r in results if r.check == "formula" and r.tol]
     assert min(limits) == TOLERANCE[dtype]  # relative to max(1, largest |value|)
@@ -246,14 +247,31 @@ def test_an_unreadable_cache_is_ignored(proof_cache):
 # --- the command ------------------------------------------------------------------
 
 
-def test_verify_prints_a_table_and_exits_0(capsys):
+def test_verify_prints_a_summary_and_exits_0(capsys):
     code, out, err = run(["verify", "--preset", "seed003"], capsys)
     assert code == 0 and err == ""
     lines = out.splitlines()
+    assert lines[0].split() == ["check", "checks", "passed", "failed", "skipped"]
+    counted = {line.split()[0]: line.split()[1:] for line in lines[2:-1]}
+    proofs = str(len(list_derivations()))
+    assert counted["derivation"] == [proofs, proofs, "0", "0"]
+    total = int(re.fullmatch(r"(\d+) passed, 0 failed", lines[-1]).group(1))
+    assert counted["total"] == [str(total), str(total), "0", "0"]
+    kinds = [k for k in counted if k != "total"]
+    assert sum(int(counted[k][0]) for k in kinds) == total
+    assert "FAIL" not in out
+
+
+def test_verify_all_prints_every_check(capsys):
+    code, out, err = run(["verify", "--preset", "seed003", "--all"], capsys)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
     assert lines[0].split() == [
-        "check", "formula", "where", "max", "abs", "err", "tolerance", "status",
+        "check", "formula", "where", "max", "abs", "err", "tolerance", "differ",
+        "status",
     ]  # fmt: skip
     assert re.fullmatch(r"\d+ passed, 0 failed", lines[-1])
+    assert len(lines) - 3 == int(lines[-1].split()[0])  # one row a check
     assert any(
         re.match(r"formula\s+scale\s+encoder\.0\.self_attn\.scaled \[head 0\]", line)
         for line in lines
@@ -262,13 +280,15 @@ def test_verify_prints_a_table_and_exits_0(capsys):
     assert sum(line.startswith("derivation") for line in lines) == len(
         list_derivations()
     )  # every one
+    (ids,) = [line for line in lines if line.split()[:2] == ["tokens", "token_ids"]]
+    assert re.search(r" 0/6 ", ids)  # exact checks: entries that differ, in a column
 
 
 def test_verify_json_shape(capsys):
     code, out, _ = run(["verify", "--preset", "seed003", "--json"], capsys)
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"summary", "ok", "results"}
+    assert set(data) == {"summary", "ok", "total", "counts", "results"}
     assert data["ok"] is True
     assert re.fullmatch(r"\d+ passed, 0 failed", data["summary"])
     assert all(set(r) == RESULT_KEYS for r in data["results"])
@@ -276,7 +296,8 @@ def test_verify_json_shape(capsys):
     assert {r["check"] for r in data["results"]} == {
         "structure", "tokens", "formula", "identity", "precision", "derivation",
     }  # fmt: skip
-    assert int(data["summary"].split()[0]) == len(data["results"])
+    assert int(data["summary"].split()[0]) == len(data["results"]) == data["total"]
+    assert sum(c["checks"] for c in data["counts"].values()) == data["total"]
 
 
 def broken_file(tmp_path, stage_name="encoder.0.self_attn.scaled", factor=2.0):
@@ -297,6 +318,7 @@ def test_a_failure_exits_1_and_failures_lists_only_it(tmp_path, capsys):
     assert code == 1 and err == ""
     summary = out.splitlines()[-1]
     assert re.fullmatch(r"\d+ passed, [1-9]\d* failed", summary)
+    assert "FAIL formula scale: encoder.0.self_attn.scaled [head " in out
     code, out, _ = run(["verify", "--trace", str(path), "--failures"], capsys)
     assert code == 1
     rows = out.splitlines()[2:-1]
@@ -374,3 +396,25 @@ def test_derive_prints_steps_and_latex(capsys):
 def test_every_op_of_a_trace_has_a_formula():
     ops = {s.op for s in trace_sentence(ModelConfig(), SENTENCE)}
     assert ops - {Op.TOKEN_IDS, Op.ARGMAX} <= set(FORMULAS)
+
+
+def test_one_count_of_checks_on_the_page_in_verify_and_in_its_json(tmp_path, capsys):
+    """The report runs without the proofs and the 50-digit pass (for speed) but
+    counts them as not run: its total is verify's, printed and in JSON."""
+    page = tmp_path / "report.html"
+    code, _, _ = run(["report", "--preset", "seed003", "--out", str(page)], capsys)
+    assert code == 0
+    html = page.read_text(encoding="utf-8")
+    found = re.search(
+        r'id="verify-summary">\s*✓ <b>(\d+) of (\d+) checks passed</b>, (\d+) not run',
+        html,
+    )
+    assert found, html[html.index('id="verify-summary"') :][:300]
+    passed, on_page, not_run = (int(v) for v in found.groups())
+    assert passed + not_run == on_page
+    assert not_run == len(list_derivations()) + 1  # the proofs, the 50-digit pass
+    code, out, _ = run(["verify", "--preset", "seed003"], capsys)
+    printed = int(re.fullmatch(r"(\d+) passed, 0 failed", out.splitlines()[-1])[1])
+    code, out, _ = run(["verify", "--preset", "seed003", "--json"], capsys)
+    data = json.loads(out)
+    assert on_page == printed == data["total"] == len(data["results"])

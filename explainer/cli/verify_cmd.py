@@ -1,22 +1,66 @@
-"""``explainer verify``: the formulas against the numbers, as a table."""
+"""``explainer verify``: the formulas against the numbers: a summary, every
+failure diagnosed, or (``--all``) every check as a table."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from explainer import trace_json
-from explainer.cli.errors import user_errors
+from explainer.cli.errors import InputError, user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.trace_cmd import warn_unknown
 from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
+from explainer.verify.structure import StructureError
 
 
-@click.command(name="verify")
+class _JsonErrors(click.Command):
+    """With ``--json``, an error (exit code 2) is printed as JSON on stdout too,
+    ``{"ok": false, "error": "…"}``, whether it is a bad option or a bad trace;
+    the one-line ``error: …`` still goes to stderr."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        wants_json = "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as err:
+            if wants_json:
+                _echo_error(err)
+            raise
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            if ctx.params.get("as_json"):
+                _echo_error(err)
+            raise
+
+
+def _echo_error(err: click.ClickException) -> None:
+    payload = {"ok": False, "error": err.format_message().splitlines()[0]}
+    problems = getattr(err, "problems", None)
+    if problems:
+        payload["problems"] = problems
+    _echo(json.dumps(payload, ensure_ascii=False, indent=1))
+
+
+class StructureProblems(InputError):
+    """Every structural problem of a trace, one a line (exit code 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        head = f"{len(problems)} problems in the trace:"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
+
+
+@click.command(name="verify", cls=_JsonErrors)
 @model_options
 @click.option(
     "--trace",
@@ -24,42 +68,71 @@ from explainer.verify import CheckResult, summary_line, verify
     type=click.Path(dir_okay=False),
     help="verify this trace JSON (written by `explainer trace` or another program)",
 )
-@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
-@click.option("--failures", is_flag=True, help="list only the checks that failed")
+@click.option(
+    "--json", "as_json", is_flag=True, help="print the results as JSON (errors too)"
+)
+@click.option("--all", "show_all", is_flag=True, help="print every check, one a row")
+@click.option("--failures", is_flag=True, help="print only the checks that failed")
 def verify_command(
-    setup: Setup, trace_file: str | None, as_json: bool, failures: bool
+    setup: Setup, trace_file: str | None, as_json: bool, show_all: bool, failures: bool
 ) -> None:
     """Check every formula against the numbers of a forward pass.
 
     Each formula's SymPy definition is turned into a function and evaluated on the
-    inputs the trace recorded, for every stage, layer and head; the identities the
-    derivations prove are checked on the same numbers; the whole pass is redone at
-    50 significant digits; and every derivation step is proved by SymPy (once per
-    version of the source: a full success is remembered in ~/.cache/explainer;
-    EXPLAINER_NO_CACHE=1 proves anew). Exit code 1 if any check fails, 2 if the
-    input is bad.
+    inputs the trace recorded, for every stage, layer and head; the text is
+    tokenized again and compared with the recorded tokens and ids; the identities
+    the derivations prove are checked on the same numbers; the whole pass is
+    redone at 50 significant digits; and every derivation step is proved by SymPy
+    (once per version of the source: a full success is remembered in
+    ~/.cache/explainer; EXPLAINER_NO_CACHE=1 proves anew).
+
+    Prints how many checks of each kind passed and every failure: where the stage
+    is most wrong (head, row, column and their tokens), the formula's value and
+    the trace's, and the slip it looks like when a known one matches. --all prints
+    every check. Exit code 1 if any check fails, 2 if the input is bad.
 
     \b
     Examples:
       explainer verify
+      explainer verify --all
       explainer verify --preset seed003 --json
       explainer verify --trace someone_elses_trace.json
     """
     with user_errors():
         trace = load_or_run(setup, trace_file)
-        results = verify(trace)
+        try:
+            results = verify(trace)
+        except StructureError as err:
+            if len(err.problems) == 1:
+                raise
+            raise StructureProblems(err.problems) from None
     if as_json:
         payload = {
             "summary": summary_line(results),
             "ok": all(r.ok for r in results),
+            "total": len(results),
+            "counts": counts(results),
             "results": [r.to_dict() for r in results],
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        _echo(json.dumps(payload, ensure_ascii=False, indent=1))
+    elif show_all or failures:
+        _echo(table([r for r in results if not r.ok] if failures else results))
+        _echo(summary_line(results))
     else:
-        shown = [r for r in results if not r.ok] if failures else results
-        click.echo(table(shown))
-        click.echo(summary_line(results))
+        _echo(summary(results))
     sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+def _echo(text: str) -> None:
+    """Print; when the reader has gone (``verify | head``), stop quietly with the
+    exit code of a broken pipe (128 + SIGPIPE), not that of a failed check."""
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+        sys.exit(128 + signal.SIGPIPE)
 
 
 def load_or_run(setup: Setup, trace_file: str | None) -> Trace:
@@ -80,28 +153,121 @@ def load_or_run(setup: Setup, trace_file: str | None) -> Trace:
     return trace
 
 
+def counts(results: list[CheckResult]) -> dict[str, dict[str, int]]:
+    """Per kind of check (in the order verify runs them): checks, passed, failed,
+    skipped."""
+    out: dict[str, dict[str, int]] = {}
+    for r in results:
+        row = out.setdefault(
+            r.check, {"checks": 0, "passed": 0, "failed": 0, "skipped": 0}
+        )
+        row["checks"] += 1
+        row["skipped" if r.skipped else "passed" if r.ok else "failed"] += 1
+    return out
+
+
+def summary(results: list[CheckResult]) -> str:
+    """The checks counted per kind, then every failure with its diagnosis."""
+    header = ("check", "checks", "passed", "failed", "skipped")
+    rows = [
+        (kind, *(str(n[k]) for k in header[1:])) for kind, n in counts(results).items()
+    ]
+    total = (
+        "total",
+        str(len(results)),
+        *(str(sum(int(r[c]) for r in rows)) for c in (2, 3, 4)),
+    )
+    lines = _columns(header, [*rows, total], numeric=True)
+    bad = [r for r in results if not r.ok and not r.skipped]
+    if bad:
+        lines += ["", f"Failures ({len(bad)}):"]
+        for r in bad:
+            lines += failure_lines(r)
+    skipped = [r for r in results if r.skipped]
+    if skipped:
+        why = dict.fromkeys(f"{r.check}: {r.detail}" for r in skipped)
+        lines += ["", "Skipped: " + "; ".join(why)]
+    lines.append(summary_line(results))
+    return "\n".join(lines)
+
+
+def failure_lines(r: CheckResult) -> list[str]:
+    """A failing check: what, where, by how much, where it is worst, and a hint."""
+    lines = [f"FAIL {r.check} {r.formula}: {r.where}"]
+    if r.differ is not None:
+        lines.append(f"     {r.differ} of {r.entries} entries differ")
+    elif r.check in ("formula", "identity", "precision") and r.tol:
+        what = "max |formula − trace|" if r.check == "formula" else "error"
+        lines.append(f"     {what} {r.max_abs_err:.3g} > tolerance {r.tol:.2g}")
+    if r.detail and not (r.differ is not None and r.detail.endswith("entries differ")):
+        lines.append(f"     {r.detail}")
+    if r.cell:
+        values = ""
+        if r.expected is not None or r.actual is not None:
+            values = f": formula {_value(r.expected)}, trace {_value(r.actual)}"
+        lines.append(f"     worst at {r.cell}{values}")
+    if r.hint:
+        lines.append(f"     {r.hint}")
+    return lines
+
+
+def _value(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return "−∞" if v == float("-inf") else "∞" if v == float("inf") else f"{v:.6g}"
+
+
 def table(results: list[CheckResult]) -> str:
-    """check · formula · where · max abs error · tolerance · status."""
-    header = ("check", "formula", "where", "max abs err", "tolerance", "status")
+    """check · formula · where · max abs error · tolerance · differ · status; a
+    failing row's status says why, where it is worst and what it looks like."""
+    header = (
+        "check", "formula", "where", "max abs err", "tolerance", "differ", "status",
+    )  # fmt: skip
     rows = [
         (
             r.check,
             r.formula,
             r.where,
             f"{r.max_abs_err:.2e}"
-            if r.check not in ("derivation", "tokens", "structure")
+            if r.tol and r.check not in ("derivation", "tokens", "structure")
             else "—",
             f"{r.tol:.0e}" if r.tol else "exact",
-            r.status + (f"  {r.detail}" if r.detail and not r.ok else ""),
+            "" if r.differ is None else f"{r.differ}/{r.entries}",
+            r.status + _why(r),
         )
         for r in results
     ]
+    return "\n".join(_columns(header, rows))
+
+
+def _why(r: CheckResult) -> str:
+    if r.ok:
+        return ""
+    parts = [r.detail] if r.detail else []
+    if r.cell:
+        parts.append(
+            f"worst at {r.cell}: formula {_value(r.expected)}, trace {_value(r.actual)}"
+        )
+    if r.hint:
+        parts.append(r.hint)
+    return "  " + "; ".join(parts) if parts else ""
+
+
+def _columns(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: bool = False
+) -> list[str]:
+    """Rows in aligned columns under a ruled header (numbers right-aligned)."""
     # max() of a list: with no rows (--failures when all passed) only the header.
     widths = [
         max([len(h), *(len(row[c]) for row in rows)]) for c, h in enumerate(header)
     ]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("─" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
-    return "\n".join(line.rstrip() for line in lines)
+
+    def fit(values: tuple[str, ...]) -> str:
+        cells = [
+            v.rjust(w) if numeric and c else v.ljust(w)
+            for c, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    lines = [fit(header), "  ".join("─" * w for w in widths)]
+    return lines + [fit(row) for row in rows]

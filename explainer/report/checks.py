@@ -92,16 +92,20 @@ class Checks:
 
     def proof(self, derivation: str) -> Proof:
         r = self._proofs.get(derivation)
-        if r is None:
+        if r is None or r.skipped:
             return Proof("none", "not proved in this run (explainer report --prove)")
         return Proof("ok" if r.ok else "fail", r.detail or r.status)
 
     @property
     def summary(self) -> dict[str, int]:
+        """Passed, failed and skipped checks, and their ``total``: the number
+        ``explainer verify`` prints for the same trace (verify counts the checks
+        a run leaves out as skipped)."""
         return {
             "passed": sum(r.ok and not r.skipped for r in self.results),
             "failed": sum(not r.ok and not r.skipped for r in self.results),
             "skipped": sum(r.skipped for r in self.results),
+            "total": len(self.results),
         }
 
 
@@ -134,16 +138,33 @@ def _row(r: CheckResult, heads: str = "") -> CheckRow:
     stage, head = split_where(r.where)
     counted = r.check in ("tokens", "derivation", "structure")
     exact = r.tol == 0
+    if r.differ is not None:  # ids, masks, one-hot rows: entries, not an error
+        error = "equal" if not r.differ else f"{r.differ} of {r.entries} differ"
+    elif counted:
+        error = "—"
+    else:
+        error = "equal" if exact and r.ok else number(r.max_abs_err)
     return CheckRow(
         kind=r.check,
         formula=r.formula,
         stage=stage,
         head=heads or head,
-        error="—"
-        if counted
-        else ("equal" if exact and r.ok else number(r.max_abs_err)),
+        error=error,
         error_exact=repr(float(r.max_abs_err)),
         tolerance="exact" if exact else f"{r.tol:.1e}".replace("-", "−"),
         status=r.status,
-        detail=r.detail,
+        detail="; ".join(_diagnosis(r)),
     )
+
+
+def _diagnosis(r: CheckResult) -> list[str]:
+    """Why a row failed: its detail, its worst cell and the slip it looks like."""
+    parts = [r.detail] if r.detail else []
+    if not r.ok and r.cell:
+        values = ""
+        if r.expected is not None and r.actual is not None:
+            values = f": formula {number(r.expected)}, trace {number(r.actual)}"
+        parts.append(f"worst at {r.cell}{values}")
+    if not r.ok and r.hint:
+        parts.append(r.hint)
+    return parts

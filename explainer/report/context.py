@@ -67,7 +67,9 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         part.sections.append(sec)
         sec.number = f"{part.number}.{len(part.sections)}"
     cfg = trace.config
-    precision = [r for r in checks.results if r.check == "precision"]
+    precision = [
+        r for r in checks.results if r.check == "precision" and not r.skipped
+    ]
     return {
         "sentence": trace.source.text,
         "target": None if trace.target is None else trace.target.text,

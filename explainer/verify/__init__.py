@@ -10,15 +10,20 @@ True
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from explainer.symbolic import list_derivations
 from explainer.trace import Trace
 from explainer.verify.derivations import check_derivations
+from explainer.verify.formulas import DIGITS
 from explainer.verify.identities import check_identities
 from explainer.verify.precision import check_precision
 from explainer.verify.result import TOLERANCE, CheckResult, summary_line
 from explainer.verify.stages import check_stages
 from explainer.verify.structure import check_inputs, check_structure
+from explainer.verify.tokens import check_tokens
 
 __all__ = ["TOLERANCE", "CheckResult", "summary_line", "verify"]
 
@@ -29,17 +34,38 @@ def verify(
     """All checks on ``trace``; raises ValueError if the trace is incomplete.
 
     When a stage reads other inputs than the trace format says, only that is
-    reported (and the proofs): the formulas would be evaluated on the wrong arrays.
+    reported (with the tokens and the proofs): the formulas would be evaluated on
+    the wrong arrays.
+
+    Every call returns the same checks for a trace: those switched off
+    (``derivations``, ``precision``) are rows marked skipped, so that a report
+    and ``explainer verify`` count the same number of checks.
     """
     layout = check_structure(trace)
-    results = list(check_inputs(trace, layout))
-    if all(r.ok for r in results):
+    inputs = list(check_inputs(trace, layout))
+    results = [*check_tokens(trace), *inputs]
+    if all(r.ok for r in inputs):
         # A foreign trace may hold ±inf where finite numbers belong: the checks
         # report it as a failure, so NumPy's warnings would only be noise.
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             results += [*check_stages(trace), *check_identities(trace)]
-            if precision:
-                results.append(check_precision(trace))
-    if derivations:
-        results.extend(check_derivations())
+            results.append(check_precision(trace) if precision else _not_run())
+    results.extend(check_derivations() if derivations else _not_proved())
     return results
+
+
+NOT_RUN = "not run here (explainer verify runs it; explainer report --prove too)"
+
+
+def _not_run() -> CheckResult:
+    """The 50-digit pass, counted but skipped: every run has the same checks."""
+    return CheckResult(
+        "precision", f"whole pass at {DIGITS} digits", "all stages", 0.0, 0.0, True,
+        skipped=True, detail=NOT_RUN,
+    )  # fmt: skip
+
+
+def _not_proved() -> list[CheckResult]:
+    """One skipped row per derivation, as :func:`check_derivations` gives one."""
+    row = CheckResult("derivation", "", "symbolic", 0.0, 0.0, True, skipped=True)
+    return [replace(row, formula=name, detail=NOT_RUN) for name in list_derivations()]

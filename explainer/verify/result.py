@@ -7,7 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-4}
-"""Largest accepted |formula − trace|, relative to max(1, largest |value|).
+"""Largest accepted gap, relative to max(1, largest |value|), for the identities
+and the 50-digit whole pass: there errors are carried from stage to stage, and no
+one op's bound applies. Each stage's formula row has its own bound per entry
+instead, from the op and its sizes (:mod:`explainer.verify.error_model`).
 
 float64 keeps about 16 significant digits and float32 about 7; the limits leave
 room for the rounding of sums over a few thousand terms (≈ 10⁶ and 10³ units in the
@@ -27,6 +30,14 @@ class CheckResult:
     ok: bool
     skipped: bool = False
     detail: str = ""
+    # Where a failing check is most wrong, for a learner to look (empty when ok):
+    cell: str = ""  # "head 1, row 2 'win', column 0 'you'"
+    expected: float | None = None  # the formula's value at that cell
+    actual: float | None = None  # the trace's value there
+    hint: str = ""  # "looks like: n − 1 in the variance", when a known slip matches
+    # Exact checks (ids, masks, one-hot rows, predictions) count entries instead:
+    differ: int | None = None  # entries that differ
+    entries: int | None = None  # entries compared
 
     @property
     def status(self) -> str:
@@ -41,8 +52,8 @@ class CheckResult:
         'inf'
         """
         data = {**asdict(self), "status": self.status}
-        for key in ("max_abs_err", "tol"):
-            if not math.isfinite(data[key]):
+        for key in ("max_abs_err", "tol", "expected", "actual"):
+            if data[key] is not None and not math.isfinite(data[key]):
                 data[key] = str(data[key])
         return data
 

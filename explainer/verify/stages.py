@@ -3,13 +3,16 @@ recorded inputs (one row per head for the per-head stages)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
 
 from explainer.trace import Op, Stage, Trace
+from explainer.verify import error_model
+from explainer.verify.diagnose import diagnose
 from explainer.verify.formulas import EXACT_OPS, Context, evaluate
-from explainer.verify.result import TOLERANCE, CheckResult
+from explainer.verify.result import CheckResult
 
 HEAD_OPS = frozenset(
     {
@@ -61,57 +64,103 @@ def compare(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
 
 
 def check_stages(trace: Trace) -> Iterator[CheckResult]:
-    tol = TOLERANCE[trace.config.dtype]
     for stage in trace.stages:
         if stage.op == Op.TOKEN_IDS:
             yield _check_ids(trace, stage)
             continue
         inputs = [trace[name] for name in stage.inputs]
-        expected = np.asarray(evaluate(stage.op, inputs, context(trace, stage)))
+        ctx = context(trace, stage)
+        expected = np.asarray(evaluate(stage.op, inputs, ctx))
         if stage.op in EXACT_OPS:
-            same = expected.shape == stage.shape and np.array_equal(
-                expected.astype(stage.value.dtype), stage.value
-            )
-            wrong = 0 if same else int(np.sum(expected != stage.value))
-            yield CheckResult(
-                "formula", str(stage.op), stage.name, float(wrong), 0.0, same,
-                detail="" if same else f"{wrong} entries differ",
-            )  # fmt: skip
+            yield _check_exact(trace, stage, expected)
             continue
         if expected.shape != stage.shape:
             yield CheckResult(
-                "formula", str(stage.op), stage.name, np.inf, tol, False,
+                "formula", str(stage.op), stage.name, np.inf, 0.0, False,
                 detail=f"formula gives shape {list(expected.shape)}",
             )  # fmt: skip
             continue
+        # Each entry's own rounding-error bound (explainer.verify.error_model).
+        bound = error_model.bound(stage.op, inputs, expected, ctx, trace.config.dtype)
         parts = (
-            _by_head(stage, expected)
+            _by_head(stage, expected, bound)
             if stage.value.ndim >= 3 and (stage.op in HEAD_OPS)
-            else [("", expected, stage.value)]
+            else [("", expected, stage.value, bound)]
         )
-        for label, want, got in parts:
-            err, scale = compare(want, got)
-            limit = tol * max(1.0, scale)
-            yield CheckResult(
-                "formula", str(stage.op), stage.name + label, err, limit, err <= limit
+        for label, want, got, most in parts:
+            err, limit, ok = error_model.judge(want, got, most)
+            row = CheckResult(
+                "formula", str(stage.op), stage.name + label, err, limit, ok
             )
+            yield row if row.ok else _diagnosed(trace, stage, row, expected, label)
 
 
 def _by_head(
-    stage: Stage, expected: np.ndarray
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    stage: Stage, expected: np.ndarray, bound: np.ndarray
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     n_heads = stage.value.shape[-3]
     return [
-        (f" [head {h}]", expected[..., h, :, :], stage.value[..., h, :, :])
+        (
+            f" [head {h}]",
+            expected[..., h, :, :],
+            stage.value[..., h, :, :],
+            bound[..., h, :, :],
+        )
         for h in range(n_heads)
     ]
+
+
+def _diagnosed(
+    trace: Trace, stage: Stage, row: CheckResult, expected: np.ndarray, label: str
+) -> CheckResult:
+    """A failing row with its worst cell, the values there and a hint."""
+    head = int(label.split()[-1].rstrip("]")) if label else None
+    return diagnose(trace, stage, row, expected, context(trace, stage), head)
+
+
+def _check_exact(trace: Trace, stage: Stage, expected: np.ndarray) -> CheckResult:
+    """Ids, masks, one-hot rows, predictions: equal entry by entry. The row counts
+    the entries that differ (its "error" is the largest difference, 1 for a mask)."""
+    entries = int(stage.value.size)
+    if expected.shape != stage.shape:
+        return CheckResult(
+            "formula", str(stage.op), stage.name, np.inf, 0.0, False,
+            detail=f"formula gives shape {list(expected.shape)}", entries=entries,
+        )  # fmt: skip
+    differ = int(np.sum(expected.astype(stage.value.dtype) != stage.value))
+    row = CheckResult(
+        "formula", str(stage.op), stage.name, 0.0, 0.0, not differ,
+        detail=f"{differ} of {entries} entries differ" if differ else "",
+        differ=differ, entries=entries,
+    )  # fmt: skip
+    if not differ:
+        return row
+    err, _ = compare(expected.astype(np.float64), stage.value.astype(np.float64))
+    row = dataclasses.replace(row, max_abs_err=err)
+    return diagnose(trace, stage, row, expected, context(trace, stage))
 
 
 def _check_ids(trace: Trace, stage: Stage) -> CheckResult:
     part = trace.target if stage.name.startswith("decoder") and trace.target else None
     tokens = part or trace.source
-    ok = list(stage.value.reshape(-1)) == list(tokens.ids)
+    recorded = [int(v) for v in stage.value.reshape(-1)]
+    ids = list(tokens.ids)
+    differ = sum(a != b for a, b in zip(recorded, ids, strict=False))
+    differ += abs(len(recorded) - len(ids))
+    where = "tokens.target" if part else "tokens.source"
+    if not differ:
+        return CheckResult(
+            "tokens", "token_ids", stage.name, 0.0, 0.0, True, differ=0,
+            entries=len(ids),
+        )  # fmt: skip
+    at = next(
+        (n for n, (a, b) in enumerate(zip(recorded, ids, strict=False)) if a != b),
+        min(len(recorded), len(ids)),
+    )
+    detail = f"{differ} ids differ from {where}"
+    if at < min(len(recorded), len(ids)):
+        detail += f"; first at position {at}: {recorded[at]} here, {ids[at]} there"
     return CheckResult(
-        "tokens", "token_ids", stage.name, 0.0 if ok else 1.0, 0.0, ok,
-        detail="" if ok else "ids differ from the tokens section",
+        "tokens", "token_ids", stage.name, 0.0, 0.0, False, detail=detail,
+        differ=differ, entries=max(len(recorded), len(ids)),
     )  # fmt: skip

@@ -19,60 +19,93 @@ from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
 
 
+class StructureError(ValueError):
+    """Everything missing or misshapen in a trace, one problem a line in
+    ``problems``; its message lists them all on one line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        message = (
+            problems[0]
+            if len(problems) == 1
+            else (f"{len(problems)} problems in the trace: " + "; ".join(problems))
+        )
+        super().__init__(message)
+
+
 def check_structure(trace: Trace) -> tuple[Stage, ...]:
-    """Raise ValueError naming the first thing that is missing or misshapen;
-    return the layout (the stages the config implies, with their inputs)."""
-    cfg = trace.config
-    vocab = len(trace.vocab)
-    for name, shape in _expected_params(cfg, vocab).items():
+    """Return the layout (the stages the config implies, with their inputs), or
+    raise :class:`StructureError` (a ValueError) listing every problem.
+
+    Parameters and token ids come first: without them the layout cannot be made,
+    so their problems are all reported before the stages are looked at.
+    """
+    problems = [*_param_problems(trace), *_token_problems(trace)]
+    if trace.config.architecture == "encoder-decoder" and trace.target is None:
+        problems.append("an encoder-decoder trace needs tokens.target")
+    if problems:
+        raise StructureError(problems)
+    target = None if trace.target is None else np.array(trace.target.ids)
+    if trace.config.architecture != "encoder-decoder":
+        target = None
+    layout = _layout(trace, target)
+    problems = [*_stage_problems(trace, layout), *_order_problems(trace)]
+    if problems:
+        raise StructureError(problems)
+    return layout
+
+
+def _param_problems(trace: Trace) -> Iterator[str]:
+    for name, shape in _expected_params(trace.config, len(trace.vocab)).items():
         if name not in trace.params:
-            raise ValueError(f"parameter {name!r} is missing (the config needs it)")
+            yield f"parameter {name!r} is missing (the config needs it)"
+            continue
         got = tuple(trace.params[name].shape)
         if got != shape:
-            raise ValueError(
-                f"parameter {name!r} has shape {list(got)}, expected {list(shape)}"
-            )
+            yield f"parameter {name!r} has shape {list(got)}, expected {list(shape)}"
+
+
+def _token_problems(trace: Trace) -> Iterator[str]:
+    vocab = len(trace.vocab)
     for part, tokens in (("source", trace.source), ("target", trace.target)):
         if tokens is not None and not tokens.ids:
-            raise ValueError(f"tokens.{part} has no ids")
+            yield f"tokens.{part} has no ids"
         if tokens is not None and any(i < 0 or i >= vocab for i in tokens.ids):
-            raise ValueError(
-                f"tokens.{part} has an id outside the vocabulary (0…{vocab - 1})"
-            )
-    target = None
-    if cfg.architecture == "encoder-decoder":
-        if trace.target is None:
-            raise ValueError("an encoder-decoder trace needs tokens.target")
-        target = np.array(trace.target.ids)
-    layout = _layout(trace, target)
+            yield f"tokens.{part} has an id outside the vocabulary (0…{vocab - 1})"
+
+
+def _stage_problems(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[str]:
     for want in layout:
         if want.name not in trace:
-            raise ValueError(f"stage {want.name!r} is missing (the config implies it)")
+            yield f"stage {want.name!r} is missing (the config implies it)"
+            continue
         got = trace.stage(want.name)
         if got.op != want.op:
-            raise ValueError(
+            yield (
                 f"stage {want.name!r} has op {str(got.op)!r}, expected {str(want.op)!r}"
             )
-        if got.shape != want.shape:
-            raise ValueError(
+        elif got.shape != want.shape:
+            yield (
                 f"stage {want.name!r} has shape {list(got.shape)}, "
                 f"expected {list(want.shape)}"
             )
+
+
+def _order_problems(trace: Trace) -> Iterator[str]:
     seen: set[str] = set()
     for stage in trace.stages:
         for name in stage.inputs:
             if name not in trace:
-                raise ValueError(
+                yield (
                     f"stage {stage.name!r} reads {name!r}, which is neither a stage "
                     "nor a parameter"
                 )
-            if name not in seen and name not in trace.params:
-                raise ValueError(
+            elif name not in seen and name not in trace.params:
+                yield (
                     f"stage {stage.name!r} reads {name!r}, which comes after it; "
                     "stages must be in forward order"
                 )
         seen.add(stage.name)
-    return layout
 
 
 def _expected_params(cfg: ModelConfig, vocab: int) -> dict[str, tuple[int, ...]]:

@@ -1,0 +1,188 @@
+"""The words behind the numbers: the recorded text, tokens, ids and vocabulary
+checked against the tokenizer that made them.
+
+A report labels every row of a matrix with a token and every logit with a
+vocabulary entry, so a trace whose text, tokens or vocabulary were edited would
+put the wrong words on correct numbers. Three checks per sentence part:
+
+- **text → tokens**: the text, tokenized again (the toy's word tokenizer on the
+  trace's own vocabulary, or the pretrained model's own tokenizer), gives the
+  recorded tokens and ids;
+- **ids ↔ vocabulary**: entry ``id`` of the vocabulary is the recorded token;
+- **vocabulary**: for a pretrained model, the vocabulary is its tokenizer's; for
+  the toy, one built from the shipped corpus must keep that corpus's order.
+
+A failing row names the first token that differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterator, Sequence
+
+from explainer.trace import Tokens, Trace
+from explainer.verify.result import CheckResult
+
+Encode = Callable[[str, bool], Tokens]  # (text, starts with <bos>) → tokens
+
+
+def check_tokens(trace: Trace) -> Iterator[CheckResult]:
+    """The token rows of ``trace``: vocabulary, then each part's ids and text."""
+    yield _check_vocabulary(trace)
+    encode, why = _encoder(trace)
+    parts = (("source", trace.source), ("target", trace.target))
+    for part, tokens in parts:
+        if tokens is None:
+            continue
+        yield _against_vocabulary(trace.vocab, part, tokens)
+        yield _retokenized(encode, why, part, tokens)
+
+
+def _encoder(trace: Trace) -> tuple[Encode | None, str]:
+    """How the trace's model tokenizes, or (None, why it cannot be rebuilt)."""
+    if trace.config.model:
+        from explainer.models import load_model
+
+        tokenizer = load_model(trace.config.model).tokenizer
+        return (lambda text, bos: tokenizer.encode(text)), ""
+    from explainer.tokenizer import Tokenizer
+
+    try:
+        tokenizer = Tokenizer(trace.vocab)
+    except ValueError as err:
+        return None, f"the vocabulary is not a word tokenizer's: {err}"
+
+    def encode(text: str, bos: bool) -> Tokens:
+        enc = tokenizer.encode(text, bos=bos)
+        return Tokens(enc.text, enc.tokens, enc.ids, enc.unknown)
+
+    return encode, ""
+
+
+def _retokenized(
+    encode: Encode | None, why: str, part: str, tokens: Tokens
+) -> CheckResult:
+    name, where = "text → tokens", f"tokens.{part}"
+    if encode is None:
+        return _row(name, where, False, why)
+    try:
+        again = encode(tokens.text, part == "target")
+    except ValueError as err:
+        return _row(name, where, False, f"the text cannot be tokenized: {err}")
+    pairs = list(zip(again.tokens, again.ids, strict=True))
+    recorded = list(zip(tokens.tokens, tokens.ids, strict=False))
+    differ = _count_differences(pairs, recorded)
+    if not differ:
+        return _row(name, where, True, differ=0, entries=len(recorded))
+    at = _first_difference(pairs, recorded)
+    counts = f"the text gives {len(pairs)} tokens, the trace records {len(recorded)}"
+    if at >= len(recorded):
+        token, index = pairs[at]
+        detail = counts
+        cell = f"position {at}: {token!r} (id {index}) is not recorded"
+        want, got = float(index), None
+    elif at >= len(pairs):
+        token, index = recorded[at]
+        detail = counts
+        cell = f"position {at}: {token!r} (id {index}) is not in the text"
+        want, got = None, float(index)
+    else:
+        (token, index), (seen, seen_id) = pairs[at], recorded[at]
+        detail = (
+            f"position {at}: the text gives {token!r} (id {index}), the trace records "
+            f"{seen!r} (id {seen_id})"
+        )
+        cell = f"position {at} {seen!r}"
+        want, got = float(index), float(seen_id)
+    return _row(
+        name, where, False, detail, cell=cell, expected=want, actual=got,
+        differ=differ, entries=max(len(pairs), len(recorded)),
+    )  # fmt: skip
+
+
+def _against_vocabulary(vocab: Sequence[str], part: str, tokens: Tokens) -> CheckResult:
+    name, where = "ids ↔ vocabulary", f"tokens.{part}"
+    if len(tokens.tokens) != len(tokens.ids):
+        return _row(
+            name, where, False,
+            f"{len(tokens.tokens)} tokens but {len(tokens.ids)} ids",
+        )  # fmt: skip
+    wrong = [
+        (at, token, index)
+        for at, (token, index) in enumerate(zip(tokens.tokens, tokens.ids, strict=True))
+        if vocab[index] != token
+    ]
+    if not wrong:
+        return _row(name, where, True, differ=0, entries=len(tokens.ids))
+    at, token, index = wrong[0]
+    return _row(
+        name, where, False,
+        f"position {at}: id {index} is {vocab[index]!r} in the vocabulary, "
+        f"the trace's token is {token!r}",
+        cell=f"position {at} {token!r}", differ=len(wrong), entries=len(tokens.ids),
+    )  # fmt: skip
+
+
+def _check_vocabulary(trace: Trace) -> CheckResult:
+    """The vocabulary against the one its tokenizer has."""
+    model = trace.config.model
+    if model:
+        reference, whose = _model_vocab(model), f"{model}'s tokenizer"
+    else:
+        reference, whose = _corpus_vocab(), "the shipped corpus's tokenizer"
+        if sorted(reference) != sorted(trace.vocab):
+            return _row(
+                "vocabulary", "vocab", True,
+                "built from another corpus: its order cannot be compared",
+                entries=len(trace.vocab),
+            )  # fmt: skip
+    name = f"vocabulary = {whose}"
+    vocab = tuple(trace.vocab)
+    if vocab == reference:
+        return _row(name, "vocab", True, differ=0, entries=len(vocab))
+    if len(vocab) != len(reference):
+        return _row(
+            name, "vocab", False,
+            f"{len(vocab):,} entries, {whose} has {len(reference):,}",
+        )  # fmt: skip
+    wrong = [n for n, (a, b) in enumerate(zip(vocab, reference, strict=True)) if a != b]
+    first = wrong[0]
+    return _row(
+        name, "vocab", False,
+        f"entry {first} is {vocab[first]!r}; {whose} has {reference[first]!r}",
+        cell=f"entry {first} {vocab[first]!r}", differ=len(wrong), entries=len(vocab),
+    )  # fmt: skip
+
+
+@functools.cache
+def _model_vocab(model: str) -> tuple[str, ...]:
+    """Every token of ``model``'s tokenizer, in id order (0.1–0.3 s to build)."""
+    from explainer.models import load_model
+
+    return load_model(model).tokenizer.vocab
+
+
+@functools.cache
+def _corpus_vocab() -> tuple[str, ...]:
+    from explainer.tokenizer import Tokenizer, default_corpus
+
+    return Tokenizer.from_corpus(default_corpus()).vocab
+
+
+def _count_differences(a: Sequence[object], b: Sequence[object]) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))
+
+
+def _first_difference(a: Sequence[object], b: Sequence[object]) -> int:
+    return next(
+        (n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+        min(len(a), len(b)),
+    )
+
+
+def _row(
+    formula: str, where: str, ok: bool, detail: str = "", **found: object
+) -> CheckResult:
+    row = CheckResult("tokens", formula, where, 0.0, 0.0, ok, detail=detail)
+    return dataclasses.replace(row, **found)
