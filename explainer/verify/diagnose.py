@@ -59,7 +59,7 @@ def diagnose(
         cell=describe_cell(trace, stage, index, head),
         expected=_number(want[index]),
         actual=_number(got[index]),
-        hint=_hint(trace, stage, ctx, result.tol, head),
+        hint=_hint(trace, stage, ctx, result.max_abs_err, head),
     )
 
 
@@ -135,10 +135,16 @@ def _number(value: object) -> float:
 # --- the known slips ---------------------------------------------------------------
 
 
+LOOSE = {"float64": 1e-9, "float32": 1e-4}
+"""A slip "matches" when it reproduces the trace to this fraction of
+max(1, largest |value|) and at least ten times better than the formula does."""
+
+
 def _hint(
-    trace: Trace, stage: Stage, ctx: Context, limit: float, head: int | None
+    trace: Trace, stage: Stage, ctx: Context, formula_err: float, head: int | None
 ) -> str:
     inputs = [np.asarray(trace[name]) for name in stage.inputs]
+    loose = LOOSE.get(trace.config.dtype, LOOSE["float32"])
     for label, variant in VARIANTS.get(stage.op, ()):
         try:
             with np.errstate(all="ignore"):
@@ -151,20 +157,26 @@ def _hint(
         if value.shape != stage.shape:
             continue
         want, got = _part(value, head), _part(stage.value, head)
-        if _matches(want, got, limit):
+        if _matches(want, got, formula_err, loose):
             return f"looks like: {label}"
     return ""
 
 
-def _matches(want: np.ndarray, got: np.ndarray, limit: float) -> bool:
-    if want.dtype == bool or got.dtype == bool or limit == 0:
+def _matches(
+    want: np.ndarray, got: np.ndarray, formula_err: float, loose: float
+) -> bool:
+    if want.dtype == bool or got.dtype == bool:
         return bool(np.array_equal(want.astype(got.dtype), got))
     want = want.astype(np.float64)
     got = got.astype(np.float64)
     same = (want == got) | (np.isnan(want) & np.isnan(got))
     with np.errstate(invalid="ignore"):
         diff = np.where(same, 0.0, np.abs(want - got))
-    return bool(np.all(np.isfinite(diff)) and diff.max(initial=0.0) <= limit)
+    if not np.all(np.isfinite(diff)):
+        return False
+    err = float(diff.max(initial=0.0))
+    scale = float(np.abs(want[np.isfinite(want)]).max(initial=0.0))
+    return err <= loose * max(1.0, scale) and err * 10 <= formula_err
 
 
 def _formula(op: Op) -> Callable[[Sequence[np.ndarray], Context], np.ndarray]:
