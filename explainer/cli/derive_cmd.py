@@ -6,6 +6,7 @@ import click
 
 from explainer.cli.errors import user_errors
 from explainer.symbolic import get_derivation, list_derivations
+from explainer.symbolic.derivation import tally_text
 
 
 @click.command(name="derive")
@@ -31,7 +32,10 @@ def derive_command(
     with user_errors():
         derivation = get_derivation(name)
     click.echo(derivation.to_latex() if latex else derivation.to_pretty())
+    counts = tally_text(derivation.tally())
     if check:
         results = derivation.check()
-        proved = sum(r.ok for r in results)
-        click.echo(f"\n{proved} of {len(results)} steps proved by SymPy", err=True)
+        held = sum(r.ok for r in results)
+        click.echo(f"\n{held} of {len(results)} steps hold: {counts}", err=True)
+    else:
+        click.echo(f"\n{len(derivation.steps)} steps (not checked): {counts}", err=True)

@@ -80,11 +80,12 @@ LABELS = (*KINDS, IDENTICAL)
 _COUNTED = {
     "proved": "proved",
     "instances": "checked on instances",
-    "definition": "definitions",
+    "definition": "definition",
     "numeric": "numeric",
-    "assumption": "assumptions",
+    "assumption": "assumption",
     IDENTICAL: "identical (no proof)",
 }
+_PLURAL = {"definition", "assumption"}
 
 NUMERIC_RTOL = 5e-3
 """A numeric step holds when both sides agree to this relative error: the
@@ -302,11 +303,13 @@ def tally(steps: Iterable[Step | StepResult]) -> dict[str, int]:
 def tally_text(counts: dict[str, int]) -> str:
     """'41 proved, 12 checked on instances, 20 definitions, 3 numeric, 0 assumptions'
     (and how many steps are identical on both sides, when any are)."""
-    return ", ".join(
-        f"{counts.get(label, 0)} {_COUNTED[label]}"
-        for label in LABELS
-        if label != IDENTICAL or counts.get(label, 0)
-    )
+    words = []
+    for label in LABELS:
+        count = counts.get(label, 0)
+        if label != IDENTICAL or count:
+            plural = "s" if label in _PLURAL and count != 1 else ""
+            words.append(f"{count} {_COUNTED[label]}{plural}")
+    return ", ".join(words)
 
 
 def cases(

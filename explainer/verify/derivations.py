@@ -8,6 +8,11 @@ proved is remembered in ``proofs.json`` under the user cache folder
 that source and those versions: any edit to a derivation, or another SymPy, proves
 everything again, and a failed proof is never remembered. Set
 ``EXPLAINER_NO_CACHE=1`` to prove every step on every run.
+
+Each result counts its steps by label (:data:`explainer.symbolic.derivation.KINDS`):
+"17 steps hold: 13 proved, 2 checked on instances, 2 definitions, 0 numeric,
+0 assumptions". The labels are part of the source, so they are part of the key;
+the cache remembers the counts, under :data:`CACHE_FORMAT`.
 """
 
 from __future__ import annotations
@@ -25,34 +30,61 @@ import sympy as sp
 import explainer.symbolic as symbolic
 from explainer.atomic import write_atomic
 from explainer.symbolic import get_derivation, list_derivations
+from explainer.symbolic.derivation import LABELS, tally, tally_text
 from explainer.verify.result import CheckResult
 
 NO_CACHE = "EXPLAINER_NO_CACHE"
 """Environment variable: when set (and not ``0``), never read or write the cache."""
 
+CACHE_FORMAT = "step labels 1"
+"""Part of the key: what ``proofs.json`` holds (counts per label since labels)."""
+
 
 def check_derivations() -> Iterator[CheckResult]:
-    """One result per derivation: all its steps proved, or the first that is not."""
+    """One result per derivation: every step holds (counted by label), or the
+    first that does not."""
     key = source_key()
     remembered = _read_cache(key)
     if remembered is not None:
-        for name, steps in remembered.items():
-            yield _result(name, f"{steps} steps proved (cached proof, same source)")
+        for name, counts in remembered.items():
+            yield _result(name, f"{held(counts)} (cached, same source)")
         return
     results, proved = [], {}
     for name in list_derivations():
         steps = get_derivation(name).check()
         bad = [r for r in steps if not r.ok]
+        counts = tally(steps)
         detail = (
-            f"{len(steps)} steps proved"
+            held(counts)
             if not bad
-            else f"step not proved: {bad[0].step.why} (remainder {bad[0].residual})"
+            else f"step does not hold: {bad[0].step.why} (remainder "
+            f"{bad[0].residual}); {tally_text(counts)}"
         )
         results.append(_result(name, detail, failed=len(bad)))
-        proved[name] = len(steps)
+        proved[name] = counts
     if all(r.ok for r in results):
         _write_cache(key, proved)
     yield from results
+
+
+def held(counts: dict[str, int]) -> str:
+    """'17 steps hold: 13 proved, 2 checked on instances, …'.
+
+    >>> held({"proved": 2, "definition": 1})
+    '3 steps hold: 2 proved, 0 checked on instances, 1 definition, 0 numeric, \
+0 assumptions'
+    """
+    return f"{sum(counts.values())} steps hold: {tally_text(counts)}"
+
+
+def step_counts(names: list[str] | None = None) -> dict[str, int]:
+    """The steps of the derivations ``names`` (all when None) counted by label:
+    the labels are declared in the source, so no proof is needed to count them."""
+    total = dict.fromkeys(LABELS, 0)
+    for name in list_derivations() if names is None else names:
+        for label, count in get_derivation(name).tally().items():
+            total[label] += count
+    return total
 
 
 def _result(name: str, detail: str, failed: int = 0) -> CheckResult:
@@ -65,7 +97,7 @@ def source_key() -> str:
     """A hash of everything a proof's outcome depends on: the source files of
     :mod:`explainer.symbolic` and of this module, and the library versions."""
     digest = hashlib.sha256()
-    for version in (sys.version, sp.__version__, mpmath.__version__):
+    for version in (CACHE_FORMAT, sys.version, sp.__version__, mpmath.__version__):
         digest.update(version.encode() + b"\0")
     files = [*sorted(Path(symbolic.__file__).parent.glob("*.py")), Path(__file__)]
     for path in files:
@@ -86,7 +118,7 @@ def cache_path() -> Path | None:
     return Path(base) / "explainer" / "proofs.json"
 
 
-def _read_cache(key: str) -> dict[str, int] | None:
+def _read_cache(key: str) -> dict[str, dict[str, int]] | None:
     path = cache_path()
     if path is None:
         return None
@@ -99,12 +131,21 @@ def _read_cache(key: str) -> dict[str, int] | None:
     proved = data.get("proved")
     if not isinstance(proved, dict) or sorted(proved) != list_derivations():
         return None
-    if not all(isinstance(steps, int) for steps in proved.values()):
+    if not all(_counts(counts) for counts in proved.values()):
         return None
     return {name: proved[name] for name in list_derivations()}
 
 
-def _write_cache(key: str, proved: dict[str, int]) -> None:
+def _counts(counts: object) -> bool:
+    """True for a dict of non-negative int counts keyed by known labels."""
+    return (
+        isinstance(counts, dict)
+        and set(counts) <= set(LABELS)
+        and all(type(v) is int and v >= 0 for v in counts.values())
+    )
+
+
+def _write_cache(key: str, proved: dict[str, dict[str, int]]) -> None:
     path = cache_path()
     if path is None:
         return
