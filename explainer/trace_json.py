@@ -64,6 +64,11 @@ def loads(text: str, *, source: str = "trace") -> Trace:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{source} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ValueError(
+            f"{source} is nested too deeply to be a trace (a trace's arrays have "
+            "at most 3 dimensions: heads, rows, columns)"
+        ) from None
     return from_dict(data, source=source)
 
 

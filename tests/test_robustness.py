@@ -2,6 +2,9 @@
 prints no traceback and leaves the user's files as they were (issue 12, point 6)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from cli_run import run
@@ -153,3 +156,65 @@ def test_tiny_temperature_is_rejected_by_the_library_too():
     with pytest.raises(ValueError, match=r"seed \(-1\)"):
         Sampling(seed=-1)
     Sampling(temperature=MIN_TEMPERATURE)  # the smallest accepted
+
+
+# --- files ------------------------------------------------------------------------
+
+
+def test_report_out_equal_to_trace_is_refused(tmp_path, capsys, monkeypatch):
+    trace_file = tmp_path / "t.json"
+    trace_file.write_text(trace_json.dumps(_toy_trace()))
+    before = trace_file.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for out in (str(trace_file), "t.json", "./t.json"):
+        code, _, err = run(
+            ["report", "--trace", "t.json", "--out", out, "--no-prove"], capsys
+        )
+        one_line_error(code, err, "is the --trace file", "give another --out")
+    os.link(trace_file, tmp_path / "hard.json")  # the same file by another name
+    code, _, err = run(["report", "--trace", "t.json", "--out", "hard.json"], capsys)
+    one_line_error(code, err, "--trace file")
+    assert trace_file.read_bytes() == before
+
+
+def test_trace_out_equal_to_config_or_corpus_is_refused(tmp_path, capsys):
+    toml = tmp_path / "m.toml"
+    toml.write_text("d_model = 8\n")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("you win or you die\n")
+    for flag, path in (("--config", toml), ("--corpus", corpus)):
+        before = path.read_bytes()
+        code, _, err = run(["trace", flag, str(path), "--out", str(path)], capsys)
+        one_line_error(code, err, f"is the {flag} file")
+        assert path.read_bytes() == before
+
+
+def test_report_unwritable_out_is_found_before_the_work(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    code, _, err = run(["report", "--out", str(tmp_path / "f" / "r.html")], capsys)
+    one_line_error(code, err, "is a file, not a folder")
+
+
+def test_deeply_nested_json_is_one_line(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000)
+    for argv in (["verify"], ["report", "--out", str(tmp_path / "r.html")]):
+        code, _, err = run([*argv, "--trace", str(deep)], capsys)
+        one_line_error(code, err, "nested too deeply", "deep.json")
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_derive_on_a_terminal_without_unicode(encoding):
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    done = subprocess.run(
+        [sys.executable, "-m", "explainer", "derive", "softmax", "--no-check"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"Traceback" not in done.stderr
+    text = done.stdout.decode("utf-8" if encoding == "ascii" else encoding)
+    assert "/__," in text  # the Σ of the softmax's denominator, drawn in ASCII
+    assert "─" not in text and "Σ" not in text

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from explainer.cli.ascii_text import fit_streams
 from explainer.cli.derive_cmd import derive_command
 from explainer.cli.errors import InputError
 from explainer.cli.generate_cmd import generate_command
@@ -45,6 +46,7 @@ cli.add_command(generate_command)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, print any error on one line."""
+    fit_streams()  # a terminal without Unicode gets ASCII
     try:
         code = cli.main(args=argv, prog_name="explainer", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -43,6 +43,11 @@ class Setup:
     sentence: str
     target: str | None
     tokenizer: Tokenizer | None  # the toy model's; a pretrained model brings its own
+    files: tuple[tuple[str, str], ...] = ()  # (option, path) of the files it read
+
+    def inputs(self, **more: str | None) -> dict[str, str | None]:
+        """Option → path of every file read, plus ``more`` (e.g. ``trace=…``)."""
+        return dict(self.files) | {f"--{k}": v for k, v in more.items()}
 
     def run(self) -> Trace:
         """The forward pass of the toy model, or of the pretrained ``config.model``."""
@@ -143,7 +148,12 @@ def build_setup(raw: dict[str, Any]) -> Setup:
     cfg = config_mod.from_dict(values)
     sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
     tokenizer = Tokenizer.from_corpus(load_corpus(raw["corpus"]))
-    return Setup(cfg, sentence, raw["target"], tokenizer)
+    files = tuple(
+        (flag, raw[key])
+        for flag, key in (("--config", "config_file"), ("--corpus", "corpus"))
+        if raw[key]
+    )
+    return Setup(cfg, sentence, raw["target"], tokenizer, files)
 
 
 def _model_setup(raw: dict[str, Any]) -> Setup:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from explainer.atomic import write_atomic
+from explainer.atomic import check_writable_path, write_atomic
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
+from explainer.cli.paths import refuse_overwriting_inputs
 from explainer.cli.verify_cmd import load_or_run
 
 DEFAULT_OUT = Path("output") / "report.html"
@@ -50,12 +51,14 @@ def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) 
     from explainer.report import find_videos, render_report
     from explainer.verify import verify
 
+    path = Path(out)
     with user_errors():
-        trace = load_or_run(setup, trace_file)
-        results = verify(trace, derivations=prove, precision=prove)
-        path = Path(out)
-        html = render_report(trace, results, find_videos(path, trace))
+        refuse_overwriting_inputs(path, setup.inputs(trace=trace_file))
         if path == DEFAULT_OUT:
             path.parent.mkdir(exist_ok=True)
+        check_writable_path(path)  # before the work, not after
+        trace = load_or_run(setup, trace_file)
+        results = verify(trace, derivations=prove, precision=prove)
+        html = render_report(trace, results, find_videos(path, trace))
         write_atomic(path, html)
     click.echo(str(path))

@@ -9,6 +9,7 @@ from explainer import trace_json
 from explainer.atomic import write_atomic
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
+from explainer.cli.paths import refuse_overwriting_inputs
 from explainer.trace import Trace
 
 
@@ -32,6 +33,8 @@ def trace(setup: Setup, as_json: bool, out: str | None) -> None:
       explainer trace --model minilm --sentence "The quick brown fox" --json
     """
     with user_errors():
+        if out:
+            refuse_overwriting_inputs(out, setup.inputs())
         result = setup.run()
         warn_unknown(result)
         if out:

@@ -28,7 +28,6 @@ import dataclasses
 import functools
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
+from explainer.atomic import replacing
 from explainer.config import ModelConfig
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.models.package import model_file, package_dir
@@ -199,14 +199,8 @@ def _cached_in(
 
 def _atomic(path: Path, write) -> None:
     """``write(temporary path)`` beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replacing(path) as tmp:
+        write(str(tmp))
 
 
 def param_names(cfg: ModelConfig) -> list[str]:

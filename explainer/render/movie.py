@@ -7,11 +7,11 @@ so joining copies their packets (no re-encoding): a second or two for the whole 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
+
+from explainer.atomic import replacing
 
 
 def concatenate(parts: Sequence[str | Path], out: str | Path) -> Path:
@@ -25,26 +25,19 @@ def concatenate(parts: Sequence[str | Path], out: str | Path) -> Path:
         f"file 'file:{Path(p).resolve().as_posix()}'\n" for p in parts
     ).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        with (
-            av.open(BytesIO(manifest), format="concat", options={"safe": "0"}) as src,
-            av.open(tmp, mode="w", format="mp4") as dst,
-        ):
-            video = src.streams.video[0]
-            stream = dst.add_stream_from_template(template=video)
-            for packet in src.demux(video):
-                if packet.dts is None:  # the demuxer's final flush packet
-                    continue
-                packet.dts = None  # let libav order the joined timestamps
-                packet.stream = stream
-                dst.mux(packet)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        replacing(out) as tmp,
+        av.open(BytesIO(manifest), format="concat", options={"safe": "0"}) as src,
+        av.open(str(tmp), mode="w", format="mp4") as dst,
+    ):
+        video = src.streams.video[0]
+        stream = dst.add_stream_from_template(template=video)
+        for packet in src.demux(video):
+            if packet.dts is None:  # the demuxer's final flush packet
+                continue
+            packet.dts = None  # let libav order the joined timestamps
+            packet.stream = stream
+            dst.mux(packet)
     return out
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explainer.atomic import replacing
 from explainer.render.registry import SCENES, SceneSpec
 
 QUALITIES = {
@@ -179,17 +180,8 @@ def publish_tex(private: Path, media: Path) -> None:
 def move_atomic(source: Path, target: Path) -> None:
     """Move ``source`` to ``target`` so that ``target`` is never half-written."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    os.close(fd)
-    try:
+    with replacing(target) as tmp:
         shutil.move(str(source), tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,15 @@ class _UnicodePrinter(PrettyPrinter):
 _SETTINGS = {"use_unicode": True, "wrap_line": False}
 
 
+def use_ascii(on: bool = True) -> None:
+    """Draw with ASCII characters only (for a terminal that cannot show Unicode),
+    or with Unicode again."""
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+
+    _SETTINGS["use_unicode"] = not on
+    pretty_use_unicode(not on)
+
+
 def pretty(expr: sp.Basic) -> str:
     """``expr`` as Unicode art (no line wrapping)."""
     return _UnicodePrinter(_SETTINGS).doprint(expr)
