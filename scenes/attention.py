@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy as sp
 from explainer.scenes.common import (
     HIGHLIGHT,
     K_COLOR,
@@ -27,6 +26,7 @@ from explainer.scenes.common import (
 from manim import *
 
 from explainer.symbolic import get_derivation
+from explainer.symbolic.render import latex
 from explainer.trace import Op
 
 FONT = 22
@@ -42,7 +42,7 @@ class ScaledDotProductAttention(TraceScene):
         prefix = first_self_attention(trace)
         h = self.head_index
         tokens = stack_tokens(trace, prefix.split(".")[0])
-        formula = sp.latex(get_derivation("scaled-dot-product-attention").formula)
+        formula = latex(get_derivation("scaled-dot-product-attention").formula)
         head = self.header(
             "Scaled dot-product attention", formula, tag=where(trace, prefix, h)
         )

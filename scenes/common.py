@@ -26,6 +26,7 @@ from explainer import config as config_mod
 from explainer import trace_json
 from explainer.presets import get_preset
 from explainer.run import trace_sentence
+from explainer.symbolic import render
 from explainer.trace import Trace
 
 TRACE_ENV = "EXPLAINER_TRACE"
@@ -615,19 +616,21 @@ class TraceScene(Scene):
         self.wait(hold)
 
 
-def latex(expr: sp.Basic) -> str:
-    """SymPy's LaTeX of ``expr``: formulas are shown as SymPy prints them."""
-    return sp.latex(expr)
+def latex(expr: sp.Basic, **settings: object) -> str:
+    """The LaTeX of ``expr`` in reading order, words upright (γ(x − μ)/√(σ² + ε) + β,
+    \\mathrm{Attention}): :func:`explainer.symbolic.render.latex`, the same
+    printer as ``explainer derive --latex``."""
+    return render.latex(expr, **settings)
 
 
 def formula_lines(expr: sp.Basic) -> list[str]:
     """LaTeX lines of a formula: one per element of a tuple of equations."""
     if isinstance(expr, sp.Tuple | tuple | list):
-        return [sp.latex(part) for part in expr]
-    return [sp.latex(expr)]
+        return [latex(part) for part in expr]
+    return [latex(expr)]
 
 
 def equation(lhs: sp.Basic | str, rhs: sp.Basic) -> str:
     """``lhs = rhs`` in LaTeX; ``lhs`` may be ready-made LaTeX."""
-    left = lhs if isinstance(lhs, str) else sp.latex(lhs)
-    return f"{left} = {sp.latex(rhs)}"
+    left = lhs if isinstance(lhs, str) else latex(lhs)
+    return f"{left} = {latex(rhs)}"

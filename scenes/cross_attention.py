@@ -21,6 +21,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import T_k, T_q, d_k, d_model
 from explainer.trace import Trace
 
@@ -47,7 +48,7 @@ def cross_latex() -> str:
         )
         for name, src, rows in (("Q", y, T_q), ("K", m, T_k), ("V", m, T_k))
     ]
-    return r",\quad ".join(sp.latex(p) for p in parts)
+    return r",\quad ".join(latex(p) for p in parts)
 
 
 class CrossAttention(TraceScene):

@@ -26,6 +26,7 @@ from explainer.scenes.token_text import vocab_word
 from manim import *
 
 from explainer.symbolic import get_derivation
+from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import d_model, vocab_size
 
 MAX_LOOKUPS = 8  # rows of E shown
@@ -43,7 +44,7 @@ class EmbeddingLookup(TraceScene):
         one_hot = trace[f"{stack}.embed.one_hot"]
         scaled = f"{stack}.embed.scaled" in trace
         if scaled:
-            formula = sp.latex(get_derivation("embedding").formula)
+            formula = latex(get_derivation("embedding").formula)
         else:
             row = sp.MatrixSymbol("e_t", 1, vocab_size)
             table = sp.MatrixSymbol("E", vocab_size, d_model)

@@ -12,6 +12,7 @@ import sympy as sp
 from explainer.scenes.common import formula_lines
 
 from explainer.symbolic import get_derivation
+from explainer.symbolic.render import latex
 from explainer.symbolic.swiglu import silu, swiglu
 from explainer.symbolic.symbols import d_ff, d_model, z
 
@@ -29,23 +30,23 @@ def ffn_lines(activation: str) -> list[str]:
     if activation == "relu":
         return paper[:1]
     if activation == "gelu":
-        inner = sp.latex(x_row * W_1 + b_1)
+        inner = latex(x_row * W_1 + b_1)
         ffn = (
             rf"\mathrm{{FFN}}(x) = \mathrm{{GELU}}\left({inner}\right) "
-            rf"{sp.latex(W_2)} + {sp.latex(b_2)}"
+            rf"{latex(W_2)} + {latex(b_2)}"
         )
         return [ffn, paper[1]]
     if activation == "swiglu":
-        gated, lifted = sp.latex(x_row * W_gate), sp.latex(x_row * W_up)
+        gated, lifted = latex(x_row * W_gate), latex(x_row * W_up)
         ffn = (
             rf"\mathrm{{FFN}}(x) = \left(\mathrm{{SiLU}}\left({gated}\right) "
-            rf"\odot {lifted}\right) {sp.latex(W_2)}"
+            rf"\odot {lifted}\right) {latex(W_2)}"
         )
-        entry = sp.latex(sp.Eq(sp.Function("SwiGLU")(gate, up), swiglu(gate, up)))
+        entry = latex(sp.Eq(sp.Function("SwiGLU")(gate, up), swiglu(gate, up)))
         return [ffn, entry]
     raise ValueError(f"no FFN formula for activation {activation!r}")
 
 
 def silu_latex() -> str:
     """SiLU(z) = z / (1 + e^(−z))."""
-    return sp.latex(sp.Eq(sp.Function("SiLU")(z), silu(z)))
+    return latex(sp.Eq(sp.Function("SiLU")(z), silu(z)))

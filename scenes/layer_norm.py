@@ -26,6 +26,7 @@ from manim import *
 
 from explainer.symbolic import get_derivation
 from explainer.symbolic.layer_norm import mean, mu, sigma2
+from explainer.symbolic.render import latex
 from explainer.symbolic.residual import LayerNorm, post_norm, pre_norm
 from explainer.symbolic.rms_norm import rms
 from explainer.symbolic.symbols import eps, k, n, x
@@ -38,14 +39,12 @@ RMSNorm = sp.Function(r"\mathrm{RMSNorm}")  # "RMSNorm" would print as ‖RMS‖
 def statistics_latex() -> str:
     """μ = (1/n) Σ x_k and σ² = (1/n) Σ (x_k − μ)², from SymPy."""
     variance = sp.Sum((x[k] - mu) ** 2, (k, 0, n - 1)) / n
-    return (
-        rf"{sp.latex(sp.Eq(mu, mean(x, n)))},\quad {sp.latex(sp.Eq(sigma2, variance))}"
-    )
+    return rf"{latex(sp.Eq(mu, mean(x, n)))},\quad {latex(sp.Eq(sigma2, variance))}"
 
 
 def rms_latex() -> str:
     """RMS(x) = √((1/n) Σ x_k² + ε), from SymPy."""
-    return sp.latex(sp.Eq(sp.Function("RMS")(sp.Symbol("x")), rms(x, n, eps)))
+    return latex(sp.Eq(sp.Function("RMS")(sp.Symbol("x")), rms(x, n, eps)))
 
 
 def residual_latex(post: bool, rms_norm: bool) -> str:
@@ -56,7 +55,7 @@ def residual_latex(post: bool, rms_norm: bool) -> str:
     if rms_norm:
         expr = expr.replace(LayerNorm, RMSNorm)
     label = "post" if post else "pre"
-    return rf"\mathrm{{{label}\text{{-}}norm}}: " + sp.latex(expr)
+    return rf"\mathrm{{{label}\text{{-}}norm}}: " + latex(expr)
 
 
 class ResidualLayerNorm(TraceScene):
@@ -74,10 +73,10 @@ class ResidualLayerNorm(TraceScene):
         self.post = post
         lines = [residual_latex(post, self.rms)]
         if self.rms:
-            lines += [sp.latex(get_derivation("rms-norm").formula), rms_latex()]
+            lines += [latex(get_derivation("rms-norm").formula), rms_latex()]
         else:
             lines += [
-                sp.latex(get_derivation("layer-norm").formula),
+                latex(get_derivation("layer-norm").formula),
                 statistics_latex(),
             ]
         title = "Add & RMSNorm" if self.rms else "Add & norm"

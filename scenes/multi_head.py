@@ -19,6 +19,8 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.symbolic.render import latex
+
 MAX_HEADS = 4  # heads drawn side by side
 FONT = 22
 
@@ -35,7 +37,7 @@ def multi_head_latex(n_heads: int, bias: bool = True) -> str:
     if bias:
         rhs = sp.Add(rhs, sp.Symbol("b^O"), evaluate=False)
     lhs = sp.Function("MultiHead")(sp.Symbol("X"))
-    return f"{sp.latex(lhs)} = {sp.latex(rhs, order='none')}"
+    return f"{latex(lhs)} = {latex(rhs, order='none')}"
 
 
 class MultiHeadAttention(TraceScene):

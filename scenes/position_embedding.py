@@ -26,6 +26,7 @@ from explainer.symbolic.learned_embedding import (
     segment_embedding,
 )
 from explainer.symbolic.positional_encoding import col
+from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import t
 from explainer.trace import Op
 
@@ -41,7 +42,7 @@ def sum_latex() -> str:
         + position_embedding(P, t, col)
         + segment_embedding(S, segment, col)
     )
-    return sp.latex(sp.Eq(sp.IndexedBase("x")[t, col], rhs))
+    return latex(sp.Eq(sp.IndexedBase("x")[t, col], rhs))
 
 
 class PositionEmbedding(TraceScene):
@@ -54,7 +55,7 @@ class PositionEmbedding(TraceScene):
         p = f"{stack}.embed"
         positions = trace.find(Op.POSITION_EMBEDDING)[0]
         table_rows = trace[positions.inputs[0]].shape[0]
-        lines = [sum_latex(), sp.latex(get_derivation("layer-norm").formula)]
+        lines = [sum_latex(), latex(get_derivation("layer-norm").formula)]
         head = self.header("Learned positions", lines, tag=f"{positions.name} · {p}.*")
         self.play(FadeIn(head), run_time=0.8)
 

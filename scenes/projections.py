@@ -21,6 +21,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import T, d_k, d_model
 
 MAX_HEADS = 2  # heads shown side by side
@@ -32,7 +33,7 @@ def projection_latex(name: str, bias: bool = True) -> str:
     x = sp.MatrixSymbol("X", T, d_model)
     w = sp.MatrixSymbol(f"W^{name}", d_model, d_k)
     b = sp.MatrixSymbol(f"b^{name}", T, d_k)
-    return sp.latex(sp.Eq(sp.MatrixSymbol(name, T, d_k), x * w + b if bias else x * w))
+    return latex(sp.Eq(sp.MatrixSymbol(name, T, d_k), x * w + b if bias else x * w))
 
 
 class QKVProjections(TraceScene):

@@ -23,6 +23,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.symbolic.render import latex
 from explainer.symbolic.rope import angle, frequency, omega, rope_pair
 from explainer.symbolic.symbols import d_k, i
 from explainer.trace import Op
@@ -39,8 +40,8 @@ def rope_lines() -> list[str]:
     pair = rope_pair(x0, x1, angle(m, omega[i]))
     return [
         rf"\mathrm{{RoPE}}\begin{{pmatrix}} x_{{2i}} \\ x_{{2i+1}} \end{{pmatrix}}"
-        rf" = {sp.latex(pair)}",
-        sp.latex(sp.Eq(omega[i], frequency(i, d_k, b))),
+        rf" = {latex(pair)}",
+        latex(sp.Eq(omega[i], frequency(i, d_k, b))),
     ]
 
 

@@ -22,6 +22,7 @@ from explainer.scenes.common import (
 from manim import *
 
 from explainer.symbolic.pooling import l2_normalize, mean_pool
+from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import i, n
 
 FONT = 22
@@ -32,8 +33,8 @@ def pooling_lines() -> list[str]:
     rows, u = sp.IndexedBase("x", real=True), sp.IndexedBase("u", real=True)
     count = sp.Symbol("T", positive=True, integer=True)
     return [
-        sp.latex(sp.Eq(sp.Symbol("u"), mean_pool(rows, count))),
-        sp.latex(sp.Eq(sp.IndexedBase("e")[i], l2_normalize(u, i, n))),
+        latex(sp.Eq(sp.Symbol("u"), mean_pool(rows, count))),
+        latex(sp.Eq(sp.IndexedBase("e")[i], l2_normalize(u, i, n))),
     ]
 
 

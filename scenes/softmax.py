@@ -9,7 +9,6 @@ the weights shown are the trace's.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
@@ -24,6 +23,7 @@ from explainer.scenes.common import (
 from manim import *
 
 from explainer.symbolic import get_derivation
+from explainer.symbolic.render import latex
 
 FONT = 28
 
@@ -38,7 +38,7 @@ class Softmax(TraceScene):
         masked = trace[f"{prefix}.masked"][0]
         # A row with some −∞ if the mask hides anything, else the first row.
         r = masked.shape[0] // 2 if np.isneginf(masked).any() else 0
-        formula = sp.latex(get_derivation("softmax").formula)
+        formula = latex(get_derivation("softmax").formula)
         tag = f'{where(trace, prefix, 0)} · row "{tokens[r]}"'
         head = self.header("Softmax, one row", formula, tag=tag)
         self.play(FadeIn(head), run_time=0.8)

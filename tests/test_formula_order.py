@@ -46,7 +46,7 @@ def test_layer_norm_reads_gamma_x_mu_sigma_eps_beta():
     assert seq[-2:] == ["β", "i"]
     tex = latex(formula)
     assert re.search(
-        r"\\gamma.*\\left\(.*x.*- \\mu\\right\).*\\sqrt\{\\sigma\^\{2\} \+ \\epsilon\}"
+        r"\\gamma.*\\left\(.*x.*- \\mu\\right\).*\\sqrt\{\\sigma\^\{2\} \+ \\varepsilon\}"
         r".*\+ \{\\beta\}_\{i\}$",
         tex,
     ), tex

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .render import latex_text, pretty, pretty_equation
+from .render import latex, latex_text, pretty, pretty_equation
 from .tactics import (
     TRANSFORMS,
     Definition,
@@ -239,7 +239,7 @@ class Step:
 
     def to_latex(self) -> str:
         """``lhs = rhs`` as LaTeX."""
-        return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
+        return f"{latex(self.lhs)} = {latex(self.rhs)}"
 
     def to_pretty(self) -> str:
         """``lhs = rhs`` as Unicode art."""
@@ -473,12 +473,12 @@ class Derivation:
         """The derivation as LaTeX (``align*`` blocks), from the same SymPy objects."""
         lines = [f"% {self.title} ({self.name}) -- {latex_text(self.source)}"]
         lines.append(r"\begin{gather*}")
-        lines.append(" \\\\\n".join(sp.latex(f) for f in self._formulas()))
+        lines.append(" \\\\\n".join(latex(f) for f in self._formulas()))
         lines.append(r"\end{gather*}")
         if self.where:
             lines.append(r"where")
             lines.append(r"\begin{gather*}")
-            lines.append(" \\\\\n".join(sp.latex(eq) for eq in self.where))
+            lines.append(" \\\\\n".join(latex(eq) for eq in self.where))
             lines.append(r"\end{gather*}")
         for block in self._blocks():
             if block[0][0].title:
@@ -486,10 +486,10 @@ class Derivation:
             lines.append(r"\begin{align*}")
             rows = []
             for step, show_lhs in block:
-                left = sp.latex(step.lhs) if show_lhs else ""
+                left = latex(step.lhs) if show_lhs else ""
                 why = f"{step.why} ({step.support()})"
                 rows.append(
-                    f"{left} &= {sp.latex(step.rhs)} && \\text{{{latex_text(why)}}}"
+                    f"{left} &= {latex(step.rhs)} && \\text{{{latex_text(why)}}}"
                 )
             lines.append(" \\\\\n".join(rows))
             lines.append(r"\end{align*}")

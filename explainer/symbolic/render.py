@@ -122,8 +122,9 @@ def _bias_like(term: sp.Basic) -> bool:
 def reading_terms(expr: sp.Basic) -> list[sp.Basic]:
     """The terms of a sum in reading order: as built when built unevaluated in an
     order SymPy would not keep; otherwise SymPy's order with subtracted terms after
-    added ones (``x − μ``), products before lone symbols (``γ x̂ + β``) and a matrix
-    sum's bias last (``x W + b``).
+    added ones (``x − μ``), lone letters after products (``γ x̂ + β``; but
+    ``x + Sublayer(x)`` and ``a² + 2a + 1`` as SymPy orders them) and a matrix sum's
+    bias last (``x W + b``).
 
     >>> mu, x = sp.symbols("mu x")
     >>> reading_terms(x - mu)
@@ -137,14 +138,15 @@ def reading_terms(expr: sp.Basic) -> list[sp.Basic]:
         return list(expr.args)
     else:
         terms = expr.as_ordered_terms()
-    return sorted(terms, key=_term_rank)
+    products = any(isinstance(t, sp.Mul | sp.MatMul) for t in terms)
 
+    def rank(term: sp.Basic) -> tuple[bool, bool, bool]:
+        """Added before subtracted; in a sum with products, a lone letter after
+        them (γ x̂ + β, Σ/n + ε); a matrix bias last."""
+        lone = isinstance(term, sp.Symbol | sp.Indexed | sp.MatrixSymbol)
+        return term.could_extract_minus_sign(), products and lone, _bias_like(term)
 
-def _term_rank(term: sp.Basic) -> tuple[bool, bool, bool]:
-    """Added before subtracted; products before the rest (γ x̂ + β, Σ/n + ε); a
-    matrix bias last."""
-    product = isinstance(term, sp.Mul | sp.MatMul)
-    return term.could_extract_minus_sign(), not product, _bias_like(term)
+    return sorted(terms, key=rank)
 
 
 def _factor_rank(factor: sp.Basic) -> int:
@@ -310,6 +312,8 @@ class ReadingLatexPrinter(LatexPrinter):
             tex += rf"\left({args}\right)"
             return tex + (f"_{{{after}}}" if after else "")
         name, supers, subs = split_super_sub(expr.name)
+        if name == "epsilon" and not supers and not subs:
+            return r"\varepsilon"  # the paper's ε (SymPy prints ϵ)
         if is_word(name):
             tex = rf"\mathrm{{{name}}}"
             if subs:
@@ -346,6 +350,6 @@ def latex(expr: sp.Basic, **settings: object) -> str:
     >>> gamma, beta, mu, x, eps, s2 = sp.symbols("gamma beta mu x epsilon sigma^2")
     >>> print(latex(sp.Add(gamma * (x - mu) / sp.sqrt(sp.Add(s2, eps, evaluate=False)),
     ...                    beta, evaluate=False)))
-    \\frac{\\gamma \\left(x - \\mu\\right)}{\\sqrt{\\sigma^{2} + \\epsilon}} + \\beta
+    \\frac{\\gamma \\left(x - \\mu\\right)}{\\sqrt{\\sigma^{2} + \\varepsilon}} + \\beta
     """
     return ReadingLatexPrinter(settings).doprint(expr)
