@@ -70,11 +70,12 @@ class Checks:
         self.results = tuple(results)
         self._by_stage: dict[str, list[CheckResult]] = defaultdict(list)
         self._proofs: dict[str, CheckResult] = {}
+        ids = [r.where for r in self.results if r.formula == "token_ids"]
         for r in self.results:
             if r.check == "derivation":
                 self._proofs[r.formula] = r
             elif r.check != "precision":  # the whole pass: shown in the header
-                self._by_stage[split_where(r.where)[0]].append(r)
+                self._by_stage[_stage_of(r, ids)].append(r)
 
     def verdict(self, stages: Sequence[str]) -> Verdict:
         """The checks of ``stages``, formulas first, in the order verify ran them."""
@@ -107,6 +108,23 @@ class Checks:
             "skipped": sum(r.skipped for r in self.results),
             "total": len(self.results),
         }
+
+
+def _stage_of(r: CheckResult, ids: Sequence[str]) -> str:
+    """The stage a result belongs to; the checks of the text, tokens and
+    vocabulary (``tokens.source``, ``tokens.target``, ``vocab``) go with the
+    stage of the ids they label: the source's first, the target's second.
+
+    >>> row = CheckResult("tokens", "text → tokens", "tokens.target", 0, 0, True)
+    >>> _stage_of(row, ["encoder.embed.ids", "decoder.embed.ids"])
+    'decoder.embed.ids'
+    """
+    if r.check == "tokens" and ids:
+        if r.where in ("tokens.source", "vocab"):
+            return ids[0]
+        if r.where == "tokens.target":
+            return ids[-1]
+    return split_where(r.where)[0]
 
 
 def _merged(results: Sequence[CheckResult]) -> list[CheckRow]:
