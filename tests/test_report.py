@@ -294,6 +294,7 @@ def test_cli_prove_runs_the_slow_checks(tmp_path, capsys):
     html = out.read_text()
     assert code == 0
     assert "was proved by SymPy" in html and "50 significant digits" in html
+    assert re.search(r"as its label says: \d+ proved, \d+ checked on instances", html)
     assert "Not run here" not in html
 
 

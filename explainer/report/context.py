@@ -10,6 +10,7 @@ from typing import Any
 
 from explainer.report import diagram
 from explainer.report.checks import Checks
+from explainer.report.derivations import step_counts
 from explainer.report.grouping import group_stages
 from explainer.report.sections import Section
 from explainer.report.tables import exact, number
@@ -96,6 +97,7 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
             {"name": name, **vars(checks.proof(name))} for name in _derivations(parts)
         ],
         "proofs": {name: checks.proof(name) for name in _derivations(parts)},
+        "step_counts": step_counts(_derivations(parts)),
         "stage_count": len(trace.stages),
     }
 

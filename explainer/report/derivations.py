@@ -17,6 +17,7 @@ from markupsafe import Markup
 from explainer.report.cache import remembered
 from explainer.report.mathml import equation, mathml
 from explainer.symbolic import get_derivation
+from explainer.symbolic.derivation import tally_text
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class StepView:
     rhs: Markup  # "= rhs"
     why: str
     cases: str  # where a case-by-case proof was done, else ""
+    label: str  # proved | instances | definition | numeric | assumption | identical
+    support: str  # the label in words: "checked for T = 1…5"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class DerivationView:
     formulas: tuple[Markup, ...]
     where: tuple[Markup, ...]
     groups: tuple[Group, ...]
+    counts: str  # "9 proved, 2 checked on instances, …"
 
 
 @functools.cache
@@ -63,6 +67,8 @@ def derivation_view(name: str) -> DerivationView:
                 rhs=equation(None, step.rhs),
                 why=step.why,
                 cases=step.describe_cases(),
+                label=step.label,
+                support=step.support(),
             )
         )
         previous = step
@@ -74,7 +80,17 @@ def derivation_view(name: str) -> DerivationView:
         formulas=tuple(mathml(f) for f in formulas if not _truth_value(f)),
         where=tuple(mathml(eq) for eq in d.where),
         groups=tuple(groups),
+        counts=tally_text(d.tally()),
     )
+
+
+def step_counts(names: list[str]) -> str:
+    """The steps of the derivations ``names``, counted by label, in words."""
+    total: dict[str, int] = {}
+    for name in names:
+        for label, count in get_derivation(name).tally().items():
+            total[label] = total.get(label, 0) + count
+    return tally_text(total)
 
 
 def _truth_value(formula: sp.Basic) -> bool:
