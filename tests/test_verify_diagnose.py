@@ -185,3 +185,28 @@ def test_verify_into_a_closed_pipe_is_a_broken_pipe_not_a_failed_check():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141  # 128 + SIGPIPE, as a shell reports it
     assert "Traceback" not in err and err == ""
+
+
+def tanh_gelu(x):
+    """Hendrycks & Gimpel's tanh approximation, written out here."""
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_tanh_approximation_of_gelu_is_recognised(dtype, monkeypatch):
+    monkeypatch.setattr(numeric, "gelu", lambda x: tanh_gelu(x).astype(x.dtype))
+    cfg = DEFAULT.replace(activation="gelu", dtype=dtype)
+    row = first_failure(verify(trace_sentence(cfg, SENTENCE), derivations=False))
+    assert row.where == "encoder.0.ffn.activation"
+    assert row.hint == "looks like: GELU's tanh approximation instead of x Φ(x)"
+
+
+def test_the_report_shows_the_diagnosis_in_the_failing_section(monkeypatch):
+    from explainer.report import render_report
+
+    monkeypatch.setattr(numeric, "layer_norm", unbiased_layer_norm)
+    broken = trace_sentence(DEFAULT, SENTENCE)
+    row = first_failure(verify(broken, derivations=False, precision=False))
+    html = render_report(broken, verify(broken, derivations=False, precision=False))
+    assert f"worst at {row.cell}".replace("'", "&#39;") in html
+    assert "looks like: n − 1 in the variance" in html

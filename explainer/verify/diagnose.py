@@ -192,11 +192,25 @@ def _scale_by(root_of: Callable[[Context], float]) -> Variant:
     return run
 
 
-def _large_negative(inputs: Sequence[np.ndarray], ctx: Context) -> np.ndarray:
-    """−1e9 where the mask forbids: exp(−1e9 − max) is 0 too, but the score is
-    not −∞ (and a fully masked row would share its weight evenly)."""
-    value = _formula(Op.APPLY_MASK)(inputs, ctx)
-    return np.where(np.isneginf(value), -1e9, value)
+def _large_negative(fill: float) -> Variant:
+    """``fill`` (−1e9, say) where the mask forbids: exp(−1e9 − max) is 0 too, but
+    the score is not −∞ (and a fully masked row would share its weight evenly)."""
+
+    def run(inputs: Sequence[np.ndarray], ctx: Context) -> np.ndarray:
+        value = _formula(Op.APPLY_MASK)(inputs, ctx)
+        return np.where(np.isneginf(value), fill, value)
+
+    return run
+
+
+FILLS = (
+    ("−1e9", -1e9),
+    ("−1e4", -1e4),
+    ("−1e30", -1e30),
+    ("float32's lowest value", float(np.finfo(np.float32).min)),
+    ("float64's lowest value", float(np.finfo(np.float64).min)),
+)
+"""Large negative numbers written in place of −∞ by common implementations."""
 
 
 def _transposed(op: Op) -> Variant:
@@ -283,7 +297,10 @@ VARIANTS: dict[Op, tuple[tuple[str, Variant], ...]] = {
         ("divided by d_k instead of √d_k", _scale_by(lambda c: c.d_k**2)),
     ),
     Op.APPLY_MASK: (
-        ("−1e9 instead of −∞ for the masked scores", _large_negative),
+        *(
+            (f"{name} instead of −∞ for the masked scores", _large_negative(fill))
+            for name, fill in FILLS
+        ),
         ("the mask not applied", _mask_ignored),
     ),
     Op.CONCAT_HEADS: (("the heads concatenated in reverse order", _heads_reversed),),
