@@ -252,7 +252,10 @@ def test_verify_prints_a_summary_and_exits_0(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["check", "checks", "passed", "failed", "skipped"]
-    counted = {line.split()[0]: line.split()[1:] for line in lines[2:-1]}
+    table = lines[2 : lines.index("")]  # then the steps by label, the summary
+    counted = {line.split()[0]: line.split()[1:] for line in table}
+    steps = lines[lines.index("") + 1]
+    assert re.fullmatch(r"Derivation steps \(\d+\): \d+ proved, \d+ checked .*", steps)
     proofs = str(len(list_derivations()))
     assert counted["derivation"] == [proofs, proofs, "0", "0"]
     total = int(re.fullmatch(r"(\d+) passed, 0 failed", lines[-1]).group(1))

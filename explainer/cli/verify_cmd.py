@@ -15,8 +15,10 @@ from explainer import trace_json
 from explainer.cli.errors import InputError, user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.trace_cmd import warn_unknown
+from explainer.symbolic.derivation import tally_text
 from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
+from explainer.verify.derivations import step_counts
 from explainer.verify.structure import StructureError
 
 
@@ -167,7 +169,8 @@ def counts(results: list[CheckResult]) -> dict[str, dict[str, int]]:
 
 
 def summary(results: list[CheckResult]) -> str:
-    """The checks counted per kind, then every failure with its diagnosis."""
+    """The checks counted per kind, the derivations' steps per label, then every
+    failure with its diagnosis."""
     header = ("check", "checks", "passed", "failed", "skipped")
     rows = [
         (kind, *(str(n[k]) for k in header[1:])) for kind, n in counts(results).items()
@@ -178,6 +181,10 @@ def summary(results: list[CheckResult]) -> str:
         *(str(sum(int(r[c]) for r in rows)) for c in (2, 3, 4)),
     )
     lines = _columns(header, [*rows, total], numeric=True)
+    proved = [r.formula for r in results if r.check == "derivation" and not r.skipped]
+    if proved:
+        steps = step_counts(proved)
+        lines += ["", f"Derivation steps ({sum(steps.values())}): {tally_text(steps)}"]
     bad = [r for r in results if not r.ok and not r.skipped]
     if bad:
         lines += ["", f"Failures ({len(bad)}):"]
