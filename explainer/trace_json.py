@@ -2,11 +2,18 @@
 
 Other programs may write this format too, so :func:`loads` checks what it reads and
 names the first thing that is wrong. Arrays are nested lists; −∞ (masked scores) is
-written as the string ``"-inf"`` because JSON has no infinity.
+written as the string ``"-inf"`` because JSON has no infinity. A float32 number is
+written as the shortest decimal that reads back as the same float32 (``0.1``, not
+``0.10000000149011612``). A float array of more than :data:`PACK_ABOVE` numbers is
+written packed, ``{"shape": [...], "float32": "<base64>"}`` (the little-endian
+bytes; ``float64`` likewise): a pretrained model's trace is a third of the size and
+is written and read in a fraction of the time. Both forms are read.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from typing import Any
@@ -20,6 +27,9 @@ SCHEMA = "explainer-trace/1"
 _NONFINITE = {"-inf": -math.inf, "inf": math.inf, "nan": math.nan}
 INT_OPS = {Op.TOKEN_IDS, Op.ARGMAX}
 BOOL_OPS = {Op.CAUSAL_MASK, Op.NO_MASK, Op.PADDING_MASK}
+PACK_ABOVE = 1024
+"""Float arrays with more numbers than this are written packed (base64 bytes)."""
+PACKED = ("float32", "float64")  # the dtypes a packed array may hold
 
 
 def to_dict(trace: Trace) -> dict[str, Any]:
@@ -174,6 +184,14 @@ def _stage_from_dict(data: Any, dtype: str, where: str) -> Stage:
 
 
 def _array_to_json(value: np.ndarray) -> Any:
+    if value.dtype.name in PACKED and value.size > PACK_ABOVE:
+        data = np.ascontiguousarray(value, value.dtype.newbyteorder("<")).tobytes()
+        return {
+            "shape": list(value.shape),
+            value.dtype.name: base64.b64encode(data).decode("ascii"),
+        }
+    if value.dtype == np.float32:  # each float32's shortest decimal, as a float64
+        value = value.astype(str).astype(np.float64)
     if value.dtype.kind == "f" and not np.isfinite(value).all():
         obj = value.astype(object)
         obj[np.isneginf(value)] = "-inf"
@@ -184,12 +202,15 @@ def _array_to_json(value: np.ndarray) -> Any:
 
 
 def _array_from_json(value: Any, dtype: str, where: str) -> np.ndarray:
-    try:
-        arr = np.array(value)
-        if arr.dtype == object or arr.dtype.kind in "US":
-            arr = np.array(_decode_nonfinite(value))
-    except ValueError as err:
-        raise ValueError(f"{where}: not a rectangular array ({err})") from None
+    if isinstance(value, dict):
+        arr = _unpack(value, where)
+    else:
+        try:
+            arr = np.array(value)
+            if arr.dtype == object or arr.dtype.kind in "US":
+                arr = np.array(_decode_nonfinite(value))
+        except ValueError as err:
+            raise ValueError(f"{where}: not a rectangular array ({err})") from None
     if arr.dtype == object or arr.dtype.kind in "US":
         raise ValueError(f"{where}: holds values that are not numbers")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
@@ -202,6 +223,33 @@ def _array_from_json(value: Any, dtype: str, where: str) -> np.ndarray:
         if not np.array_equal(arr, np.round(arr)):
             raise ValueError(f"{where}: holds non-integer ids")
     return arr.astype(dtype)
+
+
+def _unpack(value: dict[str, Any], where: str) -> np.ndarray:
+    """A packed array: ``{"shape": [...], "float32" or "float64": base64 bytes}``."""
+    kinds = [k for k in PACKED if k in value]
+    if len(kinds) != 1 or set(value) != {"shape", kinds[0]}:
+        raise ValueError(
+            f"{where}: a packed array is an object with 'shape' and one of "
+            f"{' or '.join(map(repr, PACKED))} (base64 bytes); got keys {sorted(value)}"
+        )
+    shape = value["shape"]
+    if not isinstance(shape, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise ValueError(f"{where}: 'shape' must be a list of sizes, got {shape!r}")
+    kind = np.dtype(kinds[0]).newbyteorder("<")
+    try:
+        data = base64.b64decode(value[kinds[0]], validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise ValueError(f"{where}: {kinds[0]!r} is not base64") from None
+    count = math.prod(shape)
+    if len(data) != count * kind.itemsize:
+        raise ValueError(
+            f"{where}: {len(data)} bytes of {kinds[0]} do not fill shape {shape} "
+            f"({count * kind.itemsize} bytes)"
+        )
+    return np.frombuffer(data, kind).reshape(shape).astype(kinds[0])
 
 
 def _decode_nonfinite(value: Any) -> Any:

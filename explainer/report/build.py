@@ -70,10 +70,13 @@ def find_videos(page: str | Path, trace: Trace) -> list[Video]:
     scenes in forward order; links relative to the page."""
     import os
 
-    from explainer.render.manifest import videos_of
+    from explainer.render.manifest import read_manifest, videos_of
     from explainer.render.registry import SCENES
 
     folder = Path(page).parent
+    if not read_manifest(folder / "videos"):
+        return []  # nothing rendered here: no need to hash the trace (seconds for
+        # a pretrained model, and the trace's whole JSON text in memory)
     found = videos_of(folder / "videos", trace)
     order = ["transformer", *SCENES]
     titles = {"transformer": "The whole forward pass, one stage after another"}
