@@ -50,6 +50,25 @@ def test_sides_that_sympify_to_one_expression_are_identical():
     )
 
 
+def test_a_step_proved_for_all_sizes_has_no_matrix_of_concrete_size():
+    """A step on explicit 3 × 2 matrices is an instance, not a proof for every size;
+    only a pair (RoPE's and PE's 2-vectors and 2 × 2 rotations) is whole at size 2."""
+
+    def sizes(expr):
+        for e in sp.preorder_traversal(expr):
+            if isinstance(e, sp.MatrixBase) or (
+                isinstance(e, sp.MatrixSymbol)
+                and all(sp.S(d).is_Integer for d in e.shape)
+            ):
+                yield e.shape
+
+    for name in list_derivations():
+        for step in get_derivation(name).steps:
+            if step.label == "proved":
+                shapes = [*sizes(step.lhs), *sizes(step.rhs)]
+                assert all(max(shape) <= 2 for shape in shapes), (name, step.why)
+
+
 def test_no_derivation_has_a_step_with_identical_sides():
     for name in list_derivations():
         for step in get_derivation(name).steps:
@@ -108,7 +127,19 @@ def test_the_weak_spots_are_proved_for_every_size():
 
 def _premises():
     steps = get_derivation("scaled-dot-product-attention").steps
-    return [s for s in steps if s.lhs.has(stats.Expectation, stats.Variance)][:3]
+    stated = [s for s in steps if s.lhs.has(stats.Expectation, stats.Variance)]
+    return [s for s in stated if s.label != "assumption"][:3]
+
+
+def test_footnote_4s_model_is_labelled_an_assumption():
+    """Independent components with mean 0 and variance 1: stated, not proved."""
+    steps = get_derivation("scaled-dot-product-attention").steps
+    (assumed,) = [s for s in steps if s.label == "assumption"]
+    assert assumed.lhs.has(stats.Expectation, stats.Variance)
+    assert (
+        "[an assumption, not proved]"
+        in get_derivation("scaled-dot-product-attention").to_pretty()
+    )
 
 
 def test_sqrt_dk_premises_are_proved_with_sympy_stats():
@@ -179,7 +210,10 @@ def test_the_report_page_shows_labels_and_counts(tmp_path, capsys):
     assert code == 0
     html = page.read_text(encoding="utf-8")
     assert "(checked for d_k = 3, Rademacher components)" in html
-    attention = "steps: 13 proved, 2 checked on instances, 2 definitions, 0 numeric"
+    attention = (
+        "steps: 13 proved, 2 checked on instances, 2 definitions, 0 numeric, "
+        "1 assumption"
+    )
     assert attention in html  # counted by hand: 3 premises, 4 mask steps …
     shown = re.findall(r"steps: (\d+) proved, (\d+) checked on instances", html)
     assert len(shown) == html.count("data-derivation=")  # on every excerpt

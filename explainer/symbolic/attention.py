@@ -175,12 +175,24 @@ def derivation() -> Derivation:
                 by=("sums",),
             ),
             Step(
+                sp.ImmutableMatrix(
+                    [
+                        [stats.Expectation(q_m), stats.Variance(q_m)],
+                        [stats.Expectation(k_m), stats.Variance(k_m)],
+                    ]
+                ),
+                sp.ImmutableMatrix([[0, 1], [0, 1]]),
+                "footnote 4 assumes it: the components of q and k are independent, "
+                "with mean 0 and variance 1 (a model of the numbers, not a theorem)",
+                kind="assumption",
+                title="Why √d_k (footnote 4): independent components",
+            ),
+            Step(
                 stats.Expectation(q_m * k_m),
                 stats.Expectation(q_m) * stats.Expectation(k_m),
                 "independent q_m, k_m with any densities f_q_m, f_k_m: the double "
                 "integral of q·k·f_q_m(q)·f_k_m(k) factors (sympy.stats)",
                 by=("stats",),
-                title="Why √d_k (footnote 4): independent components",
             ),
             Step(
                 stats.Expectation((q_m * k_m) ** 2),
@@ -209,7 +221,7 @@ def derivation() -> Derivation:
             Step(
                 sp.Subs(d_k * mu_q * mu_k, (mu_q, mu_k), (0, 0)),
                 0,
-                "zero-mean components: E[q·k] = 0",
+                "zero-mean components (the assumption above): E[q·k] = 0",
                 by=("doit",),
                 kind="definition",
             ),
@@ -225,7 +237,7 @@ def derivation() -> Derivation:
             Step(
                 sp.Subs(var_dot, moments, (0, 0, 1, 1)),
                 d_k,
-                "unit-variance, zero-mean components: Var[q·k] = d_k",
+                "unit-variance, zero-mean components (the assumption): Var[q·k] = d_k",
                 by=("doit",),
                 kind="definition",
             ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .derivation import Derivation, Step, chain
 from .softmax import softmax
@@ -78,7 +79,8 @@ def cross_entropy_gradient(
 def derivation() -> Derivation:
     """Output: tied logits; cross-entropy; ∂L/∂z = p − y; the tied gradient."""
     V = vocab_size
-    h3, E3 = sp.MatrixSymbol("h", 1, 2), sp.MatrixSymbol("E", 3, 2)
+    h_row, E_all = sp.MatrixSymbol("h", 1, d_model), sp.MatrixSymbol("E", V, d_model)
+    token = sp.Symbol("v", integer=True, nonnegative=True)  # a vocabulary entry
     one_hot_t = (y, sp.Lambda(m, sp.KroneckerDelta(m, t)))
     probs = (p, sp.Lambda(j, softmax(z, j, V)))
     logit = (z, sp.Lambda(m, sp.Sum(h[k] * E[m, k], (k, 0, d_model - 1))))
@@ -101,15 +103,11 @@ def derivation() -> Derivation:
         ops=("logits", "softmax", "argmax"),
         steps=(
             Step(
-                logits(h3, E3),
-                sp.ImmutableMatrix(
-                    [[sum(h3[0, c] * E3[v, c] for c in range(2)) for v in range(3)]]
-                ),
-                "logit v is the dot product of h with token v's own embedding row "
-                "(V = 3, d_model = 2): the same E as the input lookup",
-                by=("expand",),
-                kind="instances",
-                on="V = 3, d_model = 2",
+                MatrixElement(logits(h_row, E_all), 0, token),
+                sp.Sum(h_row[0, a] * E_all[token, a], (a, 0, d_model - 1)),
+                "logit v is the dot product of h with token v's own embedding row, "
+                "for any V and d_model: the same E as the input lookup",
+                by=("doit", "sums"),
                 title="Tied weights: logits = h Eᵀ",
             ),
             *chain(
