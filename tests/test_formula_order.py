@@ -8,6 +8,7 @@ against verify's own object, so the reordering never changes what is computed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from xml.dom import minidom
 
@@ -46,8 +47,8 @@ def test_layer_norm_reads_gamma_x_mu_sigma_eps_beta():
     assert seq[-2:] == ["β", "i"]
     tex = latex(formula)
     assert re.search(
-        r"\\gamma.*\\left\(.*x.*- \\mu\\right\).*\\sqrt\{\\sigma\^\{2\} \+ \\varepsilon\}"
-        r".*\+ \{\\beta\}_\{i\}$",
+        r"\\gamma.*\\left\(.*x.*- \\mu\\right\)"
+        r".*\\sqrt\{\\sigma\^\{2\} \+ \\varepsilon\}.*\+ \{\\beta\}_\{i\}$",
         tex,
     ), tex
     assert r"\operatorname{LN}" in tex
@@ -121,9 +122,8 @@ def test_upright_words_in_latex():
 
 def test_gelu_reads_z_times_phi_and_is_unchanged():
     g = FORMULAS[Op.GELU]
-    assert latex(g) == (
-        r"\frac{z \left(\operatorname{erf}\left(\frac{z}{\sqrt{2}}\right) + 1\right)}{2}"
-    )
+    erf = r"\operatorname{erf}\left(\frac{z}{\sqrt{2}}\right)"
+    assert latex(g) == rf"\frac{{z \left({erf} + 1\right)}}{{2}}"
     closed = z * (1 + sp.erf(z / sp.sqrt(2))) / 2  # Hendrycks & Gimpel 2016, §2
     assert sp.simplify(g - closed) == 0
     assert sp.N(g.subs(z, 1), 12) == sp.N(closed.subs(z, 1), 12)
@@ -135,7 +135,7 @@ def _merged(node: minidom.Node) -> list[str]:
     out = []
     kids = [c for c in node.childNodes if c.nodeType == c.ELEMENT_NODE]
     if getattr(node, "tagName", "") == "mrow":
-        for left, right in zip(kids, kids[1:], strict=False):
+        for left, right in itertools.pairwise(kids):
             if left.tagName in ("mi", "mn") and right.tagName in ("mi", "mn"):
                 out.append(left.toxml() + right.toxml())
     for kid in kids:
@@ -157,3 +157,60 @@ def test_no_letters_run_together_in_verify_formulas():
     for op, expr in FORMULAS.items():
         root = minidom.parseString(str(mathml(expr))).documentElement
         assert _merged(root) == [], op
+
+
+def test_no_formula_text_smaller_than_body_subscripts(tmp_path):
+    """In Chromium, every glyph of every formula on the toy report is at least
+    the size of a ``<sub>`` in the body text (the PE exponent was 4 px)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = "/usr/bin/chromium"
+    if not __import__("os").path.exists(chromium):
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh)")
+    from explainer import ModelConfig, trace_sentence
+    from explainer.report import render_report
+    from explainer.verify import verify
+
+    trace = trace_sentence(ModelConfig(), "When you play game of thrones")
+    page_path = tmp_path / "report.html"
+    page_path.write_text(render_report(trace, verify(trace, derivations=False)))
+    args = ["--headless", "--no-sandbox", "--disable-gpu"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(page_path.as_uri())
+        page.evaluate(
+            "() => document.querySelectorAll('details').forEach(d => d.open = true)"
+        )
+        sub = page.evaluate(
+            """() => { const s = document.createElement('sub'); s.textContent = 'x';
+            const p = document.querySelector('p'); p.appendChild(s);
+            const size = parseFloat(getComputedStyle(s).fontSize); s.remove();
+            return size; }"""
+        )
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('math :is(mi, mn, mo, mtext)')]
+            .filter(e => e.getBoundingClientRect().width > 0 && e.textContent.trim())
+            .map(e => [parseFloat(getComputedStyle(e).fontSize), e.textContent])"""
+        )
+        browser.close()
+    assert len(sizes) > 1000  # every formula of the page was measured
+    smallest = min(sizes)
+    assert smallest[0] >= sub - 0.01, (smallest, sub)
+
+
+def test_scripts_hold_no_built_up_fraction_and_brackets_hug_a_line():
+    for name in list_derivations():
+        d = get_derivation(name)
+        for step in d.steps:
+            for expr in (step.lhs, step.rhs):
+                root = minidom.parseString(str(mathml(expr))).documentElement
+                for script in root.getElementsByTagName("munderover") + (
+                    root.getElementsByTagName("msup")
+                ):
+                    for limit in [c for c in script.childNodes][1:]:
+                        assert not limit.getElementsByTagName("mfrac"), (name, expr)
+    pe = str(mathml(get_derivation("positional-encoding").formula[0]))
+    # PE(pos, 2i): plain brackets (a stretchy one is padded apart by Chromium) …
+    assert '<mi>PE</mi><mrow><mo stretchy="false">(</mo>' in pe
+    # … but the brackets around pos/10000^… still grow with the fraction
+    assert "<mi>sin</mi><mrow><mo>(</mo><mfrac>" in pe

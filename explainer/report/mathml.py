@@ -295,6 +295,8 @@ class _Printer(MathMLPresentationPrinter):
     def render(self, expr: sp.Basic) -> minidom.Element:
         node = self._print(expr)
         _clean(node)
+        _inline_script_fractions(node)
+        _tight_fences(node)
         return node
 
 
@@ -330,6 +332,70 @@ def _merges(left: minidom.Node | None, right: minidom.Node | None) -> bool:
     return (len(a) > 1 and left.tagName == "mi") or (
         len(b) > 1 and right.tagName == "mi"
     )
+
+
+_SCRIPTED = ("msub", "msup", "msubsup", "munder", "mover", "munderover")
+
+
+def _in_script(node: minidom.Node) -> bool:
+    """Whether ``node`` lies in a script or a limit (not the base)."""
+    while node.parentNode is not None and node.parentNode.nodeType == node.ELEMENT_NODE:
+        parent = node.parentNode
+        if parent.tagName in _SCRIPTED and parent.firstChild is not node:
+            return True
+        node = parent
+    return False
+
+
+def _inline_script_fractions(node: minidom.Node) -> None:
+    """A fraction in a script or a limit (``d_model/2 − 1`` over a sum) written
+    inline: built up, it would be a second script level, too small to read."""
+    for frac in list(node.getElementsByTagName("mfrac")):
+        if not _in_script(frac):
+            continue
+        doc = frac.ownerDocument
+        parts = []
+        for part in list(frac.childNodes):
+            frac.removeChild(part)
+            if any(
+                mo.firstChild is not None and mo.firstChild.data in "+−-"
+                for mo in getattr(part, "getElementsByTagName", lambda _: [])("mo")
+            ):
+                row = doc.createElement("mrow")
+                for text, child in (("(", None), (None, part), (")", None)):
+                    if child is None:
+                        mo = doc.createElement("mo")
+                        mo.appendChild(doc.createTextNode(text))
+                        child = mo
+                    row.appendChild(child)
+                part = row
+            parts.append(part)
+        slash = doc.createElement("mo")
+        slash.appendChild(doc.createTextNode("/"))
+        row = doc.createElement("mrow")
+        for child in (parts[0], slash, parts[1]):
+            row.appendChild(child)
+        frac.parentNode.replaceChild(row, frac)
+
+
+_FENCES = set("()[]{}|⌊⌋⌈⌉")
+_TALL = ("mfrac", "munderover", "munder", "mover", "mtable", "mroot")
+
+
+def _tight_fences(node: minidom.Node) -> None:
+    """Brackets around a single line of symbols as plain characters
+    (``stretchy="false"``): Chromium pads a stretchy one as if it had grown, which
+    spreads ``PE(pos, 2i)`` into ``PE ( pos, 2i )``.  Around a fraction, a sum
+    with limits or a matrix they still stretch."""
+    for mo in node.getElementsByTagName("mo"):
+        text = mo.firstChild.data if mo.firstChild is not None else ""
+        parent = mo.parentNode
+        if (
+            text in _FENCES
+            and parent.tagName == "mrow"
+            and not any(parent.getElementsByTagName(tag) for tag in _TALL)
+        ):
+            mo.setAttribute("stretchy", "false")
 
 
 def _clean(node: minidom.Node) -> None:
