@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from explainer.symbolic import get_derivation
 from explainer.symbolic.attention import causal_mask
@@ -152,12 +153,14 @@ def test_relu_applied_before_the_bias_fails() -> None:
     step = step_of("feed-forward", "output row t depends on input row t")
     assert holds(step)
     named = {m.name: m for m in step.lhs.atoms(sp.MatrixSymbol)}
-    W1, b1, W2, b2 = (named[name] for name in ("W_1", "b_1", "W_2", "b_2"))
-    rows = [named["x_0"], named["x_1"]]
-    right = sp.BlockMatrix([[MatrixRelu(r * W1 + b1) * W2 + b2] for r in rows])
-    relu_first = sp.BlockMatrix([[(MatrixRelu(r * W1) + b1) * W2 + b2] for r in rows])
+    X, W1, b1, W2, b2 = (named[name] for name in ("X", "W_1", "b_1", "W_2", "b_2"))
+    t, c = sp.symbols("t c", integer=True, nonnegative=True)
+    right = MatrixElement(MatrixRelu(X[t, :] * W1 + b1) * W2 + b2, 0, c)
+    relu_first = MatrixElement((MatrixRelu(X[t, :] * W1) + b1) * W2 + b2, 0, c)
+    next_row = MatrixElement(MatrixRelu(X[t + 1, :] * W1 + b1) * W2 + b2, 0, c)
     assert holds(step, rhs=right)
     assert not holds(step, rhs=relu_first)
+    assert not holds(step, rhs=next_row)
 
 
 def test_gelu_with_the_wrong_scale_fails() -> None:

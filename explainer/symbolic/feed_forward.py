@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 import sympy as sp
 from sympy import S
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .derivation import Derivation, Step
 from .multi_head import linear_expr
-from .symbols import d_ff, d_model, matrix, vector, written, z
+from .symbols import T, d_ff, d_model, matrix, vector, written, z
 
 __all__ = [  # linear_expr lives in multi_head; the FFN is two of them
     "MatrixRelu",
@@ -136,15 +137,9 @@ def derivation() -> Derivation:
     W_1 = sp.MatrixSymbol("W_1", d_model, d_ff)
     W_2 = sp.MatrixSymbol("W_2", d_ff, d_model)
     b_1, b_2 = sp.MatrixSymbol("b_1", 1, d_ff), sp.MatrixSymbol("b_2", 1, d_model)
-    small = {d_model: 2, d_ff: 3}  # concrete sizes for the row-by-row identity
-    W1s, W2s, b1s, b2s = (w.subs(small) for w in (W_1, W_2, b_1, b_2))
-    rows = [sp.MatrixSymbol(f"x_{t}", 1, 2) for t in range(2)]
-    ones = sp.OneMatrix(2, 1)
-
-    def ffn_row(row: sp.MatrixExpr) -> sp.MatrixExpr:
-        return MatrixRelu(row * W1s + b1s) * W2s + b2s
-
-    stacked = sp.BlockMatrix([[row] for row in rows])
+    X = sp.MatrixSymbol("X", T, d_model)  # T positions, one row each
+    ones = sp.OneMatrix(T, 1)  # adds a bias to every row
+    row, col = sp.symbols("t c", integer=True, nonnegative=True)
     Phi, GELU = sp.Function("Phi"), sp.Function("GELU")
     defs = (
         (Phi, sp.Lambda(z, standard_normal_cdf(z))),
@@ -167,13 +162,13 @@ def derivation() -> Derivation:
         ops=("linear", "relu", "gelu"),
         steps=(
             Step(
-                MatrixRelu(stacked * W1s + ones * b1s) * W2s + ones * b2s,
-                sp.BlockMatrix([[ffn_row(row)] for row in rows]),
+                MatrixElement(
+                    MatrixRelu(X * W_1 + ones * b_1) * W_2 + ones * b_2, row, col
+                ),
+                MatrixElement(MatrixRelu(X[row, :] * W_1 + b_1) * W_2 + b_2, 0, col),
                 "output row t depends on input row t only: the same FFN at every "
-                "position (shown for T = 2, d_model = 2, d_ff = 3)",
-                by=("expand",),
-                kind="instances",
-                on="T = 2, d_model = 2, d_ff = 3",
+                "position, for any T, d_model and d_ff",
+                by=("doit", "sums"),
                 title="Applied to each position separately",
             ),
             Step(
