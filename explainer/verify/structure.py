@@ -49,7 +49,9 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
     if trace.config.architecture != "encoder-decoder":
         target = None
     layout = _layout(trace, target)
-    problems = [*_stage_problems(trace, layout), *_order_problems(trace)]
+    # A missing stage is one problem, not one more for each stage that reads it.
+    missing = {want.name for want in layout if want.name not in trace}
+    problems = [*_stage_problems(trace, layout), *_order_problems(trace, missing)]
     if problems:
         raise StructureError(problems)
     return layout
@@ -91,10 +93,12 @@ def _stage_problems(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[str]:
             )
 
 
-def _order_problems(trace: Trace) -> Iterator[str]:
+def _order_problems(trace: Trace, missing: set[str]) -> Iterator[str]:
     seen: set[str] = set()
     for stage in trace.stages:
         for name in stage.inputs:
+            if name in missing:
+                continue
             if name not in trace:
                 yield (
                     f"stage {stage.name!r} reads {name!r}, which is neither a stage "

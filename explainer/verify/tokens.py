@@ -29,14 +29,36 @@ Encode = Callable[[str, bool], Tokens]  # (text, starts with <bos>) → tokens
 
 def check_tokens(trace: Trace) -> Iterator[CheckResult]:
     """The token rows of ``trace``: vocabulary, then each part's ids and text."""
-    yield _check_vocabulary(trace)
-    encode, why = _encoder(trace)
+    recorded = not _placeholder(trace.vocab)
+    yield _check_vocabulary(trace) if recorded else _skip("vocabulary", "vocab")
+    encode, why = _encoder(trace) if recorded or trace.config.model else (None, "")
     parts = (("source", trace.source), ("target", trace.target))
     for part, tokens in parts:
         if tokens is None:
             continue
-        yield _against_vocabulary(trace.vocab, part, tokens)
-        yield _retokenized(encode, why, part, tokens)
+        where = f"tokens.{part}"
+        if recorded:
+            yield _against_vocabulary(trace.vocab, part, tokens)
+        else:
+            yield _skip("ids ↔ vocabulary", where)
+        if not tokens.text:
+            yield _skip("text → tokens", where, "no text recorded")
+        elif encode is None and not why:
+            yield _skip("text → tokens", where)
+        else:
+            yield _retokenized(encode, why, part, tokens)
+
+
+def _placeholder(vocab: Sequence[str]) -> bool:
+    """True for the ``#0, #1, …`` a trace JSON without a vocabulary is read with."""
+    return all(token == f"#{n}" for n, token in enumerate(vocab))
+
+
+def _skip(formula: str, where: str, why: str = "no vocabulary recorded") -> CheckResult:
+    """A check the trace gives nothing to run on (the trace format makes the
+    vocabulary and the text optional)."""
+    row = CheckResult("tokens", formula, where, 0.0, 0.0, True, skipped=True)
+    return dataclasses.replace(row, detail=f"{why} (optional in the trace format)")
 
 
 def _encoder(trace: Trace) -> tuple[Encode | None, str]:
