@@ -7,6 +7,7 @@ expression is no proof at all, whatever it claims.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -217,3 +218,23 @@ def test_the_report_page_shows_labels_and_counts(tmp_path, capsys):
     assert attention in html  # counted by hand: 3 premises, 4 mask steps …
     shown = re.findall(r"steps: (\d+) proved, (\d+) checked on instances", html)
     assert len(shown) == html.count("data-derivation=")  # on every excerpt
+
+
+def test_a_cache_without_counts_per_label_is_not_read(tmp_path, monkeypatch):
+    """proofs.json from before the labels held one number per derivation: with the
+    same key it would still be ignored, and the key itself has changed."""
+    from explainer.verify import derivations as proofs
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(proofs.NO_CACHE, raising=False)
+    key = proofs.source_key()
+    path = tmp_path / "explainer" / "proofs.json"
+    path.parent.mkdir()
+    old = {name: len(get_derivation(name).steps) for name in list_derivations()}
+    path.write_text(json.dumps({"key": key, "proved": old}))
+    assert proofs._read_cache(key) is None
+    counts = {name: get_derivation(name).tally() for name in list_derivations()}
+    path.write_text(json.dumps({"key": key, "proved": counts}))
+    assert proofs._read_cache(key) == counts
+    monkeypatch.setattr(proofs, "CACHE_FORMAT", "step counts 0")
+    assert proofs.source_key() != key
