@@ -17,6 +17,7 @@ from explainer.symbolic import (
     passed,
 )
 from explainer.symbolic.derivation import cases, chain
+from explainer.symbolic.render import latex as to_latex
 from explainer.symbolic.symbols import i, n
 from explainer.symbolic.tactics import TRANSFORMS
 
@@ -183,7 +184,7 @@ def test_pretty_and_latex_show_every_step(name: str) -> None:
     assert latex.count(r"\begin{align*}") == latex.count(r"\end{align*}") >= 1
     for number, step in enumerate(derivation.steps, start=1):
         assert f"({number}) {step.why}" in pretty
-        assert sp.latex(step.rhs) in latex
+        assert to_latex(step.rhs) in latex
 
 
 def test_chains_show_the_left_side_once() -> None:
