@@ -14,7 +14,7 @@ import functools
 import sympy as sp
 
 from .derivation import Derivation, Step, chain
-from .symbols import d_k, i
+from .symbols import d_k, i, written
 
 m_pos, n_pos = sp.symbols("m n", integer=True)  # query and key positions
 shift = sp.Symbol("c", integer=True)  # a shift of both positions
@@ -61,7 +61,10 @@ def rope_pair(even: sp.Expr, odd: sp.Expr, a: sp.Expr) -> sp.ImmutableMatrix:
     [0],
     [1]])
     """
-    return rotation(a) * sp.ImmutableMatrix([even, odd])
+    turn = rotation(a)  # each row written x_2i·… then x_2i+1·…, as in the paper
+    return sp.ImmutableMatrix(
+        [written(sp.Add, turn[row, 0] * even, turn[row, 1] * odd) for row in (0, 1)]
+    )
 
 
 def score(m: sp.Expr, n: sp.Expr, w: sp.Expr) -> sp.Expr:
