@@ -158,3 +158,24 @@ def test_a_pretrained_vocabulary_agrees_with_its_tokenizer(model):
     assert vocabulary.differ == 2 and f"{model}'s tokenizer" in vocabulary.formula
     assert repr(trace.vocab[a]) in vocabulary.detail
     assert any(r.formula == "ids ↔ vocabulary" for r in bad)
+
+
+def test_a_trace_without_vocabulary_or_text_skips_those_checks(correct):
+    """Both are optional in the trace format: nothing to compare is a skip, not a
+    pass and not a failure."""
+
+    def edit(data):
+        del data["vocab"]
+        for part in ("source", "target"):
+            del data["tokens"][part]["text"]
+
+    rows = list(check_tokens(through_json(correct, edit)))
+    skipped = {(r.formula, r.where) for r in rows if r.skipped}
+    assert skipped == {
+        ("vocabulary", "vocab"),
+        ("ids ↔ vocabulary", "tokens.source"),
+        ("text → tokens", "tokens.source"),
+        ("ids ↔ vocabulary", "tokens.target"),
+        ("text → tokens", "tokens.target"),
+    }
+    assert all(r.ok for r in rows)
