@@ -23,6 +23,12 @@ from explainer.config import ModelConfig
 
 Params = dict[str, np.ndarray]
 
+NORM_SPREAD = 0.1
+"""Standard deviation of LayerNorm's γ around 1 and β around 0."""
+
+NORM_STREAM = 1
+"""γ and β are drawn from ``default_rng([seed, NORM_STREAM])``."""
+
 
 def param_shapes(cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int, ...]]:
     """Every parameter's name and shape, in a fixed order.
@@ -85,18 +91,29 @@ def init_params(cfg: ModelConfig, vocab_size: int) -> Params:
 
     Matrices are Xavier-uniform (Glorot & Bengio 2010), the embedding is normal with
     standard deviation d_model^-½ (so that ×√d_model gives unit scale), biases are
-    small normal values, LayerNorm γ = 1 and β = 0.
+    small normal values. LayerNorm's γ and β start at 1 and 0 in training (Ba et
+    al. 2016); here they are 1 + N(0, ``NORM_SPREAD``²) and N(0, ``NORM_SPREAD``²),
+    as after some training, so that a pass that mixes them up shows. They come
+    from a second stream of the same seed: the other weights are those of
+    γ = 1, β = 0.
+
+    >>> cfg = ModelConfig(architecture="encoder", d_model=4, n_heads=2, n_layers=1)
+    >>> p = init_params(cfg, 10)
+    >>> gamma, beta = p["encoder.0.norm1.gamma"], p["encoder.0.norm1.beta"]
+    >>> bool((gamma != 1).all() and (beta != 0).all() and (abs(gamma - 1) < 0.5).all())
+    True
     """
     rng = np.random.default_rng(cfg.seed)
+    norm_rng = np.random.default_rng([cfg.seed, NORM_STREAM])
     params: Params = {}
     for name, shape in param_shapes(cfg, vocab_size).items():
         leaf = name.rsplit(".", 1)[-1]
         if name == "embedding":
             value = rng.normal(0.0, cfg.d_model**-0.5, shape)
         elif leaf == "gamma":
-            value = np.ones(shape)
+            value = norm_rng.normal(1.0, NORM_SPREAD, shape)
         elif leaf == "beta":
-            value = np.zeros(shape)
+            value = norm_rng.normal(0.0, NORM_SPREAD, shape)
         elif leaf.startswith("b_"):
             value = rng.normal(0.0, 0.02, shape)
         else:

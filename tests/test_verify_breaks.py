@@ -29,6 +29,7 @@ DEFAULT = ModelConfig(n_layers=1)  # encoder-decoder, d_model 8, 2 heads of widt
 # --- the breaks -------------------------------------------------------------------
 
 _softmax, _concat_heads = numeric.softmax, numeric.concat_heads
+_layer_norm = numeric.layer_norm
 
 
 def no_sqrt_dk(scores: np.ndarray, d_k: int) -> np.ndarray:
@@ -62,6 +63,14 @@ def layer_norm_eps_outside_sqrt(x, gamma, beta, eps):
     centered = x - x.mean(axis=-1, keepdims=True)
     sigma = np.sqrt((centered * centered).mean(axis=-1, keepdims=True))
     return centered / (sigma + x.dtype.type(eps)) * gamma + beta  # √σ² + ε
+
+
+def layer_norm_gamma_beta_swapped(x, gamma, beta, eps):
+    return _layer_norm(x, beta, gamma, eps)  # β scales, γ shifts
+
+
+def layer_norm_without_gamma_beta(x, gamma, beta, eps):
+    return _layer_norm(x, np.ones_like(gamma), np.zeros_like(beta), eps)
 
 
 def causal_mask_off_by_one(seq_len: int) -> np.ndarray:
@@ -112,6 +121,25 @@ PATCHES: dict[str, tuple[str, Callable, str, ModelConfig]] = {
     "unbiased variance in pre-LN": (
         "layer_norm", layer_norm_unbiased, "decoder.0.norm1",
         ModelConfig(architecture="decoder", norm="pre", activation="gelu"),
+    ),
+    "gamma and beta swapped in LayerNorm": (
+        "layer_norm", layer_norm_gamma_beta_swapped, "encoder.0.norm1", DEFAULT,
+    ),
+    "gamma and beta swapped in LayerNorm, float32": (
+        "layer_norm", layer_norm_gamma_beta_swapped, "encoder.0.norm1",
+        DEFAULT.replace(dtype="float32"),
+    ),
+    "gamma and beta swapped in pre-LN": (
+        "layer_norm", layer_norm_gamma_beta_swapped, "decoder.0.norm1",
+        ModelConfig(architecture="decoder", norm="pre"),
+    ),
+    # Invisible while every preset had γ = 1 and β = 0:
+    "LayerNorm without gamma and beta": (
+        "layer_norm", layer_norm_without_gamma_beta, "encoder.0.norm1", DEFAULT,
+    ),
+    "LayerNorm without gamma and beta, float32": (
+        "layer_norm", layer_norm_without_gamma_beta, "encoder.0.norm1",
+        DEFAULT.replace(dtype="float32"),
     ),
     "causal mask off by one": (
         "causal_mask", causal_mask_off_by_one, "decoder.0.self_attn.mask", DEFAULT,
