@@ -277,6 +277,19 @@ class _Printer(MathMLPresentationPrinter):
             "msub", self._el("mi", text="δ"), self._row(i, self._mo(","), j)
         )
 
+    def _print_KroneckerProduct(self, expr: sp.Basic) -> minidom.Element:
+        """A ⊗ B (SymPy's MathML spells out ``kroneckerproduct(A, B)``)."""
+        parts: list[minidom.Node] = []
+        for arg in expr.args:
+            if parts:
+                parts.append(self._mo("\u2297"))
+            parts.append(self.parenthesize(arg, PRECEDENCE["Mul"]))
+        return self._row(*parts)
+
+    def _print_Identity(self, expr: sp.Identity) -> minidom.Element:
+        """I with its size, I₃, as the 1₃ beside it."""
+        return self._el("msub", self._el("mi", text="I"), self._print(expr.rows))
+
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> minidom.Element:
         return self._el("msub", self._el("mn", text="1"), self._print(expr.rows))
 
@@ -320,11 +333,14 @@ def _letters(text: str) -> str:
 
 
 def _merges(left: minidom.Node | None, right: minidom.Node | None) -> bool:
-    """Whether two tokens side by side would read as one: digits after digits or a
-    word (``erfc``, ``pos``) next to a letter."""
+    """Whether two tokens side by side would read as one: digits after digits, a
+    word (``erfc``, ``pos``) next to a letter, or a word after a closing bracket
+    (``|z|·erfc``)."""
     if left is None or right is None:
         return False
     a, b = (_letters(node.firstChild.data) for node in (left, right))
+    if right.tagName == "mi" and len(b) > 1 and left.tagName == "mo":
+        return a in (")", "]", "|", "⌋", "⌉")
     if left.tagName == "mo" or right.tagName == "mo":
         return False
     if right.tagName == "mn":
