@@ -82,8 +82,11 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "explainer"]
 
 
-def run_once(case: Case, out: Path) -> tuple[float, float]:
-    """(seconds, peak resident MB) of one run, in a fresh process."""
+def run_once(case: Case, out: Path) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak resident MB) of one run, in a fresh process.
+
+    CPU seconds (user + system) say how much work the run was when other
+    processes share the machine; the targets are on the wall-clock seconds."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(
@@ -99,7 +102,7 @@ def run_once(case: Case, out: Path) -> tuple[float, float]:
             err.seek(0)
             message = err.read().decode("utf-8", "replace")
             sys.exit(f"explainer {' '.join(case.args)} failed:\n{message}")
-    return elapsed, usage.ru_maxrss / 1000  # kB → MB
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1000
 
 
 def available(case: Case) -> bool:
@@ -119,6 +122,7 @@ def main() -> None:
     }
     skipped = [name for name in CASES if name not in cases]
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     peaks: dict[str, float] = dict.fromkeys(cases, 0.0)
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,13 +131,15 @@ def main() -> None:
         for _ in range(opts.runs):
             for name, case in cases.items():
                 out = Path(tmp) / f"{name.replace(' ', '_').replace(',', '')}.out"
-                seconds, peak = run_once(case, out)
+                seconds, cpu_seconds, peak = run_once(case, out)
                 times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
                 peaks[name] = max(peaks[name], peak)
                 sizes[name] = out.stat().st_size
     rows = []
     print(
-        f"{'case':<26} {'median s':>9} {'min s':>7} {'peak MB':>8} {'size MB':>8}"
+        f"{'case':<26} {'median s':>9} {'min s':>7} {'cpu s':>6} {'peak MB':>8} "
+        f"{'size MB':>8}"
         "  target"
     )
     for name, case in cases.items():
@@ -149,6 +155,7 @@ def main() -> None:
         mark = ("MISSED " + "; ".join(misses) if misses else "ok") if targeted else ""
         print(
             f"{name:<26} {median:>9.2f} {min(times[name]):>7.2f} "
+            f"{statistics.median(cpu[name]):>6.2f} "
             f"{peaks[name]:>8.0f} {sizes[name] / MB:>8.3f}  {mark or '(not targeted)'}"
         )
         rows.append(
@@ -157,6 +164,7 @@ def main() -> None:
                 "args": list(case.args),
                 "median_s": median,
                 "runs_s": times[name],
+                "cpu_s": cpu[name],
                 "peak_mb": peaks[name],
                 "bytes": sizes[name],
                 "targets": {
