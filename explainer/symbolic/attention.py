@@ -216,7 +216,7 @@ def derivation() -> Derivation:
                     "E[q·k] = Σ_m E[q_m]E[k_m]: linearity, and the independence above",
                     ("doit",),
                 ),
-                title="… the mean of q·k",
+                title="Why √d_k: the mean of q·k",
             ),
             Step(
                 sp.Subs(d_k * mu_q * mu_k, (mu_q, mu_k), (0, 0)),
