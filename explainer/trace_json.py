@@ -22,6 +22,7 @@ import numpy as np
 
 from explainer import config as config_mod
 from explainer.trace import Op, Stage, Tokens, Trace
+from explainer.trace_model import check_model_trace
 
 SCHEMA = "explainer-trace/1"
 _NONFINITE = {"-inf": -math.inf, "inf": math.inf, "nan": math.nan}
@@ -104,15 +105,18 @@ def from_dict(data: Any, *, source: str = "trace") -> Trace:
         name: _array_from_json(value, cfg.dtype, f"{source}: param {name!r}")
         for name, value in _expect(data["params"], dict, f"{source}: 'params'").items()
     }
-    if cfg.model and not params:
-        from explainer.models import load_params
-
-        params = dict(load_params(cfg.model))
     stages = tuple(
         _stage_from_dict(s, cfg.dtype, f"{source}: stage #{i}")
         for i, s in enumerate(_expect(data["stages"], list, f"{source}: 'stages'"))
     )
     vocab = data.get("vocab")
+    check_model_trace(
+        cfg, params, stages, vocab if isinstance(vocab, list) else None, source
+    )
+    if cfg.model and not params:
+        from explainer.models import load_params
+
+        params = dict(load_params(cfg.model))
     if vocab is None:
         n = max((p.shape[0] for k, p in params.items() if k == "embedding"), default=0)
         vocab = [f"#{i}" for i in range(n)]

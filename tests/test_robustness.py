@@ -1,6 +1,7 @@
 """Hostile input: each case exits 2 with one line naming the value and the fix,
 prints no traceback and leaves the user's files as they were (issue 12, point 6)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -218,3 +219,124 @@ def test_derive_on_a_terminal_without_unicode(encoding):
     text = done.stdout.decode("utf-8" if encoding == "ascii" else encoding)
     assert "/__," in text  # the Σ of the softmax's denominator, drawn in ASCII
     assert "─" not in text and "Σ" not in text
+
+
+# --- the SmolLM2 cache -----------------------------------------------------------
+
+
+def _poison(path, name: str) -> None:
+    """Overwrite the first 16 numbers of tensor ``name`` in a safetensors file with
+    NaN, in place (the file stays well-formed: only the numbers change)."""
+    import struct
+
+    import numpy as np
+
+    with open(path, "r+b") as handle:
+        size = struct.unpack("<Q", handle.read(8))[0]
+        start = json.loads(handle.read(size))[name]["data_offsets"][0]
+        handle.seek(8 + size + start)
+        handle.write(np.full(16, np.nan, np.float32).tobytes())
+
+
+def test_nan_in_the_smollm2_cache_is_found_and_the_cache_rebuilt(
+    tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from explainer.models import load_model, smollm2
+
+    if importlib.util.find_spec(smollm2.MODULE) is None:
+        pytest.skip(f"model package missing: {smollm2.INSTALL}")
+    good_weights, good_tokens, _ = smollm2._cached()
+    good = load_file(str(good_weights))["decoder.3.ffn.w_up"]
+    monkeypatch.setenv("EXPLAINER_CACHE_DIR", str(tmp_path))
+    for file in (good_weights, good_tokens):
+        shutil.copy(file, tmp_path / file.name)
+    _poison(tmp_path / good_weights.name, "decoder.3.ffn.w_up")
+    smollm2._cached_in.cache_clear()
+    load_model.cache_clear()
+    try:
+        code, out, err = run(
+            ["generate", "-p", "The capital of France is", "--max-new-tokens", "2"],
+            capsys,
+        )
+        assert code == 0, err
+        assert out.startswith("The capital of France is") and out.strip() != (
+            "The capital of France is"
+        )  # the continuation, not nothing
+        rebuilt = load_file(str(tmp_path / good_weights.name))["decoder.3.ffn.w_up"]
+        np.testing.assert_array_equal(rebuilt, good)  # the cache was rebuilt
+    finally:
+        smollm2._cached_in.cache_clear()
+        load_model.cache_clear()
+
+
+# --- a trace that names a pretrained model -----------------------------------------
+
+
+def _minilm_config() -> dict:
+    """MiniLM's config, written from its model card (all-MiniLM-L6-v2), not from
+    the loader: 6 layers, 12 heads of 32, d_model 384, d_ff 1536, GELU."""
+    return {
+        "architecture": "encoder",
+        "d_model": 384,
+        "n_heads": 12,
+        "d_k": 32,
+        "d_v": 32,
+        "d_ff": 1536,
+        "n_layers": 6,
+        "max_len": 512,
+        "norm": "post",
+        "activation": "gelu",
+        "scale_embeddings": False,
+        "eps": 1e-12,
+        "seed": 0,
+        "dtype": "float32",
+        "model": "minilm",
+    }
+
+
+def _relabelled(tmp_path, **changes) -> str:
+    """A toy trace whose config says MiniLM; ``changes`` edit the JSON after."""
+    data = trace_json.to_dict(_toy_trace())
+    data["config"] = _minilm_config()
+    for key, value in changes.items():
+        data[key] = value
+    path = tmp_path / "relabelled.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "needles"),
+    [
+        ({}, ["carries weights of its own", "not minilm's"]),
+        ({"params": {}}, ["is 8 wide, not minilm's d_model 384"]),
+    ],
+)
+def test_a_toy_trace_labelled_minilm_is_named(changes, needles, tmp_path, capsys):
+    from explainer.models import minilm
+
+    if changes and importlib.util.find_spec(minilm.MODULE) is None:
+        pytest.skip(f"model package missing: {minilm.INSTALL}")
+    path = _relabelled(tmp_path, **changes)
+    for argv in (["verify"], ["report", "--out", str(tmp_path / "r.html")]):
+        code, _, err = run([*argv, "--trace", path], capsys)
+        one_line_error(code, err, "config.model is 'minilm'", *needles)
+
+
+def test_a_config_that_is_not_the_models_is_named(tmp_path, capsys):
+    from explainer.models import minilm
+
+    if importlib.util.find_spec(minilm.MODULE) is None:
+        pytest.skip(f"model package missing: {minilm.INSTALL}")
+    data = trace_json.to_dict(_toy_trace())
+    data["config"] = {**_minilm_config(), "d_ff": 1000}
+    data["params"] = {}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run(["verify", "--trace", str(path)], capsys)
+    one_line_error(code, err, "not minilm's", "d_ff 1000 (minilm: 1536)")

@@ -106,9 +106,20 @@ def load_params(cfg: ModelConfig, path: Path | None = None) -> Params:
     from the GGUF)."""
     weights = _cached(path)[0]
     try:
-        return load_file(str(weights))
+        return check_finite(load_file(str(weights)), weights)
     except (SafetensorError, OSError, ValueError):  # damaged after the check
-        return load_file(str(_cached(path, rebuild=True)[0]))
+        weights = _cached(path, rebuild=True)[0]
+        return check_finite(load_file(str(weights)), weights)
+
+
+def check_finite(params: Params, source: Path) -> Params:
+    """``params`` if every weight is finite; else ValueError naming the first
+    that is not. One float32 sum per array (NaN and ∞ propagate): about 0.1 s
+    for SmolLM2's 135 M numbers."""
+    for name, value in params.items():
+        if not np.isfinite(value.sum()):
+            raise ValueError(f"{name} in {str(source)!r} holds NaN or infinity")
+    return params
 
 
 def _config_from(reader) -> ModelConfig:
