@@ -23,6 +23,8 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
+from .symbols import _Named
+
 
 class _UnicodePrinter(PrettyPrinter):
     """SymPy's pretty printer, with ``x[i]`` shown as ``xᵢ`` where Unicode allows,
@@ -166,8 +168,6 @@ def _factor_rank(factor: sp.Basic) -> int:
 
 def _is_name(expr: sp.Basic) -> bool:
     """A function printed as a bare name (``depending``'s μ)."""
-    from .symbols import _Named
-
     return isinstance(expr, _Named)
 
 
