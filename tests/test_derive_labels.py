@@ -238,3 +238,15 @@ def test_a_cache_without_counts_per_label_is_not_read(tmp_path, monkeypatch):
     assert proofs._read_cache(key) == counts
     monkeypatch.setattr(proofs, "CACHE_FORMAT", "step counts 0")
     assert proofs.source_key() != key
+
+
+def test_derive_list_counts_each_derivations_steps(capsys):
+    code, out, err = run(["derive", "--list"], capsys)
+    assert code == 0
+    line = next(li for li in out.splitlines() if li.startswith("gqa "))
+    assert line.endswith(
+        "(4 steps: 1 proved, 1 checked on instances, 2 definitions)"
+    )  # no zeros
+    listed = [int(re.search(r"\((\d+) steps: ", li)[1]) for li in out.splitlines()]
+    total = re.fullmatch(r"\n(\d+) steps: \d+ proved, .*\n", err)
+    assert total and int(total[1]) == sum(listed)

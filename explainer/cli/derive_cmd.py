@@ -26,8 +26,15 @@ def derive_command(
       explainer derive positional-encoding --latex
     """
     if list_names or not name:
+        total: dict[str, int] = {}
         for item in list_derivations():
-            click.echo(f"{item:<30} {get_derivation(item).title}")
+            derivation = get_derivation(item)
+            counts = derivation.tally()
+            for label, count in counts.items():
+                total[label] = total.get(label, 0) + count
+            steps = f"{len(derivation.steps)} steps: {tally_text(counts, zeros=False)}"
+            click.echo(f"{item:<30} {derivation.title}  ({steps})")
+        click.echo(f"\n{sum(total.values())} steps: {tally_text(total)}", err=True)
         return
     with user_errors():
         derivation = get_derivation(name)

@@ -300,13 +300,18 @@ def tally(steps: Iterable[Step | StepResult]) -> dict[str, int]:
     return counts
 
 
-def tally_text(counts: dict[str, int]) -> str:
+def tally_text(counts: dict[str, int], zeros: bool = True) -> str:
     """'41 proved, 12 checked on instances, 20 definitions, 3 numeric, 0 assumptions'
-    (and how many steps are identical on both sides, when any are)."""
+    (and how many steps are identical on both sides, when any are); without
+    ``zeros``, only the labels some step has.
+
+    >>> tally_text({"proved": 9, "numeric": 3}, zeros=False)
+    '9 proved, 3 numeric'
+    """
     words = []
     for label in LABELS:
         count = counts.get(label, 0)
-        if label != IDENTICAL or count:
+        if count or (zeros and label != IDENTICAL):
             plural = "s" if label in _PLURAL and count != 1 else ""
             words.append(f"{count} {_COUNTED[label]}{plural}")
     return ", ".join(words)
