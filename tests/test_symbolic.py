@@ -71,6 +71,10 @@ def test_registry_has_the_issue_names() -> None:
         "gqa",
         "swiglu",
         "gelu",
+        "backward-linear",
+        "backward-softmax",
+        "backward-activations",
+        "backward-cross-entropy",
     }
     assert list_derivations() == sorted(DERIVATIONS)
 

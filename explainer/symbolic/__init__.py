@@ -62,6 +62,10 @@ from collections.abc import Callable
 
 from . import (
     attention,
+    backward_activations,
+    backward_cross_entropy,
+    backward_linear,
+    backward_softmax,
     embedding,
     feed_forward,
     gelu,
@@ -93,6 +97,11 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "rope": rope.derivation,
     "gqa": gqa.derivation,
     "swiglu": swiglu.derivation,
+    # Backward rules (issue 13): the gradients training needs.
+    "backward-linear": backward_linear.derivation,
+    "backward-softmax": backward_softmax.derivation,
+    "backward-activations": backward_activations.derivation,
+    "backward-cross-entropy": backward_cross_entropy.derivation,
 }
 """Derivation factories by kebab-case name, in the order of the paper's data flow
 through a block (each factory is cached: call it freely)."""
@@ -101,8 +110,8 @@ through a block (each factory is cached: call it freely)."""
 def list_derivations() -> list[str]:
     """The names ``explainer derive`` accepts, sorted.
 
-    >>> list_derivations()[:3]
-    ['embedding', 'feed-forward', 'gelu']
+    >>> list_derivations()[-3:]
+    ['scaled-dot-product-attention', 'softmax', 'swiglu']
     """
     return sorted(DERIVATIONS)
 
@@ -110,12 +119,10 @@ def list_derivations() -> list[str]:
 def get_derivation(name: str) -> Derivation:
     """The derivation called ``name``.
 
-    >>> get_derivation("attention")
+    >>> get_derivation("attention")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown derivation 'attention'; valid: embedding, feed-forward, gelu, \
-gqa, layer-norm, multi-head, output, positional-encoding, residual-norm, rms-norm, \
-rope, scaled-dot-product-attention, softmax, swiglu
+    ValueError: unknown derivation 'attention'; valid: ..., embedding, feed-forward, ...
     """
     try:
         factory = DERIVATIONS[name]

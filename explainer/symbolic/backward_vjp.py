@@ -1,0 +1,72 @@
+"""Backpropagation as vector–Jacobian products.  Goodfellow, Bengio & Courville,
+Deep Learning, 2016, §6.5.
+
+For a layer Y = f(X) inside a network with a scalar loss L, the backward pass
+receives dY = ∂L/∂Y (same shape as Y) and returns dX = ∂L/∂X.  By the chain
+rule dX is the gradient of the pairing ⟨dY, f(X)⟩ = tr(dYᵀ f(X)) with dY held
+fixed: a first-order change of X changes L by tr(dYᵀ δY).  Every backward
+derivation therefore differentiates ``pairing(dY, f(X))``; :class:`Gradient`
+keeps that derivative unevaluated (a matrix of X's shape) until a step's
+``doit`` asks SymPy's matrix calculus for it, for symbolic sizes.
+
+>>> X, W = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("W", 3, 4)
+>>> dY = sp.MatrixSymbol("dY", 2, 4)
+>>> Gradient(pairing(dY, X * W), W).shape
+(3, 4)
+>>> Gradient(pairing(dY, X * W), W).doit()
+X.T*dY
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.pretty.stringpict import prettyForm
+
+
+def pairing(upstream: sp.MatrixExpr, output: sp.MatrixExpr) -> sp.Expr:
+    """⟨dY, Y⟩ = tr(dYᵀ Y): the loss to first order in Y.  Goodfellow et al. 2016, §6.5.
+
+    >>> a = sp.MatrixSymbol("a", 1, 2)
+    >>> pairing(a, a)
+    Trace(a.T*a)
+    """
+    return sp.Trace(upstream.T * output)
+
+
+class Gradient(sp.MatrixExpr):
+    """∂f/∂W for a scalar f and a matrix W, shown unevaluated; ``doit`` asks
+    SymPy's matrix calculus (``sp.diff``), which works for symbolic sizes.
+
+    >>> a, w = sp.MatrixSymbol("a", 1, 2), sp.MatrixSymbol("w", 1, 2)
+    >>> Gradient(pairing(a, 3 * w), w).doit()
+    3*a
+    """
+
+    def __new__(cls, scalar: sp.Expr, wrt: sp.MatrixExpr) -> Gradient:
+        return super().__new__(cls, sp.sympify(scalar), wrt)
+
+    @property
+    def shape(self) -> tuple[sp.Expr, sp.Expr]:
+        return self.args[1].shape
+
+    def _entry(self, i, j, **kwargs) -> sp.Expr:
+        return self.doit()[i, j]
+
+    def doit(self, **hints) -> sp.MatrixExpr:
+        scalar, wrt = self.args
+        if hints.get("deep", True):
+            scalar = scalar.doit(**hints)
+        return sp.diff(scalar, wrt)
+
+    def _derivative(self) -> sp.Derivative:
+        return sp.Derivative(*self.args)
+
+    def _latex(self, printer) -> str:
+        return printer._print(self._derivative())
+
+    def _pretty(self, printer) -> prettyForm:
+        return printer._print(self._derivative())
+
+    def _sympystr(self, printer) -> str:
+        scalar, wrt = (printer._print(arg) for arg in self.args)
+        return f"d/d{wrt}({scalar})"
