@@ -119,7 +119,7 @@ def remove_stale(path: Path) -> list[Path]:
         candidate = folder / name
         try:
             if len(middle) == 2 and middle[0].isdigit():
-                stale = not _alive(int(middle[0]))
+                stale = not alive(int(middle[0]))
             else:  # written before temp names carried the pid
                 stale = time.time() - candidate.stat().st_mtime > LEGACY_AGE
             if stale:
@@ -130,7 +130,8 @@ def remove_stale(path: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine)."""
     if pid == os.getpid():
         return True
     try:

@@ -229,3 +229,122 @@ def test_interrupted_render_leaves_the_previous_file(rendered, tmp_path):
     assert process.returncode == 130 and "aborted" in err
     assert previous.read_bytes() == b"the previous video"
     assert [p.name for p in videos.iterdir()] == [previous.name]
+
+
+def test_unwritable_out_dir_is_found_before_rendering(tmp_path, capsys):
+    # /sys refuses new files even to root; nothing may be rendered first.
+    start = time.monotonic()
+    code, out, err = run(
+        ["render", SCENE, "--out-dir", "/sys/videos", "--media-dir", str(tmp_path)],
+        capsys,
+    )
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "--out-dir '/sys/videos'" in err
+    assert not (tmp_path / "logs").exists()  # no worker was started
+    assert time.monotonic() - start < 60  # not a render's minutes
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as handle:
+        return [int(p) for p in handle.read().split()]
+
+
+def _gone(pid: int, within: float = 30.0) -> bool:
+    """True once ``pid`` has exited (or is a zombie nobody reaped yet)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().split(") ")[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_render_stops_its_workers(rendered, tmp_path, sig):
+    root, _ = rendered
+    command = [
+        sys.executable,
+        "-m",
+        "explainer",
+        "render",
+        SCENE,
+        "--force",
+        "--quality",
+        "low",
+        "--out-dir",
+        str(tmp_path / "videos"),
+        "--media-dir",
+        str(root / "media"),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    for line in process.stderr:  # wait until the worker renders
+        if "rendering" in line:
+            break
+    workers = _children(process.pid)
+    assert workers
+    process.send_signal(sig)
+    process.communicate(timeout=60)
+    assert process.returncode == (143 if sig == signal.SIGTERM else -9)
+    assert all(_gone(pid) for pid in workers)
+
+
+@pytest.mark.slow
+def test_next_render_removes_what_a_killed_run_left(rendered, capsys):
+    root, argv = rendered
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs
+    media, videos = root / "media", root / "videos"
+    left = [
+        media / "tex-work" / f"tex-{SCENE}-{dead.pid}-abcd1234",
+        media / "partial" / f"{SCENE}-{dead.pid}",
+    ]
+    for folder in left:
+        folder.mkdir(parents=True)
+    temp = videos / f".{SCENE}.mp4.{dead.pid}.abcd1234.tmp"
+    temp.write_bytes(b"half a video")
+    code, _, err = run(argv, capsys)  # from the cache: no rendering
+    assert code == 0, err
+    assert not temp.exists() and not any(p.exists() for p in left)
+
+
+@pytest.mark.slow
+def test_two_renders_sharing_a_media_folder_both_succeed(rendered, tmp_path):
+    root, _ = rendered
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "explainer",
+                "render",
+                SCENE,
+                "--force",  # both really render, at once, in one media folder
+                "--quality",
+                "low",
+                "--out-dir",
+                str(tmp_path / f"videos{n}"),
+                "--media-dir",
+                str(root / "media"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in (1, 2)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=1200)
+        assert process.returncode == 0, err
+    for n in (1, 2):
+        assert (tmp_path / f"videos{n}" / f"{SCENE}.mp4").stat().st_size > 1000

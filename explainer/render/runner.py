@@ -17,8 +17,10 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from explainer import trace_json
-from explainer.atomic import copy_atomic, write_atomic
+from explainer.atomic import alive, copy_atomic, write_atomic
 from explainer.render.manifest import update_manifest
 from explainer.render.movie import concatenate
 from explainer.render.progress import Progress
@@ -88,9 +90,11 @@ def render(
             raise ValueError(f"scene {spec.name!r} {reason}")
     media = Path(options.media_dir)
     cache_dir = media / "cache"
-    for folder in (cache_dir, media / "logs", media / "traces", options.out_dir):
+    check_folder(Path(options.out_dir), "--out-dir")  # before, not after, the work
+    check_folder(media, "--media-dir")
+    for folder in (cache_dir, media / "logs", media / "traces"):
         folder.mkdir(parents=True, exist_ok=True)
-    _drop_stale(media / "tex-work")
+    _drop_stale(media)
     text = trace_json.dumps(trace)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     trace_path = media / "traces" / f"{digest[:16]}.json"
@@ -137,6 +141,8 @@ def render(
     )
     _prune(cache_dir, [s.name for s in specs] + [MOVIE_NAME], options.quality)
     _keep_newest(sorted((media / "traces").glob("*.json")), CACHE_KEEP + 2)
+    for spec in specs:
+        _keep_newest(list((media / "logs").glob(f"{spec.name}.*.log")), CACHE_KEEP)
     report.total = time.monotonic() - start
     return report
 
@@ -188,13 +194,37 @@ def _keep_newest(paths: list[Path], keep: int) -> None:
         old.unlink(missing_ok=True)
 
 
-def _drop_stale(work: Path, age: float = 3600.0) -> None:
-    """Remove private LaTeX folders that crashed workers left behind."""
-    if not work.is_dir():
-        return
-    for folder in work.iterdir():
-        if time.time() - folder.stat().st_mtime > age:
-            shutil.rmtree(folder, ignore_errors=True)
+def check_folder(folder: Path, flag: str) -> None:
+    """Create ``folder`` and make sure a file can be written in it; else raise an
+    OSError naming it (and the option that chose it)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise type(err)(
+            f"cannot write in {flag} {str(folder)!r}: {reason}; choose another folder"
+        ) from None
+
+
+def _drop_stale(media: Path, age: float = 3600.0) -> None:
+    """Remove what killed workers left behind: their private LaTeX folders
+    (``tex-work/<kind>-<scene>-<pid>-<random>``, also any older than ``age``
+    seconds) and Manim's partial movies (``partial/<scene>-<pid>``)."""
+    work = list((media / "tex-work").glob("*"))
+    partial = list((media / "partial").glob("*"))
+    for folder in work + partial:
+        parts = folder.name.rsplit("-", 2 if folder in work else 1)
+        try:
+            pid = parts[1] if len(parts) > 1 and parts[1].isdigit() else None
+            gone = pid is not None and not alive(int(pid))
+            old = folder in work and time.time() - folder.stat().st_mtime > age
+            if gone or old:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _load_durations(media: Path) -> dict[str, float]:
@@ -244,6 +274,7 @@ def _run_workers(
         "EXPLAINER_TRACE": str(trace_path.resolve()),
         "PYTHONUNBUFFERED": "1",
     }
+    previous = _exit_on_sigterm()
     try:
         while pending or running:
             while pending and len(running) < options.jobs:
@@ -275,7 +306,7 @@ def _run_workers(
                     failures.append(
                         f"scene {name!r} failed: {_last_line(job.log)} (log: {job.log})"
                     )
-    except BaseException:
+    except BaseException:  # Ctrl-C, SIGTERM, an error: stop the workers too
         for job in running.values():
             job.process.terminate()
         for job in running.values():
@@ -284,7 +315,22 @@ def _run_workers(
             except subprocess.TimeoutExpired:
                 job.process.kill()
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return failures
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM into SystemExit(143) (so that the workers are stopped on the
+    way out); the previous handler, or None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _start(
@@ -294,7 +340,9 @@ def _start(
     env: dict[str, str],
     events: queue.Queue,
 ) -> _Job:
-    log = Path(options.media_dir) / "logs" / f"{spec.name}.log"
+    # One log per render process: two renders sharing the media folder each keep
+    # their own (the oldest are pruned by render()).
+    log = Path(options.media_dir) / "logs" / f"{spec.name}.{os.getpid()}.log"
     command = [
         sys.executable,
         "-m",

@@ -13,6 +13,7 @@ The worker reports on stdout, one line per event, for the parent's progress bars
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import os
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 from explainer.atomic import replacing
 from explainer.render.registry import SCENES, SceneSpec
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 QUALITIES = {
     "low": "low_quality",  # 854 × 480, 15 fps (manim -ql)
     "medium": "medium_quality",  # 1280 × 720, 30 fps (-qm)
@@ -75,13 +77,20 @@ def render_scene(
     scene_class = getattr(importlib.import_module(spec.import_path), spec.cls)
     media = Path(media_dir).resolve()
     (media / "tex-work").mkdir(parents=True, exist_ok=True)
-    tex_dir = private_tex_dir(media, spec.name)
+    tex_dir = private_dir(media, "Tex", spec.name)
+    text_dir = private_dir(media, "texts", spec.name)  # Pango's SVGs
     stem = f"{spec.name}-{os.getpid()}"  # concurrent renders never share a file
     options: dict[str, Any] = {
         "quality": QUALITIES[quality],
         "media_dir": str(media),
         "tex_dir": str(tex_dir),
-        "text_dir": str(media / "texts" / spec.name),  # Pango's SVGs, per scene
+        "text_dir": str(text_dir),
+        # Manim names this folder after the scene class, so two renders of one
+        # scene would write and delete the same numbered segments (uncached_00014):
+        # one folder per process unless the segments are cached (named by hash).
+        "partial_movie_dir": str(
+            media / "partial" / (spec.name if manim_cache else stem)
+        ),
         "output_file": stem,
         "progress_bar": "none",
         "verbosity": "WARNING",
@@ -94,8 +103,10 @@ def render_scene(
         result, produced = _render(scene_class, out, options, last_frame, on_play, fade)
     except BaseException:  # a killed LaTeX run may have left a half-written SVG
         shutil.rmtree(tex_dir, ignore_errors=True)
+        shutil.rmtree(text_dir, ignore_errors=True)
         raise
-    publish_tex(tex_dir, media)
+    publish(tex_dir, media / "Tex")
+    publish(text_dir, media / "texts")
     move_atomic(produced, out)
     return result
 
@@ -148,18 +159,25 @@ def _render(
     return result, produced
 
 
-def private_tex_dir(media: Path, name: str) -> Path:
-    """A fresh LaTeX folder for this process, seeded with the shared cache.
+def private_dir(media: Path, kind: str, name: str) -> Path:
+    """A fresh folder for this process's ``kind`` files (``Tex``: LaTeX's, ``texts``:
+    Pango's), seeded with the shared cache ``media/kind``.
 
     Manim writes each formula's .tex/.dvi/.svg (and a temporary ``<hash>_.svg``
     while parsing) beside one another and deletes by-products afterwards, so two
-    processes sharing a folder read and delete each other's half-written files.
-    Each worker therefore works in its own folder, starting from hard links to every
-    SVG already compiled, and :func:`publish_tex` moves its new SVGs back.
+    processes sharing a folder read and delete each other's half-written files
+    (two renders of one scene write the very same names). Each worker therefore
+    works in its own folder, ``tex-work/<kind>-<scene>-<pid>-<random>``, starting
+    from hard links to every SVG already made, and :func:`publish` moves its new
+    SVGs back. The pid lets the next render remove a killed worker's folder.
     """
-    shared = media / "Tex"
+    shared = media / kind
     shared.mkdir(parents=True, exist_ok=True)
-    private = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=media / "tex-work"))
+    private = Path(
+        tempfile.mkdtemp(
+            prefix=f"{kind.lower()}-{name}-{os.getpid()}-", dir=media / "tex-work"
+        )
+    )
     for svg in shared.glob("*.svg"):
         try:
             os.link(svg, private / svg.name)
@@ -168,9 +186,8 @@ def private_tex_dir(media: Path, name: str) -> Path:
     return private
 
 
-def publish_tex(private: Path, media: Path) -> None:
-    """Move the SVGs compiled in ``private`` into the shared cache, then drop it."""
-    shared = media / "Tex"
+def publish(private: Path, shared: Path) -> None:
+    """Move the SVGs made in ``private`` into the shared cache, then drop it."""
     for svg in private.glob("*.svg"):
         if not (shared / svg.name).exists():
             os.replace(svg, shared / svg.name)  # atomic; same content if raced
@@ -195,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Stop cleanly on SIGTERM (the parent was interrupted): finally-blocks run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    _die_with_parent()
 
     def report(plays: int, seconds: float) -> None:
         print(f"@play {plays} {seconds:.3f}", flush=True)
@@ -210,6 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"@done {result.seconds:.3f} {result.animations}", flush=True)
     return 0
+
+
+def _die_with_parent() -> None:
+    """On Linux, be sent SIGTERM when the parent render dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's handler must do
+        return
+    if os.getppid() == 1:  # the parent died before prctl
+        sys.exit(143)
 
 
 if __name__ == "__main__":
