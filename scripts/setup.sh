@@ -2,7 +2,8 @@
 # Set up everything explainer needs, on Debian/Ubuntu:
 #   1. the Debian packages (build tools, Cairo/Pango headers, LaTeX, CJK font, Chromium),
 #   2. a virtual environment at .venv/ with Python 3.11+,
-#   3. the project itself, editable, with its test extras.
+#   3. the project itself, editable, with its test extras,
+#   4. axe-core (npm) for the report's accessibility test.
 # Safe to run twice: each step is skipped when already done (a second run: < 1 s).
 #
 # Environment overrides (for testing this script; normally leave unset):
@@ -158,6 +159,21 @@ else
     site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     "$VENV/bin/python" -m compileall -q -j0 "$site" >/dev/null 2>&1 || true
     printf '%s\n' "$want" >"$STAMP"
+fi
+
+# --- axe-core (the report's accessibility test) ----------------------------------
+# From the npm registry into the venv (git-ignored): $VENV/node_modules/axe-core.
+# tests/test_report_a11y.py injects its axe.min.js into the report in Chromium.
+AXE_VERSION=4.14.1
+AXE="$VENV/node_modules/axe-core"
+if [[ -f "$AXE/axe.min.js" ]] && grep -q "\"version\": \"$AXE_VERSION\"" "$AXE/package.json"; then
+    say "axe-core: $AXE_VERSION present"
+elif ! command -v npm >/dev/null 2>&1; then
+    say "axe-core: not installed (no npm on PATH); the accessibility test will skip"
+else
+    say "installing axe-core $AXE_VERSION (npm) into $VENV/node_modules"
+    quietly npm install --prefix "$VENV" --no-save --no-audit --no-fund --no-package-lock \
+        "axe-core@$AXE_VERSION"
 fi
 
 ms=$((($(date +%s%N) - START_NS) / 1000000))

@@ -11,10 +11,33 @@
 
   function byId(id) { return document.getElementById(id); }
 
+  /* Chinese (CJK) text is marked lang="zh", so that screen readers say it in
+     Chinese: the page's own tokens once at load, and every label drawn here. */
+  var CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/;
+  function markLang(node) {
+    if (CJK.test(node.textContent)) { node.setAttribute("lang", "zh"); }
+  }
+  document.querySelectorAll(".said, .tok, .target, table.m th, table.plain td, "
+                            + "figcaption b").forEach(function (node) {
+    if (!node.children.length) { markLang(node); }
+  });
+
+  /* A box that scrolls sideways (a wide formula or matrix) takes keyboard focus,
+     so that the arrow keys can scroll it too. */
+  function focusScrollers() {
+    document.querySelectorAll(".scroll, .step > div, math[display=block], .where, "
+                              + ".formula, .figure, .diagram, table.plain, "
+                              + "details.verify, .mv-scroll").forEach(function (box) {
+      var wide = box.scrollWidth > box.clientWidth + 1;
+      if (wide && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+      if (!wide && box.getAttribute("tabindex") === "0") { box.removeAttribute("tabindex"); }
+    });
+  }
+
   function el(tag, attrs, parent, svg) {
     var node = svg ? document.createElementNS(NS, tag) : document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") { node.textContent = attrs[key]; }
+      if (key === "text") { node.textContent = attrs[key]; markLang(node); }
       else { node.setAttribute(key, attrs[key]); }
     });
     if (parent) { parent.appendChild(node); }
@@ -30,12 +53,34 @@
     return s.replace("-", "\u2212");
   }
 
+  var RED = [192, 57, 43], BLUE = [33, 102, 172], GREEN = [35, 139, 69];
+  var ACCENT = [11, 92, 173];
+
+  /* The colour a fraction a (0 … 1) of the way from white to end. */
+  function mix(end, a) {
+    return end.map(function (c) { return Math.round(255 + (c - 255) * a); });
+  }
+
   function diverging(x, largest) {
     var t = largest ? Math.max(-1, Math.min(1, x / largest)) : 0;
-    var end = t > 0 ? [192, 57, 43] : [33, 102, 172];
-    var a = Math.abs(t);
-    var rgb = end.map(function (c) { return Math.round(255 + (c - 255) * a); });
-    return "rgb(" + rgb.join(",") + ")";
+    return mix(t > 0 ? RED : BLUE, Math.abs(t));
+  }
+
+  /* Relative luminance and contrast ratio (WCAG 2.1, 1.4.3). */
+  function luminance(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  /* Black or white text, whichever contrasts more with rgb (always ≥ 4.5 : 1). */
+  function inkOn(rgb) {
+    var l = luminance(rgb);
+    return (1.05 / (l + 0.05)) >= ((l + 0.05) / 0.05) ? "#fff" : "#000";
+  }
+  function paint(rgb) {
+    return "background-color: rgb(" + rgb.join(",") + "); color: " + inkOn(rgb);
   }
 
   function current() {
@@ -150,41 +195,80 @@
 
   /* --- model view ------------------------------------------------------------ */
   /* The grid of thumbnails is built once per attention; choosing a head only
-     moves the selection and redraws the big heatmap, so keyboard focus stays. */
+     moves the selection and redraws the big heatmap, so keyboard focus stays.
+     One Tab stop: the chosen cell; the arrow keys move between heads and layers. */
   function drawModel() {
     var c = current();
     var grid = byId("mv-grid");
     grid.textContent = "";
     var nHeads = c.L.heads.length;
-    var budget = c.k.layers.length * nHeads > 96 ? 48 : 110;
     grid.style.gridTemplateColumns = "max-content repeat(" + nHeads + ", max-content)";
-    el("div", {}, grid);
-    for (var h = 0; h < nHeads; h++) { el("div", { class: "mv-label", text: "head " + h }, grid); }
+    el("div", { class: "mv-label", text: "head" }, grid);
+    for (var h = 0; h < nHeads; h++) { el("div", { class: "mv-label", text: String(h) }, grid); }
     c.k.layers.forEach(function (L, li) {
       el("div", { class: "mv-label", text: "layer " + L.layer }, grid);
       L.heads.forEach(function (H, h) {
         var rows = H.weights.length, cols = H.weights[0].length;
-        var s = Math.max(2, Math.min(14, Math.floor(budget / Math.max(rows, cols))));
         var button = el("button", { type: "button", class: "mv-cell", "data-layer": li,
                                     "data-head": h, title: L.prefix + " head " + h,
                                     "aria-label": "layer " + L.layer + ", head " + h }, grid);
-        var svg = svgEl("svg", { width: cols * s, height: rows * s, "aria-hidden": "true" },
-                        button);
+        var svg = svgEl("svg", { viewBox: "0 0 " + cols + " " + rows, "aria-hidden": "true",
+                                 "shape-rendering": "crispEdges" }, button);
         for (var i = 0; i < rows; i++) {
           for (var j = 0; j < cols; j++) {
-            svgEl("rect", { x: j * s, y: i * s, width: s, height: s, fill: "#0b5cad",
+            svgEl("rect", { x: j, y: i, width: 1, height: 1, fill: "#0b5cad",
                             "fill-opacity": H.weights[i][j].toFixed(3) }, svg);
           }
         }
-        svgEl("rect", { x: 0, y: 0, width: cols * s, height: rows * s, fill: "none",
-                        stroke: "#d0d7de" }, svg);
-        button.addEventListener("click", function () {
-          state.layer = li; state.head = h;
-          syncControls(); drawHead(); markModel(); drawNeuron();
-        });
+        button.addEventListener("click", function () { choose(li, h); });
       });
     });
+    sizeThumbs();
     markModel();
+  }
+
+  function choose(layer, head) {
+    state.layer = layer; state.head = head;
+    syncControls(); drawHead(); markModel(); drawNeuron();
+  }
+
+  /* Thumbnails sized from the width there is: every head of a layer in one row,
+     each at most 110 px (48 px when there are many), at least 14 px (below that
+     the grid scrolls in its own box). */
+  function sizeThumbs() {
+    var grid = byId("mv-grid");
+    var cells = grid.querySelectorAll(".mv-cell");
+    if (!cells.length) { return; }
+    var c = current(), nHeads = c.L.heads.length;
+    var most = c.k.layers.length * nHeads > 96 ? 48 : 110;
+    var style = getComputedStyle(grid);
+    var gap = parseFloat(style.columnGap) || 0;
+    var label = grid.children[nHeads + 1].getBoundingClientRect().width;
+    var first = cells[0], svg0 = first.querySelector("svg");
+    var chrome = first.getBoundingClientRect().width - svg0.getBoundingClientRect().width;
+    var room = grid.parentNode.parentNode.clientWidth - label - nHeads * (gap + chrome);
+    var size = Math.max(14, Math.min(most, Math.floor(room / nHeads)));
+    cells.forEach(function (b) {
+      var svg = b.querySelector("svg"), box = svg.viewBox.baseVal;
+      var unit = size / Math.max(box.width, box.height);
+      svg.setAttribute("width", String(Math.round(box.width * unit)));
+      svg.setAttribute("height", String(Math.round(box.height * unit)));
+    });
+  }
+
+  /* Arrow keys: left and right between heads, up and down between layers. */
+  function moveByKey(e) {
+    var steps = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0],
+                  ArrowDown: [1, 0], Home: [0, -1e9], End: [0, 1e9] }[e.key];
+    if (!steps) { return; }
+    var c = current();
+    var layer = Math.max(0, Math.min(c.k.layers.length - 1, state.layer + steps[0]));
+    var head = Math.max(0, Math.min(c.L.heads.length - 1, Math.max(0, state.head) + steps[1]));
+    e.preventDefault();
+    choose(layer, head);
+    var cell = byId("mv-grid").querySelector('.mv-cell[data-layer="' + layer
+                                            + '"][data-head="' + head + '"]');
+    if (cell) { cell.focus(); }
   }
 
   /* The chosen head's weights (or their mean over the heads, for "all"). */
@@ -201,11 +285,13 @@
 
   function markModel() {
     var c = current();
+    var first = byId("mv-grid").querySelector(".mv-cell");
     byId("mv-grid").querySelectorAll(".mv-cell").forEach(function (b) {
       var on = Number(b.getAttribute("data-layer")) === state.layer &&
                Number(b.getAttribute("data-head")) === state.head;
       b.classList.toggle("sel", on);
       b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.tabIndex = on || (state.head < 0 && b === first) ? 0 : -1;
     });
     drawHeatmap(c);
   }
@@ -231,17 +317,17 @@
                       class: "tok", text: tok }, svg);
       keys.forEach(function (_, j) {
         var allowed = c.L.mask[i][j];
+        var rgb = allowed ? mix(ACCENT, Math.max(0.03, w[i][j])) : [236, 239, 241];
         var cell = svgEl("rect", {
           class: "hm-cell", x: left + j * size, y: top + i * size, width: size - 1,
-          height: size - 1, fill: allowed ? "#0b5cad" : "#eceff1",
-          "fill-opacity": allowed ? Math.max(0.03, w[i][j]).toFixed(4) : "1",
+          height: size - 1, fill: "rgb(" + rgb.join(",") + ")",
           "data-q": i, "data-k": j, "data-w": String(w[i][j])
         }, svg);
         svgEl("title", { text: q[i] + " \u2192 " + keys[j] + ": " + String(w[i][j])
                                + (allowed ? "" : " (masked)") }, cell);
         if (size >= 34) {
           svgEl("text", { x: left + j * size + size / 2, y: top + i * size + size / 2 + 3,
-                          "text-anchor": "middle", class: "w" + (w[i][j] > 0.5 ? " dark" : ""),
+                          "text-anchor": "middle", class: "w", style: "fill: " + inkOn(rgb),
                           text: allowed ? w[i][j].toFixed(2) : "\u2717" }, svg);
         }
       });
@@ -273,49 +359,79 @@
       kv.forEach(function (x, m) { largest = Math.max(largest, Math.abs(x), Math.abs(qv[m]),
                                                      Math.abs(x * qv[m])); });
     });
+    var key = el("div", { class: "legend" }, box);
+    var bar = el("span", { class: "bar ramp diverging", role: "img",
+                           "aria-label": "colour scale: " + fmt(-largest) + " blue, 0 white, "
+                                         + fmt(largest) + " red" }, key);
+    el("span", { class: "tick t0", text: fmt(-largest) }, bar);
+    el("span", { class: "tick t4", text: "0" }, bar);
+    el("span", { class: "tick t8", text: fmt(largest) }, bar);
+    el("span", { class: "what", text: "colour = value, one scale for q, every k and q\u2218k "
+                 + "(\u00b1 the largest |value|); softmax: white 0 to green 1" }, key);
     var table = el("table", {}, box);
     var head = el("tr", {}, el("thead", {}, table));
-    el("th", { text: "" }, head);
+    el("th", { class: "stick left", text: "token" }, head);
     el("th", { colspan: dk, text: "vector (q, then each k)" }, head);
     el("th", { colspan: dk, text: "q \u2218 k" }, head);
-    el("th", { text: "q \u00b7 k" }, head);
-    el("th", { text: "\u00f7 \u221ad_k" }, head);
-    el("th", { text: "softmax" }, head);
+    el("th", { "data-stick": 2, text: "q \u00b7 k" }, head);
+    el("th", { "data-stick": 1, text: "\u00f7 \u221ad_k" }, head);
+    el("th", { "data-stick": 0, text: "softmax" }, head);
     var body = el("tbody", {}, table);
     var qrow = el("tr", { class: "query" }, body);
-    el("td", { class: "key", text: "q: " + c.k.queries[i] }, qrow);
+    el("td", { class: "key stick left", text: "q: " + c.k.queries[i] }, qrow);
     qv.forEach(function (x) {
       el("td", { class: "vec", title: String(x), "data-role": "q", text: fmt(x),
-                 style: "background:" + diverging(x, largest) }, qrow);
+                 style: paint(diverging(x, largest)) }, qrow);
     });
-    el("td", { colspan: dk + 3 }, qrow);
+    el("td", { colspan: dk }, qrow);
+    [2, 1, 0].forEach(function (n) { el("td", { "data-stick": n }, qrow); });
     K.forEach(function (kv, j) {
       var allowed = c.L.mask[i][j];
       var tr = el("tr", { class: allowed ? "" : "masked", "data-key": j }, body);
-      el("td", { class: "key", text: "k: " + c.k.keys[j] }, tr);
+      el("td", { class: "key stick left", text: "k: " + c.k.keys[j] }, tr);
       kv.forEach(function (x) {
         el("td", { class: "vec", title: String(x), "data-role": "k", text: fmt(x),
-                   style: "background:" + diverging(x, largest) }, tr);
+                   style: paint(diverging(x, largest)) }, tr);
       });
       kv.forEach(function (x, m) {
         var p = x * qv[m];
         el("td", { class: "vec", title: String(p), "data-role": "product", text: fmt(p),
-                   style: "background:" + diverging(p, largest) }, tr);
+                   style: paint(diverging(p, largest)) }, tr);
       });
-      el("td", { title: String(H.scores[i][j]), "data-role": "score",
+      el("td", { title: String(H.scores[i][j]), "data-role": "score", "data-stick": 2,
                  text: fmt(H.scores[i][j]) }, tr);
-      el("td", { title: String(H.scaled[i][j]), "data-role": "scaled",
+      el("td", { title: String(H.scaled[i][j]), "data-role": "scaled", "data-stick": 1,
                  text: allowed ? fmt(H.scaled[i][j]) : fmt(H.scaled[i][j]) + " \u2192 \u2212\u221e" }, tr);
       var w = H.weights[i][j];
-      el("td", { title: String(w), "data-role": "weight", text: fmt(w),
-                 style: "background: rgba(35, 139, 69, " + w.toFixed(4) + ")"
-                        + (w > 0.5 ? "; color: #fff" : "") }, tr);
+      el("td", { title: String(w), "data-role": "weight", "data-stick": 0, text: fmt(w),
+                 style: paint(mix(GREEN, w)) }, tr);
+    });
+    stickRight(box, table);
+  }
+
+  /* A wide head (d_k = 64) scrolls sideways: the key labels stay on the left and
+     q·k, ÷√d_k and softmax on the right, if the box leaves room between them. */
+  function stickRight(box, table) {
+    var end = table.getBoundingClientRect().right;
+    var offsets = [0, 1, 2].map(function (n) {
+      var cell = table.querySelector('tbody tr[data-key] [data-stick="' + n + '"]');
+      return cell ? end - cell.getBoundingClientRect().right : 0;
+    });
+    var first = table.querySelector('tbody tr[data-key] [data-stick="2"]');
+    var key = table.querySelector(".stick.left").getBoundingClientRect().width;
+    var fits = first && box.clientWidth >= key + end - first.getBoundingClientRect().left
+                                             + 120;
+    table.querySelectorAll("[data-stick]").forEach(function (cell) {
+      var n = Number(cell.getAttribute("data-stick"));
+      cell.classList.toggle("stick", Boolean(fits));
+      cell.classList.toggle("first-right", Boolean(fits) && n === 2);
+      cell.style.right = fits ? offsets[n] + "px" : "";
     });
   }
 
   function drawAll() { drawHead(); drawModel(); drawNeuron(); }
 
-  if (!kinds.length) { return; }
+  if (!kinds.length) { focusScrollers(); return; }
   byId("v-kind").addEventListener("change", function (e) {
     state.kind = Number(e.target.value); state.layer = 0; state.head = 0; state.query = 0;
     syncControls(); drawAll();
@@ -329,6 +445,16 @@
   byId("nv-query").addEventListener("change", function (e) {
     state.query = Number(e.target.value); drawNeuron();
   });
+  byId("mv-grid").addEventListener("keydown", moveByKey);
+  var resizing = 0;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () { sizeThumbs(); focusScrollers(); }, 150);
+  });
+  document.querySelectorAll("details").forEach(function (d) {
+    d.addEventListener("toggle", focusScrollers);
+  });
   syncControls();
   drawAll();
+  focusScrollers();
 }());

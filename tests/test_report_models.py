@@ -197,7 +197,7 @@ def test_llama_stages_have_their_own_sections_and_derivations(smol, smol_page):
         assert "<math" in text or s["data-kind"] in ("tokens", "prediction", "layer")
     assert 'href="#decoder-0-self_attn-rope"' in section(html, "decoder-rope-angles")
     ffn = section(html, "decoder-0-ffn")
-    assert 'data-derivation="feed-forward"' not in ffn and "ReLU</h5>" not in ffn
+    assert 'data-derivation="feed-forward"' not in ffn and "ReLU</h4>" not in ffn
     assert "Final RMSNorm" in section(html, "decoder-final-norm")
     assert "causal mask" in section(html, "decoder-0-self_attn-mask")
     assert "weight tying" in section(html, "output-logits")
@@ -242,7 +242,7 @@ def test_bert_sections(mini, mini_page):
     assert 'data-derivation="layer-norm"' in section(html, "encoder-learned")
     ffn = section(html, "encoder-0-ffn")
     assert 'data-derivation="feed-forward"' in ffn and 'data-derivation="gelu"' in ffn
-    assert "GELU(z) = z·Φ(z)" in ffn and "<h5>ReLU</h5>" not in ffn
+    assert "GELU(z) = z·Φ(z)" in ffn and "<h4>ReLU</h4>" not in ffn
     pooled = trace["encoder.5.norm2"].astype(np.float64).mean(axis=0)
     embedding = pooled / np.linalg.norm(pooled)
     pooling = section(html, "output-pooling")

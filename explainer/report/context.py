@@ -13,7 +13,7 @@ from explainer.report.checks import Checks
 from explainer.report.derivations import step_counts
 from explainer.report.grouping import group_stages
 from explainer.report.sections import Section
-from explainer.report.tables import exact, number
+from explainer.report.tables import exact, number, share_scale
 from explainer.report.variants import VariantBuilder
 from explainer.report.views import attention_views
 from explainer.trace import Op, Trace
@@ -52,6 +52,10 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
     checks = Checks(results)
     builder = VariantBuilder(trace, checks)
     sections = [builder.section(g) for g in group_stages(trace)]
+    for sec in sections:  # matrices shown side by side share one colour scale
+        sec.tables = share_scale(sec.tables)
+        if "weights" in sec.extra:
+            sec.extra["weights"] = share_scale(sec.extra["weights"])
     used: dict[str, int] = {}
     for sec in sections:  # a section id must be unique even if a stage group repeats
         used[sec.id] = used.get(sec.id, 0) + 1

@@ -7,10 +7,12 @@ last ``EDGE`` rows and columns with an ellipsis between them, its shape, and the
 minimum, maximum, mean and standard deviation of all its entries, the way NumPy
 prints a large array (``numpy.set_printoptions(edgeitems=…)``).
 
-Diverging scales (``d0`` … ``d8``, white at ``d4``) are relative to the largest
-|value| of the whole array; probabilities and attention weights use an absolute
-scale (``s0`` … ``s8``, so equal colours mean equal probabilities); masks are
-``yes``/``no``; −∞ is ``ninf``.
+Diverging scales (``d0`` … ``d8``, white at ``d4``) run from −L to +L, L the
+largest |value| of the whole array, or of all the arrays shown side by side
+(:func:`share_scale`); probabilities and attention weights use an absolute scale
+(``s0`` … ``s8``, so equal colours mean equal probabilities); masks are
+``yes``/``no``; −∞ is ``ninf``. Every group of tables shows its scale's numbers
+in a legend (:attr:`Table.legend`).
 
 >>> t = table("x", np.array([[0.5, -1.0]]), rows=["a"], cols=["0", "1"])
 >>> [(c.text, c.exact, c.tone) for c in t.rows[0].cells]
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +38,7 @@ class Cell:
     text: str  # rounded, for reading
     exact: str  # shortest text that reads back as the same float
     tone: str  # CSS class of the colour scale
+    value: float = 0.0  # the number itself (for re-colouring on a shared scale)
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,26 @@ class Table:
     source_rows: tuple[int, ...] | None = None  # rows of ``name`` shown, if not all
     source_cols: tuple[int, ...] | None = None  # columns of ``name`` shown, if not all
     stats: Stats | None = None  # of the whole array, when it is summarised
+    largest: float = 0.0  # a diverging scale runs from −largest to +largest
 
     @property
     def width(self) -> int:
         """Columns shown, ellipses included."""
         return len(self.cols)
+
+    @property
+    def legend(self) -> list[tuple[str, str]]:
+        """The colour scale's swatches: (CSS class, the value at its centre).
+
+        >>> t = table("x", np.array([[2.0, -1.0]]), rows=["a"], cols=["0", "1"])
+        >>> t.legend[0], t.legend[4], t.legend[8]
+        (('d0', '−2.000'), ('d4', '0'), ('d8', '2.000'))
+        """
+        if self.scale == "probability":
+            return [(f"s{k}", number(k / 8)) for k in range(9)]
+        if self.scale == "diverging":
+            return [(f"d{k}", number((k - 4) / 4 * self.largest)) for k in range(9)]
+        return []
 
     @property
     def shown(self) -> tuple[int, int]:
@@ -151,7 +169,7 @@ def _cell(value, scale: str, largest: float) -> Cell:
     if scale == "integer":
         return Cell(str(int(value)), exact(int(value)), "int")
     rounded = float(value)
-    return Cell(number(rounded), exact(value), _tone(rounded, scale, largest))
+    return Cell(number(rounded), exact(value), _tone(rounded, scale, largest), rounded)
 
 
 _ELLIPSIS = Cell("⋯", "", "gap")
@@ -286,7 +304,43 @@ def table(
         source_rows=source_rows,
         source_cols=tuple(shown_cols) if summarised else None,
         stats=stats(arr) if summarised else None,
+        largest=largest,
     )
+
+
+def share_scale(tables: Sequence[Table]) -> list[Table]:
+    """The diverging ``tables`` re-coloured on one scale, −L … +L with L the
+    largest |value| among all of them, so that equal colours mean equal values
+    across matrices shown side by side.
+
+    >>> a = table("a", np.array([[1.0]]), rows=["r"], cols=["c"])
+    >>> b = table("b", np.array([[-4.0]]), rows=["r"], cols=["c"])
+    >>> [t.rows[0].cells[0].tone for t in share_scale([a, b])]
+    ['d5', 'd0']
+    """
+    diverging = [t for t in tables if t.scale == "diverging"]
+    largest = max((t.largest for t in diverging), default=0.0)
+    return [
+        t
+        if t.scale != "diverging" or t.largest == largest
+        else replace(
+            t,
+            largest=largest,
+            rows=tuple(
+                replace(
+                    r,
+                    cells=tuple(
+                        c
+                        if c.tone == "gap"
+                        else replace(c, tone=_tone(c.value, "diverging", largest))
+                        for c in r.cells
+                    ),
+                )
+                for r in t.rows
+            ),
+        )
+        for t in tables
+    ]
 
 
 def indices(n: int) -> list[str]:
