@@ -72,7 +72,10 @@ def remembered(*types: type) -> Callable[[Callable[[str], T]], Callable[[str], T
                 except (KeyError, TypeError, ValueError):
                     pass  # written by other code: build it again
             made = build(name)
-            store[name] = _encode(made)
+            try:
+                store[name] = _encode(made)
+            except TypeError:  # a field of a kind not remembered: build each run
+                return made
             _save(store)
             return made
 
