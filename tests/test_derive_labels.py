@@ -14,6 +14,7 @@ import pytest
 import sympy as sp
 from cli_run import run
 from sympy import stats
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from explainer.report.derivations import derivation_view
 from explainer.symbolic import get_derivation, list_derivations
@@ -250,3 +251,19 @@ def test_derive_list_counts_each_derivations_steps(capsys):
     listed = [int(re.search(r"\((\d+) steps: ", li)[1]) for li in out.splitlines()]
     total = re.fullmatch(r"\n(\d+) steps: \d+ proved, .*\n", err)
     assert total and int(total[1]) == sum(listed)
+
+
+def test_entries_of_a_product_and_rows_print_as_a_learner_reads_them():
+    """(h Eᵀ)_{0,v}, not h Eᵀ_{0,v}; X_{t,:}, not matrixslice(X, …)."""
+    from explainer.report.mathml import mathml
+
+    h, E = sp.MatrixSymbol("h", 1, n), sp.MatrixSymbol("E", 4, n)
+    X = sp.MatrixSymbol("X", 5, n)
+    t = sp.Symbol("t", integer=True)
+    product = mathml(MatrixElement(h * E.T, 0, t), display=False)
+    assert product.startswith('<math><msub><mrow><mo stretchy="false">(</mo>')
+    assert mathml(E[1, 2], display=False).startswith("<math><msub><mi>E</mi>")
+    row = mathml(X[t, :], display=False)
+    assert row == (
+        "<math><msub><mi>X</mi><mrow><mi>t</mi><mo>,</mo><mo>:</mo></mrow></msub></math>"
+    )

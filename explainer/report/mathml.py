@@ -207,9 +207,24 @@ class _Printer(MathMLPresentationPrinter):
 
     def _print_MatrixElement(self, expr: sp.MatrixElement) -> minidom.Element:
         i, j = (self._print(a) for a in expr.indices)
-        return self._el(
-            "msub", self._print(expr.parent), self._row(i, self._mo(","), j)
-        )
+        parent = self.parenthesize(expr.parent, PRECEDENCE["Atom"], strict=True)
+        return self._el("msub", parent, self._row(i, self._mo(","), j))
+
+    def _print_MatrixSlice(self, expr: sp.MatrixSlice) -> minidom.Element:
+        """X[t, :] as X with the subscript t, : (row t, every column)."""
+        parts: list[minidom.Node] = []
+        for (start, stop, step), size in zip(
+            (expr.rowslice, expr.colslice), expr.parent.shape, strict=True
+        ):
+            if parts:
+                parts.append(self._mo(","))
+            if (start, stop, step) == (0, size, 1):
+                parts.append(self._mo(":"))
+            elif stop == start + 1:
+                parts.append(self._print(start))
+            else:
+                parts += [self._print(start), self._mo(":"), self._print(stop - 1)]
+        return self._el("msub", self._print(expr.parent), self._row(*parts))
 
     def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> minidom.Element:
         return self._el("mn", text="0")
