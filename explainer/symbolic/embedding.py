@@ -105,13 +105,20 @@ def derivation() -> Derivation:
                 cases=tuple(((t, token),) for token in range(4)),
             ),
             Step(
+                sigma_e2,
+                1 / d_model,
+                "the entries of E have mean 0 and variance 1/d_model: a common "
+                "initialisation (tied with the output layer), assumed, not proved; "
+                "trained embeddings need not keep it",
+                kind="assumption",
+                title="Why × √d_model: match the size of the positional encoding",
+            ),
+            Step(
                 sp.Sum(sigma_e2, (j, 0, d_model - 1)),
                 1,
-                "if the entries of E have variance 1/d_model (a common "
-                "initialisation, tied with the output layer), E‖e_t E‖² = 1",
+                "then E‖e_t E‖² = Σ_j E[E_tj²] = d_model · σ_e² = 1",
                 by=("doit",),
                 defs=((sigma_e2, 1 / d_model),),
-                title="Why × √d_model: match the size of the positional encoding",
             ),
             Step(
                 sp.Sum(
