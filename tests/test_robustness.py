@@ -340,3 +340,17 @@ def test_a_config_that_is_not_the_models_is_named(tmp_path, capsys):
     path.write_text(json.dumps(data))
     code, _, err = run(["verify", "--trace", str(path)], capsys)
     one_line_error(code, err, "not minilm's", "d_ff 1000 (minilm: 1536)")
+
+
+def test_trace_unwritable_out_is_found_before_the_pass(tmp_path, capsys, monkeypatch):
+    from explainer.cli.options import Setup
+
+    def never(self):
+        raise AssertionError("the pass ran before the --out check")
+
+    monkeypatch.setattr(Setup, "run", never)
+    (tmp_path / "f").write_text("x")
+    code, _, err = run(["trace", "--out", str(tmp_path / "f" / "t.json")], capsys)
+    one_line_error(code, err, "is a file, not a folder")
+    code, _, err = run(["trace", "--out", str(tmp_path)], capsys)
+    one_line_error(code, err, "--out", "is a directory")  # Click checks this one

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import numpy as np
 
 from explainer import trace_json
-from explainer.atomic import write_atomic
+from explainer.atomic import check_writable_path, write_atomic
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
@@ -35,6 +37,7 @@ def trace(setup: Setup, as_json: bool, out: str | None) -> None:
     with user_errors():
         if out:
             refuse_overwriting_inputs(out, setup.inputs())
+            check_writable_path(Path(out))  # before the pass, not after
         result = setup.run()
         warn_unknown(result)
         if out:
