@@ -203,6 +203,11 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ValueError(
             f"config file {str(path)!r} is not valid TOML: {err}"
         ) from None
+    except RecursionError:
+        raise ValueError(
+            f"config file {str(path)!r} is nested too deeply to be a config "
+            "(its keys are plain numbers and words)"
+        ) from None
     if "model" in data and isinstance(data["model"], dict):
         data = data["model"]
     return data

@@ -205,6 +205,13 @@ def test_deeply_nested_json_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_deeply_nested_toml_is_one_line(tmp_path, capsys):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 200_000)
+    code, _, err = run(["trace", "--config", str(deep)], capsys)
+    one_line_error(code, err, "nested too deeply", "deep.toml")
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_derive_on_a_terminal_without_unicode(encoding):
     env = {**os.environ, "PYTHONIOENCODING": encoding}
