@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explainer.text_file import read_text
+
 ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
@@ -35,6 +37,7 @@ MAX_SIZES = {
     "max_len": 131072,
 }
 MAX_PARAM_BYTES = 2 << 30  # the toy model's weights may take at most 2 GiB
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few lines
 
 
 @dataclass(frozen=True)
@@ -191,12 +194,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     The keys may sit at the top level or under a ``[model]`` table.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"config file {str(path)!r} does not exist") from None
-    except (IsADirectoryError, UnicodeDecodeError) as err:
-        raise ValueError(f"config file {str(path)!r} cannot be read: {err}") from None
+    text = read_text(path, "config file", MAX_CONFIG_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from explainer.text_file import read_text
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
+MAX_CORPUS_BYTES = 64 << 20  # a corpus for a toy vocabulary: far less than this
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 
@@ -195,12 +198,7 @@ def load_corpus(path: str | Path | None) -> list[str]:
     if path is None:
         return default_corpus()
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"corpus file {str(path)!r} does not exist") from None
-    except (IsADirectoryError, UnicodeDecodeError) as err:
-        raise ValueError(f"corpus file {str(path)!r} cannot be read: {err}") from None
+    lines = read_text(path, "corpus file", MAX_CORPUS_BYTES).splitlines()
     if not any(split_words(line) for line in lines if not line.startswith("#")):
         raise ValueError(f"corpus file {str(path)!r} has no words")
     return lines

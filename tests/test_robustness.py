@@ -361,3 +361,17 @@ def test_trace_unwritable_out_is_found_before_the_pass(tmp_path, capsys, monkeyp
     one_line_error(code, err, "is a file, not a folder")
     code, _, err = run(["trace", "--out", str(tmp_path)], capsys)
     one_line_error(code, err, "--out", "is a directory")  # Click checks this one
+
+
+@pytest.mark.parametrize(
+    ("flag", "what"), [("--config", "config"), ("--corpus", "corpus")]
+)
+def test_an_endless_or_binary_input_file_is_one_line(flag, what, tmp_path, capsys):
+    code, _, err = run(["trace", flag, "/dev/zero"], capsys)  # never ends
+    one_line_error(code, err, f"{what} file '/dev/zero' is larger than")
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"d_model = 8\n\xff\xfe")
+    code, _, err = run(["trace", flag, str(binary)], capsys)
+    one_line_error(code, err, "is not UTF-8 text (byte 13)")
+    code, _, err = run(["trace", flag, str(tmp_path)], capsys)
+    assert code == 2 and "Traceback" not in err  # a folder: Click or we name it
