@@ -305,6 +305,14 @@ class _Printer(MathMLPresentationPrinter):
         """I with its size, I₃, as the 1₃ beside it."""
         return self._el("msub", self._el("mi", text="I"), self._print(expr.rows))
 
+    def _print_Gradient(self, expr: sp.Basic) -> minidom.Element:
+        """The backward pass's ∂f/∂W as the Derivative it stands for (SymPy's
+        MathML would take it for a vector field's ∇ and fail)."""
+        derivative = getattr(expr, "_derivative", None)
+        if derivative is None:
+            return super()._print_Gradient(expr)
+        return self._print(derivative())
+
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> minidom.Element:
         return self._el("msub", self._el("mn", text="1"), self._print(expr.rows))
 
