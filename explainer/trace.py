@@ -54,6 +54,35 @@ class Op(StrEnum):
     ROPE = "rope"  # rotate pair (x_{2i}, x_{2i+1}) by θ_{m,i}
     REPEAT_KV = "repeat_kv"  # K/V head g serves query heads g·r … (g+1)·r − 1
     SWIGLU = "swiglu"  # SiLU(gate) ⊙ up
+    # The backward pass (``explainer trace --backward``): ``backward.X`` is ∂L/∂X.
+    LABELS = "labels"  # the token each position must predict (explainer.backward.loss)
+    CROSS_ENTROPY = "cross_entropy"  # L = −(1/T) Σ_t log p_t[label_t]
+    CROSS_ENTROPY_BACKWARD = "cross_entropy_backward"  # ∂L/∂logits = (p − y)/T
+    LOGITS_BACKWARD_H = "logits_backward_h"  # dh = dlogits E
+    LOGITS_BACKWARD_E = "logits_backward_e"  # dE = dlogitsᵀ h
+    LINEAR_BACKWARD_X = "linear_backward_x"  # dX = dY Wᵀ
+    LINEAR_BACKWARD_W = "linear_backward_w"  # dW = Xᵀ dY
+    LINEAR_BACKWARD_B = "linear_backward_b"  # db = Σ_rows dY
+    PROJECT_HEADS_BACKWARD_X = "project_heads_backward_x"  # Concat(dY) Wᵀ
+    PROJECT_HEADS_BACKWARD_W = "project_heads_backward_w"  # Xᵀ Concat(dY)
+    PROJECT_HEADS_BACKWARD_B = "project_heads_backward_b"  # Σ_rows Concat(dY)
+    CONCAT_HEADS_BACKWARD = "concat_heads_backward"  # split dY back into heads
+    ATTEND_BACKWARD_WEIGHTS = "attend_backward_weights"  # dP = dO Vᵀ
+    ATTEND_BACKWARD_V = "attend_backward_v"  # dV = Pᵀ dO
+    SOFTMAX_BACKWARD = "softmax_backward"  # dx = p ⊙ (dy − ⟨dy, p⟩)
+    APPLY_MASK_BACKWARD = "apply_mask_backward"  # dy where allowed, 0 where masked
+    SCALE_BACKWARD = "scale_backward"  # dy ÷ √d_k
+    QK_BACKWARD_Q = "qk_backward_q"  # dQ = dS K
+    QK_BACKWARD_K = "qk_backward_k"  # dK = dSᵀ Q
+    LAYER_NORM_BACKWARD_X = "layer_norm_backward_x"  # (g − ḡ − x̂·mean(g x̂))/σ
+    LAYER_NORM_BACKWARD_GAMMA = "layer_norm_backward_gamma"  # Σ_rows dy ⊙ x̂
+    LAYER_NORM_BACKWARD_BETA = "layer_norm_backward_beta"  # Σ_rows dy
+    RELU_BACKWARD = "relu_backward"  # dy ⊙ [x > 0]
+    GELU_BACKWARD = "gelu_backward"  # dy ⊙ (Φ(x) + x φ(x))
+    ADD_BACKWARD = "add_backward"  # a + b: dy copied to both branches
+    SCALE_EMBEDDING_BACKWARD = "scale_embedding_backward"  # dy · √d_model
+    EMBEDDING_BACKWARD = "embedding_backward"  # dE = one_hotᵀ dy (scatter-add)
+    GRAD_SUM = "grad_sum"  # a stage read several times: its gradients summed
 
 
 class Stage(NamedTuple):
