@@ -348,3 +348,21 @@ def test_two_renders_sharing_a_media_folder_both_succeed(rendered, tmp_path):
         assert process.returncode == 0, err
     for n in (1, 2):
         assert (tmp_path / f"videos{n}" / f"{SCENE}.mp4").stat().st_size > 1000
+
+
+def test_a_trace_inside_the_out_dir_is_not_overwritten(tmp_path, capsys):
+    from explainer import trace_json
+    from explainer.config import ModelConfig
+    from explainer.run import trace_sentence
+
+    trace = trace_sentence(ModelConfig(architecture="encoder"), "you win")
+    path = tmp_path / "videos.json"  # the name of the videos' manifest
+    path.write_text(trace_json.dumps(trace))
+    before = path.read_bytes()
+    code, out, err = run(
+        ["render", "softmax", "--trace", str(path), "--out-dir", str(tmp_path)],
+        capsys,
+    )
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "would overwrite the --trace file" in err
+    assert path.read_bytes() == before

@@ -9,6 +9,7 @@ import click
 
 from explainer.cli.errors import InputError, user_errors
 from explainer.cli.options import Setup, model_options
+from explainer.cli.paths import same_file
 from explainer.cli.verify_cmd import load_or_run
 from explainer.render import (
     MOVIE_NAME,
@@ -20,6 +21,7 @@ from explainer.render import (
     render,
     resolve,
 )
+from explainer.render.manifest import MANIFEST
 
 
 @click.command(name="render")
@@ -128,6 +130,14 @@ def render_command(
             if not specs:
                 raise ValueError("this trace has none of the stages the scenes show")
         # A named scene this model lacks: render() raises, one line, exit code 2.
+        outputs = [f"{spec.name}.mp4" for spec in specs] + [f"{MOVIE_NAME}.mp4"]
+        for name in [*outputs, MANIFEST]:
+            for option, given in setup.inputs(trace=trace_file).items():
+                if given is not None and same_file(Path(out_dir) / name, given):
+                    raise ValueError(
+                        f"--out-dir {out_dir!r} would overwrite the {option} file "
+                        f"{given!r} with {name}: move it or give another --out-dir"
+                    )
         options = RenderOptions(
             quality=quality,
             jobs=min(jobs or os.cpu_count() or 1, len(specs)),
