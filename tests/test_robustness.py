@@ -279,6 +279,8 @@ def test_nan_in_the_smollm2_cache_is_found_and_the_cache_rebuilt(
     finally:
         smollm2._cached_in.cache_clear()
         load_model.cache_clear()
+        for file in tmp_path.iterdir():  # half a gigabyte: not kept by pytest
+            file.unlink()
 
 
 # --- a trace that names a pretrained model -----------------------------------------
