@@ -95,14 +95,26 @@ def _result(name: str, detail: str, failed: int = 0) -> CheckResult:
 
 def source_key() -> str:
     """A hash of everything a proof's outcome depends on: the source files of
-    :mod:`explainer.symbolic` and of this module, and the library versions."""
+    :mod:`explainer.symbolic` and of this module as they were imported, and the
+    library versions."""
     digest = hashlib.sha256()
     for version in (CACHE_FORMAT, sys.version, sp.__version__, mpmath.__version__):
         digest.update(version.encode() + b"\0")
+    digest.update(_SOURCE)
+    return digest.hexdigest()
+
+
+def _source_digest() -> bytes:
+    """The source files, hashed once, at import: a file edited while a long run
+    proves would otherwise file the old code's proofs under the new code's key."""
+    digest = hashlib.sha256()
     files = [*sorted(Path(symbolic.__file__).parent.glob("*.py")), Path(__file__)]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return digest.digest()
+
+
+_SOURCE = _source_digest()  # explainer.symbolic is imported above: the same code
 
 
 def cache_path() -> Path | None:
