@@ -19,12 +19,14 @@ def trace_sentence(
     target: str | None = None,
     tokenizer: Tokenizer | None = None,
     params: Params | None = None,
+    backward: bool = False,
 ) -> Trace:
     """Run the toy model on ``sentence`` and return the full trace.
 
     For an encoder-decoder the decoder reads ``<bos>`` followed by ``target`` (by
     default the sentence itself, as when a model is taught to copy). The other
-    architectures ignore ``target``.
+    architectures ignore ``target``. With ``backward``, the trace also holds the
+    loss and every gradient (:mod:`explainer.backward`).
 
     >>> t = trace_sentence(ModelConfig(architecture="decoder"), "you win or you die")
     >>> t["output.probs"].shape[0], len(t.source.tokens)
@@ -53,7 +55,7 @@ def trace_sentence(
         np.array(source.ids),
         None if target_enc is None else np.array(target_enc.ids),
     )
-    return Trace(
+    trace = Trace(
         config=cfg,
         vocab=tokenizer.vocab,
         source=_tokens(source),
@@ -61,6 +63,11 @@ def trace_sentence(
         params=params,
         stages=result.stages,
     )
+    if backward:
+        from explainer.backward import with_backward
+
+        return with_backward(trace)
+    return trace
 
 
 def _check_length(source: Encoding, target: Encoding | None, cfg: ModelConfig) -> None:

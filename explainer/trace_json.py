@@ -26,7 +26,7 @@ from explainer.trace_model import check_model_trace
 
 SCHEMA = "explainer-trace/1"
 _NONFINITE = {"-inf": -math.inf, "inf": math.inf, "nan": math.nan}
-INT_OPS = {Op.TOKEN_IDS, Op.ARGMAX}
+INT_OPS = {Op.TOKEN_IDS, Op.ARGMAX, Op.LABELS}
 BOOL_OPS = {Op.CAUSAL_MASK, Op.NO_MASK, Op.PADDING_MASK}
 PACK_ABOVE = 1024
 """Float arrays with more numbers than this are written packed (base64 bytes)."""

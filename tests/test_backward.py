@@ -16,8 +16,10 @@ import math
 
 import numpy as np
 import pytest
+from cli_run import run
 from test_parity_torch import VOCAB, make_config, random_params, sinusoids
 
+from explainer import trace_json
 from explainer.backward import backward_stages, with_backward
 from explainer.backward.loss import next_token_labels
 from explainer.config import ModelConfig
@@ -267,7 +269,7 @@ def test_finite_differences_on_seeded_coordinates(architecture, norm, activation
             )  # fmt: skip
 
 
-# ------------------------------------------------------------ the trace
+# ------------------------------------------------------------ the trace and the CLI
 
 
 def test_labels_follow_the_documented_shift():
@@ -292,3 +294,42 @@ def test_tied_embedding_sums_its_three_uses():
     ]
     parts = sum(trace[name] for name in total.inputs)
     assert np.array_equal(parts, total.value)
+
+
+def test_cli_backward_json_round_trips_and_is_deterministic(capsys):
+    argv = ["trace", "--backward", "--json", "--n-layers", "1"]
+    code, first, _ = run(argv, capsys)
+    assert code == 0
+    _, second, _ = run(argv, capsys)
+    assert first == second  # byte-identical
+    trace = trace_json.loads(first)
+    assert trace_json.dumps(trace) == first
+    assert trace.stage("backward.loss").shape == ()
+    assert trace.stage("backward.labels").value.dtype == np.int64
+    assert trace["backward.embedding"].shape == trace["embedding"].shape
+
+
+def test_cli_backward_summary_shows_the_loss(capsys):
+    code, out, _ = run(["trace", "--backward", "--n-layers", "1"], capsys)
+    assert code == 0
+    assert "backward.loss" in out and "cross_entropy" in out
+
+
+def test_cli_backward_with_a_pretrained_model_is_a_one_line_error(capsys):
+    code, _, err = run(["trace", "--backward", "--model", "minilm"], capsys)
+    assert code == 2
+    assert "--backward" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_trace_sentence_with_backward_is_the_forward_trace_and_its_gradients():
+    from explainer.run import trace_sentence
+
+    cfg = ModelConfig(architecture="decoder", n_layers=1)
+    plain = trace_sentence(cfg, "you win or you die")
+    full = trace_sentence(cfg, "you win or you die", backward=True)
+    assert full.stages[: len(plain)] == plain.stages
+    assert full == with_backward(plain)
+    # The decoder predicts the next word: win or you die <eos>.
+    words = [full.vocab[i] for i in full["backward.labels"]]
+    assert words == ["win", "or", "you", "die", "<eos>"]

@@ -9,6 +9,7 @@ import numpy as np
 
 from explainer import trace_json
 from explainer.atomic import check_writable_path, write_atomic
+from explainer.backward import with_backward
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
@@ -23,7 +24,13 @@ from explainer.trace import Trace
     type=click.Path(dir_okay=False),
     help="write the trace JSON to this file (atomically)",
 )
-def trace(setup: Setup, as_json: bool, out: str | None) -> None:
+@click.option(
+    "--backward",
+    is_flag=True,
+    help="add the backward pass: the next-token loss and every gradient "
+    "(backward.* stages; toy models only)",
+)
+def trace(setup: Setup, as_json: bool, out: str | None, backward: bool) -> None:
     """Run the model on a sentence and record every stage, tokens to logits.
 
     \b
@@ -33,12 +40,20 @@ def trace(setup: Setup, as_json: bool, out: str | None) -> None:
       explainer trace --preset seed003 --json > output/trace.json
       explainer trace --out output/trace.json
       explainer trace --model minilm --sentence "The quick brown fox" --json
+      explainer trace --backward --json > output/trace.json
     """
     with user_errors():
+        if backward and setup.config.model:
+            raise ValueError(
+                f"--backward is for the toy models, not the pretrained "
+                f"{setup.config.model}; drop --backward or --model"
+            )
         if out:
             refuse_overwriting_inputs(out, setup.inputs())
             check_writable_path(Path(out))  # before the pass, not after
         result = setup.run()
+        if backward:
+            result = with_backward(result)
         warn_unknown(result)
         if out:
             write_atomic(out, trace_json.dumps(result))
@@ -92,13 +107,22 @@ def summary(result: Trace) -> str:
             )
         )
     width = max(len(s.name) for s in result.stages)
+    op_width = max(19, *(len(s.op) for s in result.stages))
     lines.append("")
-    lines.append(f"{'stage':<{width}}  {'op':<19}  {'shape':<14}  first values")
+    lines.append(f"{'stage':<{width}}  {'op':<{op_width}}  {'shape':<14}  first values")
     for stage in result.stages:
         shape = "×".join(str(n) for n in stage.shape)
         preview = _preview(stage.value)
-        lines.append(f"{stage.name:<{width}}  {stage.op:<19}  {shape:<14}  {preview}")
+        lines.append(
+            f"{stage.name:<{width}}  {stage.op:<{op_width}}  {shape:<14}  {preview}"
+        )
     lines.append("")
+    if "backward.loss" in result:
+        positions = len(result["backward.labels"])
+        lines.append(
+            f"loss (next-token cross-entropy, mean over {positions} positions): "
+            f"{float(result['backward.loss']):.4f}"
+        )
     if "output.embedding" in result:
         vector = result["output.embedding"]
         lines.append(
