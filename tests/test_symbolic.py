@@ -75,6 +75,9 @@ def test_registry_has_the_issue_names() -> None:
         "backward-softmax",
         "backward-activations",
         "backward-cross-entropy",
+        "backward-multi-head",
+        "backward-residual",
+        "backward-embedding",
     }
     assert list_derivations() == sorted(DERIVATIONS)
 

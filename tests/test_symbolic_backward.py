@@ -16,7 +16,10 @@ import torch
 from explainer.symbolic import (
     backward_activations,
     backward_cross_entropy,
+    backward_embedding,
     backward_linear,
+    backward_multi_head,
+    backward_residual,
     backward_softmax,
     get_derivation,
 )
@@ -26,7 +29,10 @@ from explainer.symbolic.symbols import matrix, vector
 BACKWARD = [
     "backward-activations",
     "backward-cross-entropy",
+    "backward-embedding",
     "backward-linear",
+    "backward-multi-head",
+    "backward-residual",
     "backward-softmax",
 ]
 
@@ -206,3 +212,93 @@ def test_wrong_activation_rules_fail() -> None:
     half_at_zero = backward_activations.build(relu_rule=lambda z: sp.Heaviside(z))
     assert not passed(phi_only.check())
     assert not passed(half_at_zero.check())
+
+
+# --- residual ---
+
+
+def test_residual_copies_the_gradient_to_both_branches_like_torch() -> None:
+    X, W, dY = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 3)), RNG.normal(size=(2, 3))
+    x_t = leaf(X)
+    (x_t + x_t @ torch.tensor(W)).backward(torch.tensor(dY))
+    skip, branch = backward_residual.residual_grads(sp.Matrix(dY))
+    linear = backward_linear.linear_backward_expr(2, 3, 3)["dX"]
+    through_w = numeric(linear, x=X, W=W, dY=dY)
+    got = np.array(skip, dtype=float) + through_w
+    np.testing.assert_allclose(got, x_t.grad.numpy(), atol=TOL)
+    assert np.array_equal(np.array(branch, dtype=float), dY)
+
+
+def test_a_residual_that_drops_a_branch_fails() -> None:
+    wrong = backward_residual.build(lambda dY: (dY, sp.ZeroMatrix(*dY.shape)))
+    assert not passed(wrong.check())
+
+
+# --- embedding ---
+
+
+def test_embedding_rows_are_scatter_added_like_torch() -> None:
+    tokens, vocab, width, scale = [3, 1, 3, 0], 5, 2, np.sqrt(2.0)
+    table, dX = RNG.normal(size=(vocab, width)), RNG.normal(size=(4, width))
+    e_t = leaf(table)
+    (e_t[torch.tensor(tokens)] * scale).backward(torch.tensor(dX))
+    rule = backward_embedding.embedding_backward_expr(tokens, vocab, width, sp.sqrt(2))
+    got = numeric(rule, dX=dX)
+    np.testing.assert_allclose(got, e_t.grad.numpy(), atol=TOL)
+    assert np.all(got[[2, 4]] == 0)  # tokens never used get no gradient
+    np.testing.assert_allclose(got[3], scale * (dX[0] + dX[2]), atol=TOL)
+
+
+def test_tied_embeddings_add_both_contributions_like_torch() -> None:
+    tokens, vocab, width = [1, 2, 1], 4, 3
+    table = RNG.normal(size=(vocab, width))
+    H, dX, dZ = (
+        RNG.normal(size=shape) for shape in ((3, width), (3, width), (3, vocab))
+    )
+    e_t, h_t = leaf(table), leaf(H)
+    loss = (e_t[torch.tensor(tokens)] * torch.tensor(dX)).sum()
+    loss = loss + (h_t @ e_t.T * torch.tensor(dZ)).sum()
+    loss.backward()
+    hot = backward_embedding.one_hot_matrix(tokens, vocab)
+    got = backward_embedding.tied_table_grad(
+        hot, sp.Matrix(dX), sp.Matrix(dZ), sp.Matrix(H)
+    )
+    np.testing.assert_allclose(np.array(got, dtype=float), e_t.grad.numpy(), atol=TOL)
+
+
+def test_tied_embeddings_that_forget_the_output_use_fail() -> None:
+    wrong = backward_embedding.build(tied=lambda hot, dX, dZ, H, s: s * hot.T * dX)
+    assert not passed(wrong.check())
+
+
+# --- multi-head split / concat ---
+
+
+def test_concat_gradient_is_split_like_torch() -> None:
+    heads = [leaf(RNG.normal(size=(2, 3))) for _ in range(4)]
+    dC = RNG.normal(size=(2, 12))
+    torch.cat(heads, dim=1).backward(torch.tensor(dC))
+    rules = backward_multi_head.concat_backward_expr(2, 4, 3)
+    for head, rule in zip(heads, rules, strict=True):
+        np.testing.assert_allclose(numeric(rule, dC=dC), head.grad.numpy(), atol=TOL)
+
+
+def test_split_gradient_is_concatenated_like_torch() -> None:
+    X, W = RNG.normal(size=(2, 4)), RNG.normal(size=(4, 6))
+    dQ = [RNG.normal(size=(2, 3)) for _ in range(2)]
+    x_t, w_t = leaf(X), leaf(W)
+    for a, part in enumerate((x_t @ w_t).split(3, dim=1)):
+        part.backward(torch.tensor(dQ[a]), retain_graph=True)
+    whole = np.array(backward_multi_head.concat_grad([sp.Matrix(g) for g in dQ]), float)
+    rules = backward_linear.linear_backward_expr(2, 4, 6)
+    np.testing.assert_allclose(
+        numeric(rules["dW"], x=X, W=W, dY=whole), w_t.grad.numpy()
+    )
+    np.testing.assert_allclose(
+        numeric(rules["dX"], x=X, W=W, dY=whole), x_t.grad.numpy()
+    )
+
+
+def test_a_concat_gradient_sent_to_the_wrong_head_fails() -> None:
+    wrong = backward_multi_head.build(lambda blocks, a: blocks[(a + 1) % len(blocks)])
+    assert not passed(wrong.check())

@@ -64,7 +64,10 @@ from . import (
     attention,
     backward_activations,
     backward_cross_entropy,
+    backward_embedding,
     backward_linear,
+    backward_multi_head,
+    backward_residual,
     backward_softmax,
     embedding,
     feed_forward,
@@ -102,6 +105,9 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "backward-softmax": backward_softmax.derivation,
     "backward-activations": backward_activations.derivation,
     "backward-cross-entropy": backward_cross_entropy.derivation,
+    "backward-multi-head": backward_multi_head.derivation,
+    "backward-residual": backward_residual.derivation,
+    "backward-embedding": backward_embedding.derivation,
 }
 """Derivation factories by kebab-case name, in the order of the paper's data flow
 through a block (each factory is cached: call it freely)."""

@@ -40,6 +40,8 @@ class Gradient(sp.MatrixExpr):
     >>> a, w = sp.MatrixSymbol("a", 1, 2), sp.MatrixSymbol("w", 1, 2)
     >>> Gradient(pairing(a, 3 * w), w).doit()
     3*a
+    >>> Gradient(pairing(a, w) + pairing(w, w), w).doit()  # SymPy alone says 0
+    a + 2*w
     """
 
     def __new__(cls, scalar: sp.Expr, wrt: sp.MatrixExpr) -> Gradient:
@@ -56,7 +58,13 @@ class Gradient(sp.MatrixExpr):
         scalar, wrt = self.args
         if hints.get("deep", True):
             scalar = scalar.doit(**hints)
-        return sp.diff(scalar, wrt)
+        # Term by term: SymPy 1.14 differentiates tr(A) + tr(B) w.r.t. a matrix
+        # as 0 (each term alone is right), so linearity is applied here.
+        terms = [sp.diff(term, wrt) for term in sp.Add.make_args(scalar)]
+        terms = [term for term in terms if term != 0]
+        if not terms:
+            return sp.ZeroMatrix(*wrt.shape)
+        return sp.MatAdd(*terms).doit() if len(terms) > 1 else terms[0]
 
     def _derivative(self) -> sp.Derivative:
         return sp.Derivative(*self.args)
