@@ -114,7 +114,7 @@ class Report:
         )
 
     def __repr__(self) -> str:
-        passed = sum(r.ok for r in self.results)
+        passed = sum(r.ok and not r.skipped for r in self.results)
         return (
             f"<Report of {self.trace.source.text!r}: {passed} of "
             f"{len(self.results)} checks passed, {len(self.html):,} characters>"
