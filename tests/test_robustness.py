@@ -377,3 +377,19 @@ def test_an_endless_or_binary_input_file_is_one_line(flag, what, tmp_path, capsy
     one_line_error(code, err, "is not UTF-8 text (byte 13)")
     code, _, err = run(["trace", flag, str(tmp_path)], capsys)
     assert code == 2 and "Traceback" not in err  # a folder: Click or we name it
+
+
+@pytest.mark.parametrize(
+    "command", [["verify"], ["report"], ["render", "tokens", "--out-dir", "{tmp}"]]
+)
+def test_an_endless_trace_file_is_one_line(command, monkeypatch, tmp_path, capsys):
+    from explainer.cli import verify_cmd
+
+    monkeypatch.setattr(verify_cmd, "TRACE_LIMIT", 1 << 20)  # 1 GiB is slow to read
+    command = [arg.format(tmp=tmp_path / "videos") for arg in command]
+    code, _, err = run([*command, "--trace", "/dev/zero"], capsys)
+    one_line_error(code, err, "trace file '/dev/zero' is larger than 1 MiB")
+    binary = tmp_path / "t.json"
+    binary.write_bytes(b'{"format": "\xff"}')
+    code, _, err = run([*command, "--trace", str(binary)], capsys)
+    one_line_error(code, err, "is not UTF-8 text (byte 13)")

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from pathlib import Path
 
 import click
 
@@ -16,6 +15,7 @@ from explainer.cli.errors import InputError, user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.trace_cmd import warn_unknown
 from explainer.symbolic.derivation import tally_text
+from explainer.text_file import read_text
 from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
 from explainer.verify.derivations import step_counts
@@ -137,18 +137,15 @@ def _echo(text: str) -> None:
         sys.exit(128 + signal.SIGPIPE)
 
 
+TRACE_LIMIT = 1 << 30
+"""Largest trace file read (1 GiB): a 5-token SmolLM2 trace is about 15 MB, and
+``--trace /dev/zero`` must not fill the memory."""
+
+
 def load_or_run(setup: Setup, trace_file: str | None) -> Trace:
     """The trace in ``trace_file``, or a fresh forward pass of ``setup``."""
     if trace_file:
-        path = Path(trace_file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"trace file {trace_file!r} does not exist"
-            ) from None
-        except UnicodeDecodeError:
-            raise ValueError(f"trace file {trace_file!r} is not UTF-8 text") from None
+        text = read_text(trace_file, "trace file", TRACE_LIMIT)
         return trace_json.loads(text, source=trace_file)
     trace = setup.run()
     warn_unknown(trace)
