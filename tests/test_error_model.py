@@ -103,3 +103,14 @@ def test_float64_bounds_are_no_looser_than_before(architecture, norm, activation
             value = trace[r.where.split(" [")[0]]
             scale = np.abs(value[np.isfinite(value)]).max(initial=0.0)
             assert r.tol <= 1e-10 * max(1.0, scale), r
+
+
+def test_every_inexact_op_has_a_bound():
+    from explainer.verify import error_model
+    from explainer.verify.formulas import _EVALUATORS, EXACT_OPS
+
+    rules = {
+        *error_model._STEPS, *error_model._PRODUCTS, *error_model._SUMS,
+        *error_model._SPECIAL,
+    }  # fmt: skip
+    assert rules == set(_EVALUATORS) - EXACT_OPS
