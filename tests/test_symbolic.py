@@ -73,6 +73,7 @@ def test_registry_has_the_issue_names() -> None:
         "gelu",
         "backward-linear",
         "backward-softmax",
+        "backward-attention",
         "backward-activations",
         "backward-cross-entropy",
         "backward-multi-head",

@@ -15,6 +15,7 @@ import torch
 
 from explainer.symbolic import (
     backward_activations,
+    backward_attention,
     backward_cross_entropy,
     backward_embedding,
     backward_linear,
@@ -28,6 +29,7 @@ from explainer.symbolic.symbols import matrix, vector
 
 BACKWARD = [
     "backward-activations",
+    "backward-attention",
     "backward-cross-entropy",
     "backward-embedding",
     "backward-linear",
@@ -302,3 +304,55 @@ def test_split_gradient_is_concatenated_like_torch() -> None:
 def test_a_concat_gradient_sent_to_the_wrong_head_fails() -> None:
     wrong = backward_multi_head.build(lambda blocks, a: blocks[(a + 1) % len(blocks)])
     assert not passed(wrong.check())
+
+
+# --- scaled dot-product attention ---
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_rules_match_torch_autograd(causal: bool) -> None:
+    T, d_k, d_v = 3, 2, 2
+    Q, K, V = (RNG.normal(size=(T, w)) for w in (d_k, d_k, d_v))
+    dO = RNG.normal(size=(T, d_v))
+    q_t, k_t, v_t = leaf(Q), leaf(K), leaf(V)
+    scores = q_t @ k_t.T / np.sqrt(d_k)
+    if causal:
+        allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    weights.retain_grad()
+    scores.retain_grad()
+    (weights @ v_t).backward(torch.tensor(dO))
+    rules = backward_attention.attention_backward_expr(T, T, d_k, d_v)
+    P = weights.detach().numpy()
+    got = {k: numeric(e, Q=Q, K=K, V=V, P=P, dO=dO) for k, e in rules.items()}
+    np.testing.assert_allclose(got["dQ"], q_t.grad.numpy(), atol=TOL)
+    np.testing.assert_allclose(got["dK"], k_t.grad.numpy(), atol=TOL)
+    np.testing.assert_allclose(got["dV"], v_t.grad.numpy(), atol=TOL)
+    np.testing.assert_allclose(got["dS"], scores.grad.numpy(), atol=TOL)
+    if causal:  # masked entries get exactly zero gradient
+        assert np.all(got["dS"][np.triu_indices(T, 1)] == 0)
+
+
+def test_attention_query_rule_matches_finite_differences() -> None:
+    Q, K, V, dO = (RNG.normal(size=(2, 2)) for _ in range(4))
+
+    def pairing(q: np.ndarray) -> float:
+        s = q @ K.T / np.sqrt(2)
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return float(np.sum(dO * ((e / e.sum(axis=1, keepdims=True)) @ V)))
+
+    s = Q @ K.T / np.sqrt(2)
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    P = e / e.sum(axis=1, keepdims=True)
+    rule = backward_attention.attention_backward_expr(2, 2, 2, 2)["dQ"]
+    got = numeric(rule, Q=Q, K=K, V=V, P=P, dO=dO)
+    np.testing.assert_allclose(got, central_difference(pairing, Q), atol=1e-8)
+
+
+def test_wrong_attention_rules_fail() -> None:
+    unscaled = backward_attention.build(dQ=lambda dS, K, d_k: dS * K)
+    untransposed = backward_attention.build(dK=lambda dS, Q, d_k: dS * Q / sp.sqrt(d_k))
+    values = backward_attention.build(dV=lambda P, dO: P * dO)
+    for derivation in (unscaled, untransposed, values):
+        assert not passed(derivation.check())

@@ -63,6 +63,7 @@ from collections.abc import Callable
 from . import (
     attention,
     backward_activations,
+    backward_attention,
     backward_cross_entropy,
     backward_embedding,
     backward_linear,
@@ -103,6 +104,7 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     # Backward rules (issue 13): the gradients training needs.
     "backward-linear": backward_linear.derivation,
     "backward-softmax": backward_softmax.derivation,
+    "backward-attention": backward_attention.derivation,
     "backward-activations": backward_activations.derivation,
     "backward-cross-entropy": backward_cross_entropy.derivation,
     "backward-multi-head": backward_multi_head.derivation,

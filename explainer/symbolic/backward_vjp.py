@@ -7,12 +7,14 @@ rule dX is the gradient of the pairing ⟨dY, f(X)⟩ = tr(dYᵀ f(X)) with dY h
 fixed: a first-order change of X changes L by tr(dYᵀ δY).  Every backward
 derivation therefore differentiates ``pairing(dY, f(X))``; :class:`Gradient`
 keeps that derivative unevaluated (a matrix of X's shape) until a step's
-``doit`` asks SymPy's matrix calculus for it, for symbolic sizes.
+``doit`` asks SymPy's matrix calculus for it, for symbolic sizes; for concrete
+sizes its entries are the derivatives of the multiplied-out pairing.
 
->>> X, W = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("W", 3, 4)
->>> dY = sp.MatrixSymbol("dY", 2, 4)
+>>> T, d = sp.symbols("T d", positive=True, integer=True)
+>>> X, W = sp.MatrixSymbol("X", T, d), sp.MatrixSymbol("W", d, 4)
+>>> dY = sp.MatrixSymbol("dY", T, 4)
 >>> Gradient(pairing(dY, X * W), W).shape
-(3, 4)
+(d, 4)
 >>> Gradient(pairing(dY, X * W), W).doit()
 X.T*dY
 """
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
+
+from .tactics import explicit
 
 
 def pairing(upstream: sp.MatrixExpr, output: sp.MatrixExpr) -> sp.Expr:
@@ -37,11 +41,14 @@ class Gradient(sp.MatrixExpr):
     """∂f/∂W for a scalar f and a matrix W, shown unevaluated; ``doit`` asks
     SymPy's matrix calculus (``sp.diff``), which works for symbolic sizes.
 
-    >>> a, w = sp.MatrixSymbol("a", 1, 2), sp.MatrixSymbol("w", 1, 2)
+    >>> n = sp.Symbol("n", positive=True, integer=True)
+    >>> a, w = sp.MatrixSymbol("a", 1, n), sp.MatrixSymbol("w", 1, n)
     >>> Gradient(pairing(a, 3 * w), w).doit()
     3*a
     >>> Gradient(pairing(a, w) + pairing(w, w), w).doit()  # SymPy alone says 0
     a + 2*w
+    >>> Gradient(pairing(a, 3 * w), w).subs(n, 1).doit()
+    Matrix([[3*a[0, 0]]])
     """
 
     def __new__(cls, scalar: sp.Expr, wrt: sp.MatrixExpr) -> Gradient:
@@ -51,11 +58,24 @@ class Gradient(sp.MatrixExpr):
     def shape(self) -> tuple[sp.Expr, sp.Expr]:
         return self.args[1].shape
 
+    def _concrete(self) -> bool:
+        return all(sp.S(size).is_Integer for size in self.shape)
+
     def _entry(self, i, j, **kwargs) -> sp.Expr:
+        scalar, wrt = self.args
+        if self._concrete():  # the pairing multiplied out, then one entry
+            scalar = scalar.replace(
+                lambda e: isinstance(e, sp.Trace),
+                lambda e: explicit(e.arg.doit()).trace(),
+            )
+            return sp.diff(scalar, wrt[i, j])
         return self.doit()[i, j]
 
     def doit(self, **hints) -> sp.MatrixExpr:
         scalar, wrt = self.args
+        if self._concrete():
+            rows, cols = (int(size) for size in self.shape)
+            return sp.ImmutableMatrix(rows, cols, lambda i, j: self._entry(i, j))
         if hints.get("deep", True):
             scalar = scalar.doit(**hints)
         # Term by term: SymPy 1.14 differentiates tr(A) + tr(B) w.r.t. a matrix
