@@ -78,6 +78,7 @@ def test_registry_has_the_issue_names() -> None:
         "backward-cross-entropy",
         "backward-multi-head",
         "backward-residual",
+        "backward-layer-norm",
         "backward-embedding",
     }
     assert list_derivations() == sorted(DERIVATIONS)

@@ -18,6 +18,7 @@ from explainer.symbolic import (
     backward_attention,
     backward_cross_entropy,
     backward_embedding,
+    backward_layer_norm,
     backward_linear,
     backward_multi_head,
     backward_residual,
@@ -32,6 +33,7 @@ BACKWARD = [
     "backward-attention",
     "backward-cross-entropy",
     "backward-embedding",
+    "backward-layer-norm",
     "backward-linear",
     "backward-multi-head",
     "backward-residual",
@@ -356,3 +358,55 @@ def test_wrong_attention_rules_fail() -> None:
     values = backward_attention.build(dV=lambda P, dO: P * dO)
     for derivation in (unscaled, untransposed, values):
         assert not passed(derivation.check())
+
+
+# --- LayerNorm ---
+
+
+def test_layer_norm_rules_match_torch_autograd() -> None:
+    rows, size, eps = 3, 4, 1e-5
+    X, dy = RNG.normal(size=(rows, size)), RNG.normal(size=(rows, size))
+    gains, biases = 1 + 0.1 * RNG.normal(size=size), 0.1 * RNG.normal(size=size)
+    x_t, g_t, b_t = leaf(X), leaf(gains), leaf(biases)
+    torch.nn.functional.layer_norm(x_t, (size,), g_t, b_t, eps).backward(
+        torch.tensor(dy)
+    )
+    rules = backward_layer_norm.layer_norm_backward_expr(rows, size)
+    symbols = [
+        *matrix("x", rows, size),
+        *vector("gamma", size),
+        *matrix("dy", rows, size),
+    ]
+    values = [*X.ravel(), *gains, *dy.ravel()]
+    for name, expected in (("dx", x_t), ("dgamma", g_t), ("dbeta", b_t)):
+        expr = rules[name].subs(sp.Symbol("epsilon", positive=True), eps)
+        got = np.array(sp.lambdify(symbols, expr, "numpy")(*values), dtype=float)
+        np.testing.assert_allclose(
+            got.reshape(expected.shape), expected.grad.numpy(), atol=TOL
+        )
+
+
+def test_layer_norm_input_rule_matches_finite_differences() -> None:
+    size, eps = 5, 1e-5
+    x, dy, gains = RNG.normal(size=size), RNG.normal(size=size), RNG.normal(size=size)
+
+    def pairing(v: np.ndarray) -> float:
+        centred = v - v.mean()
+        return float(dy @ (gains * centred / np.sqrt(centred.var() + eps)))
+
+    expr = backward_layer_norm.layer_norm_backward_expr(1, size)["dx"]
+    expr = expr.subs(sp.Symbol("epsilon", positive=True), eps)
+    symbols = [*matrix("x", 1, size), *vector("gamma", size), *matrix("dy", 1, size)]
+    got = np.array(sp.lambdify(symbols, expr, "numpy")(*x, *gains, *dy), dtype=float)
+    np.testing.assert_allclose(got[0], central_difference(pairing, x), atol=1e-7)
+
+
+def test_layer_norm_dx_missing_a_term_fails() -> None:
+    def no_variance_term(ghat, mean_ghat, mean_ghat_xhat, xhat, sigmahat):
+        return (ghat - mean_ghat) / sigmahat
+
+    def no_mean_term(ghat, mean_ghat, mean_ghat_xhat, xhat, sigmahat):
+        return (ghat - xhat * mean_ghat_xhat) / sigmahat
+
+    for rule in (no_variance_term, no_mean_term):
+        assert not passed(backward_layer_norm.build(rule).check())

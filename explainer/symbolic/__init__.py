@@ -66,6 +66,7 @@ from . import (
     backward_attention,
     backward_cross_entropy,
     backward_embedding,
+    backward_layer_norm,
     backward_linear,
     backward_multi_head,
     backward_residual,
@@ -109,6 +110,7 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "backward-cross-entropy": backward_cross_entropy.derivation,
     "backward-multi-head": backward_multi_head.derivation,
     "backward-residual": backward_residual.derivation,
+    "backward-layer-norm": backward_layer_norm.derivation,
     "backward-embedding": backward_embedding.derivation,
 }
 """Derivation factories by kebab-case name, in the order of the paper's data flow
