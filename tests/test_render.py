@@ -1,10 +1,12 @@
 """``explainer render``: names, errors, the cache, the movie and atomic writes."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from cli_run import run
@@ -12,7 +14,7 @@ from cli_run import run
 from explainer.cli import main
 from explainer.render import SCENES, resolve
 from explainer.render.progress import Progress
-from explainer.render.runner import copy_atomic
+from explainer.render.runner import copy_atomic, scene_sources
 
 
 def test_list_names_every_scene_in_movie_order(capsys):
@@ -117,6 +119,22 @@ def test_every_registered_scene_class_exists():
     for spec in SCENES.values():
         module = importlib.import_module(spec.import_path)
         assert spec.cls[0].isupper() and hasattr(module, spec.cls), spec
+
+
+def test_the_cache_key_covers_every_scene_and_the_formulas_they_print():
+    """A change to a formula or its LaTeX printer must re-render, not reuse a video
+    showing the old formula (the scenes import explainer.symbolic)."""
+    names = {(p.parent.name, p.name) for p in scene_sources()}
+    scenes = Path(__file__).resolve().parents[1] / "scenes"
+    for scene in scenes.glob("*.py"):
+        assert ("scenes", scene.name) in names, scene.name
+        imported = re.findall(
+            r"from explainer\.symbolic\.(\w+) import", scene.read_text()
+        )
+        for module in imported:
+            assert ("symbolic", f"{module}.py") in names, (scene.name, module)
+    assert ("symbolic", "render.py") in names and ("render", "worker.py") in names
+    assert all(p.is_file() for p in scene_sources())
 
 
 def test_copy_atomic_replaces_whole_file_and_leaves_no_temporary(tmp_path):

@@ -153,12 +153,22 @@ def render(
 def scene_key(spec: SceneSpec, trace_digest: str, quality: str) -> str:
     """Everything that decides a scene's pixels, hashed."""
     parts = [KEY_VERSION, _manim_version(), quality, spec.name, trace_digest]
-    # The scene's own file and every helper it may import (common, token_text, …):
-    # the whole scenes folder, so that a change to any shared helper re-renders.
-    sources = sorted(_scenes_dir().glob("*.py"))
-    sources.append(Path(__file__).with_name("worker.py"))
-    parts += [hashlib.sha256(p.read_bytes()).hexdigest() for p in sources]
+    parts += [hashlib.sha256(p.read_bytes()).hexdigest() for p in scene_sources()]
     return _hash(parts)
+
+
+def scene_sources() -> list[Path]:
+    """The source files a scene's pixels depend on: the whole scenes folder (a
+    change to any shared helper, such as common.py, re-renders), the formulas and
+    their LaTeX printer (explainer.symbolic), the token text the scenes print, and
+    the worker that runs them."""
+    package = Path(__file__).parents[1]
+    return [
+        *sorted(_scenes_dir().glob("*.py")),
+        *sorted((package / "symbolic").glob("*.py")),
+        package / "token_text.py",
+        Path(__file__).with_name("worker.py"),
+    ]
 
 
 def cache_path(cache_dir: Path, name: str, options: RenderOptions, key: str) -> Path:
