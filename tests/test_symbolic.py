@@ -79,6 +79,7 @@ def test_registry_has_the_issue_names() -> None:
         "backward-multi-head",
         "backward-residual",
         "backward-layer-norm",
+        "adam",
         "backward-embedding",
     }
     assert list_derivations() == sorted(DERIVATIONS)

@@ -14,6 +14,7 @@ import sympy as sp
 import torch
 
 from explainer.symbolic import (
+    adam,
     backward_activations,
     backward_attention,
     backward_cross_entropy,
@@ -29,6 +30,7 @@ from explainer.symbolic.derivation import passed
 from explainer.symbolic.symbols import matrix, vector
 
 BACKWARD = [
+    "adam",
     "backward-activations",
     "backward-attention",
     "backward-cross-entropy",
@@ -410,3 +412,50 @@ def test_layer_norm_dx_missing_a_term_fails() -> None:
 
     for rule in (no_variance_term, no_mean_term):
         assert not passed(backward_layer_norm.build(rule).check())
+
+
+# --- Adam ---
+
+
+def _adam_numeric():
+    names = ("theta", "m", "v", "g", "t", "alpha", "beta_1", "beta_2", "epsilon")
+    symbols = [
+        {s.name: s for s in expr.free_symbols} for expr in adam.adam_update_expr()
+    ]
+    by_name = {name: sym for table in symbols for name, sym in table.items()}
+    args = [by_name.get(name, sp.Symbol(name)) for name in names]
+    return sp.lambdify(args, adam.adam_update_expr(), "numpy")
+
+
+def test_adam_rule_matches_torch_optim_adam() -> None:
+    update = _adam_numeric()
+    theta0, grads = RNG.normal(size=4), RNG.normal(size=(6, 4))
+    param = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    hyper = adam.DEFAULTS | {"alpha": 0.01}
+    optimiser = torch.optim.Adam(
+        [param],
+        lr=hyper["alpha"],
+        betas=(hyper["beta_1"], hyper["beta_2"]),
+        eps=hyper["epsilon"],
+    )
+    theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
+    for step, grad in enumerate(grads, start=1):
+        param.grad = torch.tensor(grad)
+        optimiser.step()
+        theta, m, v = update(
+            theta, m, v, grad, step, hyper["alpha"], hyper["beta_1"],
+            hyper["beta_2"], hyper["epsilon"],
+        )  # fmt: skip
+    np.testing.assert_allclose(theta, param.detach().numpy(), atol=1e-12)
+
+
+def test_adams_first_step_is_alpha_times_the_sign_of_the_gradient() -> None:
+    update = _adam_numeric()
+    grads = np.array([1e-6, -3.0, 250.0, -0.02])
+    theta, _, _ = update(np.zeros(4), 0, 0, grads, 1, 0.01, 0.9, 0.999, 0.0)
+    np.testing.assert_allclose(theta, -0.01 * np.sign(grads), rtol=1e-12)
+
+
+def test_adam_without_the_bias_correction_power_fails() -> None:
+    wrong = adam.build(lambda moment, beta, t: moment / (1 - beta))
+    assert not passed(wrong.check())

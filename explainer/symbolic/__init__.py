@@ -61,6 +61,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import (
+    adam,
     attention,
     backward_activations,
     backward_attention,
@@ -111,6 +112,7 @@ DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "backward-multi-head": backward_multi_head.derivation,
     "backward-residual": backward_residual.derivation,
     "backward-layer-norm": backward_layer_norm.derivation,
+    "adam": adam.derivation,
     "backward-embedding": backward_embedding.derivation,
 }
 """Derivation factories by kebab-case name, in the order of the paper's data flow
