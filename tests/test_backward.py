@@ -333,3 +333,124 @@ def test_trace_sentence_with_backward_is_the_forward_trace_and_its_gradients():
     # The decoder predicts the next word: win or you die <eos>.
     words = [full.vocab[i] for i in full["backward.labels"]]
     assert words == ["win", "or", "you", "die", "<eos>"]
+
+
+# ------------------------------------------------------------ explainer verify
+
+
+def tampered(trace: Trace, name: str, factor: float = 1.01) -> Trace:
+    """``trace`` with the largest entry of stage ``name`` multiplied by ``factor``."""
+    stages = []
+    for stage in trace.stages:
+        if stage.name == name:
+            value = stage.value.copy()
+            value.reshape(-1)[int(np.argmax(np.abs(value)))] *= factor
+            stage = stage._replace(value=value)
+        stages.append(stage)
+    return Trace(
+        config=trace.config,
+        vocab=trace.vocab,
+        source=trace.source,
+        target=trace.target,
+        params=dict(trace.params),
+        stages=tuple(stages),
+    )
+
+
+def backward_rows(trace: Trace):
+    """verify's rows for the backward stages (explainer.verify.backward)."""
+    from explainer.verify.backward import check_backward
+
+    return None, check_backward(trace)
+
+
+def test_verify_runs_the_forward_and_the_backward_checks():
+    from explainer.run import trace_sentence
+    from explainer.verify import verify
+
+    trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
+    results = verify(trace, derivations=False, precision=False)
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+    kinds = {r.check for r in results}
+    assert {"formula", "gradient", "finite differences"} <= kinds
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_verify_checks_every_backward_stage(architecture, dtype):
+    from explainer.run import trace_sentence
+
+    cfg = ModelConfig(architecture=architecture, dtype=dtype, norm="pre")
+    trace = trace_sentence(cfg, "you win or you die", backward=True)
+    _, rows = backward_rows(trace)
+    assert all(r.ok for r in rows), [r for r in rows if not r.ok]
+    checked = {r.where for r in rows if r.check == "gradient"}
+    assert checked == {s.name for s in trace.stages if s.name.startswith("backward.")}
+    by_fd = {r.where for r in rows if r.check == "finite differences"}
+    assert by_fd == {f"backward.{name}" for name in trace.params}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "backward.decoder.0.self_attn.masked",  # softmax_backward
+        "backward.encoder.1.norm2.gamma",  # a parameter's gradient
+        "backward.output.logits",  # p − y
+        "backward.embedding@encoder.embed.lookup",  # one part of a sum
+    ],
+)
+def test_a_tampered_gradient_fails_verify_and_is_named(name):
+    from explainer.run import trace_sentence
+
+    trace = trace_sentence(ModelConfig(), "you win or you die", backward=True)
+    _, rows = backward_rows(tampered(trace, name))
+    failed = [r for r in rows if not r.ok and r.check == "gradient"]
+    # The stage itself is the first named; the stages that read it disagree with
+    # its new value too, and say so.
+    assert failed[0].where == name
+    assert failed[0].expected is not None and failed[0].cell
+    assert all(f"reads {name}" in r.detail for r in failed[1:])
+
+
+def test_a_missing_backward_stage_is_named():
+    from explainer.run import trace_sentence
+
+    trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
+    kept = tuple(s for s in trace.stages if s.name != "backward.decoder.0.ffn.w_1")
+    broken = Trace(
+        config=trace.config,
+        vocab=trace.vocab,
+        source=trace.source,
+        target=trace.target,
+        params=dict(trace.params),
+        stages=kept,
+    )
+    _, rows = backward_rows(broken)
+    failed = [r for r in rows if not r.ok]
+    assert [(r.check, r.where) for r in failed] == [
+        ("structure", "backward.decoder.0.ffn.w_1")
+    ]
+
+
+@pytest.fixture
+def proof_cache(monkeypatch, tmp_path_factory):
+    """Proved derivations are remembered in this session's temporary folder (as in
+    test_verify.py), not in the user's ~/.cache."""
+    from explainer.verify import derivations
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.delenv(derivations.NO_CACHE, raising=False)
+
+
+@pytest.mark.usefixtures("proof_cache")
+def test_cli_verify_names_a_tampered_gradient(capsys, tmp_path):
+    from explainer.run import trace_sentence
+
+    trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
+    bad = tmp_path / "bad.json"
+    name = "backward.decoder.0.cross_attn.w_v"
+    bad.write_text(trace_json.dumps(tampered(trace, name)), encoding="utf-8")
+    code, out, _ = run(["verify", "--trace", str(bad)], capsys)
+    assert code == 1
+    assert "finite differences" in out and "gradient" in out
+    assert name in out

@@ -16,6 +16,7 @@ import numpy as np
 
 from explainer.symbolic import list_derivations
 from explainer.trace import Trace
+from explainer.verify.backward import check_backward, forward_only
 from explainer.verify.derivations import check_derivations
 from explainer.verify.formulas import DIGITS
 from explainer.verify.identities import check_identities
@@ -41,6 +42,7 @@ def verify(
     (``derivations``, ``precision``) are rows marked skipped, so that a report
     and ``explainer verify`` count the same number of checks.
     """
+    full, trace = trace, forward_only(trace)  # backward stages: check_backward
     layout = check_structure(trace)
     inputs = list(check_inputs(trace, layout))
     results = [*check_tokens(trace), *inputs]
@@ -50,6 +52,7 @@ def verify(
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             results += [*check_stages(trace), *check_identities(trace)]
             results.append(check_precision(trace) if precision else _not_run())
+        results += check_backward(full)
     results.extend(check_derivations() if derivations else _not_proved())
     return results
 

@@ -1,0 +1,218 @@
+"""The backward stages of a trace (``explainer trace --backward``), checked two
+ways (issue 13, point 3):
+
+- **re-evaluation**: each ``backward.*`` stage again, in float64, by its op's NumPy
+  rule (:mod:`explainer.backward.rules`) on the inputs the stage *recorded*, so
+  that a wrong stage is named alone (the stages after it read its wrong numbers
+  and agree with them); its names, ops and inputs against the layout the backward
+  pass gives for this forward trace;
+- **finite differences**: for every parameter θ, at a few seeded coordinates,
+  (L(θ + h) − L(θ − h)) / 2h in float64, the loss from a fresh forward pass,
+  against the recorded ∂L/∂θ.
+
+The SymPy rules (explainer/symbolic/backward_*.py) are a third way, not yet
+evaluated here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+
+from explainer.backward import BACKWARD_OPS, PREFIX, backward_stages
+from explainer.backward.rules import Context, evaluate
+from explainer.backward.walk import context
+from explainer.forward import forward
+from explainer.trace import Op, Stage, Trace
+from explainer.verify.error_model import judge
+from explainer.verify.result import CheckResult
+
+RELATIVE = {"float64": 1e-9, "float32": 1e-5}
+"""Each entry may differ from its rule by this much of its own size, plus
+:data:`FLOOR` of the stage's largest entry (sums that cancel). A slip (a factor
+1.01, a transposed product, a missing term) misses by orders of magnitude."""
+FLOOR = {"float64": 1e-12, "float32": 1e-5}
+
+STEP = 1e-6  # h of the central differences, in float64
+COORDS = 2  # coordinates sampled per parameter
+FD_RELATIVE, FD_ABSOLUTE = {"float64": 1e-6, "float32": 1e-3}, 1e-7
+FD_STREAM = 13  # the coordinates come from default_rng([seed, FD_STREAM])
+
+
+def is_backward(stage: Stage) -> bool:
+    return stage.op in BACKWARD_OPS or stage.name.startswith(PREFIX)
+
+
+def forward_only(trace: Trace) -> Trace:
+    """``trace`` without its backward stages (the forward checks read this)."""
+    if not any(is_backward(s) for s in trace.stages):
+        return trace
+    return Trace(
+        config=trace.config,
+        vocab=trace.vocab,
+        source=trace.source,
+        target=trace.target,
+        params=dict(trace.params),
+        stages=tuple(s for s in trace.stages if not is_backward(s)),
+    )
+
+
+def check_backward(trace: Trace) -> list[CheckResult]:
+    """The rows for the backward stages; none for a trace without them."""
+    recorded = [s for s in trace.stages if is_backward(s)]
+    if not recorded:
+        return []
+    layout = backward_stages(forward_only(trace))
+    rows = list(_structure(trace, layout))
+    if not all(r.ok for r in rows):
+        return rows
+    ctx = context(trace)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        failed: set[str] = set()
+        for stage in recorded:
+            row = _reevaluate(trace, stage, ctx)
+            if not row.ok:
+                failed.add(stage.name)
+                upstream = [n for n in stage.inputs if n in failed]
+                if upstream:  # consistent with its own inputs' recorded values?
+                    row = dataclasses.replace(
+                        row,
+                        detail=f"reads {upstream[0]}, which fails too: "
+                        "look there first",
+                    )
+            rows.append(row)
+        rows += list(_finite_differences(trace))
+    return rows
+
+
+def _structure(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[CheckResult]:
+    """Every backward stage the forward trace implies, with its op and inputs."""
+    wrong = 0
+    names = {s.name for s in trace.stages}
+    for want in layout:
+        if want.name not in names:
+            detail = "missing (the forward stages imply it)"
+        else:
+            got = trace.stage(want.name)
+            if got.op != want.op:
+                detail = f"has op {str(got.op)!r}, expected {str(want.op)!r}"
+            elif got.inputs != want.inputs:
+                detail = f"reads {list(got.inputs)}, expected {list(want.inputs)}"
+            elif got.shape != want.shape:
+                detail = f"has shape {list(got.shape)}, expected {list(want.shape)}"
+            else:
+                continue
+        wrong += 1
+        yield CheckResult(
+            "structure", "backward stages", want.name, 1.0, 0.0, False, detail=detail
+        )
+    extra = names - {s.name for s in layout}
+    for name in sorted(n for n in extra if is_backward(trace.stage(n))):
+        wrong += 1
+        yield CheckResult(
+            "structure", "backward stages", name, 1.0, 0.0, False,
+            detail="not a stage of the backward pass",
+        )  # fmt: skip
+    if not wrong:
+        yield CheckResult(
+            "structure", "backward stages", "all backward stages", 0.0, 0.0, True
+        )
+
+
+def _float64(value: np.ndarray) -> np.ndarray:
+    return value.astype(np.float64) if value.dtype.kind == "f" else value
+
+
+def _reevaluate(trace: Trace, stage: Stage, ctx: Context) -> CheckResult:
+    """The stage against its rule evaluated in float64 on its recorded inputs."""
+    arrays = [_float64(trace[n]) for n in stage.inputs]
+    want = evaluate(stage.op, arrays, ctx)
+    got = stage.value
+    if stage.op == Op.LABELS:
+        differ = int(np.sum(want != got))
+        return CheckResult(
+            "gradient", str(stage.op), stage.name, float(differ > 0), 0.0, not differ,
+            detail=f"{differ} of {got.size} labels differ" if differ else "",
+        )  # fmt: skip
+    dtype = trace.config.dtype
+    size = _magnitude(stage.op, arrays, want, ctx)
+    limit = RELATIVE[dtype] * np.abs(want) + FLOOR[dtype] * size
+    err, tol, ok = judge(want, _float64(got), limit)
+    row = CheckResult("gradient", str(stage.op), stage.name, err, tol, ok)
+    if ok:
+        return row
+    diff = np.abs(want - _float64(got)) - limit
+    at = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    cell = ", ".join(str(int(i)) for i in at)
+    return CheckResult(
+        "gradient", str(stage.op), stage.name, err, tol, False,
+        detail=f"the rule {stage.op} on its recorded inputs gives other numbers",
+        cell=f"[{cell}]", expected=float(want[at]), actual=float(got[at]),
+    )  # fmt: skip
+
+
+def _magnitude(
+    op: Op, arrays: list[np.ndarray], want: np.ndarray, ctx: Context
+) -> float:
+    """The size of the terms the rule adds up: the rule on |inputs| (for a product
+    or a sum, Σ|terms|), or the result if that is larger. ∂L/∂b_k, for one, is a
+    sum of terms that cancel to 0 (softmax ignores a shift of every key score)."""
+    absolute = [np.abs(a) if a.dtype.kind == "f" else a for a in arrays]
+    return max(
+        float(np.abs(v).max(initial=0.0)) for v in (evaluate(op, absolute, ctx), want)
+    )
+
+
+def _loss(trace: Trace, params: dict[str, np.ndarray]) -> float:
+    """L from a fresh float64 forward pass (not the recorded one)."""
+    cfg = trace.config.replace(dtype="float64")
+    ids = np.array(trace.source.ids)
+    target = None if trace.target is None else np.array(trace.target.ids)
+    if cfg.architecture != "encoder-decoder":
+        target = None
+    logits = forward(cfg, params, ids, target, record=False).logits  # (T, V)
+    top = logits.max(axis=-1, keepdims=True)
+    log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+    labels = np.asarray(trace["backward.labels"])
+    return float(-log_probs[np.arange(labels.size), labels].mean())
+
+
+def _finite_differences(trace: Trace) -> Iterator[CheckResult]:
+    """One row per parameter: the recorded ∂L/∂θ at COORDS seeded coordinates."""
+    params = {n: v.astype(np.float64) for n, v in trace.params.items()}
+    rng = np.random.default_rng([trace.config.seed, FD_STREAM])
+    dtype = trace.config.dtype
+    for name, value in params.items():
+        grad_name = f"{PREFIX}{name}"
+        if grad_name not in trace:
+            continue
+        grad = trace[grad_name]
+        worst, worst_tol, at = 0.0, 0.0, None
+        ok = True
+        for _ in range(COORDS):
+            index = tuple(int(rng.integers(n)) for n in value.shape)
+            shifted = {}
+            for sign in (1, -1):
+                moved = value.copy()
+                moved[index] += sign * STEP
+                shifted[sign] = _loss(trace, {**params, name: moved})
+            numeric = (shifted[1] - shifted[-1]) / (2 * STEP)
+            ours = float(grad[index])
+            err = abs(numeric - ours)
+            tol = FD_RELATIVE[dtype] * max(abs(ours), 1.0) + FD_ABSOLUTE
+            if not err <= tol:
+                ok = False
+            if at is None or err / tol > worst / max(worst_tol, 1e-300):
+                worst, worst_tol, at = err, tol, (index, numeric, ours)
+        index, numeric, ours = at
+        cell = "[" + ", ".join(map(str, index)) + "]"
+        yield CheckResult(
+            "finite differences", f"∂L/∂θ ≈ (L(θ + h) − L(θ − h))/2h, h = {STEP:g}",
+            grad_name, worst, worst_tol, ok,
+            detail="" if ok else f"at {cell}: differences {numeric:.6g}, "
+            f"trace {ours:.6g}",
+            cell="" if ok else cell, expected=None if ok else numeric,
+            actual=None if ok else ours,
+        )  # fmt: skip
