@@ -54,6 +54,34 @@ repeat_kv           ``gqa.kv_head(j, r)`` = ⌊j / r⌋
 swiglu              ``swiglu.swiglu(gate, up)`` = SiLU(gate)·up
 argmax              no formula: an index, compared exactly
 ==================  ==========================================================
+
+Backward rules and the functions that give them
+-----------------------------------------------
+Each ``backward_*`` module (and ``adam``) defines its gradients once, as functions
+of SymPy matrices (symbolic or explicit) plus an ``*_expr`` form to lambdify;
+its derivation proves them (``build`` takes the rules, so a wrong one can be
+planted).  dY is ∂L/∂(the forward output).
+
+======================  ======================================================
+derivation              rules
+======================  ======================================================
+backward-linear         ``input_grad(dY, W)``, ``weight_grad(X, dY)``,
+                        ``bias_grad(dY)``; ``linear_backward_expr``
+backward-softmax        ``softmax_vjp``, ``vjp_entry``; ``softmax_vjp_expr(n)``
+backward-attention      ``value_grad``, ``weights_grad``, ``scores_grad``,
+                        ``query_grad``, ``key_grad``; ``attention_backward_expr``
+backward-multi-head     ``split_grad(dC, h)``, ``concat_grad(dheads)``
+backward-layer-norm     ``input_grad_entry``; ``layer_norm_backward_expr``
+backward-activations    ``relu_grad(z)``, ``gelu_grad(z)``;
+                        ``activation_backward_expr``
+backward-residual       ``residual_grads(dY)``
+backward-embedding      ``table_grad``, ``tied_table_grad``;
+                        ``embedding_backward_expr(tokens, V, d_model)``
+backward-cross-entropy  ``logits_grad(p, y, count)``;
+                        ``cross_entropy_backward_expr(n)``
+adam                    ``first_moment``, ``second_moment``, ``bias_corrected``,
+                        ``adam_step``; ``adam_update_expr()``
+======================  ======================================================
 """
 
 from __future__ import annotations
