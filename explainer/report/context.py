@@ -72,9 +72,11 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         part.sections.append(sec)
         sec.number = f"{part.number}.{len(part.sections)}"
     cfg = trace.config
-    precision = [
-        r for r in checks.results if r.check == "precision" and not r.skipped
-    ]
+    precision = [r for r in checks.results if r.check == "precision" and not r.skipped]
+    redo = next(
+        (_redone(r.formula) for r in checks.results if r.check == "precision"),
+        _redone(""),
+    )
     return {
         "sentence": trace.source.text,
         "target": None if trace.target is None else trace.target.text,
@@ -87,8 +89,10 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         "views": attention_views(trace),
         "summary": checks.summary,
         "total_checks": len(checks.results),
+        "redo": redo,
         "precision": [
             {
+                "what": _redone(r.formula),
                 "ok": r.ok,
                 "error": number(r.max_abs_err),
                 "exact": exact(r.max_abs_err),
@@ -177,3 +181,11 @@ def _attention_status(sections: list[Section], first: Section) -> str:
         and s.layer == first.layer
     }
     return "fail" if "fail" in statuses else "ok" if "ok" in statuses else "none"
+
+
+def _redone(formula: str) -> str:
+    """What the precision check redid, for a learner: the toy's whole pass at 50
+    digits, or a pretrained model's stages one at a time in float64."""
+    if formula.startswith("each stage in float64"):
+        return "each stage redone in float64 from its recorded float32 inputs"
+    return "the whole pass redone at 50 significant digits"
