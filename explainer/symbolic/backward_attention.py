@@ -137,7 +137,7 @@ def build(dQ=query_grad, dK=key_grad, dV=value_grad) -> Derivation:
     dO, dS = sp.MatrixSymbol("dO", T_q, d_v), sp.MatrixSymbol("dS", T_q, T_k)
     scores = Q * K.T / sp.sqrt(d_k) + M
     s_j, rest = sp.Symbol("s_j", real=True), sp.Symbol("R", positive=True)
-    dp_j, inner = sp.Symbol("dp_j", real=True), sp.Symbol("⟨dp, p⟩", real=True)
+    dp_j, inner = sp.Symbol("dp_j", real=True), sp.Symbol("r_i", real=True)
     p_masked = sp.exp(s_j + c) / (sp.exp(s_j + c) + rest)
     return Derivation(
         name="backward-attention",
@@ -193,8 +193,9 @@ def build(dQ=query_grad, dK=key_grad, dV=value_grad) -> Derivation:
             Step(
                 sp.Limit(vjp_entry(p_masked, dp_j, inner), c, -sp.oo),
                 0,
-                "… so its gradient dS_j = p_j (dp_j − ⟨dp, p⟩) is 0 too, whatever "
-                "dp_j: a masked key gets nothing from query i",
+                "… so its gradient dS_j = p_j (dp_j − r_i), with r_i = ⟨dp, p⟩ of "
+                "row i, is 0 too, whatever dp_j: a masked key gets nothing from "
+                "query i",
                 by=("doit",),
             ),
             _end_to_end(dQ),
