@@ -308,6 +308,18 @@ def test_split_gradient_is_concatenated_like_torch() -> None:
 def test_a_concat_gradient_sent_to_the_wrong_head_fails() -> None:
     wrong = backward_multi_head.build(lambda blocks, a: blocks[(a + 1) % len(blocks)])
     assert not passed(wrong.check())
+    d_k = backward_multi_head.d_k
+    shifted = backward_multi_head.build(
+        entry_rule=lambda dC, b, s, e: dC[s, (b + 1) * d_k + e]
+    )
+    assert not passed(shifted.check())
+
+
+def test_multi_head_rules_are_proved_for_any_number_of_heads() -> None:
+    steps = get_derivation("backward-multi-head").steps
+    general = [step for step in steps if step.label == "proved"]
+    assert len(general) == 3
+    assert all(backward_multi_head.n_heads in step.lhs.free_symbols for step in general)
 
 
 # --- scaled dot-product attention ---

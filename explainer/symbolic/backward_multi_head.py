@@ -7,8 +7,9 @@ cut into the same column blocks: dhead_a = block a of dC.  The forward pass
 projects once, Q = X [W_1 … W_h], and splits the columns into heads Q_a = X W_a;
 backwards the heads' gradients are concatenated, dQ = [dQ_1 … dQ_h], and the
 projection's rule applies to the whole: dW = Xᵀ dQ = [Xᵀ dQ_1 … Xᵀ dQ_h] and
-dX = dQ Wᵀ = Σ_a dQ_a W_aᵀ.  Every step is checked for h = 3 heads, with
-symbolic T, d_model and d_k.
+dX = dQ Wᵀ = Σ_a dQ_a W_aᵀ.  Entry by entry SymPy proves the three rules for a
+symbolic number of heads h (and any T, d_model, d_k); the block-matrix picture
+is checked for h = 3 heads, any sizes.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import sympy as sp
 
 from .backward_vjp import Gradient, pairing
 from .derivation import Derivation, Step
-from .multi_head import HEADS, concat_heads
-from .symbols import T, d_k, d_model, matrix
+from .multi_head import HEADS, concat_heads, head_column
+from .symbols import T, d_k, d_model, matrix, n_heads
 
 
 def split_grad(dC: sp.MatrixBase, n_heads: int) -> list[sp.MatrixBase]:
@@ -52,8 +53,88 @@ def concat_backward_expr(T: int, n_heads: int, d_v: int) -> list[sp.ImmutableMat
     return [sp.ImmutableMatrix(block) for block in split_grad(dC, n_heads)]
 
 
-def build(rule=None) -> Derivation:
-    """The derivation; ``rule(dC_blocks, a)`` gives dhead_a (tests plant others)."""
+def concat_entry_grad(
+    dC: sp.IndexedBase, b: sp.Expr, s: sp.Expr, e: sp.Expr
+) -> sp.Expr:
+    """∂L/∂head_b[s, e] = dC[s, b·d_k + e]: column e of head b is column b·d_k + e
+    of the concatenation (:func:`explainer.symbolic.multi_head.head_column`).
+
+    >>> concat_entry_grad(sp.IndexedBase("dC"), 1, 0, 2)
+    dC[0, d_k + 2]
+    """
+    return dC[s, head_column(b, e, d_k)]
+
+
+def _any_heads(entry_rule) -> tuple[Step, ...]:
+    """The three rules entry by entry, for symbolic h, T, d_model and d_k."""
+    a, b, c, e, t, s, m, m0 = sp.symbols(
+        "a b c e t s m m_0", integer=True, nonnegative=True
+    )
+    slack = sp.symbols("r_1:4", integer=True, nonnegative=True)
+    head, dC = sp.IndexedBase("head", real=True), sp.IndexedBase("dC", real=True)
+    X, W = sp.IndexedBase("X", real=True), sp.IndexedBase("W", real=True)
+    dQ = sp.IndexedBase("dQ", real=True)
+    concat = sp.Sum(
+        sp.Sum(
+            sp.Sum(dC[t, head_column(a, c, d_k)] * head[a, t, c], (c, 0, d_k - 1)),
+            (a, 0, n_heads - 1),
+        ),
+        (t, 0, T - 1),
+    )
+    projected = dQ[a, t, c] * sp.Sum(X[t, m] * W[a, m, c], (m, 0, d_model - 1))
+    by_time = sp.Sum(  # the same pairing summed in two orders: what is
+        sp.Sum(sp.Sum(projected, (c, 0, d_k - 1)), (a, 0, n_heads - 1)),  # summed
+        (t, 0, T - 1),  # out must be innermost for the deltas tactic
+    )
+    by_head = sp.Sum(
+        sp.Sum(sp.Sum(projected, (t, 0, T - 1)), (c, 0, d_k - 1)), (a, 0, n_heads - 1)
+    )
+    return (
+        Step(
+            sp.Derivative(concat, head[b, s, e]),
+            entry_rule(dC, b, s, e),
+            "Concat puts column e of head b at column b·d_k + e: that entry of dC is "
+            "its gradient, for any h, T and d_k (head b < h, row s < T, e < d_k)",
+            by=("diff",),
+            cases=(
+                (
+                    (n_heads, b + 1 + slack[0]),
+                    (T, s + 1 + slack[1]),
+                    (d_k, e + 1 + slack[2]),
+                ),
+            ),
+            title="Entry by entry, for any number of heads h",
+        ),
+        Step(
+            sp.Derivative(by_time, W[b, m0, e]),
+            sp.Sum(X[t, m0] * dQ[b, t, e], (t, 0, T - 1)),
+            "head b's projection W_b = columns b·d_k … of W gets dW_b = Xᵀ dQ_b: "
+            "the heads' weight gradients sit side by side, dW = Xᵀ [dQ_1 … dQ_h]",
+            by=("diff", "sums"),
+            cases=(
+                (
+                    (n_heads, b + 1 + slack[0]),
+                    (d_model, m0 + 1 + slack[1]),
+                    (d_k, e + 1 + slack[2]),
+                ),
+            ),
+        ),
+        Step(
+            sp.Derivative(by_head, X[s, m0]),
+            sp.Sum(
+                sp.Sum(dQ[a, s, c] * W[a, m0, c], (c, 0, d_k - 1)), (a, 0, n_heads - 1)
+            ),
+            "X feeds every head: dX = Σ_a dQ_a W_aᵀ, the same pairing summed "
+            "head by head",
+            by=("diff", "sums"),
+            cases=(((T, s + 1 + slack[0]), (d_model, m0 + 1 + slack[1])),),
+        ),
+    )
+
+
+def build(rule=None, entry_rule=concat_entry_grad) -> Derivation:
+    """The derivation; ``rule(dC_blocks, a)`` gives dhead_a as a block and
+    ``entry_rule(dC, b, s, e)`` entry by entry (tests plant others)."""
     rule = rule or (lambda blocks, a: blocks[a])
     H = [sp.MatrixSymbol(f"head_{a}", T, d_k) for a in range(1, HEADS + 1)]
     dC_blocks = [sp.MatrixSymbol(f"dC_{a}", T, d_k) for a in range(1, HEADS + 1)]
@@ -74,6 +155,7 @@ def build(rule=None) -> Derivation:
             sp.Eq(sp.Symbol("dQ"), sp.BlockMatrix([dQ]), evaluate=False),
         ),
         steps=(
+            *_any_heads(entry_rule),
             Step(
                 pairing(dC, concat_heads(H)),
                 per_head,
@@ -82,7 +164,7 @@ def build(rule=None) -> Derivation:
                 by=("block",),
                 kind="instances",
                 on=on,
-                title="Concat: dhead_a is column block a of dC",
+                title="As block matrices (h = 3): dhead_a is column block a of dC",
             ),
             *(
                 Step(
