@@ -454,3 +454,14 @@ def test_cli_verify_names_a_tampered_gradient(capsys, tmp_path):
     assert code == 1
     assert "finite differences" in out and "gradient" in out
     assert name in out
+
+
+def test_a_report_of_a_backward_trace_shows_its_forward_stages():
+    """The report has no backward sections yet; the backward stages do not break it."""
+    from explainer.report.build import render_report
+    from explainer.run import trace_sentence
+    from explainer.verify import verify
+
+    trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
+    page = render_report(trace, verify(trace, derivations=False, precision=False))
+    assert "decoder.0.self_attn" in page

@@ -20,6 +20,7 @@ from explainer.report.context import build_context
 from explainer.token_text import visible
 from explainer.trace import Trace
 from explainer.verify import CheckResult, verify
+from explainer.verify.backward import forward_only
 
 
 @functools.cache
@@ -50,7 +51,9 @@ def render_report(
 ) -> str:
     """The report page of ``trace``, with ``results`` (from :func:`verify`) shown
     beside the stages they checked, and ``videos`` of the same trace embedded."""
-    context = build_context(trace, results)
+    # The backward stages (trace --backward) have no sections yet; verify's rows
+    # for them are counted in the summary.
+    context = build_context(forward_only(trace), results)
     context["videos"] = list(videos)
     return environment().get_template("report.html.j2").render(**context)
 
