@@ -465,3 +465,20 @@ def test_a_report_of_a_backward_trace_shows_its_forward_stages():
     trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
     page = render_report(trace, verify(trace, derivations=False, precision=False))
     assert "decoder.0.self_attn" in page
+
+
+def test_weight_gradients_of_a_batch_add_its_sentences():
+    """A parameter's gradient over a batch (B, T, ·) is the sum of each sentence's."""
+    from explainer.backward import layer_norm, linear
+
+    rng = np.random.default_rng(3)
+    x, dy = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 5))
+    for rule in (linear.linear_backward_w, linear.logits_backward_e):
+        assert np.allclose(rule(x, dy), sum(rule(x[b], dy[b]) for b in range(2)))
+    assert np.allclose(
+        linear.linear_backward_b(dy), sum(linear.linear_backward_b(d) for d in dy)
+    )
+    assert np.allclose(
+        layer_norm.layer_norm_backward_gamma(x, x, 1e-5),
+        sum(layer_norm.layer_norm_backward_gamma(x[b], x[b], 1e-5) for b in range(2)),
+    )

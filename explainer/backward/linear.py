@@ -23,12 +23,14 @@ def linear_backward_x(dy: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def linear_backward_w(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """dW = Xᵀ dY: a sum over the rows of outer products.  # (d_in, d_out)
+    """dW = Xᵀ dY: a sum over the rows (of every sentence of a batch) of outer
+    products.  # (d_in, d_out)
 
     >>> linear_backward_w(np.array([[1.0], [2.0]]), np.array([[3.0], [4.0]]))
     array([[11.]])
     """
-    return np.swapaxes(x, -1, -2) @ dy  # (d_in, d_out)
+    rows_x = x.reshape(-1, x.shape[-1])  # (B·T, d_in)
+    return rows_x.T @ dy.reshape(-1, dy.shape[-1])  # (d_in, d_out)
 
 
 def linear_backward_b(dy: np.ndarray) -> np.ndarray:
@@ -37,7 +39,7 @@ def linear_backward_b(dy: np.ndarray) -> np.ndarray:
     >>> linear_backward_b(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([4., 6.])
     """
-    return dy.sum(axis=-2)  # (d_out,)
+    return dy.reshape(-1, dy.shape[-1]).sum(axis=0)  # (d_out,): every row
 
 
 def concat_heads_backward(dy: np.ndarray, n_heads: int) -> np.ndarray:
@@ -74,4 +76,4 @@ def logits_backward_h(dy: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def logits_backward_e(h: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """logits = h Eᵀ, so dE = dlogitsᵀ h.  # (V, d_model)"""
-    return np.swapaxes(dy, -1, -2) @ h  # (V, d_model)
+    return dy.reshape(-1, dy.shape[-1]).T @ h.reshape(-1, h.shape[-1])  # (V, d)
