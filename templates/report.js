@@ -299,11 +299,16 @@
   function drawHeatmap(c) {
     var w = chosenWeights(c.L);
     var q = c.k.queries, keys = c.k.keys;
-    var size = Math.max(10, Math.min(44, Math.floor(440 / Math.max(q.length, keys.length))));
-    var left = 130, top = 96;
+    /* Sized from the width there is (a phone too), so that its labels and
+       numbers keep their size instead of the picture being scaled down. */
+    var longest = Math.max.apply(null, q.concat(keys).map(function (t) { return t.length; }));
+    var left = Math.min(130, 14 + 8 * longest), top = Math.min(96, 20 + 6 * longest);
+    var room = (byId("mv-heatmap").clientWidth || 440) - left - 48;
+    var n = Math.max(q.length, keys.length);
+    var size = Math.max(10, Math.min(44, Math.floor(440 / n), Math.floor(room / n)));
     var svg = byId("mv-svg");
     svg.textContent = "";
-    var width = left + keys.length * size + 64, height = top + q.length * size + 8;
+    var width = left + keys.length * size + 48, height = top + q.length * size + 8;
     svg.setAttribute("width", String(width));
     svg.setAttribute("height", String(height));
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
@@ -449,7 +454,9 @@
   var resizing = 0;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
-    resizing = setTimeout(function () { sizeThumbs(); focusScrollers(); }, 150);
+    resizing = setTimeout(function () {
+      sizeThumbs(); drawHeatmap(current()); focusScrollers();
+    }, 150);
   });
   document.querySelectorAll("details").forEach(function (d) {
     d.addEventListener("toggle", focusScrollers);
