@@ -100,8 +100,11 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
 
 @functools.cache
 def _rotation() -> Callable[[int, int, int], Any]:
-    """R(k) of PE(pos + k) = R(k)·PE(pos) as a function of (k, i, d_model)."""
-    return sp.lambdify((offset, i, d_model), sym_pe.rotation(offset, i, d_model))
+    """R(k) of PE(pos + k) = R(k)·PE(pos) as a function of (k, i, d_model); NumPy
+    only (lambdify's default adds SciPy, whose import took 0.45 s)."""
+    return sp.lambdify(
+        (offset, i, d_model), sym_pe.rotation(offset, i, d_model), modules="numpy"
+    )
 
 
 def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:
