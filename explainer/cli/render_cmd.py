@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from explainer.cli.check_table import check_table
 from explainer.cli.errors import InputError, user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import same_file
@@ -21,6 +22,7 @@ from explainer.render import (
     render,
     resolve,
 )
+from explainer.render.lint import lint_specs
 from explainer.render.manifest import MANIFEST
 
 
@@ -64,6 +66,12 @@ from explainer.render.manifest import MANIFEST
 )
 @click.option("--force", is_flag=True, help="render again even if cached")
 @click.option(
+    "--check",
+    is_flag=True,
+    help="write no video: run the scenes and report caption times, the smallest "
+    "text in pixels, texts off the frame and overlapping; exit 1 on a problem",
+)
+@click.option(
     "--manim-cache",
     is_flag=True,
     help="also use Manim's per-animation cache (helps when editing a scene; "
@@ -87,6 +95,7 @@ def render_command(
     out_dir: str,
     media_dir: str,
     force: bool,
+    check: bool,
     manim_cache: bool,
     trace_file: str | None,
 ) -> None:
@@ -106,6 +115,7 @@ def render_command(
       explainer render --all --quality medium --jobs 2
       explainer render --movie --sentence "When you play game of thrones"
       explainer render --movie --model smollm2 --quality low
+      explainer render --check --all
     """
     if list_scenes:
         for spec in SCENES.values():
@@ -129,6 +139,16 @@ def render_command(
             specs = available(specs, trace)
             if not specs:
                 raise ValueError("this trace has none of the stages the scenes show")
+        if check:
+            results = lint_specs(
+                trace, specs, quality=quality, media_dir=Path(media_dir)
+            )
+    if check:
+        click.echo(check_table(results))
+        if any(not result.ok for result in results):
+            click.get_current_context().exit(1)
+        return
+    with user_errors():
         # A named scene this model lacks: render() raises, one line, exit code 2.
         outputs = [f"{spec.name}.mp4" for spec in specs] + [f"{MOVIE_NAME}.mp4"]
         for name in [*outputs, MANIFEST]:

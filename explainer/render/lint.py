@@ -1,0 +1,457 @@
+"""The scene linter behind ``explainer render --check``: run a scene without writing
+video and measure what a learner would see.
+
+A scene is run by Manim with ``dry_run`` and every animation skipped, so that
+``construct()`` executes (each ``play``/``wait`` still advances the clock by its
+run time) but no frame is drawn. After each ``play`` and ``wait`` the texts on
+screen are measured:
+
+- **captions** (a :class:`~explainer.scenes.common.TraceScene` shows them through
+  ``self.caption``; the one on screen is ``scene._caption``): how long each stays
+  fully shown, from the end of the animation that brought it in to the start of the
+  one that replaced or removed it, against :func:`required_seconds`; and whether the
+  old caption was still on screen when the next one started to appear;
+- the **smallest text height** in pixels at the chosen quality (the height of the
+  text's box: a digit's height for numbers, the x-height for a word without capitals,
+  ascenders or descenders);
+- texts **outside the frame** (the camera frame, so a moving camera counts);
+- texts **overlapping** another text (their boxes intersect by more than a pixel
+  both ways).
+
+A "text" is a :class:`~manim.Text`, ``MarkupText``, ``MathTex``/``Tex``,
+``DecimalNumber`` or a flattened text of ``scenes/common.py`` (which carries
+``.text`` or ``.number``); texts with no letter or digit (⋮, …, =) are not measured
+for height, and fully transparent ones not at all.
+
+Library code: :func:`lint_scene` and :func:`lint_specs` return results; the CLI
+prints them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explainer import trace_json
+from explainer.render.registry import SceneSpec
+from explainer.render.worker import QUALITIES, private_dir, publish
+from explainer.trace import Trace
+
+MIN_TEXT_PX = 12.0  # the smallest legible text height at the chosen quality
+BASE_SECONDS = 1.0  # every caption: 1.0 s ...
+SECONDS_PER_WORD = 0.3  # ... + 0.3 s per word
+CJK_PER_WORD = 2  # two CJK characters count as a word
+TOLERANCE_PX = 1.0  # overlaps and frame overruns smaller than this are ignored
+EPSILON = 1e-6
+
+
+# --- results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One caption and how long it stayed fully shown."""
+
+    text: str
+    shown_at: float  # seconds into the scene when it was fully shown
+    seconds: float  # how long it stayed fully shown
+    required: float  # :func:`required_seconds` of its text
+    over_previous: bool  # appeared while the previous caption was still on screen
+
+    @property
+    def too_short(self) -> bool:
+        return self.seconds + EPSILON < self.required
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A text problem seen at the end of an animation (its first time only)."""
+
+    at: float  # seconds into the scene
+    what: str  # the text(s), quoted
+    detail: str = ""
+
+
+@dataclass
+class SceneLint:
+    """What :func:`lint_scene` measured in one scene."""
+
+    name: str
+    seconds: float = 0.0
+    pixel_height: int = 0
+    captions: list[Caption] = field(default_factory=list)
+    smallest_px: float | None = None  # the smallest measured text height
+    smallest_text: str = ""
+    small: list[Finding] = field(default_factory=list)  # texts < MIN_TEXT_PX
+    off_frame: list[Finding] = field(default_factory=list)
+    overlaps: list[Finding] = field(default_factory=list)
+
+    @property
+    def short_captions(self) -> list[Caption]:
+        return [c for c in self.captions if c.too_short]
+
+    @property
+    def caption_overlaps(self) -> list[Caption]:
+        return [c for c in self.captions if c.over_previous]
+
+    @property
+    def violations(self) -> int:
+        """How many problems were found (0: the scene passes)."""
+        return (
+            len(self.short_captions)
+            + len(self.caption_overlaps)
+            + len(self.small)
+            + len(self.off_frame)
+            + len(self.overlaps)
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.violations == 0
+
+
+# --- reading pace -------------------------------------------------------------------
+
+
+def is_cjk(char: str) -> bool:
+    """A Chinese, Japanese or Korean ideograph or syllable.
+
+    >>> is_cjk("注"), is_cjk("a"), is_cjk("。")
+    (True, False, False)
+    """
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK UNIFIED", "CJK COMPATIBILITY IDEOGRAPH", "HANGUL"))
+
+
+def count_words(content: str) -> float:
+    """Words in ``content``: space-separated words, plus one per two CJK characters.
+
+    >>> count_words("Each token's id is its row"), count_words("注意力机制")
+    (6.0, 2.5)
+    >>> count_words("a 你好")
+    2.0
+    """
+    cjk = sum(1 for char in content if is_cjk(char))
+    rest = "".join(" " if is_cjk(char) else char for char in content)
+    latin = sum(1 for part in rest.split() if any(ch.isalnum() for ch in part))
+    return latin + cjk / CJK_PER_WORD
+
+
+def required_seconds(content: str) -> float:
+    """How long a caption must stay fully shown: 1.0 s + 0.3 s per word.
+
+    >>> round(required_seconds("The sentence, exactly as typed"), 2)
+    2.5
+    """
+    return BASE_SECONDS + SECONDS_PER_WORD * count_words(content)
+
+
+# --- texts on screen ----------------------------------------------------------------
+
+
+def _text_classes() -> tuple[type, ...]:
+    from manim import DecimalNumber, MarkupText, SingleStringMathTex, Text
+
+    return (Text, MarkupText, SingleStringMathTex, DecimalNumber)
+
+
+def text_content(mob: Any) -> str | None:
+    """What a text mobject says, or None if ``mob`` is not a text."""
+    content = getattr(mob, "text", None)
+    if isinstance(content, str) and (
+        isinstance(mob, _text_classes()) or hasattr(mob, "points")
+    ):
+        return content
+    number = getattr(mob, "number", None)
+    if isinstance(number, int | float | complex) and not isinstance(number, bool):
+        return str(number)
+    if isinstance(mob, _text_classes()):
+        return str(getattr(mob, "tex_string", "") or getattr(mob, "text", ""))
+    return None
+
+
+def texts(mobjects: Iterable[Any]) -> Iterator[tuple[Any, str]]:
+    """Every text among ``mobjects`` and their submobjects, once, as (mob, content);
+    a text's own parts (glyphs) are not listed separately."""
+    seen: set[int] = set()
+
+    def visit(mob: Any) -> Iterator[tuple[Any, str]]:
+        if id(mob) in seen:
+            return
+        seen.add(id(mob))
+        content = text_content(mob)
+        if content is not None:
+            yield mob, content
+            return
+        for sub in mob.submobjects:
+            yield from visit(sub)
+
+    for mob in mobjects:
+        yield from visit(mob)
+
+
+def visible(mob: Any) -> bool:
+    """Whether any part of ``mob`` is drawn with some opacity."""
+    for part in mob.family_members_with_points():
+        fill = getattr(part, "get_fill_opacity", None)
+        if fill is not None and fill() > 0:
+            return True
+        stroke = getattr(part, "get_stroke_opacity", None)
+        width = getattr(part, "get_stroke_width", None)
+        if stroke is not None and stroke() > 0 and (width is None or width() > 0):
+            return True
+        if fill is None and stroke is None:
+            return True
+    return False
+
+
+def _box(mob: Any) -> np.ndarray | None:
+    if not mob.family_members_with_points():
+        return None
+    left, bottom = mob.get_critical_point((-1, -1, 0))[:2]
+    right, top = mob.get_critical_point((1, 1, 0))[:2]
+    return np.array([left, bottom, right, top])
+
+
+def _quote(content: str, limit: int = 40) -> str:
+    flat = " ".join(content.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+class _Recorder:
+    """Measures a scene after each of its ``play``/``wait`` calls."""
+
+    def __init__(self, scene: Any, result: SceneLint, pixel_height: int) -> None:
+        self.scene = scene
+        self.result = result
+        self.pixel_height = pixel_height
+        self.caption: Any = None  # the caption being timed
+        self.caption_ready = 0.0  # when it was fully shown
+        self.caption_over = False
+        self.seen: set[tuple[str, int, int]] = set()
+        self.small_seen: set[int] = set()
+
+    def on_screen(self) -> set[int]:
+        return {id(m) for top in self.scene.mobjects for m in top.get_family()}
+
+    def frame(self) -> tuple[np.ndarray, float, float]:
+        camera = self.scene.renderer.camera
+        frame = getattr(camera, "frame", None)
+        if frame is not None:  # a MovingCamera
+            return frame.get_center(), frame.width, frame.height
+        return (
+            np.zeros(3),
+            float(camera.frame_width),
+            float(camera.frame_height),
+        )
+
+    def close_caption(self, at: float) -> None:
+        if self.caption is None:
+            return
+        content = getattr(self.caption, "text", "") or ""
+        self.result.captions.append(
+            Caption(
+                text=content,
+                shown_at=round(self.caption_ready, 3),
+                seconds=round(max(at - self.caption_ready, 0.0), 3),
+                required=round(required_seconds(content), 3),
+                over_previous=self.caption_over,
+            )
+        )
+        self.caption = None
+
+    def before(self, start: float) -> Any:
+        new = getattr(self.scene, "_caption", None)
+        if new is not None and new is not self.caption:
+            over = False
+            if self.caption is not None:
+                over = id(self.caption) in self.on_screen()
+                self.close_caption(start)
+            return new, over
+        return None
+
+    def after(self, start: float, end: float, arrived: Any) -> None:
+        if arrived is not None:
+            self.caption, self.caption_over = arrived
+            self.caption_ready = end
+        elif self.caption is not None and id(self.caption) not in self.on_screen():
+            self.close_caption(start)
+        self.measure(end)
+
+    def measure(self, at: float) -> None:
+        center, width, height = self.frame()
+        px = self.pixel_height / height
+        tol = TOLERANCE_PX / px
+        found = [
+            (mob, content, box)
+            for mob, content in texts(self.scene.mobjects)
+            if visible(mob) and (box := _box(mob)) is not None
+        ]
+        result = self.result
+        for mob, content, box in found:
+            if not any(ch.isalnum() for ch in content):
+                continue
+            tall = (box[3] - box[1]) * px
+            if result.smallest_px is None or tall < result.smallest_px:
+                result.smallest_px = round(tall, 1)
+                result.smallest_text = content
+            if tall < MIN_TEXT_PX and self._first("small", mob):
+                result.small.append(
+                    Finding(round(at, 3), _quote(content), f"{tall:.1f} px")
+                )
+        half = np.array([width, height]) / 2
+        low, high = center[:2] - half - tol, center[:2] + half + tol
+        for mob, content, box in found:
+            if (box[:2] < low).any() or (box[2:] > high).any():
+                if self._first("off", mob):
+                    sides = [
+                        name
+                        for name, out in (
+                            ("left", box[0] < low[0]),
+                            ("bottom", box[1] < low[1]),
+                            ("right", box[2] > high[0]),
+                            ("top", box[3] > high[1]),
+                        )
+                        if out
+                    ]
+                    result.off_frame.append(
+                        Finding(
+                            round(at, 3), _quote(content), "past " + ", ".join(sides)
+                        )
+                    )
+        if len(found) < 2:
+            return
+        boxes = np.array([box for _, _, box in found])
+        wide = np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(
+            boxes[:, None, 0], boxes[None, :, 0]
+        )
+        high_ = np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(
+            boxes[:, None, 1], boxes[None, :, 1]
+        )
+        hits = np.argwhere(np.triu((wide > tol) & (high_ > tol), k=1))
+        for i, j in hits:
+            a, b = found[i], found[j]
+            key = ("overlap", *sorted((id(a[0]), id(b[0]))))
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            result.overlaps.append(
+                Finding(round(at, 3), f"{_quote(a[1])} and {_quote(b[1])}")
+            )
+
+    def _first(self, kind: str, mob: Any) -> bool:
+        key = (kind, id(mob), 0)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+# --- running scenes -----------------------------------------------------------------
+
+
+def lint_scene(
+    scene_class: type,
+    name: str = "",
+    *,
+    quality: str = "medium",
+    media_dir: str | Path = "output/.manim",
+) -> SceneLint:
+    """Run ``scene_class`` without drawing or writing anything and measure it."""
+    from manim import tempconfig
+
+    if quality not in QUALITIES:
+        raise ValueError(f"unknown quality {quality!r}; valid: {', '.join(QUALITIES)}")
+    name = name or scene_class.__name__
+    media = Path(media_dir).resolve()
+    (media / "tex-work").mkdir(parents=True, exist_ok=True)
+    tex_dir = private_dir(media, "Tex", f"check-{name}")
+    text_dir = private_dir(media, "texts", f"check-{name}")
+    options = {
+        "quality": QUALITIES[quality],
+        "media_dir": str(media),
+        "tex_dir": str(tex_dir),
+        "text_dir": str(text_dir),
+        "dry_run": True,
+        "disable_caching": True,
+        "progress_bar": "none",
+        "verbosity": "WARNING",
+    }
+    try:
+        with tempconfig(options):
+            from manim import config
+
+            result = SceneLint(name=name, pixel_height=int(config.pixel_height))
+            scene = scene_class(skip_animations=True)
+            recorder = _Recorder(scene, result, int(config.pixel_height))
+            inner = scene.play
+
+            def play(*args: Any, **kwargs: Any) -> None:
+                start = float(scene.renderer.time)
+                arrived = recorder.before(start)
+                inner(*args, **kwargs)
+                recorder.after(start, float(scene.renderer.time), arrived)
+
+            scene.play = play  # this instance only; wait() calls it too
+            scene.render()
+            result.seconds = round(float(scene.renderer.time), 3)
+            recorder.close_caption(result.seconds)
+    finally:
+        publish(tex_dir, media / "Tex")
+        publish(text_dir, media / "texts")
+    return result
+
+
+@contextmanager
+def trace_file(trace: Trace) -> Iterator[Path]:
+    """The scenes read the trace from ``EXPLAINER_TRACE``: point it at a temporary
+    copy of ``trace`` for the duration."""
+    folder = Path(tempfile.mkdtemp(prefix="explainer-check-"))
+    path = folder / "trace.json"
+    path.write_text(trace_json.dumps(trace), encoding="utf-8")
+    old = os.environ.get("EXPLAINER_TRACE")
+    os.environ["EXPLAINER_TRACE"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("EXPLAINER_TRACE", None)
+        else:
+            os.environ["EXPLAINER_TRACE"] = old
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def lint_specs(
+    trace: Trace,
+    specs: Iterable[SceneSpec],
+    *,
+    quality: str = "medium",
+    media_dir: str | Path = "output/.manim",
+) -> list[SceneLint]:
+    """:func:`lint_scene` for each registered scene of ``specs``, showing ``trace``."""
+    results = []
+    with trace_file(trace):
+        for spec in specs:
+            reason = spec.unavailable(trace)
+            if reason:
+                raise ValueError(f"scene {spec.name!r} {reason}")
+            module = importlib.import_module(spec.import_path)
+            results.append(
+                lint_scene(
+                    getattr(module, spec.cls),
+                    spec.name,
+                    quality=quality,
+                    media_dir=media_dir,
+                )
+            )
+    return results
