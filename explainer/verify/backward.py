@@ -10,8 +10,10 @@ ways (issue 13, point 3):
   (L(θ + h) − L(θ − h)) / 2h in float64, the loss from a fresh forward pass,
   against the recorded ∂L/∂θ.
 
-The SymPy rules (explainer/symbolic/backward_*.py) are a third way, not yet
-evaluated here.
+- **SymPy rules**: each stage against the rule its derivation proves
+  (explainer/symbolic/backward_*.py), lambdified and evaluated on the same
+  recorded inputs (:mod:`explainer.verify.backward_sympy`), so that a wrong NumPy
+  rule is caught too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from explainer.backward.rules import Context, evaluate
 from explainer.backward.walk import context
 from explainer.forward import forward
 from explainer.trace import Op, Stage, Trace
+from explainer.verify.backward_sympy import check_rules
 from explainer.verify.error_model import judge
 from explainer.verify.result import CheckResult
 
@@ -83,6 +86,7 @@ def check_backward(trace: Trace) -> list[CheckResult]:
                         "look there first",
                     )
             rows.append(row)
+        rows += check_rules(trace, recorded, ctx)
         rows += list(_finite_differences(trace))
     return rows
 
