@@ -205,3 +205,16 @@ def test_a_repeated_pair_and_a_missing_header_are_refused():
         read_pairs(["english\tchinese\talignment"] + ["a b\t甲 乙\t0-0 1-1"] * 2)
     with pytest.raises(ValueError, match="line 1: the header must be"):
         read_pairs(["a b\t甲 乙\t0-0 1-1"])
+
+
+def test_the_readme_states_the_dataset_numbers(dataset):
+    from pathlib import Path
+
+    readme = " ".join(
+        (Path(__file__).resolve().parents[1] / "README.md").read_text().split()
+    )
+    english = len(dataset.source.vocab) - len(SPECIALS)
+    chinese = len(dataset.target.vocab) - len(SPECIALS)
+    pairs = len(dataset.pairs)
+    assert f"{pairs} pairs, {english} English words, {chinese} Chinese words" in readme
+    assert f"vocabulary of {len(dataset.tokenizer.vocab)} tokens" in readme
