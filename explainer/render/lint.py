@@ -167,7 +167,9 @@ def _text_classes() -> tuple[type, ...]:
 
 def text_content(mob: Any) -> str | None:
     """What a text mobject says, or None if ``mob`` is not a text."""
-    content = getattr(mob, "text", None)
+    content = getattr(mob, "original_text", None)  # Text's .text lacks spaces
+    if not isinstance(content, str):
+        content = getattr(mob, "text", None)
     if isinstance(content, str) and (
         isinstance(mob, _text_classes()) or hasattr(mob, "points")
     ):
@@ -258,7 +260,7 @@ class _Recorder:
     def close_caption(self, at: float) -> None:
         if self.caption is None:
             return
-        content = getattr(self.caption, "text", "") or ""
+        content = text_content(self.caption) or ""
         self.result.captions.append(
             Caption(
                 text=content,
@@ -303,7 +305,7 @@ class _Recorder:
                 continue
             tall = (box[3] - box[1]) * px
             if result.smallest_px is None or tall < result.smallest_px:
-                result.smallest_px = round(tall, 1)
+                result.smallest_px = round(float(tall), 1)
                 result.smallest_text = content
             if tall < MIN_TEXT_PX and self._first("small", mob):
                 result.small.append(

@@ -1,0 +1,198 @@
+"""``explainer render --check``: the scene linter on tiny scenes whose problems are
+known by construction, and on a real scene through the command line."""
+
+import pytest
+from cli_run import run
+
+pytest.importorskip("manim")
+
+from manim import (
+    DOWN,
+    RIGHT,
+    UP,
+    FadeIn,
+    FadeOut,
+    MovingCameraScene,
+    Scene,
+    Text,
+)
+
+from explainer.render.lint import (
+    Finding,
+    SceneLint,
+    count_words,
+    lint_scene,
+    required_seconds,
+)
+
+# 720p (the default --quality medium): 720 px over Manim's 8-unit frame height.
+PX_PER_UNIT = 720 / 8
+
+
+def caption(scene: Scene, content: str) -> list:
+    """What TraceScene.caption does: the new caption fades in, the old one out."""
+    new = Text(content, font_size=24).to_edge(DOWN, buff=0.3)
+    anims = [FadeIn(new)]
+    if getattr(scene, "_caption", None) is not None:
+        anims.append(FadeOut(scene._caption))
+    scene._caption = new
+    return anims
+
+
+class ShortCaption(Scene):
+    """'one two three four' needs 1.0 + 4 × 0.3 = 2.2 s and stays 1.0 s; 'five'
+    (1.3 s needed) fades in over it and stays 2.0 s."""
+
+    def construct(self):
+        self.play(*caption(self, "one two three four"), run_time=0.5)
+        self.wait(1.0)
+        self.play(*caption(self, "five"), run_time=0.5)
+        self.wait(2.0)
+
+
+class OffFrame(Scene):
+    """A word whose left edge is at x = 7.5, past the frame's right edge (7.11)."""
+
+    def construct(self):
+        far = Text("far", font_size=48)
+        far.move_to(RIGHT * (7.5 + far.width / 2))
+        self.play(FadeIn(far), run_time=0.5)
+
+
+class Overlapping(Scene):
+    """Two words on one spot, and a third well away from both."""
+
+    def construct(self):
+        a, b = Text("left", font_size=48), Text("right", font_size=48)
+        away = Text("away", font_size=48).move_to(UP * 3)
+        self.play(FadeIn(a), FadeIn(b), FadeIn(away), run_time=0.5)
+
+
+class TinyText(Scene):
+    """A word 0.1 units tall: 9 px at 720p."""
+
+    def construct(self):
+        tiny = Text("tiny", font_size=48).scale_to_fit_height(0.1)
+        self.play(FadeIn(tiny), run_time=0.5)
+
+
+class Clean(Scene):
+    """Captions held long enough, the old one gone before the next; a big word; an
+    invisible word on top of it (ignored) and the word's own letters (not texts of
+    their own)."""
+
+    def construct(self):
+        big = Text("big", font_size=48).scale_to_fit_height(0.5).move_to(UP)
+        hidden = Text("hidden", font_size=48).move_to(UP).set_opacity(0)
+        self.add(hidden)
+        self.play(FadeIn(big), *caption(self, "two words"), run_time=0.5)
+        self.wait(1.6)  # needs 1.6 s
+        self.play(FadeOut(self._caption), run_time=0.3)
+        self.play(*caption(self, "a caption of five words"), run_time=0.5)
+        self.wait(2.5)  # needs 2.5 s
+
+
+class Zoomed(MovingCameraScene):
+    """The camera frame halved: a word 0.1 units tall is 18 px; a word at x = 5
+    (inside Manim's frame) is outside the zoomed one (±3.56)."""
+
+    def construct(self):
+        self.camera.frame.scale(0.5)
+        small = Text("small", font_size=48).scale_to_fit_height(0.1)
+        side = Text("side", font_size=48).move_to(RIGHT * 5)
+        self.play(FadeIn(small), FadeIn(side), run_time=0.5)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
+def check(scene: type, media, quality: str = "medium") -> SceneLint:
+    return lint_scene(scene, quality=quality, media_dir=media)
+
+
+def test_words_count_two_cjk_characters_as_one():
+    assert count_words("one two, three") == 3
+    assert count_words("注意力机制") == 2.5
+    assert required_seconds("注意力") == pytest.approx(1.0 + 0.3 * 1.5)
+
+
+def test_a_caption_shown_too_briefly_and_one_over_the_previous(media):
+    result = check(ShortCaption, media)
+    assert [(c.text, c.shown_at, c.seconds, c.required) for c in result.captions] == [
+        ("one two three four", 0.5, 1.0, 2.2),
+        ("five", 2.0, 2.0, 1.3),
+    ]
+    assert [c.text for c in result.short_captions] == ["one two three four"]
+    assert [c.text for c in result.caption_overlaps] == ["five"]
+    assert result.seconds == 4.0
+    assert not (result.off_frame or result.overlaps or result.small)
+    assert result.violations == 2
+
+
+def test_a_text_off_the_frame(media):
+    result = check(OffFrame, media)
+    assert [(f.what, f.detail) for f in result.off_frame] == [("'far'", "past right")]
+    assert result.violations == 1
+
+
+def test_two_overlapping_texts(media):
+    result = check(Overlapping, media)
+    assert [f.what for f in result.overlaps] == ["'left' and 'right'"]
+    assert result.violations == 1
+
+
+def test_tiny_text_in_pixels_at_the_quality(media):
+    result = check(TinyText, media)
+    assert result.smallest_px == pytest.approx(0.1 * PX_PER_UNIT, abs=0.1)
+    assert [f.what for f in result.small] == ["'tiny'"]
+    assert result.violations == 1
+    low = check(TinyText, media, quality="low")
+    assert low.smallest_px == pytest.approx(0.1 * 480 / 8, abs=0.1)
+
+
+def test_a_clean_scene_passes(media):
+    result = check(Clean, media)
+    assert [(c.seconds, c.required) for c in result.captions] == [
+        (1.6, 1.6),
+        (2.5, 2.5),
+    ]
+    captions = ("two words", "a caption of five words")  # smaller than "big"
+    lowest = min(Text(c, font_size=24).height for c in captions) * PX_PER_UNIT
+    assert result.smallest_px == pytest.approx(lowest, abs=0.1) and lowest > 12
+    assert result.ok and result.violations == 0
+
+
+def test_a_moving_camera_zooms_the_pixels_and_the_frame(media):
+    result = check(Zoomed, media)
+    assert result.smallest_px == pytest.approx(0.1 * PX_PER_UNIT * 2, abs=0.1)
+    assert [f.what for f in result.off_frame] == ["'side'"]
+
+
+def test_check_a_real_scene_prints_a_table(capsys):
+    code, out, _ = run(["render", "--check", "tokens"], capsys)
+    lines = out.splitlines()
+    assert lines[0] == "scene check at 720p"
+    assert lines[1].split()[:3] == ["scene", "seconds", "captions"]
+    row = next(line for line in lines if line.startswith("tokens "))
+    assert code == (1 if row.endswith("FAIL") else 0)
+    assert int(row.split()[2]) >= 3  # the sentence, the tokens, the ids
+
+
+def test_check_exit_codes(capsys, monkeypatch):
+    import explainer.cli.render_cmd as render_cmd
+
+    monkeypatch.setattr(render_cmd, "lint_specs", lambda *a, **k: [SceneLint("x")])
+    code, out, _ = run(["render", "--check", "tokens"], capsys)
+    assert code == 0 and out.rstrip().endswith("all 1 scenes pass")
+
+    bad = SceneLint("x", off_frame=[Finding(0.5, "'x'", "past left")])
+    monkeypatch.setattr(render_cmd, "lint_specs", lambda *a, **k: [bad])
+    code, out, _ = run(["render", "--check", "tokens"], capsys)
+    assert code == 1 and "1 of 1 scenes have problems" in out
+
+
+def test_check_of_an_unknown_scene_is_exit_code_2(capsys):
+    code, out, err = run(["render", "--check", "tokns"], capsys)
+    assert code == 2 and out == "" and "unknown scene 'tokns'" in err
