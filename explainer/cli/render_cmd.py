@@ -141,7 +141,13 @@ def render_command(
                 raise ValueError("this trace has none of the stages the scenes show")
         if check:
             results = lint_specs(
-                trace, specs, quality=quality, media_dir=Path(media_dir)
+                trace,
+                specs,
+                quality=quality,
+                media_dir=Path(media_dir),
+                on_scene=lambda r: click.echo(
+                    f"checked {r.name}: {r.violations} problems", err=True
+                ),
             )
     if check:
         click.echo(check_table(results))

@@ -34,7 +34,7 @@ import os
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,8 +439,10 @@ def lint_specs(
     *,
     quality: str = "medium",
     media_dir: str | Path = "output/.manim",
+    on_scene: Callable[[SceneLint], None] | None = None,
 ) -> list[SceneLint]:
-    """:func:`lint_scene` for each registered scene of ``specs``, showing ``trace``."""
+    """:func:`lint_scene` for each registered scene of ``specs``, showing ``trace``;
+    ``on_scene`` is called with each result as it comes."""
     results = []
     with trace_file(trace):
         for spec in specs:
@@ -448,12 +450,13 @@ def lint_specs(
             if reason:
                 raise ValueError(f"scene {spec.name!r} {reason}")
             module = importlib.import_module(spec.import_path)
-            results.append(
-                lint_scene(
-                    getattr(module, spec.cls),
-                    spec.name,
-                    quality=quality,
-                    media_dir=media_dir,
-                )
+            result = lint_scene(
+                getattr(module, spec.cls),
+                spec.name,
+                quality=quality,
+                media_dir=media_dir,
             )
+            results.append(result)
+            if on_scene is not None:
+                on_scene(result)
     return results
