@@ -327,20 +327,21 @@ def share_scale(tables: Sequence[Table]) -> list[Table]:
             t,
             largest=largest,
             rows=tuple(
-                replace(
-                    r,
-                    cells=tuple(
-                        c
-                        if c.tone == "gap"
-                        else replace(c, tone=_tone(c.value, "diverging", largest))
-                        for c in r.cells
-                    ),
-                )
+                Row(r.label, r.index, tuple(_recoloured(c, largest) for c in r.cells))
                 for r in t.rows
             ),
         )
         for t in tables
     ]
+
+
+def _recoloured(c: Cell, largest: float) -> Cell:
+    """``c`` with its diverging tone on the scale −largest … +largest; built
+    directly (``dataclasses.replace`` on each of MiniLM's 6,392 cells took 1.3 s)."""
+    if c.tone == "gap":
+        return c
+    tone = _tone(c.value, "diverging", largest)
+    return c if tone == c.tone else Cell(c.text, c.exact, tone, c.value)
 
 
 def indices(n: int) -> list[str]:
