@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import tempfile
 import unicodedata
@@ -53,6 +54,7 @@ SECONDS_PER_WORD = 0.3  # ... + 0.3 s per word
 CJK_PER_WORD = 2  # two CJK characters count as a word
 TOLERANCE_PX = 1.0  # overlaps and frame overruns smaller than this are ignored
 EPSILON = 1e-6
+TEX_COMMAND = re.compile(r"\\[A-Za-z]+")  # \cdot, \left: not letters on screen
 
 
 # --- results ------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class _Recorder:
         self.caption_ready = 0.0  # when it was fully shown
         self.caption_over = False
         self.seen: set[tuple[str, int, int]] = set()
-        self.small_seen: set[int] = set()
+        self.before_play: set[int] = set()
 
     def on_screen(self) -> set[int]:
         return {id(m) for top in self.scene.mobjects for m in top.get_family()}
@@ -272,21 +274,20 @@ class _Recorder:
         )
         self.caption = None
 
-    def before(self, start: float) -> Any:
-        new = getattr(self.scene, "_caption", None)
-        if new is not None and new is not self.caption:
-            over = False
-            if self.caption is not None:
-                over = id(self.caption) in self.on_screen()
-                self.close_caption(start)
-            return new, over
-        return None
+    def before(self) -> None:
+        self.before_play = self.on_screen()
 
-    def after(self, start: float, end: float, arrived: Any) -> None:
-        if arrived is not None:
-            self.caption, self.caption_over = arrived
-            self.caption_ready = end
-        elif self.caption is not None and id(self.caption) not in self.on_screen():
+    def after(self, start: float, end: float) -> None:
+        """A caption arrives when it first is on screen at the end of an animation
+        (it is then fully shown); the one it replaces stopped being fully shown
+        when that animation started."""
+        now = self.on_screen()
+        new = getattr(self.scene, "_caption", None)
+        if new is not None and new is not self.caption and id(new) in now:
+            over = self.caption is not None and id(self.caption) in self.before_play
+            self.close_caption(start)
+            self.caption, self.caption_over, self.caption_ready = new, over, end
+        elif self.caption is not None and id(self.caption) not in now:
             self.close_caption(start)
         self.measure(end)
 
@@ -301,8 +302,8 @@ class _Recorder:
         ]
         result = self.result
         for mob, content, box in found:
-            if not any(ch.isalnum() for ch in content):
-                continue
+            if not any(ch.isalnum() for ch in TEX_COMMAND.sub("", content)):
+                continue  # ⋮, …, =, \cdot: no letter or digit to read
             tall = (box[3] - box[1]) * px
             if result.smallest_px is None or tall < result.smallest_px:
                 result.smallest_px = round(float(tall), 1)
@@ -400,9 +401,9 @@ def lint_scene(
 
             def play(*args: Any, **kwargs: Any) -> None:
                 start = float(scene.renderer.time)
-                arrived = recorder.before(start)
+                recorder.before()
                 inner(*args, **kwargs)
-                recorder.after(start, float(scene.renderer.time), arrived)
+                recorder.after(start, float(scene.renderer.time))
 
             scene.play = play  # this instance only; wait() calls it too
             scene.render()
