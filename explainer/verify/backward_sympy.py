@@ -56,8 +56,8 @@ _z, _dy, _p, _y, _n = sp.symbols("z dy p y n", real=True)
 _allowed = sp.Symbol("allowed")
 
 
-def _lambdify(args: Sequence, expr: sp.Basic) -> Callable:
-    return sp.lambdify(args, expr, modules=["scipy", "numpy"], cse=True)
+def _lambdify(args: Sequence, expr: sp.Basic, modules=("numpy",)) -> Callable:
+    return sp.lambdify(args, expr, modules=list(modules), cse=True)
 
 
 def _ms(name: str, rows: sp.Expr, cols: sp.Expr) -> sp.MatrixSymbol:
@@ -109,7 +109,8 @@ def _scalar_rule(which: str) -> Callable:
     if which == "relu":
         return _lambdify((_z, _dy), _dy * backward_activations.relu_grad(_z))
     if which == "gelu":
-        return _lambdify((_z, _dy), _dy * backward_activations.gelu_grad(_z))
+        gelu = _dy * backward_activations.gelu_grad(_z)
+        return _lambdify((_z, _dy), gelu, modules=("scipy", "numpy"))  # erf
     if which == "logits_grad":
         return _lambdify((_p, _y, _n), backward_cross_entropy.logits_grad(_p, _y, _n))
     if which == "scale_embedding":  # ∂(x·√d_model)/∂x, times dy
@@ -149,12 +150,12 @@ def _split(heads: int, rows: int, width: int) -> Callable:
 
 
 @functools.cache
-def _layer_norm(rows: int, size: int) -> tuple[Callable, Callable, Callable]:
-    """dx, dγ and dβ of ``layer_norm_backward_expr``."""
-    X, G = matrix("x", rows, size), matrix("dy", rows, size)
+def _layer_norm(size: int) -> tuple[Callable, Callable, Callable]:
+    """dx, dγ and dβ of ``layer_norm_backward_expr`` for one row."""
+    X, G = matrix("x", 1, size), matrix("dy", 1, size)
     gains = vector("gamma", size)
     args = (list(X), list(gains), list(G), eps)
-    exprs = backward_layer_norm.layer_norm_backward_expr(rows, size)
+    exprs = backward_layer_norm.layer_norm_backward_expr(1, size)
     return tuple(_lambdify(args, exprs[key]) for key in ("dx", "dgamma", "dbeta"))
 
 
@@ -191,15 +192,19 @@ def _linear(kind: str, a: Sequence[np.ndarray]) -> np.ndarray:
 
 def _layer_norm_x(a: Sequence[np.ndarray], c: Context) -> np.ndarray:
     x, gamma, dy = _rows(a[0]), np.ravel(a[1]), _rows(a[2])
-    fn = _layer_norm(1, x.shape[1])[0]
+    fn = _layer_norm(x.shape[1])[0]
     out = [np.ravel(fn(x[r], gamma, dy[r], c.eps)) for r in range(x.shape[0])]
     return np.stack(out).reshape(a[0].shape)
 
 
 def _layer_norm_param(which: int, a: Sequence[np.ndarray], c: Context) -> np.ndarray:
+    """dγ or dβ: the rule's sum over rows, one row's term at a time (the rule is
+    lambdified for one row; for all rows at once SymPy takes seconds)."""
     x, dy = _rows(a[0]), _rows(a[-1])
-    fn = _layer_norm(*x.shape)[which]
-    return np.ravel(fn(x.ravel(), np.ones(x.shape[1]), dy.ravel(), c.eps))
+    fn = _layer_norm(x.shape[1])[which]
+    ones = np.ones(x.shape[1])
+    terms = [np.ravel(fn(x[r], ones, dy[r], c.eps)) for r in range(x.shape[0])]
+    return np.sum(terms, axis=0)
 
 
 def _split_heads(dy: np.ndarray, c: Context) -> np.ndarray:
