@@ -221,6 +221,21 @@ class Dataset:
     target: Tokenizer  # the Chinese words
     tokenizer: Tokenizer  # both, for the shared embedding: the ids index this one
 
+    def find(self, english: str) -> int:
+        """The index of the pair whose English side is ``english``.
+
+        >>> load_dataset().find("You win or you die")
+        1
+        """
+        words = tuple(split_words(english))
+        for k, pair in enumerate(self.pairs):
+            if pair.english == words:
+                return k
+        raise ValueError(
+            f"{english!r} is not an English sentence of the dataset; "
+            "pick one of its pairs"
+        )
+
     def example(self, k: int) -> Example:
         pair = self.pairs[k]
         source = self.tokenizer.encode(" ".join(pair.english), what="sentence")

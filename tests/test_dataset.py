@@ -218,3 +218,18 @@ def test_the_readme_states_the_dataset_numbers(dataset):
     pairs = len(dataset.pairs)
     assert f"{pairs} pairs, {english} English words, {chinese} Chinese words" in readme
     assert f"vocabulary of {len(dataset.tokenizer.vocab)} tokens" in readme
+
+
+def test_the_demo_pair_is_found_with_its_alignment(dataset):
+    pair = dataset.pairs[dataset.find("When you play game of thrones")]
+    # 游戏 (game) comes from English word 3, 权力 (thrones) from word 5
+    assert [pair.sources_of(j) for j in range(6)] == [
+        (0,),
+        (1,),
+        (2,),
+        (5,),
+        (4,),
+        (3,),
+    ]
+    with pytest.raises(ValueError, match="'hold the sword' is not an English sentence"):
+        dataset.find("hold the sword")
