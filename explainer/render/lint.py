@@ -244,6 +244,7 @@ class _Recorder:
         self.caption_over = False
         self.seen: set[tuple[str, int, int]] = set()
         self.before_play: set[int] = set()
+        self.alive: list[Any] = []  # keeps ids in self.seen from being reused
 
     def on_screen(self) -> set[int]:
         return {id(m) for top in self.scene.mobjects for m in top.get_family()}
@@ -348,6 +349,7 @@ class _Recorder:
             if key in self.seen:
                 continue
             self.seen.add(key)
+            self.alive += [a[0], b[0]]
             result.overlaps.append(
                 Finding(round(at, 3), f"{_quote(a[1])} and {_quote(b[1])}")
             )
@@ -357,6 +359,7 @@ class _Recorder:
         if key in self.seen:
             return False
         self.seen.add(key)
+        self.alive.append(mob)
         return True
 
 
