@@ -252,9 +252,22 @@ def _matrix_op(
     is passed as a last argument."""
     if _R in expr.free_symbols:
         args = (*args, _R)
+    column = expr.shape[1]  # axes of each input that index the output's columns
+    axes = [
+        [k for k, size in enumerate(a.shape) if size == column]
+        if isinstance(a, sp.MatrixSymbol)
+        else []
+        for a in args
+    ]
 
     def run(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
         f = be.compile(args, expr)
+        if (
+            be.name == "numpy"
+            and max(np.size(a) for a in inputs) > _BLOCK
+            and all(np.ndim(a) <= 2 for a in inputs)
+        ):
+            return _by_columns(f, [_as2d(np.asarray(a)) for a in inputs], axes)
         arrays = [be.array(a) for a in inputs]
         first = arrays[0]
         rows = (first.shape[-2],) if _R in args else ()
@@ -274,6 +287,36 @@ def _matrix_op(
         )
 
     return run
+
+
+_BLOCK = 1 << 22
+"""Entries: a larger input (SmolLM2's 49,152 × 576 embedding) is widened to
+float64 a block of output columns at a time, not whole (226 MB more at peak)."""
+
+
+def _by_columns(
+    f: Callable[..., Any], arrays: list[np.ndarray], axes: list[list[int]]
+) -> np.ndarray:
+    """``f(*arrays)`` in float64, one block of output columns at a time: each
+    block gets the columns of every input that index the output's columns (the
+    same products and sums per entry as the whole call)."""
+    rows = (arrays[0].shape[0],) if len(axes) > len(arrays) else ()
+    pairs = list(zip(arrays, axes[: len(arrays)], strict=True))
+    width = next(a.shape[ax[0]] for a, ax in pairs if ax)
+    per_column = max(a.size // width for a, ax in pairs if ax)
+    step = max(1, _BLOCK // max(per_column, 1))
+    parts = []
+    for start in range(0, width, step):
+        block = slice(start, start + step)
+        cut = [
+            a[tuple(block if k in ax else slice(None) for k in range(a.ndim))]
+            if ax
+            else a
+            for a, ax in pairs
+        ]
+        args = [np.asarray(a, dtype=np.float64) for a in cut]
+        parts.append(np.asarray(f(*args, *rows)))
+    return np.concatenate(parts, axis=1)
 
 
 def _as2d(a: np.ndarray) -> np.ndarray:
