@@ -8,8 +8,8 @@ verification read a :class:`Trace`; none recomputes a stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
@@ -155,6 +155,11 @@ class Trace:
                 raise ValueError(f"stage {stage.name!r} is recorded twice")
             by_name[stage.name] = stage
         object.__setattr__(self, "_by_name", MappingProxyType(by_name))
+
+    def with_stages(self, stages: Iterable[Stage]) -> Trace:
+        """The same pass (config, tokens, weights) with other stages: a backward
+        pass appended, or a stage edited by a test."""
+        return replace(self, stages=tuple(stages))
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The value of a stage or, failing that, of a parameter."""

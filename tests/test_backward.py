@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pytest
 from cli_run import run
+from tampering import tampered
 from test_parity_torch import VOCAB, make_config, random_params, sinusoids
 
 from explainer import trace_json
@@ -338,25 +339,6 @@ def test_trace_sentence_with_backward_is_the_forward_trace_and_its_gradients():
 # ------------------------------------------------------------ explainer verify
 
 
-def tampered(trace: Trace, name: str, factor: float = 1.01) -> Trace:
-    """``trace`` with the largest entry of stage ``name`` multiplied by ``factor``."""
-    stages = []
-    for stage in trace.stages:
-        if stage.name == name:
-            value = stage.value.copy()
-            value.reshape(-1)[int(np.argmax(np.abs(value)))] *= factor
-            stage = stage._replace(value=value)
-        stages.append(stage)
-    return Trace(
-        config=trace.config,
-        vocab=trace.vocab,
-        source=trace.source,
-        target=trace.target,
-        params=dict(trace.params),
-        stages=tuple(stages),
-    )
-
-
 def backward_rows(trace: Trace):
     """verify's rows for the backward stages (explainer.verify.backward)."""
     from explainer.verify.backward import check_backward
@@ -417,14 +399,7 @@ def test_a_missing_backward_stage_is_named():
 
     trace = trace_sentence(ModelConfig(n_layers=1), "you win", backward=True)
     kept = tuple(s for s in trace.stages if s.name != "backward.decoder.0.ffn.w_1")
-    broken = Trace(
-        config=trace.config,
-        vocab=trace.vocab,
-        source=trace.source,
-        target=trace.target,
-        params=dict(trace.params),
-        stages=kept,
-    )
+    broken = trace.with_stages(kept)
     _, rows = backward_rows(broken)
     failed = [r for r in rows if not r.ok]
     assert [(r.check, r.where) for r in failed] == [

@@ -7,8 +7,8 @@ that re-evaluating the NumPy rule by itself cannot see."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from tampering import tampered
 
 from explainer.backward import rules
 from explainer.backward.walk import context
@@ -26,25 +26,6 @@ NO_RULE = {Op.LABELS, Op.CROSS_ENTROPY, Op.GRAD_SUM}
 def sympy_rows(trace: Trace):
     stages = [s for s in trace.stages if is_backward(s)]
     return check_rules(trace, stages, context(trace))
-
-
-def tampered(trace: Trace, name: str, factor: float = 1.01) -> Trace:
-    """``trace`` with the largest entry of stage ``name`` multiplied by ``factor``."""
-    stages = []
-    for stage in trace.stages:
-        if stage.name == name:
-            value = stage.value.copy()
-            value.reshape(-1)[int(np.argmax(np.abs(value)))] *= factor
-            stage = stage._replace(value=value)
-        stages.append(stage)
-    return Trace(
-        config=trace.config,
-        vocab=trace.vocab,
-        source=trace.source,
-        target=trace.target,
-        params=dict(trace.params),
-        stages=tuple(stages),
-    )
 
 
 def test_every_backward_op_but_three_has_a_sympy_rule():

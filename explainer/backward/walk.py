@@ -63,14 +63,7 @@ def backward_stages(trace: Trace) -> tuple[Stage, ...]:
 
 def with_backward(trace: Trace) -> Trace:
     """``trace`` with its backward stages appended."""
-    return Trace(
-        config=trace.config,
-        vocab=trace.vocab,
-        source=trace.source,
-        target=trace.target,
-        params=dict(trace.params),
-        stages=trace.stages + backward_stages(trace),
-    )
+    return trace.with_stages(trace.stages + backward_stages(trace))
 
 
 class _Walk:

@@ -52,14 +52,7 @@ def forward_only(trace: Trace) -> Trace:
     """``trace`` without its backward stages (the forward checks read this)."""
     if not any(is_backward(s) for s in trace.stages):
         return trace
-    return Trace(
-        config=trace.config,
-        vocab=trace.vocab,
-        source=trace.source,
-        target=trace.target,
-        params=dict(trace.params),
-        stages=tuple(s for s in trace.stages if not is_backward(s)),
-    )
+    return trace.with_stages(s for s in trace.stages if not is_backward(s))
 
 
 def check_backward(trace: Trace) -> list[CheckResult]:
