@@ -10,7 +10,6 @@ import importlib
 import sys
 
 import click
-from threadpoolctl import threadpool_limits
 
 from explainer.cli.ascii_text import fit_streams
 from explainer.cli.errors import InputError
@@ -58,14 +57,6 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, print any error on one line."""
     fit_streams()  # a terminal without Unicode gets ASCII
-    # One BLAS thread: the products are many and small (a few rows each), and
-    # OpenBLAS's threads spinning for work made `report --model smollm2` take
-    # 22-26 s instead of 5-7 s on a busy 2-core machine.
-    with threadpool_limits(limits=1, user_api="blas"):
-        _run(argv)
-
-
-def _run(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="explainer", standalone_mode=False)
     except click.exceptions.Exit as done:
