@@ -25,6 +25,7 @@ from manim import *
 from explainer import config as config_mod
 from explainer import trace_json
 from explainer.presets import get_preset
+from explainer.render.pace import required_seconds
 from explainer.run import trace_sentence
 from explainer.symbolic import render
 from explainer.trace import Trace
@@ -534,6 +535,9 @@ class TraceScene(Scene):
         self.trace = load_trace()
         self.shown: list[TraceMatrix] = []
         self._caption: Mobject | None = None
+        self._caption_ready = 0.0  # when the caption on screen was fully shown
+        self._caption_old: Mobject | None = None  # to fade out before the next
+        self._caption_new = False  # the next play() brings a new caption in
         self.body_top = BODY_TOP
 
     # numbers
@@ -592,14 +596,42 @@ class TraceScene(Scene):
         return mob
 
     def caption(self, content: str) -> list[Animation]:
-        """Animations that replace the caption at the bottom with ``content``."""
+        """Animations that bring ``content`` in as the caption at the bottom.
+
+        The next :meth:`play` first holds the old caption until it has been read
+        (:func:`~explainer.render.pace.required_seconds`) and fades it out alone,
+        so that two captions are never on screen together.
+        """
         new = fit(text(content, font_size=24, color=GRAY_A), 13.4)
         new.to_edge(DOWN, buff=0.3)
-        anims: list[Animation] = [FadeIn(new, shift=0.1 * UP)]
-        if self._caption is not None:
-            anims.append(FadeOut(self._caption))
+        if self._caption is not None and not self._caption_new:
+            self._caption_old = self._caption
         self._caption = new
-        return anims
+        self._caption_new = True
+        return [FadeIn(new, shift=0.1 * UP)]
+
+    def caption_left(self) -> float:
+        """Seconds the caption on screen must still stay to be read."""
+        if self._caption is None or self._caption_new:
+            return 0.0
+        content = getattr(self._caption, "text", "")
+        shown = float(self.renderer.time) - self._caption_ready
+        return max(required_seconds(content) - shown, 0.0)
+
+    def play(self, *args, **kwargs) -> None:
+        """:meth:`Scene.play`, keeping the reading pace of the captions."""
+        old, new = self._caption_old, self._caption_new
+        if old is not None:
+            self._caption_old, self._caption_new = None, False
+            self._caption, keep = old, self._caption
+            if self.caption_left() > 0:
+                self.wait(self.caption_left())
+            self.play(FadeOut(old), run_time=0.3)
+            self._caption, self._caption_new = keep, new
+        super().play(*args, **kwargs)
+        if new:
+            self._caption_new = False
+            self._caption_ready = float(self.renderer.time)
 
     def assemble(self, mob: Mobject) -> None:
         """Put ``mob`` on screen as one mobject, replacing any parts of it that
@@ -612,8 +644,9 @@ class TraceScene(Scene):
 
     def finish(self, hold: float = 1.0) -> None:
         """Hold the last picture (``explainer render`` then fades it out, which is
-        the movie's transition; ``manim -s`` saves this picture)."""
-        self.wait(hold)
+        the movie's transition; ``manim -s`` saves this picture), at least until
+        the last caption has been read."""
+        self.wait(max(hold, self.caption_left()))
 
 
 def latex(expr: sp.Basic, **settings: object) -> str:

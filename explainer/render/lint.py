@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,14 +43,19 @@ from typing import Any
 import numpy as np
 
 from explainer import trace_json
+from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tests)
+    BASE_SECONDS,
+    CJK_PER_WORD,
+    SECONDS_PER_WORD,
+    count_words,
+    is_cjk,
+    required_seconds,
+)
 from explainer.render.registry import SceneSpec
 from explainer.render.worker import QUALITIES, private_dir, publish
 from explainer.trace import Trace
 
 MIN_TEXT_PX = 12.0  # the smallest legible text height at the chosen quality
-BASE_SECONDS = 1.0  # every caption: 1.0 s ...
-SECONDS_PER_WORD = 0.3  # ... + 0.3 s per word
-CJK_PER_WORD = 2  # two CJK characters count as a word
 TOLERANCE_PX = 1.0  # overlaps and frame overruns smaller than this are ignored
 EPSILON = 1e-6
 TEX_COMMAND = re.compile(r"\\[A-Za-z]+")  # \cdot, \left: not letters on screen
@@ -120,42 +124,6 @@ class SceneLint:
     @property
     def ok(self) -> bool:
         return self.violations == 0
-
-
-# --- reading pace -------------------------------------------------------------------
-
-
-def is_cjk(char: str) -> bool:
-    """A Chinese, Japanese or Korean ideograph or syllable.
-
-    >>> is_cjk("注"), is_cjk("a"), is_cjk("。")
-    (True, False, False)
-    """
-    name = unicodedata.name(char, "")
-    return name.startswith(("CJK UNIFIED", "CJK COMPATIBILITY IDEOGRAPH", "HANGUL"))
-
-
-def count_words(content: str) -> float:
-    """Words in ``content``: space-separated words, plus one per two CJK characters.
-
-    >>> count_words("Each token's id is its row"), count_words("注意力机制")
-    (6.0, 2.5)
-    >>> count_words("a 你好")
-    2.0
-    """
-    cjk = sum(1 for char in content if is_cjk(char))
-    rest = "".join(" " if is_cjk(char) else char for char in content)
-    latin = sum(1 for part in rest.split() if any(ch.isalnum() for ch in part))
-    return latin + cjk / CJK_PER_WORD
-
-
-def required_seconds(content: str) -> float:
-    """How long a caption must stay fully shown: 1.0 s + 0.3 s per word.
-
-    >>> round(required_seconds("The sentence, exactly as typed"), 2)
-    2.5
-    """
-    return BASE_SECONDS + SECONDS_PER_WORD * count_words(content)
 
 
 # --- texts on screen ----------------------------------------------------------------

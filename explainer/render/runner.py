@@ -160,13 +160,14 @@ def scene_key(spec: SceneSpec, trace_digest: str, quality: str) -> str:
 def scene_sources() -> list[Path]:
     """The source files a scene's pixels depend on: the whole scenes folder (a
     change to any shared helper, such as common.py, re-renders), the formulas and
-    their LaTeX printer (explainer.symbolic), the token text the scenes print, and
-    the worker that runs them."""
+    their LaTeX printer (explainer.symbolic), the token text the scenes print, the
+    reading pace they keep, and the worker that runs them."""
     package = Path(__file__).parents[1]
     return [
         *sorted(_scenes_dir().glob("*.py")),
         *sorted((package / "symbolic").glob("*.py")),
         package / "token_text.py",
+        Path(__file__).with_name("pace.py"),
         Path(__file__).with_name("worker.py"),
     ]
 
