@@ -56,7 +56,7 @@ class PositionalEncoding(TraceScene):
         )
         ticks = VGroup(
             *(
-                number(p, 0, 20).next_to(axes.c2p(p, -1.2), DOWN, buff=0.1)
+                number(p, 0, 24).next_to(axes.c2p(p, -1.2), DOWN, buff=0.1)
                 for p in range(0, span + 1, 5 if span > 12 else 1)
             )
         )
@@ -139,9 +139,11 @@ class PositionalEncoding(TraceScene):
         total = f"{stack}.embed.input"
         embed_name = trace.stage(total).inputs[0]
         embed_mob = self.matrix(embed_name, font_size=24).match_height(pe_mob)
+        embed_labels = embed_mob.label_rows(stack_tokens(trace, stack), 18)
         target = pe_mob.copy()
         plus = MathTex("+", font_size=40)
-        row = VGroup(embed_mob, plus, target).arrange(RIGHT, buff=0.35)
+        row = VGroup(VGroup(embed_labels, embed_mob), plus, target)
+        row.arrange(RIGHT, buff=0.35)
         fit(row, 12.6, 3.4).move_to(BODY_CENTER + 0.2 * DOWN)
         self.play(
             FadeOut(plot, curves),
@@ -149,9 +151,8 @@ class PositionalEncoding(TraceScene):
             *self.caption("Then PE is added to the embeddings"),
             run_time=0.6,
         )
-        embed_labels = embed_mob.label_rows(stack_tokens(trace, stack), 18)
         x_name = MathTex(r"X", font_size=30).next_to(embed_mob, DOWN, 0.15)
-        p_name = MathTex(r"PE", font_size=30).next_to(target, DOWN, 0.15)
+        p_name = MathTex(r"\mathrm{PE}", font_size=30).next_to(target, DOWN, 0.15)
         self.play(
             FadeIn(embed_mob, embed_labels, x_name, plus, p_name),
             Transform(pe_mob, target),
@@ -161,7 +162,7 @@ class PositionalEncoding(TraceScene):
         sum_mob = self.matrix(total, font_size=24)
         sum_mob.match_height(embed_mob).move_to(BODY_CENTER + 0.2 * DOWN)
         sum_labels = sum_mob.label_rows(stack_tokens(trace, stack), 18)
-        s_name = MathTex(r"X + PE", font_size=30).next_to(sum_mob, DOWN, 0.15)
+        s_name = MathTex(r"X + \mathrm{PE}", font_size=30).next_to(sum_mob, DOWN, 0.15)
         self.play(
             FadeTransform(VGroup(embed_mob, pe_mob), sum_mob),
             FadeTransform(VGroup(x_name, plus, p_name), s_name),

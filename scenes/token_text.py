@@ -11,6 +11,7 @@ visible (``␣`` for a space) because a video frame has no table borders to show
 from __future__ import annotations
 
 from explainer import token_text
+from explainer.tokenizer import is_cjk
 from explainer.trace import Trace
 
 
@@ -49,4 +50,24 @@ def split_caption(trace: Trace) -> str:
             "WordPiece: lower-cased words and pieces (## continues a word), "
             "between [CLS] and [SEP]"
         )
+    return word_split_caption(trace.source.text)
+
+
+def word_split_caption(sentence: str) -> str:
+    """What the toy word tokenizer did to ``sentence``: say "lower-cased" only of
+    text that has case, and how Chinese, Japanese or Korean text was split.
+
+    >>> word_split_caption("When you play game of thrones")
+    'Lower-cased and split into words and punctuation: the tokens'
+    >>> word_split_caption("我爱自然语言")
+    'No spaces: each Chinese, Japanese or Korean character is a token'
+    >>> word_split_caption("当 你 玩 权力 的 游戏")
+    'Split at the spaces: each word is a token'
+    """
+    has_case = any(char.lower() != char.upper() for char in sentence)
+    has_cjk = any(is_cjk(char) for char in sentence)
+    if has_cjk and not has_case:
+        if len(sentence.split()) > 1:
+            return "Split at the spaces: each word is a token"
+        return "No spaces: each Chinese, Japanese or Korean character is a token"
     return "Lower-cased and split into words and punctuation: the tokens"
