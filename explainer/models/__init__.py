@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explainer.blas import one_thread
 from explainer.config import ModelConfig
 from explainer.forward import ForwardResult
 from explainer.models import bert_forward, llama_forward, minilm, smollm2
@@ -80,8 +81,10 @@ class Loaded:
 
 @functools.cache
 def load_model(name: str) -> Loaded:
-    """Load model ``name`` once per process (the weights are read-only)."""
+    """Load model ``name`` once per process (the weights are read-only); from then
+    on BLAS runs one thread (:mod:`explainer.blas`)."""
     spec = get_model(name)
+    one_thread()
     cfg = spec.load_config()
     params = spec.load_params(cfg)
     for value in params.values():

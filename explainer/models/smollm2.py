@@ -39,6 +39,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from explainer.atomic import replacing
 from explainer.config import ModelConfig
+from explainer.mapped import release
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.models.package import model_file, package_dir
 from explainer.params import Params
@@ -148,6 +149,7 @@ def check_finite(params: Params, source: Path) -> Params:
     for name, value in params.items():
         if not np.isfinite(value.sum()):
             raise ValueError(f"{name} in {str(source)!r} holds NaN or infinity")
+        release([value])  # read once: not resident until used (explainer/mapped.py)
     return params
 
 

@@ -115,6 +115,10 @@ from . import (
     swiglu,
 )
 from .derivation import Derivation, Step, StepResult, passed
+from .numpy_names import prefill
+
+# lambdify's "numpy" namespace without `from numpy import *` (numpy_names.py)
+prefill()
 
 DERIVATIONS: dict[str, Callable[[], Derivation]] = {
     "softmax": softmax.derivation,
