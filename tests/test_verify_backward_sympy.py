@@ -116,7 +116,11 @@ def _softmax_without_inner(arrays, ctx):
 def test_a_planted_wrong_numpy_rule_is_caught_by_the_sympy_rows(
     monkeypatch, op, wrong, rule
 ):
-    monkeypatch.setitem(rules.FUNCTIONS, op, wrong)
+    import dataclasses
+
+    from explainer.ops import OPS  # the NumPy rule is the entry's ``numeric``
+
+    monkeypatch.setitem(OPS, op, dataclasses.replace(OPS[op], numeric=wrong))
     cfg = ModelConfig(n_layers=1, d_model=8, d_ff=8)  # every W square
     trace = trace_sentence(cfg, SENTENCE, backward=True)
     rows = check_backward(trace)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from explainer.ops import OPS
 from explainer.report import figures
 from explainer.report.checks import Checks, Verdict
 from explainer.report.derivations import Excerpt, excerpt
@@ -314,7 +315,7 @@ class Builder:
 
     def _ffn(self, sec: Section, stages: list[Stage]) -> None:
         for s in stages:
-            caption = {Op.LINEAR: "x W + b", Op.RELU: "ReLU", Op.GELU: "GELU"}[s.op]
+            caption = OPS[s.op].caption  # "x W + b", "ReLU", "GELU"
             if s.name.endswith(".out"):
                 caption = "· W₂ + b₂"
             elif s.op == Op.LINEAR:

@@ -1,0 +1,357 @@
+"""The ops of multi-head attention (§3.2): the projections split into heads,
+Q Kᵀ, ÷ √d_k, the masks, softmax, weights · V, Concat; and their gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType as frozen
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from explainer import numeric
+from explainer.backward import attention as grad
+from explainer.backward import linear as grad_linear
+from explainer.ops import examples as ex
+from explainer.ops import sympy_rules as rules
+from explainer.ops.context import Context
+from explainer.ops.lambdified import (
+    KM,
+    A,
+    B,
+    Backend,
+    Q,
+    R,
+    V,
+    W,
+    X,
+    along_last,
+    compiled,
+    dk,
+    idx,
+    matrix_op,
+    pad,
+)
+from explainer.ops.spec import OpSpec
+from explainer.symbolic import attention as sym_attention
+from explainer.symbolic import multi_head as sym_multi_head
+from explainer.symbolic import softmax as sym_softmax
+from explainer.symbolic.positional_encoding import col
+from explainer.symbolic.symbols import i, j, n, t, x, z
+from explainer.trace import Op
+
+_h, _d = sp.symbols("h d", integer=True, nonnegative=True)
+_allowed = sp.Symbol("allowed")
+
+PROJECT_HEADS = X * W + sp.OneMatrix(R, 1) * B
+QK = Q * KM.T
+SCALE = z / sp.sqrt(dk)
+CAUSAL_MASK = sym_attention.causal_mask(i, j)
+NO_MASK = sp.true
+PADDING_MASK = sp.Ne(t, pad)
+APPLY_MASK = sym_attention.masked_score(z, _allowed)
+SOFTMAX = sym_softmax.softmax(x, i, n)
+ATTEND = A * V
+CONCAT_HEADS = sym_multi_head.head_column(_h, col, _d)
+
+
+def _head_columns(head: int, d_head: int) -> np.ndarray:
+    """Columns of the concatenation that belong to ``head`` (an index formula)."""
+    f = compiled("numpy", (_h, col, _d), CONCAT_HEADS)
+    return np.asarray(f(head, np.arange(d_head), d_head))
+
+
+def _project_heads(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    full = matrix_op(PROJECT_HEADS, (X, W, B))(inputs, ctx, be)
+    n_heads = ctx.shape[-3]  # the recorded heads: fewer for the K/V heads of GQA
+    d_head = full.shape[-1] // n_heads
+    heads = [full[..., _head_columns(h, d_head)] for h in range(n_heads)]
+    return np.stack(heads, axis=-3)  # (..., h, T, d_head)
+
+
+def _concat_heads(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    heads = be.array(inputs[0])  # (..., h, T, d_v)
+    n_heads, seq_len, d_v = heads.shape[-3:]
+    out = np.empty((*heads.shape[:-3], seq_len, n_heads * d_v), dtype=heads.dtype)
+    for h in range(n_heads):
+        out[..., _head_columns(h, d_v)] = heads[..., h, :, :]
+    return out
+
+
+def _scale(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((z, dk), SCALE)
+    return f(
+        be.array(inputs[0]), ctx.d_k if be.name == "numpy" else mpmath.mpf(ctx.d_k)
+    )
+
+
+def _causal_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = compiled("numpy", (i, j), CAUSAL_MASK)
+    rows, cols = ctx.shape[-2:]
+    return np.broadcast_to(f(idx(rows, 0, 2), idx(cols, 1, 2)), (rows, cols))
+
+
+def _no_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    return np.full(ctx.shape, bool(NO_MASK))
+
+
+def _padding_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = compiled("numpy", (t, pad), PADDING_MASK)
+    ids = np.asarray(inputs[0])
+    return np.asarray(f(ids, ctx.pad_id))[..., None, None, :]
+
+
+def _apply_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    scores, *masks = inputs
+    allowed = np.logical_and.reduce(
+        np.broadcast_arrays(*[np.asarray(m) for m in masks])
+    )
+    f = be.compile((z, _allowed), APPLY_MASK)
+    scores = be.array(scores)
+    allowed = np.broadcast_to(allowed, scores.shape)
+    if be.name == "numpy":
+        return f(scores, allowed)
+    out = scores.copy()
+    out[~allowed] = -mpmath.inf
+    return out
+
+
+def _softmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    return along_last(SOFTMAX, (x, i, n), inputs[0], be)
+
+
+_H, _T, _DK, _D = ex.N_HEADS, ex.T, ex.D_K, ex.D_MODEL
+_HEADS = ex.context(_H, _T, _DK)  # a (h, T, d_k) output
+_SCORES = ex.context(_H, _T, _T)  # a (h, T, T) output
+
+
+def _heads(r: np.random.Generator) -> np.ndarray:
+    return ex.normal(r, _H, _T, _DK)
+
+
+def _scores(r: np.random.Generator) -> np.ndarray:
+    return ex.normal(r, _H, _T, _T)
+
+
+SPECS = (
+    OpSpec(
+        Op.PROJECT_HEADS,
+        numeric=lambda a, c: numeric.project_heads(*a, c.shape[-3]),
+        formula=PROJECT_HEADS,
+        evaluate=_project_heads,
+        gloss="X: the input rows; W, b: the weights; 1_R b adds b to each row",
+        grads=frozen(
+            {
+                0: (Op.PROJECT_HEADS_BACKWARD_X, ("dy", "in1")),
+                1: (Op.PROJECT_HEADS_BACKWARD_W, ("in0", "dy")),
+                2: (Op.PROJECT_HEADS_BACKWARD_B, ("dy",)),
+            }
+        ),
+        section="qkv",
+        scene="projections",
+        example=lambda r: (
+            [ex.normal(r, _T, _D), ex.normal(r, _D, _H * _DK), ex.normal(r, _H * _DK)],
+            _HEADS,
+        ),
+    ),
+    OpSpec(
+        Op.QK,
+        numeric=lambda a, c: numeric.qk(*a),
+        formula=QK,
+        evaluate=matrix_op(QK, (Q, KM)),
+        gloss="per head",
+        grads=frozen(
+            {
+                0: (Op.QK_BACKWARD_Q, ("dy", "in1")),
+                1: (Op.QK_BACKWARD_K, ("dy", "in0")),
+            }
+        ),
+        section="scores",
+        scene="attention",
+        example=lambda r: ([_heads(r), _heads(r)], _SCORES),
+    ),
+    OpSpec(
+        Op.SCALE,
+        numeric=lambda a, c: numeric.scale(a[0], c.d_k),
+        formula=SCALE,
+        evaluate=_scale,
+        gloss="each score z",
+        grads=frozen({0: (Op.SCALE_BACKWARD, ("dy",))}),
+        section="scores",
+        scene="attention",
+        example=lambda r: ([_scores(r)], _SCORES),
+    ),
+    OpSpec(
+        Op.CAUSAL_MASK,
+        numeric=lambda a, c: numeric.causal_mask(c.shape[-1]),
+        formula=CAUSAL_MASK,
+        evaluate=_causal_mask,
+        gloss="query i may see key j",
+        exact=True,
+        section="mask",
+        scene="causal-mask",
+        example=lambda r: ([], ex.context(_T, _T)),
+    ),
+    OpSpec(
+        Op.NO_MASK,
+        numeric=lambda a, c: numeric.no_mask(*c.shape[-2:]),
+        formula=NO_MASK,
+        evaluate=_no_mask,
+        gloss="every pair",
+        exact=True,
+        section="mask",
+        scene="attention",
+        example=lambda r: ([], ex.context(_T, _T + 1)),
+    ),
+    OpSpec(
+        Op.PADDING_MASK,
+        numeric=lambda a, c: numeric.padding_mask(a[0], c.pad_id),
+        formula=PADDING_MASK,
+        evaluate=_padding_mask,
+        gloss="key id t",
+        exact=True,
+        section="tokens",
+        example=lambda r: ([ex.ids(r, 8)], ex.context(1, 1, 8)),
+    ),
+    OpSpec(
+        Op.APPLY_MASK,
+        numeric=lambda a, c: numeric.apply_mask(*a),
+        formula=APPLY_MASK,
+        evaluate=_apply_mask,
+        gloss="each score z",
+        grads=frozen({0: (Op.APPLY_MASK_BACKWARD, ("dy", "masks"))}),
+        section="mask",
+        scene="causal-mask",
+        example=lambda r: ([_scores(r), ex.allowed(r, _T, _T)], _SCORES),
+    ),
+    OpSpec(
+        Op.SOFTMAX,
+        numeric=lambda a, c: numeric.softmax(a[0]),
+        formula=SOFTMAX,
+        evaluate=_softmax,
+        gloss="entry i of each row x of length n",
+        grads=frozen({0: (Op.SOFTMAX_BACKWARD, ("out", "dy"))}),
+        section="softmax",
+        scene="softmax",
+        example=lambda r: ([_scores(r)], _SCORES),
+    ),
+    OpSpec(
+        Op.ATTEND,
+        numeric=lambda a, c: numeric.attend(*a),
+        formula=ATTEND,
+        evaluate=matrix_op(ATTEND, (A, V)),
+        gloss="A: the weights, V: the values, per head",
+        grads=frozen(
+            {
+                0: (Op.ATTEND_BACKWARD_WEIGHTS, ("dy", "in1")),
+                1: (Op.ATTEND_BACKWARD_V, ("in0", "dy")),
+            }
+        ),
+        section="weighted",
+        scene="attention",
+        example=lambda r: ([ex.probs(r, _H, _T, _T), _heads(r)], _HEADS),
+    ),
+    OpSpec(
+        Op.CONCAT_HEADS,
+        numeric=lambda a, c: numeric.concat_heads(a[0]),
+        formula=CONCAT_HEADS,
+        evaluate=_concat_heads,
+        gloss="column col of head h goes to this column (d = d_v)",
+        grads=frozen({0: (Op.CONCAT_HEADS_BACKWARD, ("dy",))}),
+        section="concat",
+        scene="multi-head",
+        example=lambda r: ([_heads(r)], ex.context(_T, _H * _DK)),
+    ),
+    # --- gradients -----------------------------------------------------------------
+    OpSpec(
+        Op.PROJECT_HEADS_BACKWARD_X,
+        backward=True,
+        numeric=lambda a, c: grad_linear.project_heads_backward_x(*a),
+        rule="backward_multi_head.concat_grad, then backward_linear.input_grad",
+        sympy=lambda a, c: rules.linear("x", [rules.concat_heads(a[0]), a[1]]),
+        example=lambda r: ([_heads(r), ex.normal(r, _D, _H * _DK)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.PROJECT_HEADS_BACKWARD_W,
+        backward=True,
+        numeric=lambda a, c: grad_linear.project_heads_backward_w(*a),
+        rule="backward_multi_head.concat_grad, then backward_linear.weight_grad",
+        sympy=lambda a, c: rules.linear("w", [a[0], rules.concat_heads(a[1])]),
+        example=lambda r: ([ex.normal(r, _T, _D), _heads(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.PROJECT_HEADS_BACKWARD_B,
+        backward=True,
+        numeric=lambda a, c: grad_linear.project_heads_backward_b(*a),
+        rule="backward_multi_head.concat_grad, then backward_linear.bias_grad",
+        sympy=lambda a, c: rules.linear("b", [rules.concat_heads(a[0])]),
+        example=lambda r: ([_heads(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.CONCAT_HEADS_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad_linear.concat_heads_backward(a[0], c.n_heads),
+        rule="backward_multi_head.split_grad: dC's columns back to their heads",
+        sympy=lambda a, c: rules.split_heads(a[0], c),
+        example=lambda r: ([ex.normal(r, _T, _H * _DK)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.ATTEND_BACKWARD_WEIGHTS,
+        backward=True,
+        numeric=lambda a, c: grad.attend_backward_weights(*a),
+        rule="backward_attention.weights_grad: dP = dO Vᵀ",
+        sympy=lambda a, c: rules.each(rules.matrix_rule("weights_grad"), a),
+        example=lambda r: ([_heads(r), _heads(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.ATTEND_BACKWARD_V,
+        backward=True,
+        numeric=lambda a, c: grad.attend_backward_v(*a),
+        rule="backward_attention.value_grad: dV = Pᵀ dO",
+        sympy=lambda a, c: rules.each(rules.matrix_rule("value_grad"), a),
+        example=lambda r: ([ex.probs(r, _H, _T, _T), _heads(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.SOFTMAX_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.softmax_backward(*a),
+        rule="backward_attention.scores_grad: P ⊙ (dP − rowsum(P ⊙ dP))",
+        sympy=lambda a, c: rules.softmax(a),
+        example=lambda r: ([ex.probs(r, _H, _T, _T), _scores(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.APPLY_MASK_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.apply_mask_backward(*a),
+        rule="∂ attention.masked_score / ∂ score: dy where allowed, else 0",
+        sympy=lambda a, c: rules.mask_rule(len(a) - 1)(np.zeros_like(a[0]), *a),
+        example=lambda r: ([_scores(r), ex.allowed(r, _T, _T)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.SCALE_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.scale_backward(a[0], c.d_k),
+        rule="backward_attention.query_grad's 1/√d_k: dS'/√d_k",
+        sympy=lambda a, c: rules.each(
+            rules.matrix_rule("scale"), a, a[0].shape[-1], c.d_k
+        ),
+        example=lambda r: ([_scores(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.QK_BACKWARD_Q,
+        backward=True,
+        numeric=lambda a, c: grad.qk_backward_q(*a),
+        rule="backward_attention.query_grad, √d_k in its own stage: dQ = dS K",
+        sympy=lambda a, c: rules.each(rules.matrix_rule("query_grad"), a, 1),
+        example=lambda r: ([_scores(r), _heads(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.QK_BACKWARD_K,
+        backward=True,
+        numeric=lambda a, c: grad.qk_backward_k(*a),
+        rule="backward_attention.key_grad, √d_k in its own stage: dK = dSᵀ Q",
+        sympy=lambda a, c: rules.each(rules.matrix_rule("key_grad"), a, 1),
+        example=lambda r: ([_scores(r), _heads(r)], ex.GRAD),
+    ),
+)

@@ -1,0 +1,164 @@
+"""The ops that turn tokens into vectors (§3.4, §3.5), the additions (embedding +
+PE, the residual connections), and their gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType as frozen
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from explainer import numeric
+from explainer.backward import embedding as grad
+from explainer.ops import examples as ex
+from explainer.ops import sympy_rules as rules
+from explainer.ops.context import Context
+from explainer.ops.lambdified import EM, OH, Backend, X, Y, idx, matrix_op
+from explainer.ops.spec import OpSpec
+from explainer.symbolic import embedding as sym_embedding
+from explainer.symbolic import positional_encoding as sym_pe
+from explainer.symbolic.positional_encoding import col
+from explainer.symbolic.symbols import d_model, pos, t, z
+from explainer.trace import Op
+
+ONE_HOT = sp.KroneckerDelta(t, col).rewrite(sp.Piecewise)
+EMBEDDING = OH * EM
+SCALE_EMBEDDING = sym_embedding.scale_embedding(z, d_model)
+POSITIONAL_ENCODING = sym_pe.positional_encoding_expr()
+ADD = X + Y
+
+
+def _one_hot(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
+    ids = np.asarray(inputs[0])
+    f = be.compile((t, col), ONE_HOT)
+    vocab = ctx.shape[-1]
+    value = f(ids[..., None], idx(vocab, ids.ndim, ids.ndim + 1))
+    return np.broadcast_to(value, (*ids.shape, vocab))
+
+
+def _scale_embedding(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((z, d_model), SCALE_EMBEDDING)
+    return f(be.array(inputs[0]), ctx.d_model)
+
+
+def _positional_encoding(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((pos, col, d_model), POSITIONAL_ENCODING)
+    seq_len, width = ctx.shape[-2:]
+    positions = be.array(np.arange(seq_len, dtype=np.float64)[:, None])
+    columns = np.arange(width)[None, :]
+    if be.name != "numpy":
+        columns = be.array(columns.astype(np.float64))
+        return f(positions, columns, mpmath.mpf(width))
+    return f(positions, columns, width)
+
+
+def _add(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((X, Y), ADD)
+    a, b = (be.array(v) for v in inputs)
+    return f(a, b)
+
+
+SPECS = (
+    OpSpec(
+        Op.TOKEN_IDS,  # from the tokenizer: verify re-tokenizes the text
+        exact=True,
+        section="tokens",
+        scene="tokens",
+    ),
+    OpSpec(
+        Op.ONE_HOT,
+        numeric=lambda a, c: numeric.one_hot(a[0], c.shape[-1], "float64"),
+        formula=ONE_HOT,
+        evaluate=_one_hot,
+        gloss="entry (t, col) for the token id t",
+        exact=True,
+        section="embedding",
+        scene="embedding",
+        example=lambda r: ([ex.ids(r)], ex.context(ex.T, ex.VOCAB)),
+    ),
+    OpSpec(
+        Op.EMBEDDING,
+        numeric=lambda a, c: numeric.embedding(*a),
+        formula=EMBEDDING,
+        evaluate=matrix_op(EMBEDDING, (OH, EM)),
+        gloss="O: the one-hot rows, E: the embedding matrix",
+        grads=frozen({1: (Op.EMBEDDING_BACKWARD, ("in0", "dy"))}),
+        section="embedding",
+        scene="embedding",
+        example=lambda r: (
+            [ex.one_hot(r), ex.normal(r, ex.VOCAB, ex.D_MODEL)],
+            ex.context(ex.T, ex.D_MODEL),
+        ),
+    ),
+    OpSpec(
+        Op.SCALE_EMBEDDING,
+        numeric=lambda a, c: numeric.scale_embedding(a[0], c.d_model),
+        formula=SCALE_EMBEDDING,
+        evaluate=_scale_embedding,
+        gloss="each entry z",
+        grads=frozen({0: (Op.SCALE_EMBEDDING_BACKWARD, ("dy",))}),
+        section="embedding",
+        scene="embedding",
+        example=lambda r: (
+            [ex.normal(r, ex.T, ex.D_MODEL)],
+            ex.context(ex.T, ex.D_MODEL),
+        ),
+    ),
+    OpSpec(
+        Op.POSITIONAL_ENCODING,
+        numeric=lambda a, c: numeric.positional_encoding(*c.shape[-2:], "float64"),
+        formula=POSITIONAL_ENCODING,
+        evaluate=_positional_encoding,
+        gloss="entry (pos, col)",
+        section="positional",
+        scene="positional-encoding",
+        example=lambda r: ([], ex.context(ex.T, ex.D_MODEL)),
+    ),
+    OpSpec(
+        Op.ADD,
+        numeric=lambda a, c: numeric.add(*a),
+        formula=ADD,
+        evaluate=_add,
+        gloss="X, Y: the two inputs",
+        grads=frozen({0: (Op.ADD_BACKWARD, ("dy",)), 1: (Op.ADD_BACKWARD, ("dy",))}),
+        section="residual",
+        scene="layer-norm",
+        example=lambda r: (
+            [ex.normal(r, ex.T, ex.D_MODEL), ex.normal(r, ex.T, ex.D_MODEL)],
+            ex.context(ex.T, ex.D_MODEL),
+        ),
+    ),
+    OpSpec(
+        Op.EMBEDDING_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.embedding_backward(*a),
+        rule="backward_embedding.table_grad: dE = Oᵀ dX",
+        sympy=lambda a, c: rules.matrix_rule("table_grad")(
+            rules.as_rows(a[0]), rules.as_rows(a[1])
+        ),
+        example=lambda r: ([ex.one_hot(r), ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.SCALE_EMBEDDING_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.scale_embedding_backward(a[0], c.d_model),
+        rule="∂ embedding.scale_embedding / ∂ row: dy·√d_model",
+        sympy=lambda a, c: rules.scalar_rule("scale_embedding")(a[0], c.d_model),
+        example=lambda r: ([ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.ADD_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad.add_backward(*a),
+        rule="backward_residual.residual_grads: dY to both branches",
+        sympy=lambda a, c: rules.matrix_rule("residual")(a[0]),
+        example=lambda r: ([ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.GRAD_SUM,  # the chain rule's sum of a stage's uses: no SymPy rule
+        backward=True,
+        numeric=lambda a, c: grad.grad_sum(*a),
+    ),
+)

@@ -1,0 +1,205 @@
+"""The ops of a layer around attention: x W + b, LayerNorm (Ba et al. 2016), the
+feed-forward network's ReLU (§3.3, Eq. 2) or GELU (Hendrycks & Gimpel 2016); and
+their gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType as frozen
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from explainer import numeric
+from explainer.backward import activations as grad_act
+from explainer.backward import layer_norm as grad_norm
+from explainer.backward import linear as grad_linear
+from explainer.ops import examples as ex
+from explainer.ops import sympy_rules as rules
+from explainer.ops.context import Context
+from explainer.ops.lambdified import B, Backend, R, W, X, matrix_op
+from explainer.ops.spec import OpSpec
+from explainer.symbolic import feed_forward as sym_ffn
+from explainer.symbolic import layer_norm as sym_layer_norm
+from explainer.symbolic.symbols import beta, eps, gamma, i, n, x, z
+from explainer.trace import Op
+
+LINEAR = X * W + sp.OneMatrix(R, 1) * B
+LAYER_NORM = sym_layer_norm.layer_norm(x, i, n, gamma, beta, eps)
+RELU = sym_ffn.relu(z)
+GELU = sym_ffn.gelu(z)
+
+
+def _layer_norm(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    xs, g, b = inputs
+    width = xs.shape[-1]
+    f = be.compile((x, i, n, gamma, beta, eps), LAYER_NORM)
+    moved = np.moveaxis(be.array(xs), -1, 0)  # (d, ...)
+    extra = (1,) * (moved.ndim - 1)
+    e = ctx.eps if be.name == "numpy" else mpmath.mpf(ctx.eps)
+    out = f(
+        moved,
+        np.arange(width),
+        width,
+        be.array(g).reshape(width, *extra),
+        be.array(b).reshape(width, *extra),
+        e,
+    )
+    return np.moveaxis(np.asarray(out), 0, -1)
+
+
+def _relu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((z,), RELU)
+    arr = be.array(inputs[0])
+    if be.name != "numpy":
+        return np.where(arr > 0, arr, mpmath.mpf(0))
+    return np.asarray(f(arr))
+
+
+def _gelu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
+    f = be.compile((z,), GELU)
+    return np.asarray(f(be.array(inputs[0])))
+
+
+_T, _D, _F = ex.T, ex.D_MODEL, 2 * ex.D_MODEL  # F: a hidden width (d_ff)
+_ROWS = ex.context(_T, _F)
+
+
+def _rows(r: np.random.Generator, width: int = _D) -> np.ndarray:
+    return ex.normal(r, _T, width)
+
+
+def _gain(r: np.random.Generator) -> np.ndarray:
+    return 1 + 0.1 * ex.normal(r, _D)
+
+
+SPECS = (
+    OpSpec(
+        Op.LINEAR,
+        numeric=lambda a, c: numeric.linear(*a),
+        formula=LINEAR,
+        evaluate=matrix_op(LINEAR, (X, W, B)),
+        gloss="X: the input rows; 1_R b adds b to each row",
+        grads=frozen(
+            {
+                0: (Op.LINEAR_BACKWARD_X, ("dy", "in1")),
+                1: (Op.LINEAR_BACKWARD_W, ("in0", "dy")),
+                2: (Op.LINEAR_BACKWARD_B, ("dy",)),
+            }
+        ),
+        section="ffn",
+        caption="x W + b",
+        scene="feed-forward",
+        example=lambda r: ([_rows(r), ex.normal(r, _D, _F), ex.normal(r, _F)], _ROWS),
+    ),
+    OpSpec(
+        Op.LAYER_NORM,
+        numeric=lambda a, c: numeric.layer_norm(*a, c.eps),
+        formula=LAYER_NORM,
+        evaluate=_layer_norm,
+        gloss="entry i of each row x of length n",
+        grads=frozen(
+            {
+                0: (Op.LAYER_NORM_BACKWARD_X, ("in0", "in1", "dy")),
+                1: (Op.LAYER_NORM_BACKWARD_GAMMA, ("in0", "dy")),
+                2: (Op.LAYER_NORM_BACKWARD_BETA, ("dy",)),
+            }
+        ),
+        section="norm",
+        scene="layer-norm",
+        example=lambda r: (
+            [_rows(r), _gain(r), 0.1 * ex.normal(r, _D)],
+            ex.context(_T, _D),
+        ),
+    ),
+    OpSpec(
+        Op.RELU,
+        numeric=lambda a, c: numeric.relu(a[0]),
+        formula=RELU,
+        evaluate=_relu,
+        gloss="each entry z",
+        grads=frozen({0: (Op.RELU_BACKWARD, ("in0", "dy"))}),
+        section="ffn",
+        caption="ReLU",
+        scene="feed-forward",
+        example=lambda r: ([_rows(r, _F)], _ROWS),
+    ),
+    OpSpec(
+        Op.GELU,
+        numeric=lambda a, c: numeric.gelu(a[0]),
+        formula=GELU,
+        evaluate=_gelu,
+        gloss="each entry z",
+        grads=frozen({0: (Op.GELU_BACKWARD, ("in0", "dy"))}),
+        section="ffn",
+        caption="GELU",
+        scene="feed-forward",
+        example=lambda r: ([_rows(r, _F)], _ROWS),
+    ),
+    # --- gradients -----------------------------------------------------------------
+    OpSpec(
+        Op.LINEAR_BACKWARD_X,
+        backward=True,
+        numeric=lambda a, c: grad_linear.linear_backward_x(*a),
+        rule="backward_linear.input_grad: dX = dY Wᵀ",
+        sympy=lambda a, c: rules.linear("x", a),
+        example=lambda r: ([_rows(r, _F), ex.normal(r, _D, _F)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.LINEAR_BACKWARD_W,
+        backward=True,
+        numeric=lambda a, c: grad_linear.linear_backward_w(*a),
+        rule="backward_linear.weight_grad: dW = Xᵀ dY",
+        sympy=lambda a, c: rules.linear("w", a),
+        example=lambda r: ([_rows(r), _rows(r, _F)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.LINEAR_BACKWARD_B,
+        backward=True,
+        numeric=lambda a, c: grad_linear.linear_backward_b(*a),
+        rule="backward_linear.bias_grad: db = 1ᵀ dY",
+        sympy=lambda a, c: rules.linear("b", a),
+        example=lambda r: ([_rows(r, _F)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.LAYER_NORM_BACKWARD_X,
+        backward=True,
+        numeric=lambda a, c: grad_norm.layer_norm_backward_x(*a, c.eps),
+        rule="backward_layer_norm.input_grad_entry: (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ̂",
+        sympy=rules.layer_norm_x,
+        example=lambda r: ([_rows(r), _gain(r), _rows(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.LAYER_NORM_BACKWARD_GAMMA,
+        backward=True,
+        numeric=lambda a, c: grad_norm.layer_norm_backward_gamma(*a, c.eps),
+        rule="backward_layer_norm: dγ = Σ_rows dy ⊙ x̂",
+        sympy=lambda a, c: rules.layer_norm_param(1, a, c),
+        example=lambda r: ([_rows(r), _rows(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.LAYER_NORM_BACKWARD_BETA,
+        backward=True,
+        numeric=lambda a, c: grad_norm.layer_norm_backward_beta(*a),
+        rule="backward_layer_norm: dβ = Σ_rows dy",
+        sympy=lambda a, c: rules.layer_norm_param(2, [a[0], a[0]], c),
+        example=lambda r: ([_rows(r)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.RELU_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad_act.relu_backward(*a),
+        rule="backward_activations.relu_grad: dy·H(z)",
+        sympy=lambda a, c: rules.scalar_rule("relu")(*a),
+        example=lambda r: ([_rows(r, _F), _rows(r, _F)], ex.GRAD),
+    ),
+    OpSpec(
+        Op.GELU_BACKWARD,
+        backward=True,
+        numeric=lambda a, c: grad_act.gelu_backward(*a),
+        rule="backward_activations.gelu_grad: dy·(Φ(z) + z φ(z))",
+        sympy=lambda a, c: rules.scalar_rule("gelu")(*a),
+        example=lambda r: ([_rows(r, _F), _rows(r, _F)], ex.GRAD),
+    ),
+)
