@@ -5,6 +5,8 @@ pass and the report read everything they know about an op."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import subprocess
 import sys
 
@@ -142,13 +144,29 @@ def test_sections_and_scenes_are_named_by_what_exists():
     ids=["encoder-decoder", "decoder"],
 )
 def test_an_ops_stages_are_shown_in_the_section_its_entry_names(cfg):
-    trace = trace_sentence(cfg, "you win or you die")
+    _sections_match(trace_sentence(cfg, "you win or you die"))
+
+
+@pytest.mark.parametrize("name", ["minilm", "smollm2"])
+def test_a_pretrained_models_ops_are_shown_in_their_entrys_section(name):
+    from explainer import models
+
+    module = importlib.import_module(f"explainer.models.{name}")
+    if importlib.util.find_spec(module.MODULE) is None:
+        pytest.skip(f"model package missing: {module.INSTALL}")
+    _sections_match(models.trace_model(name, "The capital of France is"))
+
+
+def _sections_match(trace) -> None:
+    """Each op recorded is shown, at least once, in the section its entry names."""
     kinds: dict[Op, set[str]] = {}
     for stage in trace.stages:
-        kinds.setdefault(stage.op, set()).add(stage_key(stage, cfg)[1])
+        kinds.setdefault(stage.op, set()).add(stage_key(stage, trace.config)[1])
     for op, seen in kinds.items():
         if "addnorm" in seen:  # post-LN: one section for x + Sublayer(x) and its norm
             seen |= {"residual", "norm"}
+        if "swiglu" in seen:  # a Llama's feed-forward section
+            seen.add("ffn")
         assert OPS[op].section in seen, (op, seen)
 
 
