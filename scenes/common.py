@@ -36,6 +36,7 @@ MONO_FONT = "DejaVu Sans Mono"
 DECIMALS = 2  # decimal places of the numbers on screen
 MAX_ROWS = 8  # larger matrices show their first rows, ⋮, and the last one
 MAX_COLS = 8
+INFINITY_SCALE = 1.45  # −∞ in a matrix of numbers: its ∞ as tall as a digit
 
 Q_COLOR, K_COLOR, V_COLOR = BLUE_C, GREEN_C, ORANGE
 HEAD_COLORS = (BLUE_C, GREEN_C, PURPLE_B, ORANGE, TEAL_C, PINK, GOLD_C, RED_C)
@@ -242,6 +243,28 @@ def head_columns(width: int, d_head: int, limit: int = MAX_COLS) -> list[int | N
     return [0, 1, None, d_head, d_head + 1, None, width - 1]
 
 
+def head_blocks(width: int, d_head: int, heads: int) -> list[int | None]:
+    """Columns to show of the first ``heads`` heads of a matrix whose columns come
+    in heads of ``d_head``: each head's first and last column with an ellipsis
+    between (the whole head if it has 3 columns or fewer), then an ellipsis if
+    more heads follow. Few columns, so that the numbers stay legible.
+
+    >>> head_blocks(8, 4, 2)
+    [0, None, 3, 4, None, 7]
+    >>> head_blocks(384, 32, 2)
+    [0, None, 31, 32, None, 63, None]
+    >>> head_blocks(6, 3, 2)
+    [0, 1, 2, 3, 4, 5]
+    """
+    cols: list[int | None] = []
+    for h in range(min(heads, width // d_head)):
+        first, last = h * d_head, (h + 1) * d_head - 1
+        cols += list(range(first, last + 1)) if d_head <= 3 else [first, None, last]
+    if width > len(cols) and cols and max(c for c in cols if c is not None) < width - 1:
+        cols.append(None)
+    return cols
+
+
 def shape_tex(values: np.ndarray | TraceMatrix) -> str:
     r"""``(T \times d)``: the full shape of a block, for names of summarised
     matrices.
@@ -305,7 +328,8 @@ def _cell(item, *, decimals: int, font_size: float) -> VMobject:
         mob.tex = item
         return mob
     if np.isneginf(item):
-        mob = flatten(MathTex(r"-\infty", font_size=font_size))
+        # ∞ is as tall as an x, not a digit: drawn larger to read as well
+        mob = flatten(MathTex(r"-\infty", font_size=font_size * INFINITY_SCALE))
         mob.tex, mob.number = r"-\infty", -np.inf
         return mob
     return number(item, decimals, font_size)
@@ -383,9 +407,9 @@ class TraceMatrix(Matrix):
             default=_number_width(0.0, decimals, font_size),
         )
         if any(not np.isfinite(v) for v in picked):
-            widest = max(widest, 0.9 * font_size / 30)
+            widest = max(widest, 0.9 * INFINITY_SCALE * font_size / 30)
         kwargs.setdefault("h_buff", widest + 0.32 * font_size / 30)
-        kwargs.setdefault("v_buff", 0.62 * font_size / 30)
+        kwargs.setdefault("v_buff", 0.52 * font_size / 30)
         super().__init__(
             items,
             element_to_mobject=_cell,
@@ -475,16 +499,21 @@ class TraceMatrix(Matrix):
         font_size: float = 20,
         color=MUTED,
     ) -> VGroup:
-        """Plain-text labels above the shown columns, by column index."""
+        """Plain-text labels above the shown columns, by column index. Labels too
+        wide for their column alternate between two lines rather than shrink."""
         group = VGroup()
         room = self._cell_width() * 0.95 if len(self.cols) > 1 else None
-        for c in self.cols:
-            if _label(labels, c) is None:
-                continue
-            label = word(_label(labels, c), font_size=font_size, color=color)
-            if room is not None:  # never wider than its column: no overlaps
-                fit(label, room)
-            place_word(label, self.col_top(c) + 0.3 * UP)
+        made = {
+            c: word(_label(labels, c), font_size=font_size, color=color)
+            for c in self.cols
+            if _label(labels, c) is not None
+        }
+        stagger = room is not None and any(m.width > room for m in made.values())
+        for j, (c, label) in enumerate(made.items()):
+            if room is not None:  # never wider than two columns: no overlaps
+                fit(label, 1.9 * room if stagger else room)
+            lift = 0.3 + (0.3 * font_size / 20 if stagger and j % 2 else 0.0)
+            place_word(label, self.col_top(c) + lift * UP)
             group.add(label)
         return group
 

@@ -143,9 +143,12 @@ class CrossAttention(TraceScene):
             MathTex(r"\mathrm{head}_1", font_size=28).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(product, names))
-        self.play(
-            FadeOut(shown, diagram, heat, matrix, labels),
-            FadeIn(product[:4], names[:2]),
+        self.play(  # the same table moves (no second copy fades in beside it)
+            FadeOut(shown, diagram, labels[1]),
+            ReplacementTransform(matrix, weights_mob),
+            ReplacementTransform(heat, heat2),
+            ReplacementTransform(labels[0], row_labels),
+            FadeIn(dot, product[2], eq, names[:2]),
             *self.caption("As in self-attention: weights · V, with V from the encoder"),
             run_time=1.0,
         )

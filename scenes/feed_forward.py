@@ -56,8 +56,8 @@ class FeedForward(TraceScene):
         labels = x_mob.label_rows(self.tokens, 18)
         hidden = self.matrix(first, font_size=FONT)
         arrow = MathTex(arrow_tex, font_size=34)
-        row = VGroup(VGroup(labels, x_mob), arrow, hidden).arrange(RIGHT, buff=0.3)
-        self.body(row)
+        row = VGroup(VGroup(labels, x_mob), arrow, hidden).arrange(RIGHT, buff=0.2)
+        self.body(row, width=13.5)
         names = VGroup(
             MathTex(rf"x\ \ {shape_tex(x_mob)}", font_size=28),
             MathTex(shape_tex(hidden), font_size=28),
@@ -191,7 +191,7 @@ class FeedForward(TraceScene):
         out_labels = out.label_rows(self.tokens, 18)
         row = VGroup(activation.copy(), arrow, VGroup(out_labels, out))
         row.arrange(RIGHT, buff=0.3)
-        self.body(row)
+        self.body(row, width=13.5)
         out_name = out.named(r"\mathrm{FFN}(x)", font_size=28).next_to(out, DOWN, 0.15)
         self.play(
             FadeOut(self.x_parts),

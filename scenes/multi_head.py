@@ -12,7 +12,8 @@ from explainer.scenes.common import (
     HEAD_COLORS,
     TraceScene,
     first_self_attention,
-    head_columns,
+    head_blocks,
+    shown_indices,
     stack_tokens,
     where,
     word,
@@ -115,18 +116,21 @@ class MultiHeadAttention(TraceScene):
         self.wait(1.0)
         d_v = trace.config.d_v
         width = trace[f"{prefix}.concat"].shape[1]
-        concat = self.matrix(
-            f"{prefix}.concat", font_size=FONT, cols=head_columns(width, d_v)
-        )
+        blocks = head_blocks(width, d_v, 2)  # few columns: legible numbers
+        concat = self.matrix(f"{prefix}.concat", font_size=FONT, cols=blocks)
         for c in concat.cols:
             if c is not None:
                 concat.col(c).set_color(HEAD_COLORS[(c // d_v) % len(HEAD_COLORS)])
         concat_labels = concat.label_rows(tokens, 18)
         concat_name = concat.named(r"\mathrm{Concat}")
+        d_model = trace[f"{prefix}.w_o"].shape[1]
         weights_o = self.matrix(
-            f"{prefix}.w_o", font_size=FONT, rows=head_columns(width, d_v)
+            f"{prefix}.w_o",
+            font_size=FONT,
+            rows=blocks,
+            cols=shown_indices(d_model, 4),
         )
-        out = self.matrix(f"{prefix}.out", font_size=FONT)
+        out = self.matrix(f"{prefix}.out", font_size=FONT, cols=weights_o.cols)
         dot, eq = MathTex(r"\cdot", font_size=40), MathTex("=", font_size=40)
         row = VGroup(VGroup(concat_labels, concat), dot, weights_o, eq, out)
         row.arrange(RIGHT, buff=0.25)

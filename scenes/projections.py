@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
-    BODY_CENTER,
+    BODY_BOTTOM,
     HEAD_COLORS,
     HIGHLIGHT,
     TraceScene,
     first_self_attention,
     fit,
-    head_columns,
+    head_blocks,
+    shown_indices,
     stack_tokens,
     where,
 )
@@ -25,6 +26,7 @@ from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import T, d_k, d_model
 
 MAX_HEADS = 2  # heads shown side by side
+FONT = 24
 
 
 def projection_latex(name: str, bias: bool = True) -> str:
@@ -53,15 +55,19 @@ class QKVProjections(TraceScene):
         self.play(FadeIn(head), run_time=0.8)
 
         x_name = trace.stage(f"{prefix}.q").inputs[0]
-        x_mob = self.matrix(x_name, font_size=24)
+        d_in = trace[x_name].shape[-1]
+        x_mob = self.matrix(x_name, font_size=FONT, cols=shown_indices(d_in, 4))
         x_labels = x_mob.label_rows(tokens, 18)
         weights = self.weights(f"{prefix}.w_q")
         results = self.heads(f"{prefix}.q", shown_heads)
         dot = MathTex(r"\cdot", font_size=40)
         eq = MathTex("=", font_size=40)
         row = VGroup(VGroup(x_labels, x_mob), dot, weights, eq, results)
-        row.arrange(RIGHT, buff=0.25)
-        fit(row, 13.3, 3.6).move_to(BODY_CENTER + 0.1 * DOWN)
+        row.arrange(RIGHT, buff=0.18)
+        natural = row.width
+        fit(row, 13.8, self.body_top - BODY_BOTTOM - 0.5)  # names go under it
+        self.factor = row.width / natural  # K's and V's matrices: the same scale
+        row.move_to(np.array([0.0, (self.body_top + BODY_BOTTOM + 0.5) / 2, 0.0]))
         names = self.names(x_mob, weights, results, "Q")
         what = f"{x_name} (after RMSNorm)" if x_name.endswith("norm1") else x_name
         self.play(
@@ -112,9 +118,9 @@ class QKVProjections(TraceScene):
 
         for name, what in (("K", "keys"), ("V", "values")):
             new_weights = self.weights(f"{prefix}.w_{name.lower()}")
-            new_weights.match_height(weights).move_to(weights)
+            new_weights.scale(self.factor).move_to(weights)
             new_results = self.heads(f"{prefix}.{name.lower()}", shown_heads)
-            new_results.match_height(results).move_to(results)
+            new_results.scale(self.factor).move_to(results)
             new_names = self.names(x_mob, new_weights, new_results, name)
             self.play(
                 FadeTransform(weights, new_weights),
@@ -144,7 +150,8 @@ class QKVProjections(TraceScene):
     def heads(self, stage: str, count: int) -> VGroup:
         group = VGroup()
         for h in range(count):
-            mob = self.matrix(stage, (h,), font_size=24)
+            d_k = self.trace[stage].shape[-1]
+            mob = self.matrix(stage, (h,), font_size=FONT, cols=shown_indices(d_k, 3))
             mob.set_color(HEAD_COLORS[h])
             group.add(mob)
         return group.arrange(RIGHT, buff=0.15)
@@ -153,8 +160,13 @@ class QKVProjections(TraceScene):
         """W of ``stage``, its columns coloured by head (heads 1 and 2 shown first
         when it is too wide)."""
         d_head = self.trace.config.d_k
-        width = self.trace[stage].shape[1]
-        weights = self.matrix(stage, font_size=24, cols=head_columns(width, d_head))
+        d_in, width = self.trace[stage].shape
+        weights = self.matrix(
+            stage,
+            font_size=FONT,
+            rows=shown_indices(d_in, 4),
+            cols=head_blocks(width, d_head, MAX_HEADS),
+        )
         for c in weights.cols:
             if c is not None:
                 weights.col(c).set_color(HEAD_COLORS[(c // d_head) % len(HEAD_COLORS)])

@@ -44,6 +44,7 @@ class ShortCaption(Scene):
     (1.3 s needed) fades in over it and stays 2.0 s."""
 
     def construct(self):
+        self.add(Text("picture", font_size=48).move_to(UP))
         self.play(*caption(self, "one two three four"), run_time=0.5)
         self.wait(1.0)
         self.play(*caption(self, "five"), run_time=0.5)
@@ -101,6 +102,17 @@ class Zoomed(MovingCameraScene):
         small = Text("small", font_size=48).scale_to_fit_height(0.1)
         side = Text("side", font_size=48).move_to(RIGHT * 5)
         self.play(FadeIn(small), FadeIn(side), run_time=0.5)
+
+
+class EmptyPicture(Scene):
+    """A caption held over nothing (as a key point said over a blank screen), then
+    the same caption held over a word."""
+
+    def construct(self):
+        self.play(*caption(self, "the key point"), run_time=0.5)
+        self.wait(2.0)
+        self.play(FadeIn(Text("word", font_size=48)), run_time=0.5)
+        self.wait(1.0)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +180,13 @@ def test_a_moving_camera_zooms_the_pixels_and_the_frame(media):
     result = check(Zoomed, media)
     assert result.smallest_px == pytest.approx(0.1 * PX_PER_UNIT * 2, abs=0.1)
     assert [f.what for f in result.off_frame] == ["'side'"]
+
+
+def test_a_caption_held_over_an_empty_picture(media):
+    result = check(EmptyPicture, media)
+    assert [(f.at, f.what) for f in result.empty] == [(2.5, "'the key point'")]
+    assert result.violations == 1
+    assert check(Clean, media).empty == []
 
 
 def test_check_a_real_scene_prints_a_table(capsys):

@@ -22,6 +22,7 @@ def check_table(results: Sequence[SceneLint]) -> str:
         f"< {MIN_TEXT_PX:g} px",
         "off frame",
         "overlaps",
+        "empty picture",
         "result",
     )
     rows = [
@@ -35,6 +36,7 @@ def check_table(results: Sequence[SceneLint]) -> str:
             str(len(r.small)),
             str(len(r.off_frame)),
             str(len(r.overlaps)),
+            str(len(r.empty)),
             "ok" if r.ok else "FAIL",
         )
         for r in results
@@ -61,6 +63,7 @@ def check_table(results: Sequence[SceneLint]) -> str:
         out += _findings(r.small, f"text under {MIN_TEXT_PX:g} px")
         out += _findings(r.off_frame, "text off the frame")
         out += _findings(r.overlaps, "texts overlap")
+        out += _findings(r.empty, "caption over an empty picture")
     failed = sum(1 for r in results if not r.ok)
     out.append("")
     out.append(

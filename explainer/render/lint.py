@@ -16,7 +16,11 @@ screen are measured:
   ascenders or descenders);
 - texts **outside the frame** (the camera frame, so a moving camera counts);
 - texts **overlapping** another text (their boxes intersect by more than a pixel
-  both ways).
+  both ways);
+- a caption held over an **empty picture**: at the end of a ``wait``, a caption
+  is on screen but nothing is drawn between the header and it (a key point said
+  over a blank screen). The header's bottom is the scene's ``body_top`` (a
+  :class:`~explainer.scenes.common.TraceScene` sets it), else the frame's top.
 
 A "text" is a :class:`~manim.Text`, ``MarkupText``, ``MathTex``/``Tex``,
 ``DecimalNumber`` or a flattened text of ``scenes/common.py`` (which carries
@@ -101,6 +105,7 @@ class SceneLint:
     small: list[Finding] = field(default_factory=list)  # texts < MIN_TEXT_PX
     off_frame: list[Finding] = field(default_factory=list)
     overlaps: list[Finding] = field(default_factory=list)
+    empty: list[Finding] = field(default_factory=list)  # captions over nothing
 
     @property
     def short_captions(self) -> list[Caption]:
@@ -119,6 +124,7 @@ class SceneLint:
             + len(self.small)
             + len(self.off_frame)
             + len(self.overlaps)
+            + len(self.empty)
         )
 
     @property
@@ -245,6 +251,32 @@ class _Recorder:
 
     def before(self) -> None:
         self.before_play = self.on_screen()
+
+    def empty_picture(self, animations: Iterable[Any], at: float) -> None:
+        """After a wait: a caption on screen over an empty picture."""
+        from manim import Wait
+
+        caption = getattr(self.scene, "_caption", None)
+        anims = list(animations)
+        if caption is None or not anims or not all(isinstance(a, Wait) for a in anims):
+            return
+        if id(caption) not in self.on_screen():
+            return
+        center, _, height = self.frame()
+        top = getattr(self.scene, "body_top", center[1] + height / 2)
+        bottom = caption.get_top()[1]
+        own = {id(part) for part in caption.get_family()}
+        for top_level in self.scene.mobjects:
+            for part in top_level.family_members_with_points():
+                if id(part) in own or not visible(part):
+                    continue
+                if bottom < part.get_center()[1] < top:
+                    return
+        if self._first("empty", caption):
+            content = text_content(caption) or ""
+            self.result.empty.append(
+                Finding(round(at, 3), _quote(content), "nothing else is drawn")
+            )
 
     def after(self, start: float, end: float) -> None:
         """A caption arrives when it first is on screen at the end of an animation
@@ -375,6 +407,7 @@ def lint_scene(
                 recorder.before()
                 inner(*args, **kwargs)
                 recorder.after(start, float(scene.renderer.time))
+                recorder.empty_picture(args, float(scene.renderer.time))
 
             scene.play = play  # this instance only; wait() calls it too
             scene.render()
