@@ -23,7 +23,6 @@ from explainer.report.grouping import TITLES, stage_key
 from explainer.run import trace_sentence
 from explainer.symbolic.symbols import z
 from explainer.trace import Op, Stage
-from explainer.verify.stages import check_stages
 
 CHECKED = [
     spec
@@ -172,49 +171,69 @@ def _sections_match(trace) -> None:
 
 # --- a toy op: one entry, and verify and the report pick it up ----------------------
 
-DOUBLE = 2 * z
+LIKELY = sp.Gt(z, 0)  # a logit above 0: the toy op marks them
 
 
-def _double(inputs, ctx, be):
-    return be.compile((z,), DOUBLE)(be.array(inputs[0]))
+def _likely(inputs, ctx, be):
+    return np.asarray(be.compile((z,), LIKELY)(be.array(inputs[0])), dtype=bool)
 
 
 TOY = OpSpec(
-    "double",  # not even an Op: the entry is all the others need
-    numeric=lambda a, c: a[0] * 2,
-    formula=DOUBLE,
-    evaluate=_double,
-    gloss="each entry z of the logits, doubled",
-    exact=True,  # doubling is exact in binary floating point
+    "likely",  # not even an Op: the entry is all verify and the report need
+    numeric=lambda a, c: a[0] > 0,
+    formula=LIKELY,
+    evaluate=_likely,
+    gloss="each logit z: is it above 0?",
+    exact=True,  # booleans: compared entry by entry (no rounding-error bound)
     section="logits",
     example=lambda r: ([r.normal(size=(3, 4))], None),
 )
 
 
-def _with_toy_stage(factor: float):
+def _with_toy_stage(flip: int = 0):
+    """A decoder's trace with an ``output.likely`` stage; ``flip`` entries wrong."""
     trace = trace_sentence(ModelConfig(architecture="decoder", n_layers=1), "you win")
-    logits = trace["output.logits"]
-    toy = Stage("output.doubled", "double", ("output.logits",), factor * logits)
+    value = trace["output.logits"] > 0
+    value.ravel()[:flip] ^= True
+    toy = Stage("output.likely", "likely", ("output.logits",), value)
     return trace.with_stages((*trace.stages, toy))
 
 
 def test_a_toy_op_is_checked_by_verify_from_its_entry_alone(monkeypatch):
-    monkeypatch.setitem(OPS, "double", TOY)
+    from explainer.verify import verify
+
+    monkeypatch.setitem(OPS, "likely", TOY)
     assert _disagreement(TOY, 0) == 0
-    rows = {r.where: r for r in check_stages(_with_toy_stage(2.0))}
-    assert rows["output.doubled"].ok and rows["output.doubled"].formula == "double"
-    wrong = {r.where: r for r in check_stages(_with_toy_stage(2.5))}
-    assert not wrong["output.doubled"].ok
-    assert all(r.ok for name, r in wrong.items() if name != "output.doubled")
+    trace = _with_toy_stage()
+    rows = verify(trace, derivations=False)
+    assert all(r.ok for r in rows), [r for r in rows if not r.ok]
+    (row,) = [r for r in rows if r.check == "formula" and r.where == "output.likely"]
+    assert row.formula == "likely" and row.entries == trace["output.likely"].size
+    wrong = [r for r in verify(_with_toy_stage(flip=2), derivations=False) if not r.ok]
+    assert {(r.check, r.where) for r in wrong} == {
+        ("formula", "output.likely"),  # 2 entries differ
+        ("precision", "output.likely"),  # the 50-digit pass: first divergence
+    }
+
+
+def test_without_its_entry_the_toy_op_is_unknown_to_verify():
+    from explainer.verify import verify
+
+    with pytest.raises(KeyError, match="likely"):
+        verify(_with_toy_stage(), derivations=False, precision=False)
 
 
 def test_a_toy_op_is_shown_by_the_report_from_its_entry_alone(monkeypatch):
+    from explainer.report.build import render_report
     from explainer.report.formulas import op_formulas
+    from explainer.verify import verify
 
-    monkeypatch.setitem(OPS, "double", TOY)
-    trace = _with_toy_stage(2.0)
-    (shown,) = op_formulas([trace.stage("output.doubled")])
-    assert shown.op == "double" and shown.stages == ("output.doubled",)
-    assert shown.gloss == "each entry z of the logits, doubled"
-    assert "<mn>2</mn>" in shown.math and "<mi>z</mi>" in shown.math
-    assert sp.latex(DOUBLE) == "2 z"
+    monkeypatch.setitem(OPS, "likely", TOY)
+    trace = _with_toy_stage()
+    (shown,) = op_formulas([trace.stage("output.likely")])
+    assert shown.op == "likely" and shown.stages == ("output.likely",)
+    assert shown.gloss == "each logit z: is it above 0?"
+    assert "<mi>z</mi>" in shown.math and "<mn>0</mn>" in shown.math
+    page = render_report(trace, verify(trace, derivations=False, precision=False))
+    assert "each logit z: is it above 0?" in page  # the formula's section
+    assert str(shown.math) in page
