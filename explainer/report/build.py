@@ -8,6 +8,7 @@ bytes: no timestamps, no random ids.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,12 @@ def find_videos(page: str | Path, trace: Trace) -> list[Video]:
     """The videos in ``videos/`` beside ``page`` that were rendered from this very
     trace (see :mod:`explainer.render.manifest`): the whole pass first, then the
     scenes in forward order; links relative to the page."""
-    import os
-
+    folder = Path(page).parent
+    if not (folder / "videos").is_dir():
+        return []  # no videos: the renderer's modules need not be imported
     from explainer.render.manifest import read_manifest, videos_of
     from explainer.render.registry import SCENES
 
-    folder = Path(page).parent
     if not read_manifest(folder / "videos"):
         return []  # nothing rendered here: no need to hash the trace (seconds for
         # a pretrained model, and the trace's whole JSON text in memory)

@@ -20,14 +20,13 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from xml.dom import minidom
 
 import sympy as sp
 from markupsafe import Markup
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
-from sympy.stats.rv import RandomSymbol
-from sympy.stats.symbolic_probability import Expectation, Variance
 
 from explainer.symbolic.render import (
     reading_terms,
@@ -35,6 +34,10 @@ from explainer.symbolic.render import (
     word_call,
 )
 from explainer.symbolic.symbols import _Named
+
+if TYPE_CHECKING:  # sympy.stats takes 0.1 s to import; printers dispatch by name
+    from sympy.stats.rv import RandomSymbol
+    from sympy.stats.symbolic_probability import Expectation, Variance
 
 __all__ = ["equation", "mathml"]
 

@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable
 
 import sympy as sp
-from sympy import stats
 
 from .derivation import Derivation, Step, chain, held
 from .softmax import RowSoftmax, softmax
@@ -105,12 +104,16 @@ def _three_point(name: str) -> sp.Expr:
     """A non-Gaussian, non-binary unit-variance variable: 0 or ±√(3/2)."""
     a = sp.sqrt(sp.Rational(3, 2))
     third = sp.Rational(1, 3)
+    from sympy import stats  # here, not at import: 0.1 s a report needs not wait
+
     return stats.FiniteRV(name, {-a: third, 0: third, a: third})
 
 
 def _independent(*names: str) -> tuple[sp.Expr, ...]:
     """Independent real random variables with arbitrary densities f_<name>: what
     sympy.stats proves about them holds for every distribution."""
+    from sympy import stats
+
     out = []
     for name in names:
         value = sp.Symbol(name, real=True)
@@ -127,6 +130,8 @@ def _mask_count(upper: sp.Expr, lower: sp.Expr = 0) -> sp.Sum:
 @functools.cache
 def derivation() -> Derivation:
     """Attention: weights are distributions; why √d_k; masking by a limit."""
+    from sympy import stats
+
     Q = sp.MatrixSymbol("Q", T_q, d_k)
     K = sp.MatrixSymbol("K", T_k, d_k)
     V = sp.MatrixSymbol("V", T_k, d_v)
