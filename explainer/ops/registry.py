@@ -71,57 +71,113 @@ def _problems(spec: OpSpec, specs: Mapping[Op, OpSpec]) -> Iterator[str]:
             yield f"input {position}'s gradient {str(grad)!r} is not a backward op"
 
 
-OPS: dict[Op, OpSpec] = collect(FAMILIES)
+class Table(dict[Op, OpSpec]):
+    """A dict that counts its changes, so that the views below rebuild their index
+    only after one (a lookup is then one dict access: the backward pass makes
+    several per stage, every training step)."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def __setitem__(self, op: Op, spec: OpSpec) -> None:
+        super().__setitem__(op, spec)
+        self._changed()
+
+    def __delitem__(self, op: Op) -> None:
+        super().__delitem__(op)
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def pop(self, *args: Any) -> Any:
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[Op, OpSpec]:
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, op: Op, spec: OpSpec) -> OpSpec:  # type: ignore[override]
+        self._changed()
+        return super().setdefault(op, spec)
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
+OPS: Table = Table(collect(FAMILIES))
 """Op → its entry. Tests may add a toy op (``monkeypatch.setitem``)."""
 
 
 class Column(Mapping[Op, Any]):
     """Op → one field of its entry, for the ops where that field is set (and, with
-    ``where``, the entry passes it): a live view of :data:`OPS`."""
+    ``where``, the entry passes it): a view of :data:`OPS`, up to date at each use.
+    """
 
     def __init__(self, field: str, where: Callable[[OpSpec], bool] | None = None):
         self.field, self.where = field, where
+        self._index: dict[Op, Any] = {}
+        self._version = -1
 
-    def _value(self, spec: OpSpec | None) -> Any:
-        if spec is None or (self.where is not None and not self.where(spec)):
+    def _value(self, spec: OpSpec) -> Any:
+        if self.where is not None and not self.where(spec):
             return None
         value = getattr(spec, self.field)
         return value if value is not None and value != "" and value != {} else None
 
-    def __getitem__(self, op: object) -> Any:
-        value = self._value(OPS.get(op))  # type: ignore[call-overload]
-        if value is None:
-            raise KeyError(op)
-        return value
+    def _table(self) -> dict[Op, Any]:
+        if self._version != OPS.version:
+            values = {op: self._value(spec) for op, spec in OPS.items()}
+            self._index = {op: v for op, v in values.items() if v is not None}
+            self._version = OPS.version
+        return self._index
 
-    def __iter__(self) -> Iterator[Op]:
-        return (op for op, spec in OPS.items() if self._value(spec) is not None)
+    def __getitem__(self, op: Op) -> Any:
+        return self._table()[op]
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+    def get(self, op: Op, default: Any = None) -> Any:
+        return self._table().get(op, default)
 
     def __contains__(self, op: object) -> bool:
-        return self._value(OPS.get(op)) is not None  # type: ignore[call-overload]
+        return op in self._table()
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
 
 
 class Flagged(Set[Op]):
-    """The ops whose entry has a true ``field`` (``exact``, ``backward``): a live
-    view of :data:`OPS` that behaves as a set."""
+    """The ops whose entry has a true ``field`` (``exact``, ``backward``): a view
+    of :data:`OPS` that behaves as a set, up to date at each use."""
 
     def __init__(self, field: str):
         self.field = field
+        self._index: frozenset[Op] = frozenset()
+        self._version = -1
 
     @classmethod
     def _from_iterable(cls, ops: Iterable[Op]) -> frozenset[Op]:
         """What set operations (``-``, ``&``, ``|``) return: a plain frozenset."""
         return frozenset(ops)
 
+    def _table(self) -> frozenset[Op]:
+        if self._version != OPS.version:
+            ops = (op for op, spec in OPS.items() if getattr(spec, self.field))
+            self._index, self._version = frozenset(ops), OPS.version
+        return self._index
+
     def __contains__(self, op: object) -> bool:
-        spec = OPS.get(op)  # type: ignore[call-overload]
-        return spec is not None and bool(getattr(spec, self.field))
+        return op in self._table()
 
     def __iter__(self) -> Iterator[Op]:
-        return (op for op, spec in OPS.items() if getattr(spec, self.field))
+        return iter(self._table())
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._table())
