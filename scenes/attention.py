@@ -55,14 +55,13 @@ class ScaledDotProductAttention(TraceScene):
         self.q_tex = r"\mathrm{RoPE}(Q)" if rope else "Q"
         self.k_tex = r"\mathrm{RoPE}(K)^T" if rope else "K^T"
         n_kv = trace[f"{prefix}.v"].shape[0]
+        self.shared = ""  # grouped-query attention: said once Q and K are shown
         if n_kv < trace.config.n_heads:
             group = trace.config.n_heads // n_kv
-            self.say(
-                f"Head {h + 1} of layer 0; its keys and values are K/V head "
-                f"{h // group + 1} of {n_kv}, shared with {group - 1} other query heads"
+            self.shared = (
+                f"Head {h + 1}'s keys and values are K/V head {h // group + 1} of "
+                f"{n_kv}, shared with {group - 1} other query heads"
             )
-        else:
-            self.say(f"Head {h + 1} of layer 0")
 
         scores = self.scores_phase(prefix, h, tokens)
         scores = self.scale_phase(prefix, h, scores)
@@ -110,9 +109,11 @@ class ScaledDotProductAttention(TraceScene):
         self.play(
             FadeIn(queries, q_labels, q_name, keys, k_labels, k_name),
             FadeIn(scores.brackets, s_name),
-            *self.caption("Every query is compared with every key"),
+            *self.caption(f"Head {h + 1}: every query is compared with every key"),
             run_time=1.0,
         )
+        if self.shared:
+            self.say(self.shared)
         # The first row entry by entry, then row by row.
         q_box = SurroundingRectangle(queries.row(0), color=HIGHLIGHT, buff=0.05)
         self.play(Create(q_box), run_time=0.4)
@@ -233,10 +234,7 @@ class ScaledDotProductAttention(TraceScene):
             self.remove(box)
         self.assemble(weights)
         self.wait(1.0)
-        self.play(
-            FadeOut(scores, self.s_name, s_labels, heat, w_labels, w_name, weights),
-            run_time=0.5,
-        )
+        self.clear(scores, self.s_name, s_labels, heat, w_labels, w_name, weights)
         return weights
 
     # --- attention lines --------------------------------------------------------------
@@ -274,7 +272,7 @@ class ScaledDotProductAttention(TraceScene):
             self.play(queries[q].animate.set_color(Q_COLOR), run_time=0.15)
             shown = lines
         self.wait(0.5)
-        self.play(FadeOut(shown, diagram, key_name, query_name), run_time=0.5)
+        self.clear(shown, diagram, key_name, query_name)
 
     def lines_for(self, values: np.ndarray, q: int, keys, queries) -> VGroup:
         lines = VGroup()

@@ -567,6 +567,7 @@ class TraceScene(Scene):
         self._caption_ready = 0.0  # when the caption on screen was fully shown
         self._caption_old: Mobject | None = None  # to fade out before the next
         self._caption_new = False  # the next play() brings a new caption in
+        self._clear: list[Mobject] = []  # to fade out with the old caption
         self.body_top = BODY_TOP
 
     # numbers
@@ -647,16 +648,26 @@ class TraceScene(Scene):
         shown = float(self.renderer.time) - self._caption_ready
         return max(required_seconds(content) - shown, 0.0)
 
+    def clear(self, *mobs: Mobject) -> None:
+        """Fade ``mobs`` out just before the next animation, together with the old
+        caption once it has been read: a caption never stays over an empty
+        picture, and the next picture does not fade in over this one."""
+        self._clear += mobs
+
     def play(self, *args, **kwargs) -> None:
-        """:meth:`Scene.play`, keeping the reading pace of the captions."""
-        old, new = self._caption_old, self._caption_new
-        if old is not None:
-            self._caption_old, self._caption_new = None, False
-            self._caption, keep = old, self._caption
-            if self.caption_left() > 0:
-                self.wait(self.caption_left())
-            self.play(FadeOut(old), run_time=0.3)
-            self._caption, self._caption_new = keep, new
+        """:meth:`Scene.play`, keeping the reading pace of the captions (and
+        fading out what :meth:`clear` was given)."""
+        old, new, gone = self._caption_old, self._caption_new, self._clear
+        if old is not None or gone:
+            self._caption_old, self._caption_new, self._clear = None, False, []
+            if old is not None:
+                self._caption, keep = old, self._caption
+                if self.caption_left() > 0:
+                    self.wait(self.caption_left())
+                self._caption = keep
+            fading = [mob for mob in [old, *gone] if mob is not None]
+            self.play(FadeOut(*fading), run_time=0.4 if gone else 0.3)
+            self._caption_new = new
         super().play(*args, **kwargs)
         if new:
             self._caption_new = False

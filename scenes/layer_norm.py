@@ -86,11 +86,11 @@ class ResidualLayerNorm(TraceScene):
 
         if post:
             shown = self.residual_phase(residual, tokens)
-            self.play(FadeOut(shown), run_time=0.5)
+            self.clear(shown)
             self.norm_phase(norm, residual, tokens)
         else:
             shown = self.norm_phase(norm, trace.stage(norm).inputs[0], tokens)
-            self.play(FadeOut(shown), run_time=0.5)
+            self.clear(shown)
             self.residual_phase(residual, tokens)
         self.finish(1.2)
 

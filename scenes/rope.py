@@ -45,6 +45,16 @@ def rope_lines() -> list[str]:
     ]
 
 
+def relative_latex() -> str:
+    """(R_{mθ} q)ᵀ (R_{nθ} k) = qᵀ R_{(n−m)θ} k, from SymPy matrix symbols: the
+    score of a query at m and a key at n sees only n − m."""
+    q, k = sp.MatrixSymbol("q", 2, 1), sp.MatrixSymbol("k", 2, 1)
+    turn_m = sp.MatrixSymbol(r"R_{m \theta}", 2, 2)
+    turn_n = sp.MatrixSymbol(r"R_{n \theta}", 2, 2)
+    turn_nm = sp.MatrixSymbol(r"R_{(n - m) \theta}", 2, 2)
+    return latex(sp.Eq((turn_m * q).T * (turn_n * k), q.T * turn_nm * k))
+
+
 class RotaryPositions(TraceScene):
     """The angle table, then the first pair of the query of every position turned
     by its own angle, then the keys; the score depends on n − m only."""
@@ -63,10 +73,20 @@ class RotaryPositions(TraceScene):
         self.play(FadeIn(head), run_time=0.8)
         self.angles_phase(rotations, tokens)
         self.turn_phase(f"{prefix}.q", q_rope, rotations, tokens, "query", Q_COLOR)
-        self.turn_phase(f"{prefix}.k", k_rope, rotations, tokens, "key", K_COLOR)
-        self.say(
-            "q_m · k_n after the turns depends on n − m only: attention sees "
-            "relative positions"
+        board, notes = self.turn_phase(
+            f"{prefix}.k", k_rope, rotations, tokens, "key", K_COLOR, keep=True
+        )
+        relative = MathTex(relative_latex(), font_size=34)
+        relative.next_to(board, RIGHT, buff=0.6)
+        relative.shift((board.get_center()[1] - relative.get_center()[1]) * UP)
+        self.play(
+            FadeOut(notes),
+            FadeIn(relative),
+            *self.caption(
+                "q_m · k_n after the turns depends on n − m only: attention sees "
+                "relative positions"
+            ),
+            run_time=0.8,
         )
         self.finish(1.5)
 
@@ -90,13 +110,21 @@ class RotaryPositions(TraceScene):
             run_time=1.0,
         )
         self.wait(1.5)
-        self.play(FadeOut(group), run_time=0.5)
+        self.clear(group)
 
     def turn_phase(
-        self, before: str, after: str, rotations: str, tokens, what: str, color
-    ) -> None:
+        self,
+        before: str,
+        after: str,
+        rotations: str,
+        tokens,
+        what: str,
+        color,
+        keep: bool = False,
+    ) -> tuple[VGroup, VGroup]:
         """Pair PAIR of head 1 at each position: the trace's vector before (muted)
-        and after (coloured), and the arc of the angle between them."""
+        and after (coloured), and the arc of the angle between them. The plane
+        (with the turned arrows) and the notes stay on screen if ``keep``."""
         trace = self.trace
         old = trace[before][0][:, 2 * PAIR : 2 * PAIR + 2].astype(float)  # (T, 2)
         new = trace[after][0][:, 2 * PAIR : 2 * PAIR + 2].astype(float)
@@ -162,4 +190,7 @@ class RotaryPositions(TraceScene):
             notes.next_to(board, RIGHT, buff=0.8).align_to(board, UP)
             self.play(FadeIn(notes[-1]), run_time=0.3)
         self.wait(1.0)
-        self.play(FadeOut(board, notes, ends), run_time=0.5)
+        if keep:
+            return VGroup(board, ends), notes
+        self.clear(board, notes, ends)
+        return VGroup(board, ends), notes
