@@ -16,6 +16,8 @@ class Preset:
     description: str
     config: dict[str, Any]
     sentence: str = DEFAULT_SENTENCE
+    weights: str | None = None  # trained weights shipped in explainer/data/weights/
+    task: str | None = None  # what those weights learned (explainer.train.TASKS)
 
 
 PRESETS: dict[str, Preset] = {
@@ -23,13 +25,25 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "default",
-            "The paper's encoder-decoder, scaled down: d_model 8, 2 heads, 2 layers.",
+            "The paper's encoder-decoder, scaled down (d_model 8, 2 heads, 2 layers), "
+            "trained to translate 202 short English sentences into Chinese.",
             {},
+            weights="default.safetensors",
+            task="translation",
+        ),
+        Preset(
+            "next-word",
+            "A decoder-only model of the same size, trained to predict the next word "
+            "of the same 202 English sentences.",
+            {"architecture": "decoder"},
+            weights="next-word.safetensors",
+            task="next-word",
         ),
         Preset(
             "seed003",
             "The worked example of seed 003 (Fareed Khan's step-by-step maths): "
-            "an encoder with d_model 5, one head of width 3, no √d_model scaling.",
+            "an encoder with d_model 5, one head of width 3, no √d_model scaling; "
+            "random weights, as in the seed.",
             {
                 "architecture": "encoder",
                 "d_model": 5,

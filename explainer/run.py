@@ -20,13 +20,16 @@ def trace_sentence(
     tokenizer: Tokenizer | None = None,
     params: Params | None = None,
     backward: bool = False,
+    weights: str = "",
 ) -> Trace:
     """Run the toy model on ``sentence`` and return the full trace.
 
     For an encoder-decoder the decoder reads ``<bos>`` followed by ``target`` (by
     default the sentence itself, as when a model is taught to copy). The other
     architectures ignore ``target``. With ``backward``, the trace also holds the
-    loss and every gradient (:mod:`explainer.backward`).
+    loss and every gradient (:mod:`explainer.backward`). ``weights`` says how
+    ``params`` were made (trained weights: :meth:`Weights.describe`); empty when
+    they are drawn from the seed.
 
     >>> t = trace_sentence(ModelConfig(architecture="decoder"), "you win or you die")
     >>> t["output.probs"].shape[0], len(t.source.tokens)
@@ -62,6 +65,7 @@ def trace_sentence(
         target=None if target_enc is None else _tokens(target_enc),
         params=params,
         stages=result.stages,
+        weights=weights,
     )
     if backward:
         from explainer.backward import with_backward

@@ -1,4 +1,4 @@
-"""Reading a small text file the user names (a config, a corpus), with one-line
+"""Reading a small file the user names (a config, a corpus), with one-line
 errors and a size limit: ``--config /dev/zero`` must not fill the memory."""
 
 from __future__ import annotations
@@ -15,6 +15,17 @@ def read_text(path: str | Path, what: str, limit: int) -> str:
     ...
     ValueError: config file '/dev/zero' is larger than 1 MiB; is it the right file?
     """
+    data = read_bytes(path, what, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{what} {str(path)!r} is not UTF-8 text (byte {err.start + 1})"
+        ) from None
+
+
+def read_bytes(path: str | Path, what: str, limit: int) -> bytes:
+    """The bytes of ``path``, at most ``limit``; ``what`` names the file in errors."""
     path = Path(path)
     try:
         with open(path, "rb") as handle:
@@ -28,9 +39,4 @@ def read_text(path: str | Path, what: str, limit: int) -> str:
             f"{what} {str(path)!r} is larger than {limit >> 20} MiB; "
             "is it the right file?"
         )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(
-            f"{what} {str(path)!r} is not UTF-8 text (byte {err.start + 1})"
-        ) from None
+    return data

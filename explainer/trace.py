@@ -144,6 +144,7 @@ class Trace:
     target: Tokens | None
     params: Mapping[str, np.ndarray]
     stages: tuple[Stage, ...]
+    weights: str = ""  # how the weights were made; "": random, drawn from the seed
     _by_name: Mapping[str, Stage] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -39,6 +39,7 @@ def to_dict(trace: Trace) -> dict[str, Any]:
         "schema": SCHEMA,
         "config": trace.config.to_dict(),
         "vocab": list(trace.vocab),
+        **({"weights": trace.weights} if trace.weights else {}),
         "tokens": {
             "source": _tokens_to_dict(trace.source),
             "target": None if trace.target is None else _tokens_to_dict(trace.target),
@@ -129,6 +130,7 @@ def from_dict(data: Any, *, source: str = "trace") -> Trace:
         else _tokens_from_dict(tokens["target"], f"{source}: tokens.target"),
         params=params,
         stages=stages,
+        weights=_expect(data.get("weights", ""), str, f"{source}: 'weights'"),
     )
 
 

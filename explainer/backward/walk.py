@@ -61,15 +61,37 @@ def backward_stages(trace: Trace) -> tuple[Stage, ...]:
     return walk.run()
 
 
+def parameter_gradients(
+    trace: Trace,
+    d_logits: np.ndarray,
+    extra: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """∂L/∂(every parameter) from ∂L/∂logits, by the same rules as
+    :func:`backward_stages` (training: the loss, e.g. a padded batch's, is the
+    caller's). ``extra`` adds a loss term's own gradient at a stage (an
+    alignment loss on attention weights). A parameter the loss does not depend
+    on gets zeros."""
+    walk = _Walk(trace, context(trace), extra or {})
+    walk.values[f"{PREFIX}output.logits"] = np.asarray(d_logits)
+    walk.propagate()
+    return {
+        name: walk.values.get(f"{PREFIX}{name}", np.zeros_like(value))
+        for name, value in trace.params.items()
+    }
+
+
 def with_backward(trace: Trace) -> Trace:
     """``trace`` with its backward stages appended."""
     return trace.with_stages(trace.stages + backward_stages(trace))
 
 
 class _Walk:
-    def __init__(self, trace: Trace, ctx: Context) -> None:
+    def __init__(
+        self, trace: Trace, ctx: Context, extra: dict[str, np.ndarray] | None = None
+    ) -> None:
         self.trace = trace
         self.ctx = ctx
+        self.extra = extra or {}
         self.out: list[Stage] = []
         self.values: dict[str, np.ndarray] = {}
         self.needs = self._needs_grad()
@@ -112,9 +134,16 @@ class _Walk:
         self.record(f"{PREFIX}labels", Op.LABELS, (ids,))
         self.record(f"{PREFIX}loss", Op.CROSS_ENTROPY, loss_in)
         self.record(f"{PREFIX}output.logits", Op.CROSS_ENTROPY_BACKWARD, loss_in)
+        return self.propagate()
+
+    def propagate(self) -> tuple[Stage, ...]:
+        """From ``backward.output.logits`` (already recorded) back to the weights."""
         for stage in reversed(self.trace.stages):
             if stage.name == "output.logits" or self.uses[stage.name]:
                 self._finish(stage.name)
+                if stage.name in self.extra:
+                    key = f"{PREFIX}{stage.name}"
+                    self.values[key] = self.values[key] + self.extra[stage.name]
                 self._pass_back(stage)
         for name in self.trace.params:
             if self.uses[name]:

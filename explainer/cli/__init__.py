@@ -21,6 +21,7 @@ COMMANDS = {
     "render": ("explainer.cli.render_cmd", "render_command"),
     "report": ("explainer.cli.report_cmd", "report_command"),
     "generate": ("explainer.cli.generate_cmd", "generate_command"),
+    "train": ("explainer.cli.train_cmd", "train_command"),
 }
 """Each command's module and function: imported only when that command runs (or
 for --help), so that ``explainer report`` does not load Manim's runner or

@@ -16,6 +16,7 @@ from explainer.presets import PRESETS, get_preset
 from explainer.run import trace_sentence
 from explainer.tokenizer import Tokenizer, check_text, load_corpus
 from explainer.trace import Trace
+from explainer.train.weights_file import Weights, load_weights, shipped_weights
 
 # (flag, config key, click type, help)
 _CONFIG_FLAGS: list[tuple[str, str, Any, str]] = [
@@ -44,6 +45,7 @@ class Setup:
     target: str | None
     tokenizer: Tokenizer | None  # the toy model's; a pretrained model brings its own
     files: tuple[tuple[str, str], ...] = ()  # (option, path) of the files it read
+    weights: Weights | None = None  # trained weights; None: drawn from the seed
 
     def inputs(self, **more: str | None) -> dict[str, str | None]:
         """Option → path of every file read, plus ``more`` (e.g. ``trace=…``)."""
@@ -55,9 +57,32 @@ class Setup:
             from explainer.models import trace_model
 
             return trace_model(self.config.model, self.sentence)
+        if self.weights is None:
+            return trace_sentence(
+                self.config, self.sentence, target=self.target, tokenizer=self.tokenizer
+            )
+        target = self.target
+        if target is None and self.config.architecture == "encoder-decoder":
+            target = self.translation()
         return trace_sentence(
-            self.config, self.sentence, target=self.target, tokenizer=self.tokenizer
+            self.config,
+            self.sentence,
+            target=target,
+            tokenizer=self.tokenizer,
+            params=self.weights.params,
+            weights=self.weights.describe(),
         )
+
+    def translation(self) -> str:
+        """The trained encoder-decoder's greedy translation of the sentence: the
+        decoder's default input, so that the trace shows what the model says."""
+        from explainer.train.greedy import translate_ids
+
+        assert self.weights is not None and self.tokenizer is not None
+        vocab = self.tokenizer.vocab
+        ids = self.tokenizer.encode(self.sentence).ids
+        out = translate_ids(self.config, self.weights.params, vocab, list(ids))
+        return " ".join(vocab[i] for i in out)
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,6 +124,13 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="a TOML file of config keys (flags override it)",
         ),
         click.option(
+            "--weights",
+            "weights_file",
+            type=click.Path(dir_okay=False),
+            help="trained weights written by `explainer train` (default: the "
+            "preset's, if it ships some; the config comes with them)",
+        ),
+        click.option(
             "--corpus",
             type=click.Path(dir_okay=False),
             help="a text file whose words form the vocabulary "
@@ -124,6 +156,7 @@ def _option_keys() -> list[str]:
         "model",
         "preset",
         "config_file",
+        "weights_file",
         "corpus",
         "scale_embeddings",
     ]
@@ -139,6 +172,19 @@ def build_setup(raw: dict[str, Any]) -> Setup:
     if raw.get("model"):
         return _model_setup(raw)
     preset = get_preset(raw["preset"] or "default")
+    given = _config_options(raw)
+    sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
+    if raw.get("weights_file"):
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} cannot be combined with --weights: "
+                "the config and vocabulary come with the weights"
+            )
+        weights = load_weights(raw["weights_file"])
+        files = (("--weights", raw["weights_file"]),)
+        return _trained(weights, sentence, raw["target"], files)
+    if preset.weights and not given:
+        return _trained(shipped_weights(preset.weights), sentence, raw["target"], ())
     values: dict[str, Any] = dict(preset.config)
     if raw["config_file"]:
         values.update(config_mod.load_toml(raw["config_file"]))
@@ -146,7 +192,6 @@ def build_setup(raw: dict[str, Any]) -> Setup:
         if raw.get(key) is not None:
             values[key] = raw[key]
     cfg = config_mod.from_dict(values)
-    sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
     tokenizer = Tokenizer.from_corpus(load_corpus(raw["corpus"]))
     files = tuple(
         (flag, raw[key])
@@ -154,6 +199,39 @@ def build_setup(raw: dict[str, Any]) -> Setup:
         if raw[key]
     )
     return Setup(cfg, sentence, raw["target"], tokenizer, files)
+
+
+def _config_options(raw: dict[str, Any]) -> list[str]:
+    """The options given that choose a config or vocabulary (trained weights
+    bring their own): with any of them, a preset's shipped weights are not used."""
+    given = [
+        flag
+        for flag, key in (
+            ("--config", "config_file"),
+            ("--corpus", "corpus"),
+            ("--scale-embeddings", "scale_embeddings"),
+        )
+        if raw.get(key) is not None
+    ]
+    return given + [
+        flag for flag, key, _, _ in _CONFIG_FLAGS if raw.get(key) is not None
+    ]
+
+
+def _trained(
+    weights: Weights,
+    sentence: str,
+    target: str | None,
+    files: tuple[tuple[str, str], ...],
+) -> Setup:
+    """A toy model with trained weights: their config and vocabulary."""
+    if target is not None and weights.config.architecture != "encoder-decoder":
+        raise ValueError(
+            f"a target is only read by an encoder-decoder, not by an "
+            f"{weights.config.architecture}; drop --target"
+        )
+    tokenizer = Tokenizer(weights.vocab)
+    return Setup(weights.config, sentence, target, tokenizer, files, weights)
 
 
 def _model_setup(raw: dict[str, Any]) -> Setup:
@@ -164,12 +242,19 @@ def _model_setup(raw: dict[str, Any]) -> Setup:
     spec = get_model(name)
     given = [
         "--" + key.replace("_", "-")
-        for key in ("target", "preset", "config_file", "corpus", "scale_embeddings")
+        for key in (
+            "target",
+            "preset",
+            "config_file",
+            "weights_file",
+            "corpus",
+            "scale_embeddings",
+        )
         if raw.get(key) is not None
     ] + [flag for flag, key, _, _ in _CONFIG_FLAGS if raw.get(key) is not None]
     if given:
         raise ValueError(
-            f"{', '.join(g.replace('config-file', 'config') for g in given)} "
+            f"{', '.join(g.replace('-file', '') for g in given)} "
             f"cannot be combined with --model {name}: its config comes with it"
         )
     cfg = load_model(name).config

@@ -132,10 +132,15 @@ def summary(result: Trace) -> str:
         return "\n".join(lines)
     probs = result["output.probs"][-1]
     best = int(np.argmax(probs))
-    lines.append(
-        f"predicted next token: {result.vocab[best]!r} (p = {probs[best]:.4f}; "
-        "the weights are random, not trained)"
-    )
+    if not result.weights:
+        lines.append(
+            f"predicted next token: {result.vocab[best]!r} (p = {probs[best]:.4f}; "
+            "the weights are random, not trained)"
+        )
+        return "\n".join(lines)
+    predicted = " ".join(result.vocab[i] for i in result["output.prediction"])
+    lines.append(f"predicted at each position: {predicted}")
+    lines.append(f"weights: {result.weights}")
     return "\n".join(lines)
 
 
