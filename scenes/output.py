@@ -137,7 +137,7 @@ class OutputProbabilities(TraceScene):
                 f"(p = {float(probs[predicted]):.2f}"
                 + (
                     "; random weights, not trained)"
-                    if not trace.config.model
+                    if not trace.config.model and not trace.weights
                     else f"; the other {others} tokens share {rest:.2f})"
                 )
             ),
