@@ -1,5 +1,6 @@
-"""``explainer generate``: continue a prompt with a pretrained decoder, printing
-each token as it comes."""
+"""``explainer generate``: continue a prompt with a pretrained decoder, or
+translate / continue with a trained toy model (``--preset``, ``--weights``),
+printing each token as it comes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,24 @@ from explainer.tokenizer import check_text
 
 
 @click.command("generate")
-@click.option("--model", default="smollm2", show_default=True, help="a decoder model")
-@click.option("--prompt", "-p", required=True, help="the text to continue")
+@click.option(
+    "--model",
+    help="a pretrained decoder model (default: smollm2, unless a toy "
+    "model is chosen with --preset or --weights)",
+)
+@click.option(
+    "--preset",
+    help="a trained toy model: default (translates --sentence into Chinese) or "
+    "next-word (continues --prompt)",
+)
+@click.option(
+    "--weights",
+    "weights_file",
+    type=click.Path(dir_okay=False),
+    help="a toy model's weights written by `explainer train`",
+)
+@click.option("--sentence", "-s", help="the sentence a toy encoder-decoder translates")
+@click.option("--prompt", "-p", help="the text to continue")
 @click.option(
     "--max-new-tokens", default=12, show_default=True, type=click.IntRange(min=0)
 )
@@ -45,8 +62,11 @@ from explainer.tokenizer import check_text
     "(--no-kv-cache reruns the whole text: slower, the same tokens)",
 )
 def generate_command(
-    model: str,
-    prompt: str,
+    model: str | None,
+    preset: str | None,
+    weights_file: str | None,
+    sentence: str | None,
+    prompt: str | None,
     max_new_tokens: int,
     temperature: float,
     top_k: int | None,
@@ -54,10 +74,13 @@ def generate_command(
     seed: int | None,
     kv_cache: bool,
 ) -> None:
-    """Continue PROMPT token by token with the NumPy forward pass.
+    """Continue PROMPT (or translate SENTENCE) token by token with the NumPy
+    forward pass.
 
     \b
     Examples:
+      explainer generate --preset default --sentence "you win or you die"
+      explainer generate --preset next-word --prompt "when you"
       explainer generate --prompt "Once upon a time" --max-new-tokens 12
       explainer generate -p "The capital of France is" --temperature 0.8 \\
           --top-p 0.9 --seed 1
@@ -66,7 +89,27 @@ def generate_command(
     from explainer.models.generate import Sampling, generate
 
     with user_errors():
-        check_text(prompt, "prompt")
+        for text, what in ((prompt, "prompt"), (sentence, "sentence")):
+            if text is not None:
+                check_text(text, what)
+        if preset or weights_file:
+            if model:
+                raise ValueError(
+                    "--model cannot be combined with --preset or --weights"
+                )
+            from explainer.cli.generate_toy import generate_toy, toy_weights
+
+            toy = toy_weights(preset, weights_file)
+            generate_toy(toy, sentence, prompt, max_new_tokens)
+            return
+        model = model or "smollm2"
+        if sentence is not None:
+            raise ValueError(
+                "--sentence is read by a toy encoder-decoder (--preset default); "
+                f"{model} continues a --prompt"
+            )
+        if prompt is None:
+            raise ValueError('give --prompt (e.g. --prompt "Once upon a time")')
         try:
             sampling = Sampling(temperature, top_k, top_p, seed)
         except ValueError as err:  # name the option, not the field

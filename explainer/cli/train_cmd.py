@@ -36,7 +36,11 @@ def _steps(text: str | None) -> tuple[int, ...] | None:
 )
 @click.option("--steps", type=int, help="Adam steps (default: 500)")
 @click.option("--lr", "alpha", type=float, help="Adam's step size α (default: 0.01)")
-@click.option("--warmup", type=int, help="steps over which α rises (default: 30)")
+@click.option(
+    "--warmup",
+    type=int,
+    help="steps over which α rises (default: 30, at most a tenth of the steps)",
+)
 @click.option("--seed", type=int, help="seed of the initial weights (default: 0)")
 @click.option(
     "--checkpoints",
@@ -83,10 +87,11 @@ def train_command(
                 f"train one of: {trainable}"
             )
         defaults = Settings()
+        steps = defaults.steps if steps is None else steps
         settings = Settings(
-            steps=defaults.steps if steps is None else steps,
+            steps=steps,
             alpha=defaults.alpha if alpha is None else alpha,
-            warmup=defaults.warmup if warmup is None else warmup,
+            warmup=min(defaults.warmup, steps // 10) if warmup is None else warmup,
             checkpoints=_steps(checkpoints),
         )
         values = dict(spec.config)
