@@ -3,7 +3,8 @@ Q Kᵀ, ÷ √d_k, the masks, softmax, weights · V, Concat; and their gradients
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from types import MappingProxyType as frozen
 
 import mpmath
@@ -33,12 +34,18 @@ from explainer.ops.lambdified import (
     matrix_op,
     pad,
 )
+from explainer.ops.layers import linear_rule
 from explainer.ops.spec import OpSpec
+from explainer.ops.sympy_rules import C as _C
+from explainer.ops.sympy_rules import K as _K
+from explainer.ops.sympy_rules import R as _R
+from explainer.ops.sympy_rules import as_rows, each
 from explainer.symbolic import attention as sym_attention
+from explainer.symbolic import backward_attention, backward_multi_head
 from explainer.symbolic import multi_head as sym_multi_head
 from explainer.symbolic import softmax as sym_softmax
 from explainer.symbolic.positional_encoding import col
-from explainer.symbolic.symbols import i, j, n, t, x, z
+from explainer.symbolic.symbols import i, j, matrix, n, t, x, z
 from explainer.trace import Op
 
 _h, _d = sp.symbols("h d", integer=True, nonnegative=True)
@@ -119,6 +126,67 @@ def _apply_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
 
 def _softmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     return along_last(SOFTMAX, (x, i, n), inputs[0], be)
+
+
+# --- the SymPy rules of the gradients, lambdified --------------------------------
+
+
+def _matrices(*names: str) -> tuple[tuple[str, sp.Expr, sp.Expr], ...]:
+    """The rule's matrices by name, each of its symbolic size."""
+    sizes = {
+        "P": (_R, _C), "dP": (_R, _C), "dS": (_R, _C), "V": (_C, _K),
+        "dO": (_R, _K), "K": (_C, _K), "Q": (_R, _K),
+    }  # fmt: skip
+    return tuple((name, *sizes[name]) for name in names)
+
+
+def _scale_grad(dS: sp.Expr, root: sp.Expr) -> sp.Expr:
+    """dS'/√d_k: backward_attention.query_grad with K = I."""
+    return backward_attention.query_grad(dS, sp.Identity(_C), root)
+
+
+@functools.cache
+def _mask_rule(masks: int) -> Callable:
+    """dy · ∂(the masked score)/∂(score), the mask the forward formula's Piecewise."""
+    allowed = sp.symbols(f"a0:{masks}")
+    masked = rules.z
+    for a in allowed:
+        masked = sym_attention.masked_score(masked, a)
+    grad = rules.dy * sp.diff(masked, rules.z)
+    return rules.lambdified((rules.z, rules.dy, *allowed), grad)
+
+
+@functools.cache
+def _concat(heads: int, rows: int, width: int) -> Callable:
+    """[dY_1 … dY_h] from the heads' gradients (the split's backward pass)."""
+    blocks = [matrix(f"h{a}x", rows, width) for a in range(heads)]
+    args = [list(b) for b in blocks]
+    return rules.lambdified(args, backward_multi_head.concat_grad(blocks))
+
+
+@functools.cache
+def _split(heads: int, rows: int, width: int) -> Callable:
+    """Each head's gradient from ∂L/∂Concat (concat's backward pass)."""
+    dC = matrix("dC", rows, heads * width)
+    grads = backward_multi_head.concat_backward_expr(rows, heads, width)
+    return rules.lambdified([list(dC)], grads)
+
+
+def _concat_head_grads(dy_heads: np.ndarray) -> np.ndarray:
+    heads, rows, width = dy_heads.shape
+    fn = _concat(heads, rows, width)
+    return np.asarray(fn(*(h.ravel() for h in dy_heads)), dtype=np.float64)
+
+
+def _split_heads(dy: np.ndarray, c) -> np.ndarray:
+    rows, width = dy.shape[-2], dy.shape[-1] // c.n_heads
+    return np.stack(_split(c.n_heads, rows, width)(dy.ravel())).astype(np.float64)
+
+
+def _softmax_grad(a: Sequence[np.ndarray]) -> np.ndarray:
+    p, dy = a
+    fn = rules.rule(backward_attention.scores_grad, *_matrices("P", "dP"), sizes=(_C,))
+    return fn(as_rows(p), as_rows(dy), p.shape[-1]).reshape(p.shape)
 
 
 _H, _T, _DK, _D = ex.N_HEADS, ex.T, ex.D_K, ex.D_MODEL
@@ -269,7 +337,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.project_heads_backward_x(*a),
         rule="backward_multi_head.concat_grad, then backward_linear.input_grad",
-        sympy=lambda a, c: rules.linear("x", [rules.concat_heads(a[0]), a[1]]),
+        sympy=lambda a, c: linear_rule("x", [_concat_head_grads(a[0]), a[1]]),
         example=lambda r: ([_heads(r), ex.normal(r, _D, _H * _DK)], ex.GRAD),
     ),
     OpSpec(
@@ -277,7 +345,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.project_heads_backward_w(*a),
         rule="backward_multi_head.concat_grad, then backward_linear.weight_grad",
-        sympy=lambda a, c: rules.linear("w", [a[0], rules.concat_heads(a[1])]),
+        sympy=lambda a, c: linear_rule("w", [a[0], _concat_head_grads(a[1])]),
         example=lambda r: ([ex.normal(r, _T, _D), _heads(r)], ex.GRAD),
     ),
     OpSpec(
@@ -285,7 +353,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.project_heads_backward_b(*a),
         rule="backward_multi_head.concat_grad, then backward_linear.bias_grad",
-        sympy=lambda a, c: rules.linear("b", [rules.concat_heads(a[0])]),
+        sympy=lambda a, c: linear_rule("b", [_concat_head_grads(a[0])]),
         example=lambda r: ([_heads(r)], ex.GRAD),
     ),
     OpSpec(
@@ -293,7 +361,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.concat_heads_backward(a[0], c.n_heads),
         rule="backward_multi_head.split_grad: dC's columns back to their heads",
-        sympy=lambda a, c: rules.split_heads(a[0], c),
+        sympy=lambda a, c: _split_heads(a[0], c),
         example=lambda r: ([ex.normal(r, _T, _H * _DK)], ex.GRAD),
     ),
     OpSpec(
@@ -301,7 +369,9 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.attend_backward_weights(*a),
         rule="backward_attention.weights_grad: dP = dO Vᵀ",
-        sympy=lambda a, c: rules.each(rules.matrix_rule("weights_grad"), a),
+        sympy=lambda a, c: each(
+            rules.rule(backward_attention.weights_grad, *_matrices("dO", "V")), a
+        ),
         example=lambda r: ([_heads(r), _heads(r)], ex.GRAD),
     ),
     OpSpec(
@@ -309,7 +379,9 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.attend_backward_v(*a),
         rule="backward_attention.value_grad: dV = Pᵀ dO",
-        sympy=lambda a, c: rules.each(rules.matrix_rule("value_grad"), a),
+        sympy=lambda a, c: each(
+            rules.rule(backward_attention.value_grad, *_matrices("P", "dO")), a
+        ),
         example=lambda r: ([ex.probs(r, _H, _T, _T), _heads(r)], ex.GRAD),
     ),
     OpSpec(
@@ -317,7 +389,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.softmax_backward(*a),
         rule="backward_attention.scores_grad: P ⊙ (dP − rowsum(P ⊙ dP))",
-        sympy=lambda a, c: rules.softmax(a),
+        sympy=lambda a, c: _softmax_grad(a),
         example=lambda r: ([ex.probs(r, _H, _T, _T), _scores(r)], ex.GRAD),
     ),
     OpSpec(
@@ -325,7 +397,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.apply_mask_backward(*a),
         rule="∂ attention.masked_score / ∂ score: dy where allowed, else 0",
-        sympy=lambda a, c: rules.mask_rule(len(a) - 1)(np.zeros_like(a[0]), *a),
+        sympy=lambda a, c: _mask_rule(len(a) - 1)(np.zeros_like(a[0]), *a),
         example=lambda r: ([_scores(r), ex.allowed(r, _T, _T)], ex.GRAD),
     ),
     OpSpec(
@@ -333,8 +405,11 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.scale_backward(a[0], c.d_k),
         rule="backward_attention.query_grad's 1/√d_k: dS'/√d_k",
-        sympy=lambda a, c: rules.each(
-            rules.matrix_rule("scale"), a, a[0].shape[-1], c.d_k
+        sympy=lambda a, c: each(
+            rules.rule(_scale_grad, *_matrices("dS"), rules.n, sizes=(_C,)),
+            a,
+            c.d_k,
+            a[0].shape[-1],
         ),
         example=lambda r: ([_scores(r)], ex.GRAD),
     ),
@@ -343,7 +418,11 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.qk_backward_q(*a),
         rule="backward_attention.query_grad, √d_k in its own stage: dQ = dS K",
-        sympy=lambda a, c: rules.each(rules.matrix_rule("query_grad"), a, 1),
+        sympy=lambda a, c: each(
+            rules.rule(backward_attention.query_grad, *_matrices("dS", "K"), rules.n),
+            a,
+            1,
+        ),
         example=lambda r: ([_scores(r), _heads(r)], ex.GRAD),
     ),
     OpSpec(
@@ -351,7 +430,11 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.qk_backward_k(*a),
         rule="backward_attention.key_grad, √d_k in its own stage: dK = dSᵀ Q",
-        sympy=lambda a, c: rules.each(rules.matrix_rule("key_grad"), a, 1),
+        sympy=lambda a, c: each(
+            rules.rule(backward_attention.key_grad, *_matrices("dS", "Q"), rules.n),
+            a,
+            1,
+        ),
         example=lambda r: ([_scores(r), _heads(r)], ex.GRAD),
     ),
 )

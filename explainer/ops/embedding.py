@@ -17,6 +17,7 @@ from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
 from explainer.ops.lambdified import EM, OH, Backend, X, Y, idx, matrix_op
 from explainer.ops.spec import OpSpec
+from explainer.symbolic import backward_embedding, backward_residual
 from explainer.symbolic import embedding as sym_embedding
 from explainer.symbolic import positional_encoding as sym_pe
 from explainer.symbolic.positional_encoding import col
@@ -58,6 +59,19 @@ def _add(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     f = be.compile((X, Y), ADD)
     a, b = (be.array(v) for v in inputs)
     return f(a, b)
+
+
+def _residual_grad(dY: sp.Expr) -> sp.Expr:
+    """dY to each branch: the first of backward_residual.residual_grads."""
+    return backward_residual.residual_grads(dY)[0]
+
+
+def _scale_embedding_grad(dy: sp.Expr, d: sp.Expr) -> sp.Expr:
+    """dy · ∂(x·√d_model)/∂x, from the forward formula."""
+    return dy * sp.diff(sym_embedding.scale_embedding(rules.z, d), rules.z)
+
+
+_ROWS = ("dX", rules.R, rules.K)  # ∂L/∂(a stage of T rows)
 
 
 SPECS = (
@@ -135,9 +149,9 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.embedding_backward(*a),
         rule="backward_embedding.table_grad: dE = Oᵀ dX",
-        sympy=lambda a, c: rules.matrix_rule("table_grad")(
-            rules.as_rows(a[0]), rules.as_rows(a[1])
-        ),
+        sympy=lambda a, c: rules.rule(
+            backward_embedding.table_grad, ("O", rules.R, rules.C), _ROWS
+        )(rules.as_rows(a[0]), rules.as_rows(a[1])),
         example=lambda r: ([ex.one_hot(r), ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
     ),
     OpSpec(
@@ -145,7 +159,9 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.scale_embedding_backward(a[0], c.d_model),
         rule="∂ embedding.scale_embedding / ∂ row: dy·√d_model",
-        sympy=lambda a, c: rules.scalar_rule("scale_embedding")(a[0], c.d_model),
+        sympy=lambda a, c: rules.rule(_scale_embedding_grad, rules.dy, rules.n)(
+            a[0], c.d_model
+        ),
         example=lambda r: ([ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
     ),
     OpSpec(
@@ -153,7 +169,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.add_backward(*a),
         rule="backward_residual.residual_grads: dY to both branches",
-        sympy=lambda a, c: rules.matrix_rule("residual")(a[0]),
+        sympy=lambda a, c: rules.rule(_residual_grad, _ROWS)(a[0]),
         example=lambda r: ([ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
     ),
     OpSpec(

@@ -4,7 +4,8 @@ their gradients."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from types import MappingProxyType as frozen
 
 import mpmath
@@ -20,9 +21,15 @@ from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
 from explainer.ops.lambdified import B, Backend, R, W, X, matrix_op
 from explainer.ops.spec import OpSpec
+from explainer.ops.sympy_rules import as_rows, each
+from explainer.symbolic import (
+    backward_activations,
+    backward_layer_norm,
+    backward_linear,
+)
 from explainer.symbolic import feed_forward as sym_ffn
 from explainer.symbolic import layer_norm as sym_layer_norm
-from explainer.symbolic.symbols import beta, eps, gamma, i, n, x, z
+from explainer.symbolic.symbols import beta, eps, gamma, i, matrix, n, vector, x, z
 from explainer.trace import Op
 
 LINEAR = X * W + sp.OneMatrix(R, 1) * B
@@ -60,6 +67,75 @@ def _relu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
 def _gelu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     f = be.compile((z,), GELU)
     return np.asarray(f(be.array(inputs[0])))
+
+
+# --- the SymPy rules of the gradients, lambdified --------------------------------
+
+
+def input_grad() -> Callable:
+    """dX = dY Wᵀ (backward_linear.input_grad)."""
+    return rules.rule(
+        backward_linear.input_grad, ("dY", rules.R, rules.K), ("W", rules.C, rules.K)
+    )
+
+
+def weight_grad() -> Callable:
+    """dW = Xᵀ dY (backward_linear.weight_grad)."""
+    return rules.rule(
+        backward_linear.weight_grad, ("X", rules.R, rules.C), ("dY", rules.R, rules.K)
+    )
+
+
+def bias_grad() -> Callable:
+    """db = 1ᵀ dY (backward_linear.bias_grad), called with the row count too."""
+    return rules.rule(
+        backward_linear.bias_grad, ("dY", rules.R, rules.K), sizes=(rules.R,)
+    )
+
+
+def linear_rule(kind: str, a: Sequence[np.ndarray]) -> np.ndarray:
+    """The gradient of x W + b for the input ``x``, ``w`` or ``b``."""
+    if kind == "x":
+        return each(input_grad(), a)
+    if kind == "w":
+        return weight_grad()(as_rows(a[0]), as_rows(a[1]))
+    dy = as_rows(a[0])
+    return np.ravel(bias_grad()(dy, dy.shape[0]))
+
+
+@functools.cache
+def _layer_norm_rules(size: int) -> tuple[Callable, Callable, Callable]:
+    """dx, dγ and dβ of ``layer_norm_backward_expr`` for one row."""
+    row, grads = matrix("x", 1, size), matrix("dy", 1, size)
+    gains = vector("gamma", size)
+    args = (list(row), list(gains), list(grads), eps)
+    exprs = backward_layer_norm.layer_norm_backward_expr(1, size)
+    return tuple(rules.lambdified(args, exprs[k]) for k in ("dx", "dgamma", "dbeta"))
+
+
+def _layer_norm_x(a: Sequence[np.ndarray], c) -> np.ndarray:
+    x, gamma, dy = as_rows(a[0]), np.ravel(a[1]), as_rows(a[2])
+    fn = _layer_norm_rules(x.shape[1])[0]
+    out = [np.ravel(fn(x[r], gamma, dy[r], c.eps)) for r in range(x.shape[0])]
+    return np.stack(out).reshape(a[0].shape)
+
+
+def _layer_norm_param(which: int, a: Sequence[np.ndarray], c) -> np.ndarray:
+    """dγ or dβ: the rule's sum over rows, one row's term at a time (the rule is
+    lambdified for one row; for all rows at once SymPy takes seconds)."""
+    x, dy = as_rows(a[0]), as_rows(a[-1])
+    fn = _layer_norm_rules(x.shape[1])[which]
+    ones = np.ones(x.shape[1])
+    terms = [np.ravel(fn(x[r], ones, dy[r], c.eps)) for r in range(x.shape[0])]
+    return np.sum(terms, axis=0)
+
+
+def _relu_vjp(z: sp.Expr, dy: sp.Expr) -> sp.Expr:
+    return dy * backward_activations.relu_grad(z)
+
+
+def _gelu_vjp(z: sp.Expr, dy: sp.Expr) -> sp.Expr:
+    return dy * backward_activations.gelu_grad(z)
 
 
 _T, _D, _F = ex.T, ex.D_MODEL, 2 * ex.D_MODEL  # F: a hidden width (d_ff)
@@ -143,7 +219,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.linear_backward_x(*a),
         rule="backward_linear.input_grad: dX = dY Wᵀ",
-        sympy=lambda a, c: rules.linear("x", a),
+        sympy=lambda a, c: linear_rule("x", a),
         example=lambda r: ([_rows(r, _F), ex.normal(r, _D, _F)], ex.GRAD),
     ),
     OpSpec(
@@ -151,7 +227,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.linear_backward_w(*a),
         rule="backward_linear.weight_grad: dW = Xᵀ dY",
-        sympy=lambda a, c: rules.linear("w", a),
+        sympy=lambda a, c: linear_rule("w", a),
         example=lambda r: ([_rows(r), _rows(r, _F)], ex.GRAD),
     ),
     OpSpec(
@@ -159,7 +235,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.linear_backward_b(*a),
         rule="backward_linear.bias_grad: db = 1ᵀ dY",
-        sympy=lambda a, c: rules.linear("b", a),
+        sympy=lambda a, c: linear_rule("b", a),
         example=lambda r: ([_rows(r, _F)], ex.GRAD),
     ),
     OpSpec(
@@ -167,7 +243,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_norm.layer_norm_backward_x(*a, c.eps),
         rule="backward_layer_norm.input_grad_entry: (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ̂",
-        sympy=rules.layer_norm_x,
+        sympy=_layer_norm_x,
         example=lambda r: ([_rows(r), _gain(r), _rows(r)], ex.GRAD),
     ),
     OpSpec(
@@ -175,7 +251,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_norm.layer_norm_backward_gamma(*a, c.eps),
         rule="backward_layer_norm: dγ = Σ_rows dy ⊙ x̂",
-        sympy=lambda a, c: rules.layer_norm_param(1, a, c),
+        sympy=lambda a, c: _layer_norm_param(1, a, c),
         example=lambda r: ([_rows(r), _rows(r)], ex.GRAD),
     ),
     OpSpec(
@@ -183,7 +259,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_norm.layer_norm_backward_beta(*a),
         rule="backward_layer_norm: dβ = Σ_rows dy",
-        sympy=lambda a, c: rules.layer_norm_param(2, [a[0], a[0]], c),
+        sympy=lambda a, c: _layer_norm_param(2, [a[0], a[0]], c),
         example=lambda r: ([_rows(r)], ex.GRAD),
     ),
     OpSpec(
@@ -191,7 +267,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_act.relu_backward(*a),
         rule="backward_activations.relu_grad: dy·H(z)",
-        sympy=lambda a, c: rules.scalar_rule("relu")(*a),
+        sympy=lambda a, c: rules.rule(_relu_vjp, rules.z, rules.dy)(*a),
         example=lambda r: ([_rows(r, _F), _rows(r, _F)], ex.GRAD),
     ),
     OpSpec(
@@ -199,7 +275,12 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_act.gelu_backward(*a),
         rule="backward_activations.gelu_grad: dy·(Φ(z) + z φ(z))",
-        sympy=lambda a, c: rules.scalar_rule("gelu")(*a),
+        sympy=lambda a, c: rules.rule(
+            _gelu_vjp,
+            rules.z,
+            rules.dy,
+            modules=("scipy", "numpy"),  # erf
+        )(*a),
         example=lambda r: ([_rows(r, _F), _rows(r, _F)], ex.GRAD),
     ),
 )

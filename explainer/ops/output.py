@@ -15,7 +15,9 @@ from explainer.ops import examples as ex
 from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
 from explainer.ops.lambdified import EM, Backend, H, matrix_op
+from explainer.ops.layers import input_grad, weight_grad
 from explainer.ops.spec import OpSpec
+from explainer.symbolic import backward_cross_entropy
 from explainer.symbolic import output as sym_output
 from explainer.trace import Op
 
@@ -29,6 +31,16 @@ def _argmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
         best = [max(range(len(r)), key=r.__getitem__) for r in rows]
         return np.array(best).reshape(arr.shape[:-1])
     return np.argmax(arr, axis=-1)
+
+
+def _cross_entropy_grad(a: Sequence[np.ndarray]) -> np.ndarray:
+    """backward_cross_entropy.logits_grad, (p − y)/T, with y the labels' one-hot
+    rows."""
+    probs, labels = a
+    target = np.zeros_like(probs)
+    np.put_along_axis(target, labels[..., None], 1.0, axis=-1)  # one-hot y
+    fn = rules.rule(backward_cross_entropy.logits_grad, rules.p, rules.y, rules.n)
+    return fn(probs, target, labels.size)
 
 
 _T, _D, _V = ex.T, ex.D_MODEL, ex.VOCAB
@@ -78,7 +90,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: loss.cross_entropy_backward(*a),
         rule="backward_cross_entropy.logits_grad: (p − y)/T",
-        sympy=lambda a, c: rules.cross_entropy(a),
+        sympy=lambda a, c: _cross_entropy_grad(a),
         example=lambda r: ([ex.probs(r, _T, _V), ex.ids(r)], ex.GRAD),
     ),
     OpSpec(
@@ -86,7 +98,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.logits_backward_h(*a),
         rule="backward_linear.input_grad with W = Eᵀ: dh = dZ E",
-        sympy=lambda a, c: rules.each(rules.matrix_rule("input_grad"), [a[0], a[1].T]),
+        sympy=lambda a, c: rules.each(input_grad(), [a[0], a[1].T]),
         example=lambda r: ([ex.normal(r, _T, _V), ex.normal(r, _V, _D)], ex.GRAD),
     ),
     OpSpec(
@@ -94,9 +106,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad_linear.logits_backward_e(*a),
         rule="backward_linear.weight_grad with W = Eᵀ: dE = (hᵀ dZ)ᵀ",
-        sympy=lambda a, c: (
-            rules.matrix_rule("weight_grad")(rules.as_rows(a[0]), rules.as_rows(a[1])).T
-        ),
+        sympy=lambda a, c: weight_grad()(rules.as_rows(a[0]), rules.as_rows(a[1])).T,
         example=lambda r: ([ex.normal(r, _T, _D), ex.normal(r, _T, _V)], ex.GRAD),
     ),
 )
