@@ -7,6 +7,15 @@ VENV="${EXPLAINER_VENV:-.venv}"
 
 bash scripts/setup.sh
 mkdir -p output
+# Train the default model again (under 2 minutes) and show what it learned.
+"$VENV/bin/explainer" train --preset default --out output/weights/default.safetensors
+if cmp -s output/weights/default.safetensors explainer/data/weights/default.safetensors
+then echo "the same bytes as the shipped explainer/data/weights/default.safetensors"
+else echo "note: not byte-identical to the shipped weights (another BLAS?)"
+fi
+"$VENV/bin/explainer" generate --preset default --sentence "When you play game of thrones"
+"$VENV/bin/explainer" generate --preset default --sentence "You win or you die"
+"$VENV/bin/explainer" generate --preset next-word --prompt "when you"
 "$VENV/bin/explainer" trace --out output/trace.json
 "$VENV/bin/explainer" render --movie --quality low
 "$VENV/bin/explainer" report
