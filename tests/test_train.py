@@ -316,7 +316,7 @@ def test_random_presets_say_so(capsys):
     code, out, _ = run(["trace", "--preset", "seed003"], capsys)
     assert code == 0 and "the weights are random, not trained" in out
     code, out, _ = run(["trace"], capsys)
-    assert "weights: trained for" in out
+    assert "weights: trained to translate English into Chinese" in out
 
 
 def test_train_preset_default_reproduces_the_shipped_weights(tmp_path, capsys, default):

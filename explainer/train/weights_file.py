@@ -51,10 +51,17 @@ class Weights:
     def describe(self) -> str:
         """One line for a learner: what these weights learned, and how."""
         s = self.settings
+        goal = _GOALS.get(self.task, f"for {self.task}")
         return (
-            f"trained for {s['steps']} Adam steps on {s['dataset']} ({self.task}); "
+            f"trained {goal} for {s['steps']} Adam steps on {s['dataset']}; "
             f"loss {self.losses[0]:.3g} at the start, {self.final_loss:.2g} at the end"
         )
+
+
+_GOALS = {
+    "translation": "to translate English into Chinese",
+    "next-word": "to predict the next English word",
+}
 
 
 def to_bytes(weights: Weights) -> bytes:
