@@ -30,6 +30,7 @@ from explainer.symbolic.render import latex
 from explainer.trace import Op
 
 FONT = 22
+D_SHOWN = 4  # columns of a head's q, k, v shown (first two, …, last): legible
 
 
 class ScaledDotProductAttention(TraceScene):
@@ -78,9 +79,14 @@ class ScaledDotProductAttention(TraceScene):
     def scores_phase(self, prefix: str, h: int, tokens) -> TraceMatrix:
         scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT)
         keys = self.matrix(
-            self.k_stage, (h,), transpose=True, font_size=FONT, h_buff=scores.h_buff
+            self.k_stage,
+            (h,),
+            transpose=True,
+            font_size=FONT,
+            h_buff=scores.h_buff,
+            max_rows=D_SHOWN,
         )
-        queries = self.matrix(self.q_stage, (h,), font_size=FONT)
+        queries = self.matrix(self.q_stage, (h,), font_size=FONT, max_cols=D_SHOWN)
         keys.set_color(K_COLOR)
         queries.set_color(Q_COLOR)
         # Q on the left, Kᵀ above, the scores where their rows and columns meet.
@@ -296,8 +302,9 @@ class ScaledDotProductAttention(TraceScene):
     def output_phase(self, prefix: str, h: int, tokens) -> None:
         weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
         heat = weights.heat(BLUE_D, peak=1.0)
-        values = self.matrix(self.v_stage, (h,), font_size=FONT).set_color(V_COLOR)
-        out = self.matrix(f"{prefix}.heads", (h,), font_size=FONT)
+        values = self.matrix(self.v_stage, (h,), font_size=FONT, max_cols=D_SHOWN)
+        values.set_color(V_COLOR)
+        out = self.matrix(f"{prefix}.heads", (h,), font_size=FONT, max_cols=D_SHOWN)
         dot = MathTex(r"\cdot", font_size=40)
         eq = MathTex("=", font_size=40)
         row = VGroup(VGroup(heat, weights), dot, values, eq, out).arrange(

@@ -25,6 +25,7 @@ from manim import *
 from explainer.trace import Op
 
 FONT = 22
+COLS = 6  # columns shown of a wide matrix (first four, …, last): legible
 
 
 class FeedForward(TraceScene):
@@ -52,9 +53,9 @@ class FeedForward(TraceScene):
         """x (labelled) → ``first``: the widening, shown with its shapes."""
         trace = self.trace
         x_name = trace.stage(first).inputs[0]
-        x_mob = self.matrix(x_name, font_size=FONT)
+        x_mob = self.matrix(x_name, font_size=FONT, max_cols=COLS)
         labels = x_mob.label_rows(self.tokens, 18)
-        hidden = self.matrix(first, font_size=FONT)
+        hidden = self.matrix(first, font_size=FONT, max_cols=COLS)
         arrow = MathTex(arrow_tex, font_size=34)
         row = VGroup(VGroup(labels, x_mob), arrow, hidden).arrange(RIGHT, buff=0.2)
         self.body(row, width=13.5)
@@ -104,7 +105,7 @@ class FeedForward(TraceScene):
             *self.caption(caption),
             run_time=1.0,
         )
-        activation = self.matrix(f"{ffn}.activation", font_size=FONT)
+        activation = self.matrix(f"{ffn}.activation", font_size=FONT, max_cols=COLS)
         activation.align_like(hidden)
         self.play(FadeTransform(hidden, activation), run_time=1.0)
         self.wait(1.0)
@@ -117,15 +118,15 @@ class FeedForward(TraceScene):
     def swiglu_phase(self, ffn: str) -> TraceMatrix:
         trace = self.trace
         x_name = trace.stage(f"{ffn}.gate").inputs[0]
-        x_mob = self.matrix(x_name, font_size=FONT)
+        x_mob = self.matrix(x_name, font_size=FONT, max_cols=COLS)
         labels = x_mob.label_rows(self.tokens, 18)
-        gate = self.matrix(f"{ffn}.gate", font_size=FONT)
-        up = self.matrix(f"{ffn}.up", font_size=FONT)
-        gate_name = gate.named(r"g = x W_{gate}", font_size=28)
-        up_name = up.named(r"u = x W_{up}", font_size=28)
-        right = VGroup(gate_name, gate, up, up_name).arrange(DOWN, buff=0.15)
-        right[2].shift(0.25 * DOWN)
-        right[3].next_to(up, DOWN, 0.15)
+        gate = self.matrix(f"{ffn}.gate", font_size=FONT, max_cols=COLS)
+        up = self.matrix(f"{ffn}.up", font_size=FONT, max_cols=COLS)
+        gate_name = gate.named(r"g = x W_{\mathrm{gate}}", font_size=28)
+        up_name = up.named(r"u = x W_{\mathrm{up}}", font_size=28)
+        right = VGroup(gate_name, gate, up, up_name).arrange(DOWN, buff=0.1)
+        right[2].shift(0.1 * DOWN)
+        right[3].next_to(up, DOWN, 0.1)
         arrow = MathTex(r"\longrightarrow", font_size=40)
         x_label = x_mob.named("x", font_size=28)
         left = VGroup(VGroup(labels, x_mob), x_label)
@@ -165,7 +166,7 @@ class FeedForward(TraceScene):
             run_time=1.2,
         )
         self.wait(1.0)
-        activation = self.matrix(f"{ffn}.activation", font_size=FONT)
+        activation = self.matrix(f"{ffn}.activation", font_size=FONT, max_cols=COLS)
         activation.match_height(gate).move_to(VGroup(gate, up))
         act_name = activation.named(r"\mathrm{SiLU}(g) \odot u", font_size=28)
         act_name.next_to(activation, DOWN, 0.15)
@@ -184,7 +185,7 @@ class FeedForward(TraceScene):
     # --- back to d_model -------------------------------------------------------------
 
     def output_phase(self, ffn: str, activation: TraceMatrix) -> None:
-        out = self.matrix(f"{ffn}.out", font_size=FONT)
+        out = self.matrix(f"{ffn}.out", font_size=FONT, max_cols=COLS)
         bias = bool(np.any(self.trace[f"{ffn}.b_2"]))
         w2 = r"\cdot W_2 + b_2" if bias else r"\cdot W_2"
         arrow = MathTex(rf"\xrightarrow{{\;{w2}\;}}", font_size=34)

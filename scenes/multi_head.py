@@ -22,7 +22,7 @@ from manim import *
 
 from explainer.symbolic.render import latex
 
-MAX_HEADS = 4  # heads drawn side by side
+MAX_HEADS = 3  # heads drawn side by side (more would be under 12 px at 720p)
 FONT = 22
 
 
@@ -89,9 +89,9 @@ class MultiHeadAttention(TraceScene):
         # 2. The heads' outputs, side by side: that is the concatenation.
         outs = VGroup(
             *(
-                self.matrix(f"{prefix}.heads", (h,), font_size=FONT).set_color(
-                    HEAD_COLORS[h]
-                )
+                self.matrix(
+                    f"{prefix}.heads", (h,), font_size=FONT, max_cols=4
+                ).set_color(HEAD_COLORS[h])
                 for h in range(shown)
             )
         ).arrange(RIGHT, buff=0.2)

@@ -56,9 +56,10 @@ class QKVProjections(TraceScene):
 
         x_name = trace.stage(f"{prefix}.q").inputs[0]
         d_in = trace[x_name].shape[-1]
-        x_mob = self.matrix(x_name, font_size=FONT, cols=shown_indices(d_in, 4))
-        x_labels = x_mob.label_rows(tokens, 18)
         weights = self.weights(f"{prefix}.w_q")
+        x_cols = shown_indices(d_in, 4 if len(weights.cols) <= 6 else 3)
+        x_mob = self.matrix(x_name, font_size=FONT, cols=x_cols)
+        x_labels = x_mob.label_rows(tokens, 18)
         results = self.heads(f"{prefix}.q", shown_heads)
         dot = MathTex(r"\cdot", font_size=40)
         eq = MathTex("=", font_size=40)

@@ -139,8 +139,8 @@ class RotaryPositions(TraceScene):
             axis_config={"stroke_color": MUTED, "stroke_width": 1.5},
         )
         axes_names = VGroup(
-            MathTex(r"x_0", font_size=24, color=MUTED).next_to(plane, RIGHT, 0.1),
-            MathTex(r"x_1", font_size=24, color=MUTED).next_to(plane, UP, 0.1),
+            MathTex(r"x_0", font_size=34, color=MUTED).next_to(plane, RIGHT, 0.1),
+            MathTex(r"x_1", font_size=34, color=MUTED).next_to(plane, UP, 0.1),
         )
         board = VGroup(plane, axes_names)
         self.body(board, shift=2.6 * LEFT)

@@ -170,7 +170,7 @@ def test_a_scene_of_a_real_model_renders_to_mp4(name, traces, tmp_path, monkeypa
     assert result.path.stat().st_size > 10_000
     frames = frame_count(result.path)
     assert frames == round(result.seconds * result.frame_rate) > 0
-    assert 8 <= result.seconds <= 40
+    assert 8 <= result.seconds <= 60  # captions held at a reading pace
     for matrix in result.scene.shown:  # the trace's own numbers, rounded
         block = np.atleast_2d(np.asarray(trace[matrix.stage])[matrix.index])
         block = block.T if matrix.transposed else block

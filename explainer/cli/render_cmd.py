@@ -69,7 +69,8 @@ from explainer.render.manifest import MANIFEST
     "--check",
     is_flag=True,
     help="write no video: run the scenes and report caption times, the smallest "
-    "text in pixels, texts off the frame and overlapping; exit 1 on a problem",
+    "text in pixels, texts off the frame and overlapping, captions held over an "
+    "empty picture; exit 1 on a problem",
 )
 @click.option(
     "--manim-cache",
