@@ -1,5 +1,5 @@
-"""The loss curve of a training run as an SVG picture: the loss after each step
-on a logarithmic axis, with the checkpoints marked. Plain text, no plotting
+"""The loss curve of a training run as an SVG picture: the loss after 0, 1, 2, …
+Adam steps on a logarithmic axis, with the checkpoints marked. Plain text, no plotting
 library, the same losses give the same bytes."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ FONT = 'font-family="sans-serif" font-size="14"'
 def loss_curve_svg(
     losses: Sequence[float], checkpoints: Sequence[int] = (), title: str = ""
 ) -> str:
-    """An SVG line chart of ``losses`` (step 1 … n) on a log axis.
+    """An SVG line chart of ``losses`` (``losses[s]``: after s steps) on a log axis.
 
     >>> svg = loss_curve_svg([2.0, 1.0, 0.1], [0], "loss")
     >>> svg.startswith("<svg") and "step" in svg
@@ -31,7 +31,7 @@ def loss_curve_svg(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x_of(step: float) -> float:
-        return LEFT + plot_w * (step - 1) / max(n - 1, 1)
+        return LEFT + plot_w * step / max(n - 1, 1)
 
     def y_of(loss: float) -> float:
         return TOP + plot_h * (hi - math.log10(loss)) / (hi - lo)
@@ -62,31 +62,31 @@ def loss_curve_svg(
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
-        f"{FONT}>step</text>"
+        f"{FONT}>Adam steps done</text>"
     )
     parts.append(
         f'<text transform="translate(16 {TOP + plot_h / 2:.1f}) rotate(-90)" '
         f'text-anchor="middle" {FONT}>loss</text>'
     )
-    points = " ".join(f"{x_of(i + 1):.1f},{y_of(v):.1f}" for i, v in enumerate(losses))
+    points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(losses))
     parts.append(
         f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>'
     )
     for step in checkpoints:
-        if 1 <= step <= n:
-            x, y = x_of(step), y_of(losses[step - 1])
+        if 0 <= step < n:
+            x, y = x_of(step), y_of(losses[step])
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#d62728"/>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
 def _power_label(power: int) -> str:
-    return {0: "1", 1: "10", -1: "0.1", -2: "0.01"}.get(power, f"1e{power}")
+    return f"{10.0**power:g}" if -4 <= power <= 4 else f"1e{power}"
 
 
 def _step_ticks(n: int) -> list[int]:
-    """About five round step numbers from 1 to ``n``."""
+    """About five round step numbers from 0 to ``n``."""
     raw = max(n / 5, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     stride = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return [1] + [s for s in range(stride, n + 1, stride)]
+    return list(range(0, n, stride))
