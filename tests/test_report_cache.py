@@ -74,3 +74,25 @@ def test_no_cache_writes_nothing(folder, monkeypatch):
     name = SHOWN[0]
     assert derivation_view(name) == build(name)
     assert not (folder / "mathml.json").exists()
+
+
+def test_the_ops_formulas_are_remembered_apart_from_the_derivations(folder):
+    from explainer.report.formulas import _formula_math, _op_math
+    from explainer.report.mathml import mathml
+    from explainer.trace import Op
+    from explainer.verify.formulas import FORMULAS
+
+    ops = [Op.SOFTMAX, Op.LAYER_NORM, Op.LINEAR]
+    fresh = {op: mathml(FORMULAS[op]) for op in ops}  # printed here, not stored
+    view = derivation_view("softmax")  # a derivation and an op of the same name
+    for op in ops:
+        assert _op_math(op) == fresh[op]
+    stored = json.loads((folder / "mathml.json").read_text("utf-8"))["views"]
+    assert {f"op:{op}" for op in ops} | {"softmax"} <= set(stored)
+    forget()
+    _formula_math.cache_clear()
+    for op in ops:
+        again = _op_math(op)  # from the file
+        assert again == fresh[op] and type(again).__name__ == "Markup"
+    assert derivation_view("softmax") == view
+    _formula_math.cache_clear()

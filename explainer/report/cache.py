@@ -1,8 +1,8 @@
-"""The derivations as MathML, remembered between runs.
+"""The derivations and the ops' formulas as MathML, remembered between runs.
 
 Building a derivation and printing its steps as MathML takes most of a report's
 time, and the result depends only on source code (:mod:`explainer.symbolic`, the
-MathML printer, the report's derivation view) and on the versions of Python and
+ops, the MathML printer, the report's views) and on the versions of Python and
 SymPy, never on a trace. So the views are remembered in ``mathml.json`` beside
 the proofs (:func:`explainer.verify.derivations.cache_path`), keyed by a hash of
 that source and those versions, as the proofs are: any edit to a derivation or to
@@ -34,16 +34,21 @@ REPORT = Path(__file__).parent
 
 
 def source_key() -> str:
-    """A hash of everything a derivation's MathML depends on: the source of
-    :mod:`explainer.symbolic`, of the printer and the view, of this module, and
-    the versions of Python and SymPy."""
+    """A hash of everything a view's MathML depends on: the source of
+    :mod:`explainer.symbolic` and of the ops (whose formulas ``verify``
+    evaluates), of the printer and the views, of this module, and the versions of
+    Python and SymPy."""
     digest = hashlib.sha256()
     for version in (sys.version, sp.__version__):
         digest.update(version.encode() + b"\0")
+    package = Path(symbolic.__file__).parents[1]
     files = [
         *sorted(Path(symbolic.__file__).parent.glob("*.py")),
+        *sorted((package / "ops").glob("*.py")),
+        package / "verify" / "formulas.py",
         REPORT / "mathml.py",
         REPORT / "derivations.py",
+        REPORT / "formulas.py",
         Path(__file__),
     ]
     for path in files:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from explainer.ops.registry import Column
+from explainer.report.cache import remembered
 from explainer.report.mathml import mathml
 from explainer.trace import Op, Stage
 from explainer.verify.formulas import FORMULAS
@@ -42,6 +43,11 @@ def op_formulas(stages: list[Stage]) -> list[OpFormula]:
     ]
 
 
-@functools.cache
 def _op_math(op: Op) -> Markup:
-    return mathml(FORMULAS[op])
+    return _formula_math(f"op:{op}")  # "op:": derivations are remembered too
+
+
+@functools.cache
+@remembered()  # across runs: report/cache.py (0.1–0.3 s of printing a run)
+def _formula_math(name: str) -> Markup:
+    return mathml(FORMULAS[Op(name.removeprefix("op:"))])
