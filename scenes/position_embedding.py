@@ -81,7 +81,8 @@ class PositionEmbedding(TraceScene):
             (positions.name, "P[t]"),
             (f"{p}.segments", "S[0]"),
         ]
-        mobs = [self.matrix(stage, font_size=FONT) for stage, _ in parts]
+        # Three matrices side by side: 4 columns each (first two, …, last), legible.
+        mobs = [self.matrix(stage, font_size=FONT, max_cols=4) for stage, _ in parts]
         token_labels = mobs[0].label_rows(tokens, 18)
         row = VGroup(
             VGroup(token_labels, mobs[0]),
@@ -99,7 +100,7 @@ class PositionEmbedding(TraceScene):
         )
         self.play(
             FadeOut(labels, name),
-            Transform(table, mobs[1]),
+            FadeTransform(table, mobs[1]),  # 4 columns: no collapsed leftovers
             FadeIn(row[0], row[1], row[3], mobs[2], names),
             *self.caption(
                 "Added to each token's embedding, with the segment row "
@@ -107,8 +108,6 @@ class PositionEmbedding(TraceScene):
             ),
             run_time=1.2,
         )
-        self.remove(table)
-        self.add(mobs[1])
         self.wait(1.5)
         total = self.matrix(f"{p}.sum", font_size=FONT)
         total_labels = total.label_rows(tokens, 18)
