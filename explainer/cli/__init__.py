@@ -22,6 +22,7 @@ COMMANDS = {
     "report": ("explainer.cli.report_cmd", "report_command"),
     "generate": ("explainer.cli.generate_cmd", "generate_command"),
     "train": ("explainer.cli.train_cmd", "train_command"),
+    "serve": ("explainer.cli.serve_cmd", "serve_command"),
 }
 """Each command's module and function: imported only when that command runs (or
 for --help), so that ``explainer report`` does not load Manim's runner or

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -109,14 +110,7 @@ def verify_command(
                 raise
             raise StructureProblems(err.problems) from None
     if as_json:
-        payload = {
-            "summary": summary_line(results),
-            "ok": all(r.ok for r in results),
-            "total": len(results),
-            "counts": counts(results),
-            "results": [r.to_dict() for r in results],
-        }
-        _echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        _echo(json.dumps(as_json_payload(results), ensure_ascii=False, indent=1))
     elif show_all or failures:
         _echo(table([r for r in results if not r.ok] if failures else results))
         _echo(summary_line(results))
@@ -150,6 +144,18 @@ def load_or_run(setup: Setup, trace_file: str | None) -> Trace:
     trace = setup.run()
     warn_unknown(trace)
     return trace
+
+
+def as_json_payload(results: list[CheckResult]) -> dict[str, Any]:
+    """What ``--json`` prints (and ``explainer serve``'s ``/api/verify`` answers):
+    the summary line, whether all passed, the counts per kind, every check."""
+    return {
+        "summary": summary_line(results),
+        "ok": all(r.ok for r in results),
+        "total": len(results),
+        "counts": counts(results),
+        "results": [r.to_dict() for r in results],
+    }
 
 
 def counts(results: list[CheckResult]) -> dict[str, dict[str, int]]:

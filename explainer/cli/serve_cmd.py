@@ -1,0 +1,59 @@
+"""``explainer serve``: the live explorer on a local web server."""
+
+from __future__ import annotations
+
+import click
+
+from explainer.cli.errors import user_errors
+
+
+@click.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="the address to listen on (127.0.0.1: this computer only)",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="the port to listen on (0: any free port)",
+)
+def serve_command(host: str, port: int) -> None:
+    """Serve the live explorer: type a sentence, pick a model, see the report of
+    its pass; and a JSON API (trace, verify, report, generate; see README.md).
+
+    \b
+    Examples:
+      explainer serve
+      explainer serve --port 8080
+    """
+    import socket
+
+    import uvicorn
+
+    from explainer.serve.app import create_app
+
+    with user_errors():
+        try:  # bind first: a port in use is a one-line error, before the models load
+            sock = socket.create_server((host, port))
+        except OSError as err:
+            raise ValueError(
+                f"cannot listen on {host}:{port} ({err.strerror}); "
+                "give another --port or --host"
+            ) from None
+    with sock:
+        click.echo("loading the models and the first report…", err=True)
+        hosts = None if host in ("0.0.0.0", "::") else [host, "localhost", "127.0.0.1"]
+        app = create_app(hosts=hosts)
+        bound = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"explainer serve: http://{shown}:{bound}/ (Ctrl+C stops it)")
+        config = uvicorn.Config(app, log_level="warning")
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn has shut down, then raised it again
+            pass
+    click.echo("explainer serve: stopped", err=True)

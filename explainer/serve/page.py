@@ -1,0 +1,68 @@
+"""``GET /``: the live page (``templates/live.html.j2``): a sentence box and a
+model picker above the report of the default preset's sentence, rendered by the
+report's own templates; the page's script swaps in the report of each new
+sentence (``POST /api/report``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from explainer.presets import PRESETS
+from explainer.serve.limits import LIVE_PRESETS, MAX_SENTENCE_CHARS
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src data:; media-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+"""The page's policy: the report's own (inline styles and scripts, nothing from
+elsewhere), plus requests to this server; the report in the frame inherits it."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str  # "preset:default" or "model:smollm2"
+    label: str
+
+
+def choices() -> list[Choice]:
+    """The models of the picker: the live presets, then the pretrained models."""
+    from explainer.config import MODELS
+
+    out = []
+    for name in LIVE_PRESETS:
+        trained = "trained" if PRESETS[name].weights else "random weights"
+        arch = PRESETS[name].config.get("architecture", "encoder-decoder")
+        out.append(Choice(f"preset:{name}", f"{name} (toy {arch}, {trained})"))
+    labels = {
+        "minilm": "MiniLM (pretrained encoder)",
+        "smollm2": "SmolLM2 (pretrained)",
+    }
+    for name in MODELS:
+        out.append(Choice(f"model:{name}", labels.get(name, name)))
+    return out
+
+
+def render_page(sentence: str, report: str) -> str:
+    """The live page around ``report`` (the report page of ``sentence``)."""
+    from explainer.report.build import environment
+
+    return (
+        environment()
+        .get_template("live.html.j2")
+        .render(
+            sentence=sentence,
+            report=report,
+            choices=choices(),
+            chosen="preset:default",
+            max_chars=MAX_SENTENCE_CHARS,
+        )
+    )
+
+
+async def page(request: Request) -> Response:
+    """The live page, the default preset's report inside (rendered at start-up)."""
+    return HTMLResponse(request.app.state.page)

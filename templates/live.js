@@ -1,0 +1,104 @@
+/* The live explorer's page (live.html.j2): trace a new sentence and swap its
+   report into the frame; generate, showing each token as the server sends it. */
+(function () {
+  "use strict";
+  var form = document.getElementById("live-form");
+  var sentence = document.getElementById("live-sentence");
+  var model = document.getElementById("live-model");
+  var status = document.getElementById("live-status");
+  var tokens = document.getElementById("live-tokens");
+  var frame = document.getElementById("live-report");
+  var busy = false;
+
+  function body() {
+    var choice = model.value.split(":");
+    var request = { sentence: sentence.value };
+    request[choice[0]] = choice[1];  /* "preset:default" or "model:smollm2" */
+    return JSON.stringify(request);
+  }
+
+  function say(text, isError) {
+    status.textContent = text;
+    status.className = isError ? "status error" : "status";
+  }
+
+  function failed(response) {
+    return response.json().then(function (data) {
+      say(data.error || ("error " + response.status), true);
+    }, function () { say("error " + response.status, true); });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (busy) { return; }
+    busy = true;
+    say("tracing…", false);
+    fetch("/api/report", { method: "POST", body: body(),
+                           headers: { "Content-Type": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { return failed(response); }
+        return response.text().then(function (html) {
+          frame.srcdoc = html;
+          say("traced: " + sentence.value, false);
+        });
+      }, function () { say("the server did not answer", true); })
+      .then(function () { busy = false; });
+  });
+
+  document.getElementById("live-generate").addEventListener("click", function () {
+    if (busy) { return; }
+    busy = true;
+    tokens.textContent = "";
+    say("generating…", false);
+    fetch("/api/generate", { method: "POST", body: body(),
+                             headers: { "Content-Type": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { return failed(response); }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function read() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) { return; }
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var events = buffer.split("\n\n");
+            buffer = events.pop();
+            events.forEach(show);
+            return read();
+          });
+        }
+        return read();
+      }, function () { say("the server did not answer", true); })
+      .then(function () { busy = false; });
+  });
+
+  function show(block) {
+    var name = "", data = "";
+    block.split("\n").forEach(function (line) {
+      if (line.indexOf("event: ") === 0) { name = line.slice(7); }
+      if (line.indexOf("data: ") === 0) { data = line.slice(6); }
+    });
+    var value = JSON.parse(data || "{}");
+    if (name === "start") {
+      tokens.textContent = value.tokens.join(" ") + (value.task === "translate" ? " →" : "");
+    } else if (name === "token") {
+      tokens.textContent += value.text;
+    } else if (name === "done") {
+      say("generated " + value.new_tokens + " tokens", false);
+    } else if (name === "error") {
+      say(value.error, true);
+    }
+  }
+
+  /* The report inside the frame tells its height (embedded.js). */
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.source !== frame.contentWindow || !data || data.explainer !== 1) { return; }
+    if (typeof data.height === "number" && data.height > 0) {
+      frame.style.height = data.height + "px";
+    }
+    if (typeof data.scrollTo === "number") {
+      window.scrollTo(0, frame.offsetTop + data.scrollTo - 60);
+    }
+  });
+})();
