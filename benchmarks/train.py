@@ -11,9 +11,10 @@ cross-attention, :mod:`explainer.train.objective`), every gradient, and one Adam
 update (β₁ 0.9, β₂ 0.98, ε 10⁻⁹, the warm-up/decay schedule of
 :func:`explainer.train.adam.step_size`). NumPy: :func:`evaluate` (forward pass +
 the backward rules of :mod:`explainer.backward`) and :class:`Adam`. torch: the same
-model written with torch tensor ops (each attention's weights are needed for the
-alignment loss, which ``nn.MultiheadAttention`` inside ``nn.Transformer`` does not
-return), autograd, ``torch.optim.Adam`` with a ``LambdaLR`` schedule.
+model written with torch functional ops (``F.scaled_dot_product_attention``, and
+the weights written out for the last cross-attention, whose head 0 the alignment
+loss reads, which ``nn.Transformer`` does not return), autograd,
+``torch.optim.Adam`` with a ``LambdaLR`` schedule.
 
 Before timing, both start from :func:`explainer.train.initial_params`: the losses
 and every parameter's gradient must agree (max |ours − torch| ≤ 10⁻⁸ · max |torch|
@@ -22,7 +23,7 @@ is timed. Timing: each side takes turns in blocks (a pause before each, so that
 the other side's BLAS or OpenMP threads are asleep), every block restarting from
 the initial weights; the median seconds per step over all timed steps is reported,
 and the ratio NumPy ÷ torch (goal ≤ 1.5). Both sides use one thread unless
-``--threads`` says otherwise: the largest product is 50 × 14 by 14 × 132, too small
+``--threads`` says otherwise: the largest product, (600 × 8)·(8 × 132), is too small
 for a second thread to help, and on a busy 2-core machine torch's two OpenMP
 threads waited for each other at every op (measured: 3.5 s a step instead of 79 ms).
 Then ``explainer train --preset default -q`` runs once in a fresh process (the
@@ -31,8 +32,9 @@ weights and the loss curve); its weights are compared with the shipped ones.
 
 Usage::
 
-    .venv/bin/python benchmarks/train.py            # about a minute plus the train run
+    .venv/bin/python benchmarks/train.py            # 40 s, then the train command
     .venv/bin/python benchmarks/train.py --quick    # smoke run: the CLI trains 20 steps
+    .venv/bin/python benchmarks/train.py --no-command   # the steps per second only
     .venv/bin/python benchmarks/train.py --out /tmp/train.json
 """
 
@@ -204,8 +206,10 @@ def torch_batch(batch: Batch) -> TorchBatch:
 
 class TorchTrainer:
     """The default preset in torch float64: embedding × √d_model + PE, post-LN
-    layers (F.linear, F.layer_norm, F.relu, softmax attention), logits h Eᵀ;
-    autograd; torch.optim.Adam with the project's step-size schedule (LambdaLR)."""
+    layers (F.linear, F.layer_norm, F.relu, F.scaled_dot_product_attention, and
+    softmax(QKᵀ/√d_k)V written out where the alignment loss reads the weights),
+    logits h Eᵀ; autograd; torch.optim.Adam with the project's step-size schedule
+    (LambdaLR)."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -247,9 +251,16 @@ class TorchTrainer:
         return x * math.sqrt(self.problem.cfg.d_model) + self.pe[: ids.shape[1]]
 
     def _attention(
-        self, p: str, x: torch.Tensor, m: torch.Tensor, allowed: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Multi-head attention (§3.2.2): the output and the weights (N, h, T, M)."""
+        self,
+        p: str,
+        x: torch.Tensor,
+        m: torch.Tensor,
+        allowed: torch.Tensor,
+        keep_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Multi-head attention (§3.2.2): the output and, with ``keep_weights``,
+        the weights (N, h, T, M); without, F.scaled_dot_product_attention (the
+        faster of the two here) computes it."""
         w, cfg = self.w, self.problem.cfg
         n, t, _ = x.shape
         h, d_k = cfg.n_heads, cfg.d_k
@@ -259,9 +270,14 @@ class TorchTrainer:
             return y.view(n, src.shape[1], h, -1).transpose(1, 2)  # (N, h, ·, d)
 
         q, k, v = heads("q", x), heads("k", m), heads("v", m)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d_k)  # (N, h, T, M)
-        weights = torch.softmax(scores.masked_fill(~allowed, -math.inf), dim=-1)
-        out = (weights @ v).transpose(1, 2).reshape(n, t, -1)  # (N, T, h·d_v)
+        weights = None
+        if keep_weights:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d_k)  # (N, h, T, M)
+            weights = torch.softmax(scores.masked_fill(~allowed, -math.inf), dim=-1)
+            out = weights @ v  # (N, h, T, d_v)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        out = out.transpose(1, 2).reshape(n, t, -1)  # (N, T, h·d_v)
         return F.linear(out, w[f"{p}.w_o"].T, w[f"{p}.b_o"]), weights
 
     def _ffn(self, p: str, x: torch.Tensor) -> torch.Tensor:
@@ -289,7 +305,10 @@ class TorchTrainer:
             p = f"decoder.{layer}"
             a, _ = self._attention(f"{p}.self_attn", y, y, b.target_keys)
             y = self._norm(f"{p}.norm1", y + a)
-            a, cross = self._attention(f"{p}.cross_attn", y, memory, b.source_keys)
+            last = layer == cfg.n_layers - 1
+            a, cross = self._attention(
+                f"{p}.cross_attn", y, memory, b.source_keys, keep_weights=last
+            )
             y = self._norm(f"{p}.norm2", y + a)
             y = self._norm(f"{p}.norm3", y + self._ffn(f"{p}.ffn", y))
         logits = F.linear(y, self.w["embedding"])  # (N, T, V), tied (§3.4)
@@ -299,6 +318,7 @@ class TorchTrainer:
             ignore_index=self.pad_id,
             reduction="sum",
         )
+        assert cross is not None
         a = cross[:, guide.head]  # (N, T, M), the last layer's
         log_a = torch.log(torch.where(b.linked, a, torch.ones_like(a)))
         align = -(b.alignment * log_a).sum()
@@ -534,7 +554,10 @@ def print_environment(env: dict[str, Any]) -> None:
 
 
 def print_table(
-    ms: dict[str, dict[str, float]], ratio: float, cpu_ratio: float, cli: dict
+    ms: dict[str, dict[str, float]],
+    ratio: float,
+    cpu_ratio: float,
+    cli: dict[str, Any] | None,
 ) -> None:
     rows = [("side", "ms per step", "q1–q3", "steps/s", "CPU ms", "steps timed")]
     for name, s in ms.items():
@@ -560,6 +583,8 @@ def print_table(
         f"NumPy ÷ torch (time per step, medians): {ratio:.2f}× "
         f"(goal ≤ {TARGET_RATIO}: {met}); CPU time per step: {cpu_ratio:.2f}×"
     )
+    if cli is None:
+        return
     same = cli["same_bytes_as_shipped"]
     print(
         f"{cli['command']}: {cli['wall_seconds']:.1f} s wall, "
@@ -585,6 +610,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, Any]:
         "--quick",
         action="store_true",
         help="a few steps only, and the command trains 20 steps: a smoke run",
+    )
+    parser.add_argument(
+        "--no-command",
+        action="store_true",
+        help="skip timing the explainer train command (about a minute on 2 idle cores)",
     )
     parser.add_argument(
         "--threads",
@@ -629,8 +659,10 @@ def main(argv: list[str] | None = None) -> int:
         ms[name]["cpu_median"] = s["median"]
     ratio = ms["numpy"]["median"] / ms["torch"]["median"]
     cpu_ratio = cpu_ms["numpy"]["median"] / cpu_ms["torch"]["median"]
-    print(f"running explainer train (load average {os.getloadavg()[0]:.2f}) …")
-    cli = time_cli(20 if args.quick else None)
+    cli = None
+    if not args.no_command:
+        print(f"running explainer train (load average {os.getloadavg()[0]:.2f}) …")
+        cli = time_cli(20 if args.quick else None)
     env["load_average_after"] = list(os.getloadavg())
     print()
     print_table(ms, ratio, cpu_ratio, cli)
