@@ -11,6 +11,7 @@ from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
 from explainer.cli.verify_cmd import load_or_run
+from explainer.trace import Trace
 
 DEFAULT_OUT = Path("output") / "report.html"
 
@@ -36,7 +37,16 @@ DEFAULT_OUT = Path("output") / "report.html"
     help="also prove every derivation step with SymPy and redo the pass at 50 digits "
     "(about 2 s more)",
 )
-def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) -> None:
+@click.option(
+    "--backward/--no-backward",
+    default=False,
+    help="add the backward pass (toy models): the loss, every gradient and their "
+    "checks, and a section that follows one gradient back through an attention "
+    "layer (about 1 s more)",
+)
+def report_command(
+    setup: Setup, trace_file: str | None, out: str, prove: bool, backward: bool
+) -> None:
     """Write one self-contained HTML page that explains every stage, tokens to
     logits: formula, derivation, numbers, verification, attention views, and the
     videos of the same trace found in videos/ beside the page (explainer render).
@@ -47,18 +57,42 @@ def report_command(setup: Setup, trace_file: str | None, out: str, prove: bool) 
       explainer report --preset seed003 --out output/seed003.html
       explainer report --sentence "我爱自然语言" --architecture decoder
       explainer report --trace their_trace.json --prove
+      explainer report --backward
     """
     from explainer.report import find_videos, render_report
+    from explainer.train.learning import learning_for
     from explainer.verify import verify
 
     path = Path(out)
     with user_errors():
+        if backward and setup.config.model and not trace_file:
+            _refuse_pretrained(setup.config.model)
         refuse_overwriting_inputs(path, setup.inputs(trace=trace_file))
         if path == DEFAULT_OUT:
             path.parent.mkdir(exist_ok=True)
         check_writable_path(path)  # before the work, not after
         trace = load_or_run(setup, trace_file)
+        if backward and "backward.loss" not in trace:
+            trace = with_backward_of_toy(trace)
         results = verify(trace, derivations=prove, precision=prove)
-        html = render_report(trace, results, find_videos(path, trace))
+        learning = learning_for(trace, setup.weights)
+        videos = find_videos(path, trace)
+        html = render_report(trace, results, videos, learning)
         write_atomic(path, html)
     click.echo(str(path))
+
+
+def with_backward_of_toy(trace: Trace) -> Trace:
+    """``trace`` with its backward stages; a pretrained model's is refused."""
+    from explainer.backward import with_backward
+
+    if trace.config.model:
+        _refuse_pretrained(trace.config.model)
+    return with_backward(trace)
+
+
+def _refuse_pretrained(model: str) -> None:
+    raise ValueError(
+        f"--backward is for the toy models, not the pretrained {model}; "
+        "drop --backward or --model"
+    )

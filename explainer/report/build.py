@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -22,6 +22,9 @@ from explainer.token_text import visible
 from explainer.trace import Trace
 from explainer.verify import CheckResult, verify
 from explainer.verify.backward import forward_only
+
+if TYPE_CHECKING:
+    from explainer.train.learning import Learning
 
 
 @functools.cache
@@ -49,13 +52,20 @@ def render_report(
     trace: Trace,
     results: Iterable[CheckResult],
     videos: Sequence[Video] = (),
+    learning: Learning | None = None,
 ) -> str:
     """The report page of ``trace``, with ``results`` (from :func:`verify`) shown
-    beside the stages they checked, and ``videos`` of the same trace embedded."""
-    # The backward stages (trace --backward) have no sections yet; verify's rows
-    # for them are counted in the summary.
+    beside the stages they checked, ``videos`` of the same trace embedded, and
+    ``learning`` (the training run of its weights) as a "Watch it learn" section.
+    A trace with backward stages gets a "One gradient, backwards" section; verify's
+    rows for them are counted in the summary."""
+    from explainer.report.gradient_flow import gradient_flow
+    from explainer.report.learning import learning_view
+
     context = build_context(forward_only(trace), results)
     context["videos"] = list(videos)
+    context["learning"] = learning_view(learning) if learning else None
+    context["gradient"] = gradient_flow(trace)
     return environment().get_template("report.html.j2").render(**context)
 
 

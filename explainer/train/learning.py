@@ -30,6 +30,7 @@ from explainer.dataset import Dataset, load_dataset
 from explainer.forward import forward
 from explainer.params import Params
 from explainer.tokenizer import EOS
+from explainer.trace import Trace
 from explainer.train.weights_file import Weights
 
 DEMO_ENGLISH = "when you play game of thrones"
@@ -86,6 +87,50 @@ def can_watch(weights: Weights | None) -> bool:
         and bool(weights.checkpoints)
         and weights.config.architecture == "encoder-decoder"
     )
+
+
+def made_with(trace: Trace, weights: Weights | None) -> bool:
+    """Whether ``trace`` was made with ``weights`` (the same description, config
+    and vocabulary) and they can be watched learning."""
+    return (
+        can_watch(weights)
+        and weights is not None
+        and bool(trace.weights)
+        and trace.weights == weights.describe()
+        and tuple(trace.vocab) == tuple(weights.vocab)
+        and trace.config == weights.config
+    )
+
+
+def learning_for(trace: Trace, weights: Weights | None) -> Learning | None:
+    """:func:`watch_learning` of ``weights`` if ``trace`` was made with them, else
+    None."""
+    if weights is None or not made_with(trace, weights):
+        return None
+    return watch_learning(weights)
+
+
+def shipped_weights_of(trace: Trace) -> Weights | None:
+    """The shipped weights (of a translation preset) that made ``trace``, if any:
+    a trace file names its weights only by their description."""
+    from explainer.presets import PRESETS
+    from explainer.train.weights_file import shipped_weights
+
+    if not trace.weights or trace.config.model:
+        return None
+    for preset in PRESETS.values():
+        if preset.weights and preset.task == "translation":
+            weights = shipped_weights(preset.weights)
+            if made_with(trace, weights):
+                return weights
+    return None
+
+
+def shipped_learning(trace: Trace) -> Learning | None:
+    """:func:`learning_for` the shipped weights that made ``trace`` (the
+    ``learning`` scene reads a trace file)."""
+    weights = shipped_weights_of(trace)
+    return None if weights is None else watch_learning(weights)
 
 
 def watch_learning(
