@@ -229,6 +229,7 @@ def test_a_toy_op_is_shown_by_the_report_from_its_entry_alone(monkeypatch):
     from explainer.verify import verify
 
     monkeypatch.setitem(OPS, "likely", TOY)
+    monkeypatch.setenv("EXPLAINER_NO_CACHE", "1")  # the toy's MathML: not remembered
     trace = _with_toy_stage()
     (shown,) = op_formulas([trace.stage("output.likely")])
     assert shown.op == "likely" and shown.stages == ("output.likely",)

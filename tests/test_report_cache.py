@@ -8,6 +8,7 @@ import pytest
 
 from explainer.report import cache
 from explainer.report.derivations import derivation_view
+from explainer.report.formulas import _formula_math
 from explainer.report.grouping import DERIVATIONS
 from explainer.verify import derivations as verify_derivations
 
@@ -19,17 +20,16 @@ SHOWN = sorted({name for shown in DERIVATIONS.values() for name, _ in shown})
 def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv(verify_derivations.NO_CACHE, raising=False)
-    cache._store.cache_clear()
-    derivation_view.cache_clear()
+    forget()  # a report built earlier in this process printed the ops already
     yield tmp_path / "explainer"
-    cache._store.cache_clear()
-    derivation_view.cache_clear()
+    forget()
 
 
 def forget() -> None:
     """As a new process would start: nothing in memory."""
     cache._store.cache_clear()
     derivation_view.cache_clear()
+    _formula_math.cache_clear()
 
 
 def test_a_remembered_view_is_the_view_built_afresh(folder):

@@ -50,4 +50,4 @@ def _op_math(op: Op) -> Markup:
 @functools.cache
 @remembered()  # across runs: report/cache.py (0.1–0.3 s of printing a run)
 def _formula_math(name: str) -> Markup:
-    return mathml(FORMULAS[Op(name.removeprefix("op:"))])
+    return mathml(FORMULAS[name.removeprefix("op:")])  # an Op is its str
