@@ -271,3 +271,33 @@ def test_requests_write_no_file(client):
     finally:
         active[0] = False  # an audit hook cannot be removed; it stops recording
     assert written == []
+
+
+@pytest.mark.parametrize(
+    "sampling, argv",
+    [
+        ({}, []),
+        (
+            {"temperature": 0.8, "top_p": 0.9, "seed": 1},
+            ["--temperature", "0.8", "--top-p", "0.9", "--seed", "1"],
+        ),
+    ],
+)
+def test_generate_with_smollm2_is_the_cli_text(client, capsys, sampling, argv):
+    import importlib.util
+
+    from explainer.models import smollm2
+
+    if importlib.util.find_spec(smollm2.MODULE) is None:
+        pytest.skip(f"SmolLM2's weights are not installed ({smollm2.INSTALL})")
+    prompt = "Once upon a time"
+    code, out, _ = run(
+        ["generate", "-p", prompt, "--max-new-tokens", "4", *argv], capsys
+    )
+    assert code == 0
+    body = {"model": "smollm2", "sentence": prompt, "max_new_tokens": 4, **sampling}
+    got = events(client.post("/api/generate", json=body).text)
+    assert got[0][1]["tokens"] == ["Once", "Ġupon", "Ġa", "Ġtime"]
+    text = "".join(data["text"] for name, data in got if name == "token")
+    assert prompt + text == out.rstrip("\n")
+    assert got[-1] == ("done", {"new_tokens": 4})

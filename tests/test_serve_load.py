@@ -4,13 +4,6 @@ library's own trace JSON, none lost, the server still up; then stopped."""
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,10 +12,11 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
+from serve_process import serve  # noqa: E402
+
 from explainer import trace_json  # noqa: E402
 from explainer.cli.options import _option_keys, build_setup  # noqa: E402
 
-STARTUP = 180  # seconds: the models and the first report load before the URL
 REQUESTS = 50
 SENTENCES = [
     "When you play game of thrones",
@@ -35,34 +29,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def server():
-    """``explainer serve --port 0`` in a subprocess; its URL; stopped at the end."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "explainer", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in proc.stdout], daemon=True
-    ).start()
-    try:
-        line = lines.get(timeout=STARTUP)
-        match = re.fullmatch(
-            r"explainer serve: (http://127\.0\.0\.1:(\d+)/) \(Ctrl\+C stops it\)\n",
-            line,
-        )
-        assert match, line
-        yield match[1]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, proc.stderr.read()
+    yield from serve()
 
 
 def expected(sentence: str) -> str:

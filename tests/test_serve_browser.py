@@ -1,0 +1,105 @@
+"""The live page in a real browser (Debian's Chromium, driven by Playwright; no
+browser download) against ``explainer serve`` started by the test: a new
+sentence swaps its report in without a reload, the head view follows, generate
+shows the tokens as they arrive, an error shows in place, and the page asks
+nothing of any other server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_page import ARGS, CHROMIUM, sync_api
+from serve_process import serve
+
+api = sync_api()
+
+TIMEOUT = 120_000  # ms: a report on a shared 2-core machine
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from serve()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    """The live page; every request not to the server is refused and recorded."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    elsewhere: list[str] = []
+    problems: list[str] = []
+
+    def route(r) -> None:
+        url = r.request.url
+        if url.startswith((server, "about:", "data:")):
+            r.continue_()
+        else:
+            elsewhere.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    # A 4xx is an answer the page shows in place; Chromium logs it all the same.
+    expected = "the server responded with a status of 4"
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error" and expected not in m.text and problems.append(m.text)
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server)
+    yield page
+    page.close()
+    assert elsewhere == []
+    assert problems == []  # no script error, no CSP violation
+
+
+def frame_text(page, selector: str) -> str:
+    element = page.frame_locator("#live-report").locator(selector).first
+    return element.text_content() or ""
+
+
+def test_a_new_sentence_swaps_its_report_in_without_a_reload(visit):
+    page = visit
+    page.evaluate("window.stayed = true")  # lost if the page reloaded
+    assert "game" in frame_text(page, "table.tokens")
+    heads_before = frame_text(page, "#hv-svg")
+    page.fill("#live-sentence", "you win or you die")
+    page.click("#live-trace")
+    api.expect(page.locator("#live-status")).to_have_text(
+        re.compile("^traced"), timeout=TIMEOUT
+    )
+    tokens = frame_text(page, "table.tokens")
+    assert "win" in tokens and "die" in tokens and "game" not in tokens
+    assert frame_text(page, "#hv-svg") != heads_before  # the head view's tokens
+    assert "你 赢 或者 你 死" in frame_text(page, "#the-sentence")
+    assert page.evaluate("window.stayed") is True
+
+
+def test_generate_shows_the_tokens_as_they_arrive(visit):
+    page = visit
+    page.fill("#live-sentence", "When you play game of thrones")
+    page.click("#live-generate")
+    api.expect(page.locator("#live-status")).to_have_text(
+        re.compile("^generated"), timeout=TIMEOUT
+    )
+    shown = page.inner_text("#live-tokens")
+    assert shown == "when you play game of thrones → 当 你 玩 权力 的 游戏"
+
+
+def test_an_error_shows_in_place(visit):
+    page = visit
+    page.select_option("#live-model", "model:minilm")
+    page.fill("#live-sentence", "The quick brown fox")
+    page.click("#live-generate")
+    status = page.locator("#live-status.error")
+    status.wait_for(timeout=TIMEOUT)
+    assert "minilm is an encoder: it does not generate text" in status.inner_text()
