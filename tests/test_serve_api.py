@@ -261,7 +261,7 @@ def test_requests_write_no_file(client):
 
     sys.addaudithook(hook)
     try:
-        bodies = [{"sentence": "you win"}, {"preset": "seed003"}]
+        bodies = [{"sentence": "you win"}, {"preset": "seed003"}, {"model": "minilm"}]
         for body in bodies:
             assert client.post("/api/trace", json=body).status_code == 200
             assert client.post("/api/verify", json=body).status_code == 200

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from explainer import trace_json
 from explainer.cli.options import Setup
 from explainer.serve import inputs
-from explainer.serve.errors import ApiError
+from explainer.serve.errors import ApiError, library_errors
 from explainer.serve.generation import Generation, start_generation
 from explainer.serve.models import Models, key
 from explainer.trace import Trace
@@ -92,7 +92,7 @@ def _events(started: Generation) -> Iterator[str]:
         for piece in started.pieces():
             count += 1
             yield _event("token", piece)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         yield _event("error", {"error": str(err).splitlines()[0]})
         return
     yield _event("done", {"new_tokens": count})
@@ -110,17 +110,15 @@ async def _model_request(request: Request, known: tuple[str, ...]) -> dict[str, 
 
 async def _run(request: Request, raw: dict[str, Any], work: Callable[[Setup], T]) -> T:
     """``work`` on the setup of ``raw`` in a worker thread, holding the model's
-    lock; the library's ValueError becomes a 400."""
+    lock; the library's errors become answers (:func:`library_errors`)."""
     models: Models = request.app.state.models
 
     def locked() -> T:
         with models.lock(key(raw)):
             return work(models.setup(raw))
 
-    try:
+    with library_errors():
         return await run_in_threadpool(locked)
-    except ValueError as err:
-        raise ApiError(str(err).splitlines()[0]) from None
 
 
 def _forward(setup: Setup) -> Trace:

@@ -1,9 +1,9 @@
 """The live explorer's ASGI application (Starlette).
 
 :func:`create_app` loads what every request shares before the first one comes:
-the default preset's report (the first page), every derivation's MathML and the
-compiled templates. From then on a request reads no file it could change and
-writes none: the report's caches are filled at start-up, not per request.
+the default preset's report (the first page), every derivation's and op's
+MathML, the compiled templates and the pretrained models installed. From then
+on a request writes no file: the caches are filled at start-up, not per request.
 """
 
 from __future__ import annotations
@@ -49,20 +49,43 @@ def create_app(hosts: Sequence[str] | None = None) -> Starlette:
     )
     app.state.models = Models()
     app.state.page = _first_page()
+    _load_pretrained()
     return app
+
+
+def _load_pretrained() -> None:
+    """Load every pretrained model installed, once, before the first request (a
+    first load may write a converted copy of the weights to the cache folder; a
+    request writes nothing). A model not installed is left out: its requests
+    answer 503 naming the pip line that installs it."""
+    from explainer.config import MODELS
+    from explainer.models import load_model
+
+    for name in MODELS:
+        try:
+            load_model(name)
+        except FileNotFoundError:
+            pass
 
 
 def _first_page() -> str:
     """The live page around the default preset's report; building it fills the
     report's caches (templates, every derivation's MathML) before any request."""
+    from types import SimpleNamespace
+
     from explainer.cli.options import _option_keys, build_setup
     from explainer.report.build import render_report
     from explainer.report.derivations import derivation_view
+    from explainer.report.formulas import op_formulas
     from explainer.symbolic import list_derivations
     from explainer.verify import verify
+    from explainer.verify.formulas import FORMULAS
 
+    # Every derivation's and every op's MathML (the pretrained models' too), so
+    # that no request writes the report's cache.
     for name in list_derivations():
-        derivation_view(name)  # remembered, so that no request writes the cache
+        derivation_view(name)
+    op_formulas([SimpleNamespace(name=str(op), op=op) for op in FORMULAS])
     setup = build_setup(dict.fromkeys(_option_keys()))
     trace = setup.run()
     report = render_report(trace, verify(trace, derivations=False, precision=False))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from explainer.serve import inputs
-from explainer.serve.errors import ApiError
+from explainer.serve.errors import ApiError, library_errors
 from explainer.serve.limits import MAX_NEW_TOKENS
 from explainer.serve.models import Models, key
 
@@ -56,13 +56,10 @@ def start_generation(data: dict[str, Any], models: Models) -> Generation:
     limit = inputs.integer(data, "max_new_tokens", 0, MAX_NEW_TOKENS)
     count = DEFAULT_NEW_TOKENS if limit is None else limit
     lock = models.lock(key(raw))
-    try:
-        with lock:
-            if raw["model"]:
-                return _pretrained(data, raw, count, lock)
-            return _toy(data, raw, count, lock, models)
-    except ValueError as err:
-        raise ApiError(str(err).splitlines()[0]) from None
+    with library_errors(), lock:
+        if raw["model"]:
+            return _pretrained(data, raw, count, lock)
+        return _toy(data, raw, count, lock, models)
 
 
 def _toy(
