@@ -19,6 +19,7 @@ softmax: ∂L/∂logits = (p − y)/T).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import numpy as np
@@ -57,8 +58,18 @@ def backward_stages(trace: Trace) -> tuple[Stage, ...]:
         )
     if any(s.name.startswith(PREFIX) for s in trace.stages):
         raise ValueError("the trace already holds backward stages")
-    walk = _Walk(trace, context(trace))
-    return walk.run()
+    ctx = context(trace)
+    ids = "decoder.embed.ids" if ctx.shift else "encoder.embed.ids"
+    loss_in = ("output.probs", f"{PREFIX}labels")
+    start = (
+        (f"{PREFIX}labels", Op.LABELS, (ids,)),
+        (f"{PREFIX}loss", Op.CROSS_ENTROPY, loss_in),
+        (f"{PREFIX}output.logits", Op.CROSS_ENTROPY_BACKWARD, loss_in),
+    )
+    steps = start + _plan(_layout(trace), frozenset())
+    out: list[Stage] = []
+    _execute(trace, ctx, steps, {}, {}, out)
+    return tuple(out)
 
 
 def parameter_gradients(
@@ -71,11 +82,12 @@ def parameter_gradients(
     caller's). ``extra`` adds a loss term's own gradient at a stage (an
     alignment loss on attention weights). A parameter the loss does not depend
     on gets zeros."""
-    walk = _Walk(trace, context(trace), extra or {})
-    walk.values[f"{PREFIX}output.logits"] = np.asarray(d_logits)
-    walk.propagate()
+    extra = extra or {}
+    values = {f"{PREFIX}output.logits": np.asarray(d_logits)}
+    steps = _plan(_layout(trace), frozenset(extra))
+    _execute(trace, context(trace), steps, extra, values, None)
     return {
-        name: walk.values.get(f"{PREFIX}{name}", np.zeros_like(value))
+        name: values.get(f"{PREFIX}{name}", np.zeros_like(value))
         for name, value in trace.params.items()
     }
 
@@ -85,87 +97,111 @@ def with_backward(trace: Trace) -> Trace:
     return trace.with_stages(trace.stages + backward_stages(trace))
 
 
-class _Walk:
-    def __init__(
-        self, trace: Trace, ctx: Context, extra: dict[str, np.ndarray] | None = None
-    ) -> None:
-        self.trace = trace
-        self.ctx = ctx
-        self.extra = extra or {}
-        self.out: list[Stage] = []
-        self.values: dict[str, np.ndarray] = {}
+# The walk depends only on the trace's layout (each stage's name, op and inputs,
+# and the parameters' names), not on its numbers: it is planned once per layout
+# and kept, so that training, which walks the same layout every step, plans once.
+
+Layout = tuple[tuple[tuple[str, Op, tuple[str, ...]], ...], tuple[str, ...]]
+Step = tuple[str, Op | None, tuple[str, ...]]
+"""(backward stage, its op, the names it reads); op None: add ``extra[name]``
+(a loss term's own gradient) to ``backward.name``."""
+
+
+def _layout(trace: Trace) -> Layout:
+    stages = tuple((s.name, s.op, s.inputs) for s in trace.stages)
+    return stages, tuple(trace.params)
+
+
+def _execute(
+    trace: Trace,
+    ctx: Context,
+    steps: tuple[Step, ...],
+    extra: dict[str, np.ndarray],
+    values: dict[str, np.ndarray],
+    out: list[Stage] | None,
+) -> None:
+    """Evaluate ``steps`` in order into ``values``; each as a read-only Stage
+    appended to ``out`` unless it is None."""
+    for name, op, inputs in steps:
+        if op is None:
+            key = f"{PREFIX}{name}"
+            values[key] = values[key] + extra[name]
+            continue
+        arrays = [values[n] if n in values else trace[n] for n in inputs]
+        value = evaluate(op, arrays, ctx)
+        if out is not None:
+            value = freeze(value)
+            out.append(Stage(name, op, inputs, value))
+        values[name] = value
+
+
+@functools.lru_cache(maxsize=32)
+def _plan(layout: Layout, extra: frozenset[str]) -> tuple[Step, ...]:
+    """The steps from ``backward.output.logits`` (given) back to the weights."""
+    return tuple(_Planner(layout, extra).propagate())
+
+
+class _Planner:
+    def __init__(self, layout: Layout, extra: frozenset[str]) -> None:
+        self.stages, self.params = layout
+        self.extra = extra
+        self.steps: list[Step] = []
         self.needs = self._needs_grad()
         self.uses = self._count_uses()
         self.parts: dict[str, list[str]] = {}  # X → names of its partial gradients
 
     def _needs_grad(self) -> set[str]:
         """Parameters, and the stages computed from them by a differentiable op."""
-        needs = set(self.trace.params)
-        for stage in self.trace.stages:
-            rules = RULES.get(stage.op, {})
-            if any(stage.inputs[i] in needs for i in rules):
-                needs.add(stage.name)
+        needs = set(self.params)
+        for name, op, inputs in self.stages:
+            rules = RULES.get(op, {})
+            if any(inputs[i] in needs for i in rules):
+                needs.add(name)
         return needs
 
-    def _edges(self, stage: Stage) -> list[tuple[int, str]]:
-        """(position, input name) of the inputs ``stage`` passes a gradient to."""
-        rules = RULES.get(stage.op, {})
-        return [(i, stage.inputs[i]) for i in rules if stage.inputs[i] in self.needs]
+    def _edges(self, op: Op, inputs: tuple[str, ...]) -> list[tuple[int, str]]:
+        """(position, input name) of the inputs a stage passes a gradient to."""
+        rules = RULES.get(op, {})
+        return [(i, inputs[i]) for i in rules if inputs[i] in self.needs]
 
     def _count_uses(self) -> Counter[str]:
         """How many gradients reach each name, from ``output.logits`` back."""
         reached, uses = {"output.logits"}, Counter[str]()
-        for stage in reversed(self.trace.stages):
-            if stage.name in reached:
-                for _, name in self._edges(stage):
-                    uses[name] += 1
-                    reached.add(name)
+        for name, op, inputs in reversed(self.stages):
+            if name in reached:
+                for _, read in self._edges(op, inputs):
+                    uses[read] += 1
+                    reached.add(read)
         return uses
 
-    def record(self, name: str, op: Op, inputs: tuple[str, ...]) -> None:
-        arrays = [self.values[n] if n in self.values else self.trace[n] for n in inputs]
-        value = freeze(evaluate(op, arrays, self.ctx))
-        self.values[name] = value
-        self.out.append(Stage(name, op, inputs, value))
-
-    def run(self) -> tuple[Stage, ...]:
-        ids = "decoder.embed.ids" if self.ctx.shift else "encoder.embed.ids"
-        loss_in = ("output.probs", f"{PREFIX}labels")
-        self.record(f"{PREFIX}labels", Op.LABELS, (ids,))
-        self.record(f"{PREFIX}loss", Op.CROSS_ENTROPY, loss_in)
-        self.record(f"{PREFIX}output.logits", Op.CROSS_ENTROPY_BACKWARD, loss_in)
-        return self.propagate()
-
-    def propagate(self) -> tuple[Stage, ...]:
-        """From ``backward.output.logits`` (already recorded) back to the weights."""
-        for stage in reversed(self.trace.stages):
-            if stage.name == "output.logits" or self.uses[stage.name]:
-                self._finish(stage.name)
-                if stage.name in self.extra:
-                    key = f"{PREFIX}{stage.name}"
-                    self.values[key] = self.values[key] + self.extra[stage.name]
-                self._pass_back(stage)
-        for name in self.trace.params:
+    def propagate(self) -> list[Step]:
+        for name, op, inputs in reversed(self.stages):
+            if name == "output.logits" or self.uses[name]:
+                self._finish(name)
+                if name in self.extra:
+                    self.steps.append((name, None, ()))
+                self._pass_back(name, op, inputs)
+        for name in self.params:
             if self.uses[name]:
                 self._finish(name)
-        return tuple(self.out)
+        return self.steps
 
     def _finish(self, name: str) -> None:
         """Sum the partial gradients of a name read several times."""
         if self.uses[name] > 1:
-            self.record(f"{PREFIX}{name}", Op.GRAD_SUM, tuple(self.parts[name]))
+            self.steps.append((f"{PREFIX}{name}", Op.GRAD_SUM, tuple(self.parts[name])))
 
-    def _pass_back(self, stage: Stage) -> None:
-        """One backward stage for each input of ``stage`` that needs a gradient."""
-        words = {"dy": f"{PREFIX}{stage.name}", "out": stage.name}
-        words.update({f"in{i}": name for i, name in enumerate(stage.inputs)})
-        for position, name in self._edges(stage):
-            op, reads = RULES[stage.op][position]
-            inputs: list[str] = []
+    def _pass_back(self, stage: str, op: Op, inputs: tuple[str, ...]) -> None:
+        """One backward step for each input of ``stage`` that needs a gradient."""
+        words = {"dy": f"{PREFIX}{stage}", "out": stage}
+        words.update({f"in{i}": name for i, name in enumerate(inputs)})
+        for position, name in self._edges(op, inputs):
+            rule_op, reads = RULES[op][position]
+            names: list[str] = []
             for word in reads:
-                inputs += list(stage.inputs[1:]) if word == "masks" else [words[word]]
+                names += list(inputs[1:]) if word == "masks" else [words[word]]
             target = f"{PREFIX}{name}"
             if self.uses[name] > 1:
-                target = f"{PREFIX}{name}@{stage.name}"
+                target = f"{PREFIX}{name}@{stage}"
                 self.parts.setdefault(name, []).append(target)
-            self.record(target, op, tuple(inputs))
+            self.steps.append((target, rule_op, tuple(names)))
