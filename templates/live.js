@@ -10,12 +10,33 @@
   var frame = document.getElementById("live-report");
   var busy = false;
 
-  function body() {
+  var sampling = document.getElementById("live-sampling");
+
+  function body(generating) {
     var choice = model.value.split(":");
     var request = { sentence: sentence.value };
     request[choice[0]] = choice[1];  /* "preset:default" or "model:smollm2" */
+    if (generating) {
+      number(request, "max_new_tokens", "live-new-tokens");
+      if (!sampling.disabled) {
+        number(request, "temperature", "live-temperature");
+        number(request, "top_k", "live-top-k");
+        number(request, "top_p", "live-top-p");
+        number(request, "seed", "live-seed");
+      }
+    }
     return JSON.stringify(request);
   }
+
+  /* A number box's value, if any; the server checks its range and says why. */
+  function number(request, name, id) {
+    var text = document.getElementById(id).value.trim();
+    if (text !== "") { request[name] = Number(text); }
+  }
+
+  function pickSampling() { sampling.disabled = model.value !== "model:smollm2"; }
+  model.addEventListener("change", pickSampling);
+  pickSampling();
 
   function say(text, isError) {
     status.textContent = text;
@@ -33,7 +54,7 @@
     if (busy) { return; }
     busy = true;
     say("tracing…", false);
-    fetch("/api/report", { method: "POST", body: body(),
+    fetch("/api/report", { method: "POST", body: body(false),
                            headers: { "Content-Type": "application/json" } })
       .then(function (response) {
         if (!response.ok) { return failed(response); }
@@ -50,7 +71,7 @@
     busy = true;
     tokens.textContent = "";
     say("generating…", false);
-    fetch("/api/generate", { method: "POST", body: body(),
+    fetch("/api/generate", { method: "POST", body: body(true),
                              headers: { "Content-Type": "application/json" } })
       .then(function (response) {
         if (!response.ok) { return failed(response); }
@@ -80,7 +101,7 @@
     });
     var value = JSON.parse(data || "{}");
     if (name === "start") {
-      tokens.textContent = value.tokens.join(" ") + (value.task === "translate" ? " →" : "");
+      tokens.textContent = value.text + (value.task === "translate" ? " →" : "");
     } else if (name === "token") {
       tokens.textContent += value.text;
     } else if (name === "done") {

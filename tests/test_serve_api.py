@@ -99,6 +99,7 @@ def test_generate_streams_the_cli_translation(client, capsys):
             "task": "translate",
             "tokens": SENTENCE.lower().split(),
             "unknown": [],
+            "text": SENTENCE.lower(),
         },
     )
     names = [name for name, _ in got]
@@ -298,6 +299,7 @@ def test_generate_with_smollm2_is_the_cli_text(client, capsys, sampling, argv):
     body = {"model": "smollm2", "sentence": prompt, "max_new_tokens": 4, **sampling}
     got = events(client.post("/api/generate", json=body).text)
     assert got[0][1]["tokens"] == ["Once", "Ġupon", "Ġa", "Ġtime"]
+    assert got[0][1]["text"] == prompt
     text = "".join(data["text"] for name, data in got if name == "token")
     assert prompt + text == out.rstrip("\n")
     assert got[-1] == ("done", {"new_tokens": 4})

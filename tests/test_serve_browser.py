@@ -103,3 +103,23 @@ def test_an_error_shows_in_place(visit):
     status = page.locator("#live-status.error")
     status.wait_for(timeout=TIMEOUT)
     assert "minilm is an encoder: it does not generate text" in status.inner_text()
+
+
+def test_sampling_controls_reach_smollm2(visit):
+    """The same text as ``explainer generate -p "Once upon a time"
+    --max-new-tokens 4 --temperature 0.8 --top-p 0.9 --seed 1`` (see
+    test_serve_api.py, which compares the two)."""
+    page = visit
+    assert page.locator("#live-temperature").is_disabled()  # a toy preset is chosen
+    page.select_option("#live-model", "model:smollm2")
+    assert not page.locator("#live-temperature").is_disabled()
+    page.fill("#live-sentence", "Once upon a time")
+    page.fill("#live-temperature", "0.8")
+    page.fill("#live-top-p", "0.9")
+    page.fill("#live-seed", "1")
+    page.fill("#live-new-tokens", "4")
+    page.click("#live-generate")
+    api.expect(page.locator("#live-status")).to_have_text(
+        "generated 4 tokens", timeout=TIMEOUT
+    )
+    assert page.inner_text("#live-tokens") == "Once upon a time, there was a"

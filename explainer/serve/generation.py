@@ -96,6 +96,7 @@ def _toy(
         "task": task,
         "tokens": list(source.tokens),
         "unknown": list(source.unknown),
+        "text": " ".join(source.tokens),  # the words as the model reads them
     }
 
     def decode(ids: list[int]) -> str:
@@ -142,6 +143,7 @@ def _pretrained(
         "task": "continue",
         "tokens": list(encoding.tokens),
         "unknown": list(encoding.unknown),
+        "text": raw["sentence"],
     }
 
     def decode(new: list[int]) -> str:

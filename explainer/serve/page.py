@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from explainer.presets import PRESETS
-from explainer.serve.limits import LIVE_PRESETS, MAX_SENTENCE_CHARS
+from explainer.serve.limits import LIVE_PRESETS, MAX_NEW_TOKENS, MAX_SENTENCE_CHARS
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -59,6 +59,7 @@ def render_page(sentence: str, report: str) -> str:
             choices=choices(),
             chosen="preset:default",
             max_chars=MAX_SENTENCE_CHARS,
+            max_new_tokens=MAX_NEW_TOKENS,
         )
     )
 
