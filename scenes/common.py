@@ -662,8 +662,9 @@ class TraceScene(Scene):
             self._caption_old, self._caption_new, self._clear = None, False, []
             if old is not None:
                 self._caption, keep = old, self._caption
-                if self.caption_left() > 0:
-                    self.wait(self.caption_left())
+                left = self.caption_left()
+                if left > 0:  # at least one frame (Manim warns below that)
+                    self.wait(max(left, 1 / config.frame_rate))
                 self._caption = keep
             fading = [mob for mob in [old, *gone] if mob is not None]
             self.play(FadeOut(*fading), run_time=0.4 if gone else 0.3)
@@ -686,7 +687,7 @@ class TraceScene(Scene):
         """Hold the last picture (``explainer render`` then fades it out, which is
         the movie's transition; ``manim -s`` saves this picture), at least until
         the last caption has been read."""
-        self.wait(max(hold, self.caption_left()))
+        self.wait(max(hold, self.caption_left(), 1 / config.frame_rate))
 
 
 def latex(expr: sp.Basic, **settings: object) -> str:
