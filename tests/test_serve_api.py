@@ -159,6 +159,7 @@ BAD = [
     ({"model": "gpt"}, 400, "unknown model 'gpt'"),
     ({"model": "smollm2", "preset": "default"}, 400, "cannot be combined"),
     ({"preset": "seed003", "target": "你"}, 400, "target is only read"),
+    ({"preset": "next-word", "target": "你"}, 400, "target is only read"),
     ({"sentence": "you", "colour": "red"}, 400, "unknown field 'colour'"),
     ({"sentence": "xyzzy"}, 200, None),  # an unknown word is <unk>, not an error
 ]

@@ -10,12 +10,12 @@ Rendering a report holds one lock of its own (its caches are shared).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
-from explainer.cli.options import Setup, build_setup
-from explainer.train.weights_file import Weights
+from explainer.cli.options import Setup, _trained, build_setup
+from explainer.presets import get_preset
+from explainer.train.weights_file import Weights, shipped_weights
 
 
 class Models:
@@ -33,15 +33,27 @@ class Models:
             return self._locks.setdefault(key, threading.Lock())
 
     def setup(self, raw: dict[str, Any]) -> Setup:
-        """:func:`build_setup` of ``raw``; a preset's trained weights are the ones
-        read by the first request (the same file, the same arrays). Call it while
-        holding ``lock(key(raw))``."""
-        setup = build_setup(raw)
-        if setup.weights is None:
-            return setup
+        """The setup of ``raw`` (as :func:`build_setup` makes it). A preset's
+        trained weights are read once, by the first request, and shared (reading
+        and checking them is most of a toy trace's time). Call it while holding
+        ``lock(key(raw))``."""
+        if raw.get("model"):
+            return build_setup(raw)
+        preset = get_preset(raw.get("preset") or "default")
+        if preset.weights is None:
+            return build_setup(raw)
         with self._guard:
-            weights = self._weights.setdefault(key(raw), setup.weights)
-        return dataclasses.replace(setup, weights=weights)
+            weights = self._weights.get(preset.name)
+        if weights is None:
+            weights = shipped_weights(preset.weights)
+            for value in weights.params.values():
+                value.setflags(write=False)  # shared by threads: never changed
+            with self._guard:
+                weights = self._weights.setdefault(preset.name, weights)
+        sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
+        # The server passes no config option, so build_setup would take this
+        # branch: the preset's shipped weights, their config and vocabulary.
+        return _trained(weights, sentence, raw["target"], ())
 
 
 def key(raw: dict[str, Any]) -> str:
