@@ -86,10 +86,11 @@ def parameter_gradients(
     values = {f"{PREFIX}output.logits": np.asarray(d_logits)}
     steps = _plan(_layout(trace), frozenset(extra))
     _execute(trace, context(trace), steps, extra, values, None)
-    return {
-        name: values.get(f"{PREFIX}{name}", np.zeros_like(value))
-        for name, value in trace.params.items()
-    }
+    out = {}
+    for name, value in trace.params.items():
+        key = f"{PREFIX}{name}"
+        out[name] = values[key] if key in values else np.zeros_like(value)
+    return out
 
 
 def with_backward(trace: Trace) -> Trace:
