@@ -157,6 +157,7 @@ BAD = [
     ({"preset": "nope"}, 400, "preset 'nope' is unknown"),
     ({"preset": "paper-base"}, 400, "too large to run live"),
     ({"model": "gpt"}, 400, "unknown model 'gpt'"),
+    ({"model": "minilm", "sentence": "fox " * 20}, 400, "traces at most 16"),
     ({"model": "smollm2", "preset": "default"}, 400, "cannot be combined"),
     ({"preset": "seed003", "target": "你"}, 400, "target is only read"),
     ({"preset": "next-word", "target": "你"}, 400, "target is only read"),
@@ -304,3 +305,14 @@ def test_generate_with_smollm2_is_the_cli_text(client, capsys, sampling, argv):
     text = "".join(data["text"] for name, data in got if name == "token")
     assert prompt + text == out.rstrip("\n")
     assert got[-1] == ("done", {"new_tokens": 4})
+
+
+def test_serve_refuses_a_port_in_use(capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, out, err = run(["serve", "--port", str(port)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port} (")
+    assert err.rstrip().endswith("give another --port or --host")

@@ -6,6 +6,9 @@ import click
 
 from explainer.cli.errors import user_errors
 
+LIMIT_CONNECTIONS = 200
+"""Connections served at once (the load test makes 50)."""
+
 
 @click.command("serve")
 @click.option(
@@ -51,7 +54,10 @@ def serve_command(host: str, port: int) -> None:
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"explainer serve: http://{shown}:{bound}/ (Ctrl+C stops it)")
-        config = uvicorn.Config(app, log_level="warning")
+        # Beyond LIMIT_CONNECTIONS open at once, uvicorn answers 503 at once.
+        config = uvicorn.Config(
+            app, log_level="warning", limit_concurrency=LIMIT_CONNECTIONS
+        )
         try:
             uvicorn.Server(config).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn has shut down, then raised it again

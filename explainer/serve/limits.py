@@ -14,3 +14,7 @@ MAX_NEW_TOKENS = 64
 
 LIVE_PRESETS = ("default", "next-word", "seed003")
 """The toy presets the server runs (``paper-base`` is too large to trace live)."""
+
+MAX_MODEL_TOKENS = 16
+"""Most tokens of a pretrained model's sentence traced per request: a trace's
+size grows with the tokens (a 5-token SmolLM2 trace is about 15 MB of JSON)."""

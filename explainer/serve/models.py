@@ -15,6 +15,7 @@ from typing import Any
 
 from explainer.cli.options import Setup, _trained, build_setup
 from explainer.presets import get_preset
+from explainer.serve.limits import MAX_MODEL_TOKENS
 from explainer.train.weights_file import Weights, shipped_weights
 
 
@@ -38,7 +39,7 @@ class Models:
         and checking them is most of a toy trace's time). Call it while holding
         ``lock(key(raw))``."""
         if raw.get("model"):
-            return build_setup(raw)
+            return _pretrained(raw)
         preset = get_preset(raw.get("preset") or "default")
         if preset.weights is None:
             return build_setup(raw)
@@ -54,6 +55,20 @@ class Models:
         # The server passes no config option, so build_setup would take this
         # branch: the preset's shipped weights, their config and vocabulary.
         return _trained(weights, sentence, raw["target"], ())
+
+
+def _pretrained(raw: dict[str, Any]) -> Setup:
+    """A pretrained model's setup, if its sentence has at most MAX_MODEL_TOKENS."""
+    from explainer.models import load_model
+
+    setup = build_setup(raw)
+    count = len(load_model(raw["model"]).tokenizer.encode(setup.sentence).ids)
+    if count > MAX_MODEL_TOKENS:
+        raise ValueError(
+            f"the sentence has {count} of {raw['model']}'s tokens; the live explorer "
+            f"traces at most {MAX_MODEL_TOKENS}, shorten it"
+        )
+    return setup
 
 
 def key(raw: dict[str, Any]) -> str:
