@@ -118,8 +118,33 @@ FEATURES: dict[str, Feature] = {
     ),
     "logits": Feature("next-token logits", _has(Op.LOGITS), outputs),
     "pooling": Feature("a pooled sentence embedding", _has(Op.MEAN_POOL), outputs),
+    "checkpoints": Feature(
+        "the default preset's trained weights (their checkpoints)",
+        lambda trace: _shipped(trace),
+        lambda trace: _untrained(trace),
+    ),
+    "trained": Feature(
+        "a toy model with trained weights (explainer train)",
+        lambda trace: bool(trace.weights) and not trace.config.model,
+        lambda trace: _untrained(trace),
+    ),
 }
 """Every feature a scene may need, by the key :class:`SceneSpec.needs` uses."""
+
+
+def _untrained(trace: Trace) -> str:
+    """What the model has instead of (the default preset's) trained weights."""
+    if trace.config.model:
+        return f"{subject(trace)} is pretrained"
+    if not trace.weights:
+        return f"{subject(trace)} has random weights"
+    return f"{subject(trace)} has other trained weights (use --preset default)"
+
+
+def _shipped(trace: Trace) -> bool:
+    from explainer.train.learning import shipped_weights_of
+
+    return shipped_weights_of(trace) is not None
 
 
 def why_not(feature: str, trace: Trace) -> str:

@@ -8,8 +8,8 @@ a scene up imports nothing heavy: Manim is only imported by the process that ren
 >>> resolve(["sofmax"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., output, \
-sentence-embedding
+ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., \
+gradient-flow
 """
 
 from __future__ import annotations
@@ -163,6 +163,22 @@ SCENES: dict[str, SceneSpec] = {
             "mean of the token vectors, scaled to length 1 (MiniLM)",
             12,
             needs="pooling",
+        ),
+        SceneSpec(
+            "learning",
+            "learning",
+            "WatchItLearn",
+            "the loss falls; the demo pair's cross-attention at each checkpoint",
+            40,
+            needs="checkpoints",
+        ),
+        SceneSpec(
+            "gradient-flow",
+            "gradient_flow",
+            "GradientFlow",
+            "one gradient back through attention: p − y → ∂h → ∂P → ∂S → ∂Q, ∂K",
+            36,
+            needs="trained",
         ),
     )
 }

@@ -1,0 +1,219 @@
+"""One gradient, backwards: from the loss back through one attention layer.
+
+p − y → ∂h → ∂O = ∂(weights · V) → ∂P → ∂S (softmax) → ∂Q, ∂K, for the position
+and head the report's "One gradient, backwards" section shows
+(:func:`explainer.report.gradient_flow.gradient_flow`), with the trace's
+``backward.*`` stages. A trace without them (``explainer render`` passes the
+forward trace) gets them from :func:`explainer.backward.with_backward`, the
+same library call as ``explainer trace --backward``; the scene computes none.
+Goodfellow, Bengio & Courville 2016, §6.5; Vaswani et al. 2017, Eq. 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+from explainer.scenes.common import (
+    HIGHLIGHT,
+    K_COLOR,
+    MUTED,
+    Q_COLOR,
+    TraceMatrix,
+    TraceScene,
+    decoder_tokens,
+    stack_tokens,
+)
+from manim import *
+
+from explainer.report.gradient_flow import gradient_flow, rules
+from explainer.symbolic.backward_cross_entropy import cross_entropy
+from explainer.symbolic.render import latex
+from explainer.trace import Trace
+
+FONT = 26
+CHAIN = ("p - y", r"\partial h", r"\partial O", r"\partial P", r"\partial S",
+         r"\partial Q,\ \partial K")  # fmt: skip
+
+
+def with_gradients(trace: Trace) -> Trace:
+    """``trace`` with its backward stages (added if missing; toy models only)."""
+    if "backward.loss" in trace:
+        return trace
+    if trace.config.model:
+        raise ValueError(
+            f"the backward pass is recorded for the toy models only, not "
+            f"{trace.config.model}"
+        )
+    from explainer.backward import with_backward
+
+    return with_backward(trace)
+
+
+def power_of_ten(values: np.ndarray) -> int:
+    """The exponent k that writes ``values`` as numbers ≈ 1 × 10^k.
+
+    >>> power_of_ten(np.array([3.2e-4, -1e-5]))
+    -4
+    >>> power_of_ten(np.array([0.0]))
+    0
+    """
+    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    return math.floor(math.log10(peak)) if peak > 0 else 0
+
+
+class GradientFlow(TraceScene):
+    """The chain rule, step by step, with the trace's numbers."""
+
+    def construct(self) -> None:
+        trace = self.trace = with_gradients(self.trace)
+        self.numbers: list[tuple[str, np.ndarray]] = []  # (name, values) shown
+        flow = gradient_flow(trace)
+        if flow is None:
+            raise ValueError("this trace has no attention layer to follow back")
+        prefix, h, t = flow.prefix, flow.head, flow.position
+        self.keys = (
+            stack_tokens(trace, "encoder")
+            if prefix.endswith("cross_attn")
+            else decoder_tokens(trace)
+        )
+        tag = f"{prefix} · head {h + 1} · position {t} ({flow.reads} → {flow.writes})"
+        y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
+        loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
+        head = self.header("One gradient, backwards", latex(loss), tag)
+        chain = self._chain().to_edge(DOWN, buff=1.0)
+        self.play(FadeIn(head, chain), run_time=0.8)
+        self.chain = chain
+
+        labels = np.asarray(trace["backward.labels"])
+        probs = np.asarray(trace["output.probs"])[t]
+        dz = np.asarray(trace["backward.output.logits"])[t]
+        cols = list(dict.fromkeys([int(labels[t]), int(np.argmax(probs))]))
+        cols += [int(i) for i in np.argsort(-np.abs(dz), kind="stable")]
+        cols = list(dict.fromkeys(cols))[:5]
+        words = [trace.vocab[i] for i in cols]
+        y = np.zeros(len(cols))
+        y[0] = 1.0
+        self._step(
+            0,
+            "logits",
+            [("p", probs[cols], words), ("y", y, words), ("(p-y)/T", dz[cols], words)],
+            f'Position {t} must write "{flow.writes}": p − y is negative there, '
+            "positive elsewhere",
+        )
+        hidden = np.asarray(trace[trace.find("logits_backward_h")[0].name])[t]
+        self._step(
+            1,
+            "hidden",
+            [(r"\partial h", hidden, None)],
+            "Into the last vector: the logits were h Eᵀ, so ∂h = ∂z E",
+        )
+        d_o = np.asarray(trace[f"backward.{prefix}.heads"])[h, t]
+        self._step(
+            2,
+            None,
+            [(r"\partial O", d_o, None)],
+            f"Back through {len(flow.between)} stages (feed-forward, LayerNorm, "
+            f"Wᴼ) to head {h + 1}'s output",
+        )
+        d_p = np.asarray(trace[f"backward.{prefix}.weights"])[h, t]
+        self._step(
+            3,
+            "weights",
+            [(r"\partial P", d_p, self.keys)],
+            "O = P V, so each weight gets ∂O · V_j: one number per English word",
+        )
+        p = np.asarray(trace[f"{prefix}.weights"])[h, t]
+        d_s = np.asarray(trace[f"backward.{prefix}.masked"])[h, t]
+        self._step(
+            4,
+            "softmax",
+            [
+                ("p", p, self.keys),
+                ("dy", d_p, self.keys),
+                (r"\partial S", d_s, self.keys),
+            ],
+            "Softmax: each score gets its weight times dy minus the weighted mean",
+        )
+        d_q = np.asarray(trace[f"backward.{prefix}.q"])[h, t]
+        d_k = np.asarray(trace[f"backward.{prefix}.k"])[h]
+        self._step(
+            5,
+            "query",
+            [(r"\partial Q", d_q, None), (r"\partial K", d_k, None)],
+            "Into the query and the keys: ∂Q = ∂S K/√d_k and ∂K = ∂Sᵀ Q/√d_k",
+            key_rows=self.keys,
+        )
+        self.finish(1.5)
+
+    # --- pieces ----------------------------------------------------------------
+
+    def _chain(self) -> VGroup:
+        parts = VGroup()
+        for k, item in enumerate(CHAIN):
+            parts.add(MathTex(item, font_size=30, color=MUTED))
+            if k < len(CHAIN) - 1:
+                parts.add(MathTex(r"\rightarrow", font_size=30, color=MUTED))
+        return parts.arrange(RIGHT, buff=0.25)
+
+    def _step(
+        self,
+        index: int,
+        rule: str | None,
+        rows: list[tuple[str, np.ndarray, list[str] | None]],
+        caption: str,
+        key_rows: list[str] | None = None,
+    ) -> None:
+        """One step: its rule (if any), its rows of numbers, the chain lit up."""
+        body = VGroup()
+        if rule:
+            body.add(MathTex(latex(rules()[rule]), font_size=36))
+        for name, values, cols in rows:
+            body.add(self._numbers(name, values, cols, key_rows))
+        body.arrange(DOWN, buff=0.35)
+        room = VGroup(body)
+        top = self.body_top
+        bottom = self.chain.get_top()[1] + 0.2
+        if room.height > top - bottom:
+            room.scale((top - bottom) / room.height)
+        room.move_to([0, (top + bottom) / 2, 0])
+        if room.width > 13.2:
+            room.scale(13.2 / room.width)
+        lit = self.chain[2 * index].copy().set_color(HIGHLIGHT)
+        old = getattr(self, "_shown", None)
+        if old is not None:
+            self.clear(*old)
+        self.play(
+            FadeIn(room),
+            Transform(self.chain[2 * index], lit),
+            *self.caption(caption),
+            run_time=0.9,
+        )
+        self._shown = [room]
+        self.wait(1.2)
+
+    def _numbers(
+        self,
+        name: str,
+        values: np.ndarray,
+        cols: list[str] | None,
+        key_rows: list[str] | None,
+    ) -> VGroup:
+        """A row (or matrix) of numbers ≈ 1, with its name and × 10^k."""
+        values = np.atleast_2d(values)
+        self.numbers.append((name, values))
+        is_weight = name in ("p", "y")
+        k = 0 if is_weight else power_of_ten(values)
+        shown = values / 10.0**k
+        mob = TraceMatrix(shown, font_size=FONT, max_rows=8, max_cols=8)
+        color = Q_COLOR if "Q" in name else K_COLOR if "K" in name else WHITE
+        label = MathTex(name + ("" if k == 0 else rf"\ (\times 10^{{{k}}})"),
+                        font_size=30, color=color)  # fmt: skip
+        parts = VGroup(mob)
+        if cols is not None:
+            parts.add(mob.label_cols(cols, 18))
+        if values.shape[0] > 1 and key_rows is not None:
+            parts.add(mob.label_rows(key_rows, 18))
+        label.next_to(parts, LEFT, buff=0.3)
+        return VGroup(label, parts)
