@@ -93,6 +93,12 @@ def test_generate_shows_the_tokens_as_they_arrive(visit):
     )
     shown = page.inner_text("#live-tokens")
     assert shown == "when you play game of thrones → 当 你 玩 权力 的 游戏"
+    page.fill("#live-new-tokens", "2")  # read for the toy presets too
+    page.click("#live-generate")
+    api.expect(page.locator("#live-status")).to_have_text(
+        "generated 2 tokens", timeout=TIMEOUT
+    )
+    assert page.inner_text("#live-tokens") == "when you play game of thrones → 当 你"
 
 
 def test_an_error_shows_in_place(visit):

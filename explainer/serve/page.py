@@ -32,11 +32,17 @@ def choices() -> list[Choice]:
     """The models of the picker: the live presets, then the pretrained models."""
     from explainer.config import MODELS
 
+    tasks = {
+        "translation": "trained: translates English → Chinese",
+        "next-word": "trained: predicts the next word",
+    }
     out = []
     for name in LIVE_PRESETS:
-        trained = "trained" if PRESETS[name].weights else "random weights"
-        arch = PRESETS[name].config.get("architecture", "encoder-decoder")
-        out.append(Choice(f"preset:{name}", f"{name} (toy {arch}, {trained})"))
+        preset = PRESETS[name]
+        what = tasks.get(preset.task or "", "trained") if preset.weights else None
+        arch = preset.config.get("architecture", "encoder-decoder")
+        label = f"{name} (toy {arch}, {what or 'random weights'})"
+        out.append(Choice(f"preset:{name}", label))
     labels = {
         "minilm": "MiniLM (pretrained encoder)",
         "smollm2": "SmolLM2 (pretrained)",
