@@ -23,6 +23,7 @@ from explainer.serve.limits import (
 )
 
 SENTENCE = "When you play game of thrones"
+JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +171,7 @@ BAD = [
 @pytest.mark.parametrize("body, status, message", BAD)
 def test_bad_input_is_a_json_4xx(client, path, body, status, message):
     # json.dumps writes a lone surrogate as the escape "\\ud800", as a browser may
-    answer = client.post(path, content=json.dumps(body).encode())
+    answer = client.post(path, content=json.dumps(body).encode(), headers=JSON)
     assert answer.status_code == status, answer.text
     if message is not None:
         error = answer.json()["error"]
@@ -213,16 +214,28 @@ def test_bad_generate_is_a_json_400(client, body, message):
     ],
 )
 def test_bad_body_is_a_json_4xx(client, content, status, message):
-    answer = client.post("/api/trace", content=content)
+    answer = client.post("/api/trace", content=content, headers=JSON)
     assert answer.status_code == status
     assert message in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "kind", [None, "text/plain", "application/x-www-form-urlencoded"]
+)
+def test_a_body_not_sent_as_json_is_a_415(client, kind):
+    """What a form or fetch() on another site may send without a preflight."""
+    headers = {} if kind is None else {"content-type": kind}
+    for path in ("/api/trace", "/api/verify", "/api/report", "/api/generate"):
+        answer = client.post(path, content=b'{"sentence": "you"}', headers=headers)
+        assert answer.status_code == 415
+        assert "Content-Type: application/json" in answer.json()["error"]
 
 
 def test_oversized_body_is_refused_by_its_declared_length(client):
     answer = client.post(
         "/api/trace",
         content=b"{}",
-        headers={"content-length": str(MAX_BODY_BYTES + 1)},
+        headers={**JSON, "content-length": str(MAX_BODY_BYTES + 1)},
     )
     assert answer.status_code == 413
 

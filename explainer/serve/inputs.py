@@ -17,8 +17,17 @@ from explainer.tokenizer import check_text
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; 413 when it is larger than MAX_BODY_BYTES (read
-    no further than that), 400 when it is not a JSON object."""
+    """The body as a JSON object; 415 unless it is sent as ``application/json``
+    (a page elsewhere cannot send that to this server without its consent, a
+    CORS preflight, which it never gives), 413 when it is larger than
+    MAX_BODY_BYTES (read no further than that), 400 when it is not a JSON object."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise ApiError(
+            f"send the body as JSON with 'Content-Type: application/json', "
+            f"not {kind or 'no content type'}",
+            415,
+        )
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
