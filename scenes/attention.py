@@ -77,7 +77,12 @@ class ScaledDotProductAttention(TraceScene):
     # --- QKᵀ ----------------------------------------------------------------------
 
     def scores_phase(self, prefix: str, h: int, tokens) -> TraceMatrix:
-        scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT)
+        # Columns as wide as the masked scores' −∞ need: one spacing for all.
+        spacing = max(
+            TraceMatrix(self.trace[f"{prefix}.{name}"][h], font_size=FONT).h_buff
+            for name in ("scores", "masked")
+        )
+        scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT, h_buff=spacing)
         keys = self.matrix(
             self.k_stage,
             (h,),
@@ -213,14 +218,11 @@ class ScaledDotProductAttention(TraceScene):
         right = VGroup(heat, weights, w_labels, w_name)
         layout = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=DOWN)
         self.body(layout)
+        # Q and Kᵀ leave first, so that the scores never slide over them.
+        self.play(FadeOut(self.qk, self.k_labels), run_time=0.5)
         self.play(
-            FadeOut(self.qk),
-            FadeOut(self.k_labels),
             Transform(scores, left[0]),
             Transform(self.s_name, left[2]),
-            run_time=0.8,
-        )
-        self.play(
             FadeIn(weights.brackets, w_labels, w_name, s_labels),
             *self.caption(
                 "softmax, row by row: each row becomes weights that sum to 1"
