@@ -70,6 +70,7 @@
     if (busy) { return; }
     busy = true;
     tokens.textContent = "";
+    top.textContent = "";
     say("generating…", false);
     fetch("/api/generate", { method: "POST", body: body(true),
                              headers: { "Content-Type": "application/json" } })
@@ -93,6 +94,30 @@
       .then(function () { busy = false; });
   });
 
+  /* The step's distribution: its most probable tokens, each with a bar and p. */
+  var top = document.getElementById("live-top");
+  function showTop(rows) {
+    top.textContent = "";
+    rows.forEach(function (row) {
+      var item = document.createElement("li");
+      var token = document.createElement("span");
+      token.textContent = JSON.stringify(row.token);
+      var cell = document.createElement("span");
+      var bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.display = "block";
+      bar.style.width = (100 * row.p).toFixed(1) + "%";
+      cell.appendChild(bar);
+      var p = document.createElement("span");
+      p.className = "p";
+      p.textContent = "p = " + row.p.toFixed(4);
+      item.appendChild(token);
+      item.appendChild(cell);
+      item.appendChild(p);
+      top.appendChild(item);
+    });
+  }
+
   function show(block) {
     var name = "", data = "";
     block.split("\n").forEach(function (line) {
@@ -104,6 +129,7 @@
       tokens.textContent = value.text + (value.task === "translate" ? " →" : "");
     } else if (name === "token") {
       tokens.textContent += value.text;
+      showTop(value.top);
     } else if (name === "done") {
       say("generated " + value.new_tokens + " tokens", false);
     } else if (name === "error") {

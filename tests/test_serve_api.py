@@ -329,3 +329,44 @@ def test_serve_refuses_a_port_in_use(capsys):
     assert code == 2 and out == ""
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port} (")
     assert err.rstrip().endswith("give another --port or --host")
+
+
+def test_each_generated_token_comes_with_its_distribution(client):
+    """The toy translation: at each step the p of the top tokens equal the traced
+    pass's output.probs row of that decoder position (the trace of the sentence
+    with its translation as the target), and the token sent is the most probable."""
+    import numpy as np
+
+    from explainer.cli.options import _option_keys, build_setup
+
+    body = {"sentence": "you win or you die"}
+    got = [data for name, data in events(client.post("/api/generate", json=body).text)]
+    steps = got[1:-1]
+    raw = dict.fromkeys(_option_keys()) | body
+    probs = build_setup(raw).run()["output.probs"]  # (positions, V)
+    assert len(steps) == 5
+    for row, step in zip(probs, steps, strict=False):
+        assert step["top"][0]["id"] == step["id"] == int(np.argmax(row))
+        want = np.sort(row)[::-1][: len(step["top"])]
+        np.testing.assert_allclose([t["p"] for t in step["top"]], want, rtol=1e-12)
+        assert [row[t["id"]] for t in step["top"]] == list(want)
+
+
+def test_smollm2_step_distribution_is_the_traced_one(client):
+    """SmolLM2's first step: the top tokens and p of the trace's last row."""
+    import importlib.util
+
+    import numpy as np
+
+    from explainer.models import smollm2, trace_model
+
+    if importlib.util.find_spec(smollm2.MODULE) is None:
+        pytest.skip(f"SmolLM2's weights are not installed ({smollm2.INSTALL})")
+    prompt = "The capital of France is"
+    body = {"model": "smollm2", "sentence": prompt, "max_new_tokens": 1}
+    step = events(client.post("/api/generate", json=body).text)[1][1]
+    row = trace_model("smollm2", prompt)["output.probs"][-1]
+    order = np.argsort(-row, kind="stable")[: len(step["top"])]
+    assert [t["id"] for t in step["top"]] == [int(i) for i in order]
+    np.testing.assert_allclose([t["p"] for t in step["top"]], row[order], rtol=1e-5)
+    assert step["top"][0]["token"] == " Paris"

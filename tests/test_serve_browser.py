@@ -99,6 +99,9 @@ def test_generate_shows_the_tokens_as_they_arrive(visit):
         "generated 2 tokens", timeout=TIMEOUT
     )
     assert page.inner_text("#live-tokens") == "when you play game of thrones → 当 你"
+    rows = page.locator("#live-top li")  # the last step's distribution
+    assert rows.count() == 5
+    assert rows.first.inner_text().startswith('"你"')
 
 
 def test_an_error_shows_in_place(visit):

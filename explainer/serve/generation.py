@@ -5,10 +5,14 @@ answers 4xx JSON, not a broken stream."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from explainer import numeric
 from explainer.serve import inputs
 from explainer.serve.errors import ApiError, library_errors
 from explainer.serve.limits import MAX_NEW_TOKENS
@@ -22,29 +26,40 @@ SAMPLING = ("temperature", "top_k", "top_p", "seed")
 DEFAULT_NEW_TOKENS = 12
 
 
+TOP = 5  # tokens of each step's distribution sent with it
+
+
 @dataclass
 class Generation:
     """A checked generation: ``start`` (the first event), then :meth:`pieces`."""
 
     start: dict[str, Any]
-    steps: Iterator[int]  # the new ids, computed lazily
+    steps: Iterator[tuple[int, np.ndarray]]  # each new id and the distribution
+    # it was chosen from (V,), computed lazily
     lock: Any  # the model's lock, held for each step
-    decode: Any  # list of new ids → their text so far
+    decode: Callable[[list[int]], str]  # new ids → their text so far
+    name: Callable[[int], str]  # one id → its token as text
 
     def pieces(self) -> Iterator[dict[str, Any]]:
-        """Each new token: its id and the text it adds."""
+        """Each new token: its id, the text it adds, and the TOP most probable
+        tokens of the distribution it was chosen from."""
         new: list[int] = []
         shown = ""
         while True:
             with self.lock:
-                token = next(self.steps, None)
-            if token is None:
+                step = next(self.steps, None)
+            if step is None:
                 return
+            token, probs = step
             new.append(token)
             text = self.decode(new)
             piece = "" if text.endswith("\ufffd") else text[len(shown) :]
             shown = shown if text.endswith("\ufffd") else text
-            yield {"id": token, "text": piece}
+            top = [
+                {"id": int(i), "token": self.name(int(i)), "p": float(probs[i])}
+                for i in np.argsort(-probs, kind="stable")[:TOP]
+            ]
+            yield {"id": token, "text": piece, "top": top}
 
 
 def start_generation(data: dict[str, Any], models: Models) -> Generation:
@@ -67,6 +82,8 @@ def _toy(
 ) -> Generation:
     from itertools import islice
 
+    from explainer.forward import forward
+    from explainer.tokenizer import BOS
     from explainer.train.greedy import continue_ids, translate_ids
 
     given = [name for name in SAMPLING if data.get(name) is not None]
@@ -86,11 +103,23 @@ def _toy(
     vocab = tokenizer.vocab
     source = tokenizer.encode(setup.sentence)
     if cfg.architecture == "encoder-decoder":
-        steps = translate_ids(cfg, params, vocab, list(source.ids))
-        task = "translate"
+        ids = translate_ids(cfg, params, vocab, list(source.ids))
+        task, encoder, decoded = "translate", np.array(source.ids), [vocab.index(BOS)]
     else:
-        steps = continue_ids(cfg, params, vocab, list(source.ids))
-        task = "continue"
+        ids = continue_ids(cfg, params, vocab, list(source.ids))
+        task, encoder, decoded = "continue", None, list(source.ids)
+
+    def steps() -> Iterator[tuple[int, np.ndarray]]:
+        """Each id the greedy decoder picks, with softmax of the logits it picked
+        it from (one more pass of the tiny model on the text so far)."""
+        for token in islice(ids, count):
+            if encoder is None:
+                result = forward(cfg, params, np.array(decoded), record=False)
+            else:
+                result = forward(cfg, params, encoder, np.array(decoded), record=False)
+            yield token, numeric.softmax(result.logits[-1].astype(np.float64))
+            decoded.append(token)
+
     start = {
         "model": key(raw),
         "task": task,
@@ -102,7 +131,7 @@ def _toy(
     def decode(ids: list[int]) -> str:
         return " " + " ".join(vocab[i] for i in ids)
 
-    return Generation(start, islice(steps, count), lock, decode)
+    return Generation(start, steps(), lock, decode, lambda i: vocab[i])
 
 
 def _pretrained(
@@ -136,7 +165,26 @@ def _pretrained(
             f"the sentence has {len(ids)} tokens but {name} reads at most "
             f"{loaded.config.max_len}; shorten it"
         )
-    steps = generate(loaded, ids, count, sampling, loaded.spec.end_of_text())
+    # The library's loop, with the model's forward pass wrapped to keep each
+    # step's logits: the distribution the token was drawn from is softmax(z / T)
+    # (before top-k / top-p), softmax(z) when greedy.
+    logits: list[np.ndarray] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = loaded.spec.forward(*args, **kwargs)
+        logits.append(result.logits[-1])
+        return result
+
+    spec = dataclasses.replace(loaded.spec, forward=recording)
+    recorded = dataclasses.replace(loaded, spec=spec)
+    ids_out = generate(recorded, ids, count, sampling, loaded.spec.end_of_text())
+    scale = sampling.temperature or 1.0
+
+    def steps() -> Iterator[tuple[int, np.ndarray]]:
+        for token in ids_out:
+            z = logits.pop().astype(np.float64) / scale
+            yield token, numeric.softmax(z)
+
     tokenizer = loaded.tokenizer.tokenizer
     start = {
         "model": key(raw),
@@ -149,4 +197,7 @@ def _pretrained(
     def decode(new: list[int]) -> str:
         return tokenizer.decode(new, skip_special_tokens=True)
 
-    return Generation(start, steps, lock, decode)
+    def name(i: int) -> str:
+        return tokenizer.decode([i], skip_special_tokens=False)
+
+    return Generation(start, steps(), lock, decode, name)
