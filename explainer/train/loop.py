@@ -1,8 +1,9 @@
 """The training loop: the whole dataset as one batch, one Adam update a step.
 
 Deterministic: the weights start from the config's seed (:func:`init_params`,
-with LayerNorm's γ = 1 and β = 0 as in Ba et al. 2016), the batch is always the
-same, and nothing else is random; the same command gives the same bytes.
+with LayerNorm's γ = 1 and β = 0 as in Ba et al. 2016), the batches are always
+the same, nothing else is random, and the products run on one BLAS thread
+whatever the machine has; the same command gives the same bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from explainer.config import ModelConfig
 from explainer.dataset import Dataset
@@ -96,15 +98,19 @@ def train(
     align_losses: list[float] = []
     guide = Guide(settings.align_weight) if task == "translation" else None
     checkpoints: dict[int, Params] = {}
-    for t in range(settings.steps):
-        if t in settings.checkpoint_steps:
-            checkpoints[t] = params
-        result = evaluate(cfg, params, tokenizer.vocab, batches, guide)
-        losses.append(result.loss)
-        align_losses.append(result.alignment_loss)
-        params = adam.step(params, result.gradients)
-        if on_step is not None:
-            on_step(t + 1, result.loss)
+    # One BLAS thread: a thread count can change how OpenBLAS splits a product and
+    # so the last bits, and the same command must write the same bytes on any
+    # machine; the products are small, so a second thread only waits anyway.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for t in range(settings.steps):
+            if t in settings.checkpoint_steps:
+                checkpoints[t] = params
+            result = evaluate(cfg, params, tokenizer.vocab, batches, guide)
+            losses.append(result.loss)
+            align_losses.append(result.alignment_loss)
+            params = adam.step(params, result.gradients)
+            if on_step is not None:
+                on_step(t + 1, result.loss)
     if settings.steps in settings.checkpoint_steps:
         checkpoints[settings.steps] = params
     record = {
