@@ -120,17 +120,22 @@ def main() -> None:
     for name, row in rows.items():
         goal = row.get("goal_p50_ms")
         verdict = "" if goal is None else ("ok" if row["p50_ms"] <= goal else "MISS")
-        print(
-            f"{name:<26} {row.get('p50_ms', float('nan')):>8.0f} "
-            f"{row.get('p95_ms', float('nan')):>8.0f} "
-            f"{'' if goal is None else f'≤{goal}':>8} "
-            f"{row.get('requests_per_s', float('nan')):>7.1f} {verdict}"
-        )
+        cells = [
+            _cell(row.get("p50_ms"), 8, "{:.0f}"),
+            _cell(row.get("p95_ms"), 8, "{:.0f}"),
+            _cell(goal, 8, "≤{}"),
+            _cell(row.get("requests_per_s"), 7, "{:.1f}"),
+        ]
+        print(f"{name:<26} {' '.join(cells)} {verdict}".rstrip())
     print(f"cores: {os.cpu_count()}")
     payload = {"cases": rows, "cores": os.cpu_count()}
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(opts.out, json.dumps(payload, indent=1) + "\n")
     print(f"wrote {opts.out}")
+
+
+def _cell(value: float | None, width: int, form: str) -> str:
+    return ("" if value is None else form.format(value)).rjust(width)
 
 
 def _smollm2_installed() -> bool:
