@@ -143,11 +143,14 @@ class CrossAttention(TraceScene):
             MathTex(r"\mathrm{head}_1", font_size=28).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(product, names))
-        self.play(  # the same table moves (no second copy fades in beside it)
+        self.play(  # the same table moves; V comes in once the lines are gone
             FadeOut(shown, diagram, labels[1]),
             ReplacementTransform(matrix, weights_mob),
             ReplacementTransform(heat, heat2),
             ReplacementTransform(labels[0], row_labels),
+            run_time=0.8,
+        )
+        self.play(
             FadeIn(dot, product[2], eq, names[:2]),
             *self.caption("As in self-attention: weights · V, with V from the encoder"),
             run_time=1.0,
