@@ -10,11 +10,13 @@ import sympy as sp
 from explainer.scenes.common import (
     HIGHLIGHT,
     K_COLOR,
+    MAX_ROWS,
     MUTED,
     Q_COLOR,
     V_COLOR,
     TraceScene,
     decoder_tokens,
+    shown_indices,
     stack_tokens,
     word,
     word_column,
@@ -68,7 +70,11 @@ class CrossAttention(TraceScene):
         self.play(FadeIn(head), run_time=0.8)
 
         weights = trace[f"{PREFIX}.weights"][0]
-        queries = word_column(target, Q_COLOR, edge=RIGHT)
+        # The target words of the rows the weights table shows (a long target:
+        # its first rows and the last), so that the words stay legible.
+        shown_rows = [r for r in shown_indices(len(target), MAX_ROWS) if r is not None]
+        place = {r: n for n, r in enumerate(shown_rows)}
+        queries = word_column([target[r] for r in shown_rows], Q_COLOR, edge=RIGHT)
         keys = word_column(source, K_COLOR, edge=LEFT).shift(3.2 * RIGHT)
         q_title = word("decoder (queries)", 20, MUTED).next_to(queries, UP, 0.3)
         k_title = word("encoder (keys, values)", 20, MUTED).next_to(keys, UP, 0.3)
@@ -98,7 +104,7 @@ class CrossAttention(TraceScene):
             lines = VGroup(
                 *(
                     Line(
-                        queries[q].get_right() + 0.1 * RIGHT,
+                        queries[place[q]].get_right() + 0.1 * RIGHT,
                         keys[k].get_left() + 0.1 * LEFT,
                         stroke_width=1 + 10 * float(weights[q, k]),
                         stroke_opacity=0.25 + 0.75 * float(weights[q, k]),

@@ -2,7 +2,7 @@
 the default preset, the scenes that draw a Chinese sentence, and MiniLM's and
 SmolLM2's scenes keep the reading pace (each caption 1.0 s + 0.3 s per word, the old
 one gone before the next), show no text under 12 px at the default quality (720p),
-nothing off the frame, no two texts overlapping and nothing left over from a fade-out.
+nothing off the frame, no two texts overlapping, no caption over an empty picture.
 
 Marked slow: each scene's ``construct`` runs (nothing is drawn). The 22 checks take
 about 4.5 minutes of CPU (one core; 15 minutes' wall time on a shared two-core
@@ -16,18 +16,16 @@ import pytest
 
 pytest.importorskip("manim")
 
+import explainer.cli.render_cmd as render_cmd
+from explainer.cli import main
 from explainer.cli.check_table import check_table
-from explainer.config import from_dict
-from explainer.models import minilm, smollm2, trace_model
-from explainer.presets import get_preset
-from explainer.render import SCENES, available
-from explainer.render.lint import SceneLint, lint_specs
-from explainer.run import trace_sentence
-from explainer.trace import Trace
+from explainer.models import minilm, smollm2
+from explainer.render import SCENES
+from explainer.render.lint import SceneLint
 
 pytestmark = pytest.mark.slow
 
-CHINESE = "我 爱 自然 语言"  # words of the shipped corpus, split at the spaces
+CHINESE = "你 玩 游戏"  # words of the default preset's vocabulary, split at spaces
 # Beyond every scene of the default preset: the scenes whose layout changes with
 # the case (the other scenes show the same numbers in the same places). A Chinese
 # sentence: its words on screen; MiniLM: WordPiece tokens, learned positions, the
@@ -38,29 +36,21 @@ SCENES_OF = {
     "minilm": ("tokens", "position-embedding", "sentence-embedding"),
     "smollm2": ("tokens", "rope", "attention", "multi-head"),
 }
+ARGS = {
+    "default": ["--all"],
+    "chinese": ["--sentence", CHINESE, *SCENES_OF["chinese"]],
+    "minilm": ["--model", "minilm", *SCENES_OF["minilm"]],
+    "smollm2": ["--model", "smollm2", *SCENES_OF["smollm2"]],
+}
 PACKAGES = {"minilm": minilm, "smollm2": smollm2}
-SENTENCES = {"minilm": "The quick brown fox", "smollm2": "The capital of France is"}
-
-
-def default_trace(sentence: str | None = None) -> Trace:
-    preset = get_preset("default")
-    config = from_dict(preset.config)
-    return trace_sentence(config, sentence or preset.sentence)
-
-
-def model_trace(name: str) -> Trace:
-    module = PACKAGES[name]
-    if importlib.util.find_spec(module.MODULE) is None:
-        pytest.skip(f"model package missing: {module.INSTALL}")
-    return trace_model(name, SENTENCES[name])
 
 
 @pytest.fixture(scope="module")
 def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
-    """``checked(case, scene)``: the linter's result for that scene of that case
-    (``default``, ``chinese``, ``minilm``, ``smollm2``), each case run once. The
-    compiled LaTeX is kept in pytest's cache folder if there is one (keyed by the
-    formula's text), so a second run skips it."""
+    """``checked(case, scene)``: what ``explainer render --check`` found in that
+    scene of that case (``default``, ``chinese``, ``minilm``, ``smollm2``); each
+    case is one run of the command, in this process. The compiled LaTeX is kept in
+    pytest's cache folder if there is one (keyed by the formula's text)."""
     cache = getattr(request.config, "cache", None)
     if cache is not None:
         media = cache.mkdir("render-check-media")
@@ -69,16 +59,24 @@ def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
     done: dict[str, dict[str, SceneLint]] = {}
 
     def run(case: str, scene: str) -> SceneLint:
+        module = PACKAGES.get(case)
+        if module is not None and importlib.util.find_spec(module.MODULE) is None:
+            pytest.skip(f"model package missing: {module.INSTALL}")
         if case not in done:
-            if case == "default":
-                trace, names = default_trace(), list(SCENES)
-            elif case == "chinese":
-                trace, names = default_trace(CHINESE), SCENES_OF[case]
-            else:
-                trace, names = model_trace(case), SCENES_OF[case]
-            specs = available([SCENES[n] for n in names], trace)
-            results = lint_specs(trace, specs, media_dir=media)
-            done[case] = {r.name: r for r in results}
+            found: list[SceneLint] = []
+            lint = render_cmd.lint_specs
+
+            def keep(*args, **kwargs):
+                found.extend(lint(*args, **kwargs))
+                return found
+
+            argv = ["render", "--check", "--media-dir", str(media), *ARGS[case]]
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(render_cmd, "lint_specs", keep)
+                with pytest.raises(SystemExit) as exit_code:
+                    main(argv)
+            assert exit_code.value.code in (0, 1)  # 1: a problem, shown below
+            done[case] = {r.name: r for r in found}
         if scene not in done[case]:
             pytest.skip(f"{case} has no {scene} scene")
         return done[case][scene]
@@ -87,7 +85,7 @@ def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
 
 
 CASES = [
-    *(("default", name) for name in SCENES),
+    *(("default", name) for name in SCENES),  # --all skips those it lacks
     *((case, name) for case, names in SCENES_OF.items() for name in names),
 ]
 
