@@ -17,7 +17,7 @@ fi
 "$VENV/bin/explainer" generate --preset default --sentence "You win or you die"
 "$VENV/bin/explainer" generate --preset next-word --prompt "when you"
 "$VENV/bin/explainer" trace --out output/trace.json
-"$VENV/bin/explainer" render --movie --quality low
+"$VENV/bin/explainer" render --movie   # 720p: every number at least 12 px tall
 "$VENV/bin/explainer" report
 "$VENV/bin/explainer" report --model smollm2 --sentence "The capital of France is" \
     --out output/report-smollm2.html
