@@ -142,6 +142,17 @@ def test_report_is_the_report_of_the_new_sentence(client):
     assert "you win or you die" in html and "你 赢 或者 你 死" in html
 
 
+def test_report_watches_trained_weights_learn(client):
+    """The trained default preset's page has "Watch it learn", as the report
+    command's has; the random seed003 preset's has not."""
+    trained = client.post("/api/report", json={"sentence": "you win or you die"})
+    random = client.post(
+        "/api/report", json={"sentence": "you win or you die", "preset": "seed003"}
+    )
+    assert 'id="watch-it-learn"' in trained.text
+    assert random.status_code == 200 and 'id="watch-it-learn"' not in random.text
+
+
 def test_report_escapes_the_sentence(client):
     answer = client.post("/api/report", json={"sentence": "<b>you</b> win"})
     assert answer.status_code == 200

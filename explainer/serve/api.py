@@ -63,12 +63,14 @@ async def report(request: Request) -> Response:
 
     def page(setup: Setup) -> str:
         from explainer.report.build import render_report
+        from explainer.train.learning import learning_for
         from explainer.verify import verify as run_checks
 
         result = _forward(setup)
         checks = run_checks(result, derivations=False, precision=False)
+        learning = learning_for(result, setup.weights)  # "Watch it learn"
         with models.render_lock:
-            return render_report(result, checks)
+            return render_report(result, checks, (), learning)
 
     return HTMLResponse(await _run(request, raw, page))
 
