@@ -78,6 +78,7 @@ def _first_page() -> str:
     from explainer.report.derivations import derivation_view
     from explainer.report.formulas import op_formulas
     from explainer.symbolic import list_derivations
+    from explainer.train.learning import learning_for
     from explainer.verify import verify
     from explainer.verify.formulas import FORMULAS
 
@@ -88,7 +89,9 @@ def _first_page() -> str:
     op_formulas([SimpleNamespace(name=str(op), op=op) for op in FORMULAS])
     setup = build_setup(dict.fromkeys(_option_keys()))
     trace = setup.run()
-    report = render_report(trace, verify(trace, derivations=False, precision=False))
+    checks = verify(trace, derivations=False, precision=False)
+    learning = learning_for(trace, setup.weights)  # "Watch it learn"
+    report = render_report(trace, checks, (), learning)
     return render_page(setup.sentence, report)
 
 
