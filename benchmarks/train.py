@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from forward import _cpu_model, set_threads  # the same machine facts, one copy
 
 from explainer.atomic import write_atomic
 from explainer.config import ModelConfig, from_dict
@@ -487,13 +488,6 @@ def time_cli(steps: int | None) -> dict[str, Any]:
 # --- environment, report, entry point -------------------------------------------------
 
 
-def set_threads(n: int, stack: ExitStack) -> None:
-    """The same thread count for torch (intra-op) and NumPy's BLAS."""
-    torch.set_num_threads(n)
-    if threadpool_limits is not None:
-        stack.enter_context(threadpool_limits(limits=n, user_api="blas"))
-
-
 def environment() -> dict[str, Any]:
     blas = []
     if threadpool_info is not None:
@@ -523,16 +517,6 @@ def environment() -> dict[str, Any]:
         "blas": blas,
         "load_average": list(os.getloadavg()),
     }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def print_environment(env: dict[str, Any]) -> None:
