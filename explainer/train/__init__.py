@@ -2,8 +2,8 @@
 :mod:`explainer.backward`, Adam, and weights saved as safetensors.
 
 >>> from explainer.train import Settings
->>> Settings(steps=10, checkpoints=(0, 10)).steps
-10
+>>> Settings(steps=100, checkpoints=(0, 10)).checkpoint_steps
+(0, 10)
 """
 
 from __future__ import annotations
