@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explainer.backward.loss import cross_entropy, cross_entropy_backward
 from explainer.backward.walk import parameter_gradients
 from explainer.config import ModelConfig
 from explainer.forward import forward
@@ -96,12 +97,8 @@ def _evaluate_one(
     trace = Trace(cfg, vocab, _NO_TOKENS, None, dict(params), result.stages)
     probs = trace["output.probs"]  # (N, T, V)
     keep = batch.labels != batch.pad_id  # (N, T)
-    picked = np.take_along_axis(probs, batch.labels[..., None], axis=-1)[..., 0]
-    loss = -float(np.log(picked, where=keep, out=np.zeros_like(picked)).sum()) / n
-    d_logits = probs.copy()  # (N, T, V): (p − y)/N on labelled positions
-    rows, cols = np.nonzero(keep)
-    d_logits[rows, cols, batch.labels[rows, cols]] -= 1
-    d_logits *= keep[..., None] / n
+    loss = float(cross_entropy(probs, batch.labels, keep, n))
+    d_logits = cross_entropy_backward(probs, batch.labels, keep, n)  # (N, T, V)
     extra: dict[str, np.ndarray] = {}
     align_loss = 0.0
     if guide is not None and batch.alignment is not None and n_aligned:
