@@ -37,9 +37,7 @@ def continue_ids(
 ) -> Iterator[int]:
     """The ids that continue ``ids``, greedily, one at a time (without ``<eos>``)."""
     if cfg.architecture != "decoder":
-        raise ValueError(
-            f"an {cfg.architecture} does not continue text; use a decoder"
-        )
+        raise ValueError(f"an {cfg.architecture} does not continue text; use a decoder")
     yield from _greedy(cfg, params, vocab, None, list(ids))
 
 
