@@ -23,7 +23,7 @@ from explainer.scenes.token_text import shown_tokens
 from manim import *
 
 from explainer import config as config_mod
-from explainer import trace_json
+from explainer import palette, trace_json
 from explainer.presets import get_preset
 from explainer.render.pace import required_seconds
 from explainer.run import trace_sentence
@@ -38,10 +38,17 @@ MAX_ROWS = 8  # larger matrices show their first rows, ⋮, and the last one
 MAX_COLS = 8
 INFINITY_SCALE = 1.45  # −∞ in a matrix of numbers: its ∞ as tall as a digit
 
-Q_COLOR, K_COLOR, V_COLOR = BLUE_C, GREEN_C, ORANGE
-HEAD_COLORS = (BLUE_C, GREEN_C, PURPLE_B, ORANGE, TEAL_C, PINK, GOLD_C, RED_C)
-HIGHLIGHT = YELLOW
-MUTED = GRAY_B
+# The colour language (explainer/palette.py, shared with the report's CSS).
+Q_COLOR, K_COLOR, V_COLOR = (ManimColor(c) for c in (palette.Q, palette.K, palette.V))
+HEAD_COLORS = tuple(ManimColor(c) for c in palette.HEADS)
+WEIGHT_COLOR = ManimColor(palette.WEIGHT)  # attention weights, probabilities
+POSITIVE_COLOR = ManimColor(palette.POSITIVE)
+NEGATIVE_COLOR = ManimColor(palette.NEGATIVE)
+ENCODER_COLOR = ManimColor(palette.ENCODER)
+DECODER_COLOR = ManimColor(palette.DECODER)
+OUTPUT_COLOR = ManimColor(palette.OUTPUT)
+HIGHLIGHT = ManimColor(palette.HIGHLIGHT)
+MUTED = ManimColor(palette.MUTED)
 
 # Layout of the 14.2 × 8 frame: header on top, body in the middle, caption below.
 BODY_TOP = 1.75
@@ -517,8 +524,11 @@ class TraceMatrix(Matrix):
             group.add(label)
         return group
 
-    def heat(self, color: ManimColor = BLUE, peak: float | None = None) -> VGroup:
-        """Filled squares behind the cells, opacity ∝ |value| (for weights)."""
+    def heat(
+        self, color: ManimColor = WEIGHT_COLOR, peak: float | None = None
+    ) -> VGroup:
+        """Filled squares behind the cells, opacity ∝ |value|: attention weights
+        in :data:`WEIGHT_COLOR`, the one colour map of weights."""
         finite = np.abs(self.values[np.isfinite(self.values)])
         peak = peak or (float(finite.max()) if finite.size else 1.0) or 1.0
         squares = VGroup()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from explainer.atomic import write_atomic
+from explainer.palette import css_properties
 from explainer.report.context import build_context
 from explainer.token_text import visible
 from explainer.trace import Trace
@@ -45,6 +46,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["visible"] = visible  # a token as a one-line label
+    env.globals["palette_css"] = css_properties()  # report.css's colours
     return env
 
 
