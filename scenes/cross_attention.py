@@ -81,7 +81,7 @@ class CrossAttention(TraceScene):
         k_title.align_to(q_title, DOWN)
         diagram = VGroup(queries, keys, q_title, k_title)
         matrix = self.matrix(f"{PREFIX}.weights", (0,), font_size=FONT)
-        heat = matrix.heat(PURPLE_B, peak=1.0)
+        heat = matrix.heat(peak=1.0)
         labels = VGroup(matrix.label_rows(target, 16), matrix.label_cols(source, 16))
         right = VGroup(heat, matrix, labels)
         layout = VGroup(diagram, right).arrange(RIGHT, buff=0.9)
@@ -127,7 +127,7 @@ class CrossAttention(TraceScene):
 
         # weights · V: V holds the encoder's values, one row per source token.
         weights_mob = self.matrix(f"{PREFIX}.weights", (0,), font_size=FONT)
-        heat2 = weights_mob.heat(PURPLE_B, peak=1.0)
+        heat2 = weights_mob.heat(peak=1.0)
         values = self.matrix(f"{PREFIX}.v", (0,), font_size=FONT).set_color(V_COLOR)
         out = self.matrix(f"{PREFIX}.heads", (0,), font_size=FONT)
         dot, eq = MathTex(r"\cdot", font_size=40), MathTex("=", font_size=40)

@@ -92,14 +92,14 @@ class WatchItLearn(TraceScene):
         labels = VGroup(
             grid.label_rows(learning.rows, 20), grid.label_cols(learning.source, 18)
         )
-        heat = grid.heat(PURPLE_B, peak=1.0)
+        heat = grid.heat(peak=1.0)
         right = VGroup(heat, grid, labels)
         left = VGroup(axes, axis_labels)
         layout = VGroup(left, right).arrange(RIGHT, buff=1.0)
         self.body(layout)
         heat.move_to(grid)
         low = log_range(learning)[0]
-        curve = VMobject(color=BLUE_C, stroke_width=3).set_points_as_corners(
+        curve = VMobject(color=HIGHLIGHT, stroke_width=3).set_points_as_corners(
             [axes.c2p(t, math.log10(x) - low) for t, x in enumerate(learning.losses)]
         )
         self.play(
@@ -123,7 +123,7 @@ class WatchItLearn(TraceScene):
         self.wait(0.8)
         for snap in learning.snapshots[1:]:
             new_grid = self._grid(learning, snap).align_like(grid)
-            new_heat = new_grid.heat(PURPLE_B, peak=1.0)
+            new_heat = new_grid.heat(peak=1.0)
             new_status = self._status(learning, snap).move_to(status)
             self.play(
                 dot.animate.move_to(self._point(axes, learning, snap)),

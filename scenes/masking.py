@@ -97,7 +97,7 @@ class CausalMask(TraceScene):
 
         weights = self.matrix(f"{prefix}.weights", (0,), font_size=FONT)
         weights.align_like(mask)
-        heat = weights.heat(GREEN_E, peak=1.0)
+        heat = weights.heat(peak=1.0)
         levels = [square.get_fill_opacity() for square in heat]
         w_name = MathTex(r"\mathrm{softmax}", font_size=28).move_to(m_name)
         self.add(heat.set_fill(opacity=0))

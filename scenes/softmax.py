@@ -12,6 +12,7 @@ import numpy as np
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
+    WEIGHT_COLOR,
     TraceMatrix,
     TraceScene,
     first_self_attention,
@@ -113,7 +114,7 @@ class Softmax(TraceScene):
                 / x_row.brackets[0].height,
                 height=max(2.2 * float(weights[c]) / peak, 0.02),
                 stroke_width=0,
-                fill_color=HIGHLIGHT if c == best else BLUE_D,
+                fill_color=HIGHLIGHT if c == best else WEIGHT_COLOR,
                 fill_opacity=0.9,
             )
             bar.move_to([x, base, 0], aligned_edge=DOWN)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sympy as sp
 from explainer.scenes.common import (
+    DECODER_COLOR,
+    ENCODER_COLOR,
     MUTED,
     TraceScene,
     decoder_tokens,
@@ -45,7 +47,7 @@ class Tokenization(TraceScene):
         self.wait(0.5)
 
         source = shown_tokens(trace, trace.source.tokens)
-        row = self.token_row(f"{stack}.embed.ids", source, BLUE_C)
+        row = self.token_row(f"{stack}.embed.ids", source, ENCODER_COLOR)
         row.move_to(DOWN * 0.3)
         fit(row, 13.0, 2.2)
         boxes, ids = row
@@ -79,7 +81,9 @@ class Tokenization(TraceScene):
         self.wait(1.5)
 
         if trace.target is not None:
-            target = self.token_row("decoder.embed.ids", decoder_tokens(trace), GREEN_C)
+            target = self.token_row(
+                "decoder.embed.ids", decoder_tokens(trace), DECODER_COLOR
+            )
             fit(target, 13.0, 1.6).move_to(DOWN * 2.2)
             self.play(
                 row.animate.shift(0.35 * UP),
