@@ -6,17 +6,26 @@ work (loading, a forward pass, one generation step) runs in a worker thread
 while holding that model's lock: requests for one model take turns, requests
 for different models run side by side, and the event loop keeps answering.
 Rendering a report holds one lock of its own (its caches are shared).
+
+The trained encoder-decoder's greedy translation of a sentence (the decoder's
+input when no target is given: one pass per word, most of a toy trace's time)
+is remembered for the last TRANSLATIONS sentences.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from explainer.cli.options import Setup, _trained, build_setup
 from explainer.presets import get_preset
 from explainer.serve.limits import MAX_MODEL_TOKENS
 from explainer.train.weights_file import Weights, shipped_weights
+
+TRANSLATIONS = 256
+"""Sentences whose greedy translation is remembered (the least recent goes)."""
 
 
 class Models:
@@ -26,6 +35,7 @@ class Models:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._weights: dict[str, Weights] = {}
+        self._translations: OrderedDict[tuple[str, str], str] = OrderedDict()
         self.render_lock = threading.Lock()
 
     def lock(self, key: str) -> threading.Lock:
@@ -54,7 +64,24 @@ class Models:
         sentence = preset.sentence if raw["sentence"] is None else raw["sentence"]
         # The server passes no config option, so build_setup would take this
         # branch: the preset's shipped weights, their config and vocabulary.
-        return _trained(weights, sentence, raw["target"], ())
+        setup = _trained(weights, sentence, raw["target"], ())
+        if setup.target is not None or setup.config.architecture != "encoder-decoder":
+            return setup
+        return dataclasses.replace(setup, target=self._translation(preset.name, setup))
+
+    def _translation(self, preset: str, setup: Setup) -> str:
+        """:meth:`Setup.translation`, remembered per (preset, sentence)."""
+        key = (preset, setup.sentence)
+        with self._guard:
+            if key in self._translations:
+                self._translations.move_to_end(key)
+                return self._translations[key]
+        text = setup.translation()
+        with self._guard:
+            self._translations[key] = text
+            while len(self._translations) > TRANSLATIONS:
+                self._translations.popitem(last=False)
+        return text
 
 
 def _pretrained(raw: dict[str, Any]) -> Setup:
