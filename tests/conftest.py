@@ -6,6 +6,13 @@ from pathlib import Path
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """Tests expect the English text unless they choose another language: a
+    machine whose locale is zh_CN must not change their output (explainer.i18n)."""
+    monkeypatch.setenv("EXPLAINER_LANG", "en")
+
 # The three reports a learner opens, written once per test session by
 # ``explainer report`` (the pretrained models take several seconds each).
 REPORTS = {

@@ -28,3 +28,19 @@ def test_package_data_is_found_through_importlib_resources():
         p.name.endswith(".j2") for p in resources.files("explainer.templates").iterdir()
     )
     assert resources.files("explainer.scenes").joinpath("__init__.py").is_file()
+
+
+def test_the_compiled_message_catalogs_and_the_glossary_are_package_data():
+    from fnmatch import fnmatch
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["explainer"]
+    needed = [
+        p.relative_to(ROOT / "explainer").as_posix()
+        for p in (ROOT / "explainer" / "locale").rglob("*")
+        if p.suffix in (".mo", ".toml")
+    ]
+    assert "locale/zh/LC_MESSAGES/explainer.mo" in needed
+    assert all(any(fnmatch(f, g) for g in globs) for f in needed), needed
+    assert resources.files("explainer").joinpath(needed[0]).is_file()

@@ -11,8 +11,11 @@ import sys
 
 import click
 
+from explainer import i18n
 from explainer.cli.ascii_text import fit_streams
-from explainer.cli.errors import InputError
+from explainer.cli.errors import InputError, error_line
+from explainer.cli.lang import lang_from_argv, lang_option
+from explainer.i18n import _
 
 COMMANDS = {
     "trace": ("explainer.cli.trace_cmd", "trace"),
@@ -42,6 +45,7 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="explainer")
+@lang_option
 def cli() -> None:
     """Explain the Transformer (Vaswani et al. 2017): derive every formula with SymPy,
     compute every stage with NumPy, check one against the other.
@@ -53,27 +57,43 @@ def cli() -> None:
       explainer verify
       explainer derive softmax
       explainer generate --model smollm2 --prompt "Once upon a time"
+      explainer --lang zh report
     """
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the command, print any error on one line."""
+    """Entry point: run the command in the chosen language (``--lang``,
+    ``EXPLAINER_LANG``, the locale), print any error on one line."""
     fit_streams()  # a terminal without Unicode gets ASCII
+    args = sys.argv[1:] if argv is None else argv
+    before = i18n.current()
+    try:
+        i18n.set_language(i18n.choose(lang_from_argv(args)))
+    except ValueError as err:
+        click.echo(error_line(str(err)), err=True)
+        sys.exit(2)
+    try:
+        _run(argv)
+    finally:
+        i18n.set_language(before)  # main() called in a test leaves no trace
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="explainer", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
-        click.echo("error: aborted", err=True)
+        click.echo(error_line(_("aborted")), err=True)
         sys.exit(130)
     except InputError as err:
-        click.echo(f"error: {err.format_message()}", err=True)
+        click.echo(error_line(err.format_message()), err=True)
         sys.exit(err.exit_code)
     except click.ClickException as err:
         hint = ""
         if isinstance(err, click.UsageError) and err.ctx is not None:
-            hint = f" (see '{err.ctx.command_path} --help')"
-        click.echo(f"error: {err.format_message()}{hint}", err=True)
+            hint = _(" (see '{command} --help')").format(command=err.ctx.command_path)
+        click.echo(error_line(err.format_message() + hint), err=True)
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(1)

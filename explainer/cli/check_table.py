@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from explainer.cli.text_width import cells, ljust, rjust
+from explainer.i18n import _
 from explainer.render.lint import MIN_TEXT_PX, Caption, Finding, SceneLint
 
 DETAILS = 8  # problems listed per kind and scene; the rest are counted
@@ -13,17 +15,17 @@ DETAILS = 8  # problems listed per kind and scene; the rest are counted
 def check_table(results: Sequence[SceneLint]) -> str:
     """A summary table, the problems scene by scene, and a one-line verdict."""
     header = (
-        "scene",
-        "seconds",
-        "captions",
-        "too short",
-        "over previous",
-        "smallest px",
+        _("scene"),
+        _("seconds"),
+        _("captions"),
+        _("too short"),
+        _("over previous"),
+        _("smallest px"),
         f"< {MIN_TEXT_PX:g} px",
-        "off frame",
-        "overlaps",
-        "empty picture",
-        "result",
+        _("off frame"),
+        _("overlaps"),
+        _("empty picture"),
+        _("result"),
     )
     rows = [
         (
@@ -37,54 +39,63 @@ def check_table(results: Sequence[SceneLint]) -> str:
             str(len(r.off_frame)),
             str(len(r.overlaps)),
             str(len(r.empty)),
-            "ok" if r.ok else "FAIL",
+            _("ok") if r.ok else _("FAIL"),
         )
         for r in results
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(cells(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
-        cells = [row[0].ljust(widths[0])]
-        cells += [
-            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+        out = [ljust(row[0], widths[0])]
+        out += [
+            rjust(cell, width) for cell, width in zip(row[1:], widths[1:], strict=True)
         ]
-        return "  ".join(cells).rstrip()
+        return "  ".join(out).rstrip()
 
     pixels = results[0].pixel_height if results else 0
-    out = [f"scene check at {pixels}p", line(header), line(["-" * w for w in widths])]
+    out = [
+        _("scene check at {pixels}p").format(pixels=pixels),
+        line(header),
+        line(["-" * w for w in widths]),
+    ]
     out += [line(row) for row in rows]
     for r in results:
         if r.ok:
             continue
         out.append("")
         out.append(f"{r.name}:")
-        out += _captions(r.short_captions, "caption too short")
+        out += _captions(r.short_captions, _("caption too short"))
         out += _overs(r.caption_overlaps)
-        out += _findings(r.small, f"text under {MIN_TEXT_PX:g} px")
-        out += _findings(r.off_frame, "text off the frame")
-        out += _findings(r.overlaps, "texts overlap")
-        out += _findings(r.empty, "caption over an empty picture")
+        small = _("text under {px} px").format(px=f"{MIN_TEXT_PX:g}")
+        out += _findings(r.small, small)
+        out += _findings(r.off_frame, _("text off the frame"))
+        out += _findings(r.overlaps, _("texts overlap"))
+        out += _findings(r.empty, _("caption over an empty picture"))
     failed = sum(1 for r in results if not r.ok)
     out.append("")
     out.append(
-        f"{failed} of {len(results)} scenes have problems"
+        _("{failed} of {n} scenes have problems").format(failed=failed, n=len(results))
         if failed
-        else f"all {len(results)} scenes pass"
+        else _("all {n} scenes pass").format(n=len(results))
     )
     return "\n".join(out)
 
 
 def _captions(captions: Sequence[Caption], kind: str) -> list[str]:
     lines = [
-        f"  {c.shown_at:6.1f} s  {kind}: {c.seconds:.1f} s of {c.required:.1f} s "
-        f"needed, {_short(c.text)}"
+        f"  {c.shown_at:6.1f} s  {kind}: "
+        + _("{seconds} s of {required} s needed, {text}").format(
+            seconds=f"{c.seconds:.1f}",
+            required=f"{c.required:.1f}",
+            text=_short(c.text),
+        )
         for c in captions[:DETAILS]
     ]
     return lines + _more(len(captions), kind)
 
 
 def _overs(captions: Sequence[Caption]) -> list[str]:
-    kind = "caption fades in over the previous one"
+    kind = _("caption fades in over the previous one")
     lines = [f"  {c.shown_at:6.1f} s  {kind}: {_short(c.text)}" for c in captions]
     return lines[:DETAILS] + _more(len(captions), kind)
 
@@ -100,7 +111,8 @@ def _findings(findings: Sequence[Finding], kind: str) -> list[str]:
 def _more(count: int, kind: str) -> list[str]:
     if count <= DETAILS:
         return []
-    return [f"           … and {count - DETAILS} more: {kind}"]
+    more = _("… and {n} more: {kind}").format(n=count - DETAILS, kind=kind)
+    return [f"           {more}"]
 
 
 def _short(content: str, limit: int = 50) -> str:

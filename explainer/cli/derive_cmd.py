@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
+from explainer.cli.lang import lang_option
+from explainer.i18n import _
 from explainer.symbolic import get_derivation, list_derivations
 from explainer.symbolic.derivation import tally_text
 
 
 @click.command(name="derive")
+@lang_option
 @click.argument("name", required=False)
 @click.option("--list", "list_names", is_flag=True, help="list the derivations")
 @click.option("--latex", is_flag=True, help="print LaTeX instead of Unicode")
@@ -32,9 +35,14 @@ def derive_command(
             counts = derivation.tally()
             for label, count in counts.items():
                 total[label] = total.get(label, 0) + count
-            steps = f"{len(derivation.steps)} steps: {tally_text(counts, zeros=False)}"
-            click.echo(f"{item:<30} {derivation.title}  ({steps})")
-        click.echo(f"\n{sum(total.values())} steps: {tally_text(total)}", err=True)
+            steps = _("{n} steps: {tally}").format(
+                n=len(derivation.steps), tally=tally_text(counts, zeros=False)
+            )
+            click.echo(f"{item:<30} {_(derivation.title)}  ({steps})")
+        steps = _("{n} steps: {tally}").format(
+            n=sum(total.values()), tally=tally_text(total)
+        )
+        click.echo(f"\n{steps}", err=True)
         return
     with user_errors():
         derivation = get_derivation(name)
@@ -43,6 +51,12 @@ def derive_command(
     if check:
         results = derivation.check()
         held = sum(r.ok for r in results)
-        click.echo(f"\n{held} of {len(results)} steps hold: {counts}", err=True)
+        line = _("{held} of {n} steps hold: {tally}").format(
+            held=held, n=len(results), tally=counts
+        )
+        click.echo(f"\n{line}", err=True)
     else:
-        click.echo(f"\n{len(derivation.steps)} steps (not checked): {counts}", err=True)
+        line = _("{n} steps (not checked): {tally}").format(
+            n=len(derivation.steps), tally=counts
+        )
+        click.echo(f"\n{line}", err=True)

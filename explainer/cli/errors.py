@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import click
 
+from explainer.i18n import _
+
 
 class InputError(click.ClickException):
     """Bad input from the user: one line, exit code 2."""
@@ -14,7 +16,12 @@ class InputError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True, file=file)
+        click.echo(error_line(self.format_message()), err=True, file=file)
+
+
+def error_line(message: str) -> str:
+    """``error: message``, in the language in use."""
+    return _("error: {message}").format(message=message)
 
 
 @contextmanager

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from explainer.i18n import _
+
 
 def refuse_overwriting_inputs(
     out: str | Path, inputs: Mapping[str, str | Path | None], flag: str = "--out"
@@ -22,8 +24,10 @@ input: give another --out
     for option, given in inputs.items():
         if given is not None and same_file(out, given):
             raise ValueError(
-                f"{flag} {str(out)!r} is the {option} file; writing it would destroy "
-                f"the input: give another {flag}"
+                _(
+                    "{flag} {out} is the {option} file; writing it would destroy "
+                    "the input: give another {flag}"
+                ).format(flag=flag, out=repr(str(out)), option=option)
             )
 
 

@@ -9,9 +9,11 @@ import click
 
 from explainer.cli.check_table import check_table
 from explainer.cli.errors import InputError, user_errors
+from explainer.cli.lang import lang_option
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import same_file
 from explainer.cli.verify_cmd import load_or_run
+from explainer.i18n import _
 from explainer.render import (
     MOVIE_NAME,
     QUALITIES,
@@ -27,6 +29,7 @@ from explainer.render.manifest import MANIFEST
 
 
 @click.command(name="render")
+@lang_option
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_scenes", is_flag=True, help="render every scene")
 @click.option("--list", "list_scenes", is_flag=True, help="list the scenes and exit")
@@ -120,13 +123,18 @@ def render_command(
     """
     if list_scenes:
         for spec in SCENES.values():
-            needs = f" [needs {spec.requirement}]" if spec.requirement else ""
+            needs = (
+                " [" + _("needs {what}").format(what=spec.requirement) + "]"
+                if spec.requirement
+                else ""
+            )
             click.echo(f"{spec.name:<20} {spec.title}{needs}")
         return
     if not (names or all_scenes or movie):
         raise InputError(
-            "name the scenes to render, or give --all or --movie "
-            f"(scenes: {', '.join(SCENES)})"
+            _(
+                "name the scenes to render, or give --all or --movie (scenes: {names})"
+            ).format(names=", ".join(SCENES))
         )
     with user_errors():
         specs = resolve(names) if names else list(SCENES.values())
@@ -135,11 +143,14 @@ def render_command(
             for spec in specs:
                 if spec.unavailable(trace):
                     click.echo(
-                        f"skipped {spec.name}: {spec.unavailable(trace)}", err=True
+                        _("skipped {name}: {why}").format(
+                            name=spec.name, why=spec.unavailable(trace)
+                        ),
+                        err=True,
                     )
             specs = available(specs, trace)
             if not specs:
-                raise ValueError("this trace has none of the stages the scenes show")
+                raise ValueError(_("this trace has none of the stages the scenes show"))
         if check:
             results = lint_specs(
                 trace,
@@ -147,7 +158,10 @@ def render_command(
                 quality=quality,
                 media_dir=Path(media_dir),
                 on_scene=lambda r: click.echo(
-                    f"checked {r.name}: {r.violations} problems", err=True
+                    _("checked {name}: {n} problems").format(
+                        name=r.name, n=r.violations
+                    ),
+                    err=True,
                 ),
             )
     if check:
@@ -162,8 +176,15 @@ def render_command(
             for option, given in setup.inputs(trace=trace_file).items():
                 if given is not None and same_file(Path(out_dir) / name, given):
                     raise ValueError(
-                        f"--out-dir {out_dir!r} would overwrite the {option} file "
-                        f"{given!r} with {name}: move it or give another --out-dir"
+                        _(
+                            "--out-dir {out_dir} would overwrite the {option} file "
+                            "{given} with {name}: move it or give another --out-dir"
+                        ).format(
+                            out_dir=repr(out_dir),
+                            option=option,
+                            given=repr(given),
+                            name=name,
+                        )
                     )
         options = RenderOptions(
             quality=quality,
@@ -183,6 +204,8 @@ def render_command(
         click.echo(str(path))
     fresh = len(specs) - len(report.cached)
     click.echo(
-        f"{fresh} rendered, {len(report.cached)} from the cache, {report.total:.1f} s",
+        _("{fresh} rendered, {cached} from the cache, {seconds} s").format(
+            fresh=fresh, cached=len(report.cached), seconds=f"{report.total:.1f}"
+        ),
         err=True,
     )

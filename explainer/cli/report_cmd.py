@@ -8,15 +8,18 @@ import click
 
 from explainer.atomic import check_writable_path, write_atomic
 from explainer.cli.errors import user_errors
+from explainer.cli.lang import lang_option
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
 from explainer.cli.verify_cmd import load_or_run
+from explainer.i18n import _
 from explainer.trace import Trace
 
 DEFAULT_OUT = Path("output") / "report.html"
 
 
 @click.command(name="report")
+@lang_option
 @model_options
 @click.option(
     "--trace",
@@ -93,6 +96,8 @@ def with_backward_of_toy(trace: Trace) -> Trace:
 
 def _refuse_pretrained(model: str) -> None:
     raise ValueError(
-        f"--backward is for the toy models, not the pretrained {model}; "
-        "drop --backward or --model"
+        _(
+            "--backward is for the toy models, not the pretrained {model}; "
+            "drop --backward or --model"
+        ).format(model=model)
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
+from explainer.cli.lang import lang_option
 
 LIMIT_CONNECTIONS = 200
 """Connections served at once (the load test makes 50)."""
 
 
 @click.command("serve")
+@lang_option
 @click.option(
     "--host",
     default="127.0.0.1",

@@ -13,8 +13,11 @@ import click
 
 from explainer import trace_json
 from explainer.cli.errors import InputError, user_errors
+from explainer.cli.lang import lang_option
 from explainer.cli.options import Setup, model_options
+from explainer.cli.text_width import cells, ljust, rjust
 from explainer.cli.trace_cmd import warn_unknown
+from explainer.i18n import N_, _, pgettext
 from explainer.symbolic.derivation import tally_text
 from explainer.text_file import read_text
 from explainer.trace import Trace
@@ -59,11 +62,12 @@ class StructureProblems(InputError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        head = f"{len(problems)} problems in the trace:"
+        head = _("{n} problems in the trace:").format(n=len(problems))
         super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
 
 
 @click.command(name="verify", cls=_JsonErrors)
+@lang_option
 @model_options
 @click.option(
     "--trace",
@@ -113,7 +117,7 @@ def verify_command(
         _echo(json.dumps(as_json_payload(results), ensure_ascii=False, indent=1))
     elif show_all or failures:
         _echo(table([r for r in results if not r.ok] if failures else results))
-        _echo(summary_line(results))
+        _echo(summary_text(results))
     else:
         _echo(summary(results))
     sys.exit(0 if all(r.ok for r in results) else 1)
@@ -130,6 +134,9 @@ def _echo(text: str) -> None:
         os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
         sys.exit(128 + signal.SIGPIPE)
 
+
+STATUSES = (N_("ok"), N_("FAIL"), N_("skip"))
+"""A check's ``status``, translated where the table shows it."""
 
 TRACE_LIMIT = 1 << 30
 """Largest trace file read (1 GiB): a 5-token SmolLM2 trace is about 15 MB, and
@@ -171,15 +178,23 @@ def counts(results: list[CheckResult]) -> dict[str, dict[str, int]]:
     return out
 
 
+def summary_text(results: list[CheckResult]) -> str:
+    """:func:`summary_line` in the language in use: ``N passed, M failed``."""
+    passed = sum(r.ok and not r.skipped for r in results)
+    failed = sum(not r.ok and not r.skipped for r in results)
+    skipped = sum(r.skipped for r in results)
+    line = _("{passed} passed, {failed} failed").format(passed=passed, failed=failed)
+    return line + (_(", {n} skipped").format(n=skipped) if skipped else "")
+
+
 def summary(results: list[CheckResult]) -> str:
     """The checks counted per kind, the derivations' steps per label, then every
     failure with its diagnosis."""
-    header = ("check", "checks", "passed", "failed", "skipped")
-    rows = [
-        (kind, *(str(n[k]) for k in header[1:])) for kind, n in counts(results).items()
-    ]
+    keys = ("checks", "passed", "failed", "skipped")
+    header = (_("check"), _("checks"), _("passed"), _("failed"), _("skipped"))
+    rows = [(kind, *(str(n[k]) for k in keys)) for kind, n in counts(results).items()]
     total = (
-        "total",
+        _("total"),
         str(len(results)),
         *(str(sum(int(r[c]) for r in rows)) for c in (2, 3, 4)),
     )
@@ -187,38 +202,53 @@ def summary(results: list[CheckResult]) -> str:
     proved = [r.formula for r in results if r.check == "derivation" and not r.skipped]
     if proved:
         steps = step_counts(proved)
-        lines += ["", f"Derivation steps ({sum(steps.values())}): {tally_text(steps)}"]
+        title = _("Derivation steps ({n})").format(n=sum(steps.values()))
+        lines += ["", f"{title}: {tally_text(steps)}"]
     bad = [r for r in results if not r.ok and not r.skipped]
     if bad:
-        lines += ["", f"Failures ({len(bad)}):"]
+        lines += ["", _("Failures ({n}):").format(n=len(bad))]
         for r in bad:
             lines += failure_lines(r)
     skipped = [r for r in results if r.skipped]
     if skipped:
         why = dict.fromkeys(f"{r.check}: {r.detail}" for r in skipped)
-        lines += ["", "Skipped: " + "; ".join(why)]
-    lines.append(summary_line(results))
+        lines += ["", _("Skipped: {why}").format(why="; ".join(why))]
+    lines.append(summary_text(results))
     return "\n".join(lines)
 
 
 def failure_lines(r: CheckResult) -> list[str]:
     """A failing check: what, where, by how much, where it is worst, and a hint."""
-    lines = [f"FAIL {r.check} {r.formula}: {r.where}"]
+    lines = [f"{_('FAIL')} {r.check} {r.formula}: {r.where}"]
     if r.differ is not None:
-        lines.append(f"     {r.differ} of {r.entries} entries differ")
+        lines.append(
+            "     "
+            + _("{differ} of {entries} entries differ").format(
+                differ=r.differ, entries=r.entries
+            )
+        )
     elif r.check in ("formula", "identity", "precision") and r.tol:
-        what = "max |formula − trace|" if r.check == "formula" else "error"
-        lines.append(f"     {what} {r.max_abs_err:.3g} > tolerance {r.tol:.2g}")
+        what = _("max |formula − trace|") if r.check == "formula" else _("error")
+        over = _("{error} > tolerance {tol}").format(
+            error=f"{r.max_abs_err:.3g}", tol=f"{r.tol:.2g}"
+        )
+        lines.append(f"     {what} {over}")
     if r.detail and not (r.differ is not None and r.detail.endswith("entries differ")):
         lines.append(f"     {r.detail}")
     if r.cell:
         values = ""
         if r.expected is not None or r.actual is not None:
-            values = f": formula {_value(r.expected)}, trace {_value(r.actual)}"
-        lines.append(f"     worst at {r.cell}{values}")
+            values = ": " + _values(r)
+        lines.append("     " + _("worst at {cell}").format(cell=r.cell) + values)
     if r.hint:
         lines.append(f"     {r.hint}")
     return lines
+
+
+def _values(r: CheckResult) -> str:
+    return _("formula {expected}, trace {actual}").format(
+        expected=_value(r.expected), actual=_value(r.actual)
+    )
 
 
 def _value(v: float | None) -> str:
@@ -231,7 +261,9 @@ def table(results: list[CheckResult]) -> str:
     """check · formula · where · max abs error · tolerance · differ · status; a
     failing row's status says why, where it is worst and what it looks like."""
     header = (
-        "check", "formula", "where", "max abs err", "tolerance", "differ", "status",
+        _("check"), _("formula"), pgettext("the stage of a check", "where"),
+        _("max abs err"), _("tolerance"),
+        _("differ"), _("status"),
     )  # fmt: skip
     rows = [
         (
@@ -241,9 +273,9 @@ def table(results: list[CheckResult]) -> str:
             f"{r.max_abs_err:.2e}"
             if r.tol and r.check not in ("derivation", "tokens", "structure")
             else "—",
-            f"{r.tol:.0e}" if r.tol else "exact",
+            f"{r.tol:.0e}" if r.tol else _("exact"),
             "" if r.differ is None else f"{r.differ}/{r.entries}",
-            r.status + _why(r),
+            _(r.status) + _why(r),
         )
         for r in results
     ]
@@ -255,9 +287,7 @@ def _why(r: CheckResult) -> str:
         return ""
     parts = [r.detail] if r.detail else []
     if r.cell:
-        parts.append(
-            f"worst at {r.cell}: formula {_value(r.expected)}, trace {_value(r.actual)}"
-        )
+        parts.append(_("worst at {cell}").format(cell=r.cell) + ": " + _values(r))
     if r.hint:
         parts.append(r.hint)
     return "  " + "; ".join(parts) if parts else ""
@@ -269,15 +299,15 @@ def _columns(
     """Rows in aligned columns under a ruled header (numbers right-aligned)."""
     # max() of a list: with no rows (--failures when all passed) only the header.
     widths = [
-        max([len(h), *(len(row[c]) for row in rows)]) for c, h in enumerate(header)
+        max([cells(h), *(cells(row[c]) for row in rows)]) for c, h in enumerate(header)
     ]
 
     def fit(values: tuple[str, ...]) -> str:
-        cells = [
-            v.rjust(w) if numeric and c else v.ljust(w)
+        out = [
+            rjust(v, w) if numeric and c else ljust(v, w)
             for c, (v, w) in enumerate(zip(values, widths, strict=True))
         ]
-        return "  ".join(cells).rstrip()
+        return "  ".join(out).rstrip()
 
     lines = [fit(header), "  ".join("─" * w for w in widths)]
     return lines + [fit(row) for row in rows]

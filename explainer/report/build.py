@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from explainer import i18n
 from explainer.atomic import write_atomic
 from explainer.palette import css_properties
 from explainer.report.context import build_context
@@ -44,9 +45,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters["visible"] = visible  # a token as a one-line label
     env.globals["palette_css"] = css_properties()  # report.css's colours
+    # {% trans %} and _() in the language in use (explainer.i18n), when rendered
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.globals["language"] = i18n.current
     return env
 
 

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from explainer.i18n import N_, _, ngettext
+
 from .render import latex, latex_text, pretty, pretty_equation
 from .tactics import (
     TRANSFORMS,
@@ -63,13 +65,14 @@ Case = tuple[tuple[sp.Symbol, sp.Basic | int], ...]
 """One substitution, as ((symbol, value), …), so that steps stay hashable."""
 
 KINDS: dict[str, str] = {
-    "proved": "proved symbolically, for all sizes",
-    "instances": "checked on instances",
-    "definition": "a definition or rewrite",
-    "numeric": "a numeric estimate",
-    "assumption": "an assumption, not proved",
+    "proved": N_("proved symbolically, for all sizes"),
+    "instances": N_("checked on instances"),
+    "definition": N_("a definition or rewrite"),
+    "numeric": N_("a numeric estimate"),
+    "assumption": N_("an assumption, not proved"),
 }
-"""What a step's support is, by the ``kind`` it declares."""
+"""What a step's support is, by the ``kind`` it declares (English; ``_()`` where
+shown)."""
 
 IDENTICAL = "identical"
 """The label of a step whose two sides are one expression: it proves nothing."""
@@ -78,14 +81,17 @@ LABELS = (*KINDS, IDENTICAL)
 """Every label a step can get, in the order counts are shown."""
 
 _COUNTED = {
-    "proved": "proved",
-    "instances": "checked on instances",
-    "definition": "definition",
-    "numeric": "numeric",
-    "assumption": "assumption",
-    IDENTICAL: "identical (no proof)",
+    "proved": lambda n: ngettext("{n} proved", "{n} proved", n),
+    "instances": lambda n: ngettext(
+        "{n} checked on instances", "{n} checked on instances", n
+    ),
+    "definition": lambda n: ngettext("{n} definition", "{n} definitions", n),
+    "numeric": lambda n: ngettext("{n} numeric", "{n} numeric", n),
+    "assumption": lambda n: ngettext("{n} assumption", "{n} assumptions", n),
+    IDENTICAL: lambda n: ngettext(
+        "{n} identical (no proof)", "{n} identical (no proof)", n
+    ),
 }
-_PLURAL = {"definition", "assumption"}
 
 NUMERIC_RTOL = 5e-3
 """A numeric step holds when both sides agree to this relative error: the
@@ -190,10 +196,12 @@ class Step:
         """The label in words: 'proved for all sizes', 'checked for T = 1…5' …"""
         label = self.label
         if label == IDENTICAL:
-            return "both sides identical: not a proof"
+            return _("both sides identical: not a proof")
         if label == "instances":
-            return f"checked for {self.on or self.describe_cases()}"
-        return KINDS[label]
+            return _("checked for {cases}").format(
+                cases=self.on or self.describe_cases()
+            )
+        return _(KINDS[label])
 
     def check(self) -> StepResult:
         """Prove the step with SymPy; a false or unprovable step is a failed result.
@@ -312,9 +320,8 @@ def tally_text(counts: dict[str, int], zeros: bool = True) -> str:
     for label in LABELS:
         count = counts.get(label, 0)
         if count or (zeros and label != IDENTICAL):
-            plural = "s" if label in _PLURAL and count != 1 else ""
-            words.append(f"{count} {_COUNTED[label]}{plural}")
-    return ", ".join(words)
+            words.append(_COUNTED[label](count).format(n=count))
+    return _(", ").join(words)
 
 
 def cases(
@@ -455,44 +462,47 @@ class Derivation:
 
     def to_pretty(self) -> str:
         """The derivation as Unicode text, as ``explainer derive NAME`` prints it."""
-        lines = [f"{self.title}  ({self.name})", f"Source: {self.source}"]
+        lines = [
+            f"{_(self.title)}  ({self.name})",
+            _("Source: {source}").format(source=self.source),
+        ]
         if self.ops:
-            lines.append("Forward-pass ops: " + ", ".join(self.ops))
+            lines.append(_("Forward-pass ops: {ops}").format(ops=", ".join(self.ops)))
         lines.append("")
         lines += [pretty(formula) for formula in self._formulas()]
         if self.where:
-            lines += ["", "where"] + [pretty(eq) for eq in self.where]
+            lines += ["", _("where")] + [pretty(eq) for eq in self.where]
         lines.append("")
         number = 0
         for block in self._blocks():
             if block[0][0].title:
-                lines.append(f"── {block[0][0].title}")
+                lines.append(f"── {_(block[0][0].title)}")
             for step, show_lhs in block:
                 number += 1
                 lines.append(pretty_equation(step.lhs, step.rhs, show_lhs))
-                lines.append(f"    ({number}) {step.why}  [{_how(step)}]")
+                lines.append(f"    ({number}) {_(step.why)}  [{_how(step)}]")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
     def to_latex(self) -> str:
         """The derivation as LaTeX (``align*`` blocks), from the same SymPy objects."""
-        lines = [f"% {self.title} ({self.name}) -- {latex_text(self.source)}"]
+        lines = [f"% {_(self.title)} ({self.name}) -- {latex_text(self.source)}"]
         lines.append(r"\begin{gather*}")
         lines.append(" \\\\\n".join(latex(f) for f in self._formulas()))
         lines.append(r"\end{gather*}")
         if self.where:
-            lines.append(r"where")
+            lines.append(_("where"))
             lines.append(r"\begin{gather*}")
             lines.append(" \\\\\n".join(latex(eq) for eq in self.where))
             lines.append(r"\end{gather*}")
         for block in self._blocks():
             if block[0][0].title:
-                lines.append(rf"\paragraph{{{latex_text(block[0][0].title)}}}")
+                lines.append(rf"\paragraph{{{latex_text(_(block[0][0].title))}}}")
             lines.append(r"\begin{align*}")
             rows = []
             for step, show_lhs in block:
                 left = latex(step.lhs) if show_lhs else ""
-                why = f"{step.why} ({step.support()})"
+                why = f"{_(step.why)} ({step.support()})"
                 rows.append(
                     f"{left} &= {latex(step.rhs)} && \\text{{{latex_text(why)}}}"
                 )
