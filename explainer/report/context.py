@@ -12,6 +12,7 @@ from explainer.report import diagram
 from explainer.report.checks import Checks
 from explainer.report.derivations import step_counts
 from explainer.report.grouping import group_stages
+from explainer.report.sampling import sampling_view
 from explainer.report.sections import Section
 from explainer.report.tables import exact, number, share_scale
 from explainer.report.variants import VariantBuilder
@@ -88,6 +89,7 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         "parts": parts,
         "diagram": diagram.layout(_nodes(sections, trace), cfg.n_layers),
         "views": attention_views(trace),
+        "sampling": sampling_view(trace),  # the sampling panel; None: no logits
         "summary": checks.summary,
         "total_checks": len(checks.results),
         "redo": redo,
