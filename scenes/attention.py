@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from explainer.scenes.arithmetic import WeightedRows, show_weighted, worked_dot
 from explainer.scenes.common import (
     HIGHLIGHT,
     K_COLOR,
@@ -125,26 +126,33 @@ class ScaledDotProductAttention(TraceScene):
         )
         if self.shared:
             self.say(self.shared)
-        # The first row entry by entry, then row by row.
-        q_box = SurroundingRectangle(queries.row(0), color=HIGHLIGHT, buff=0.05)
-        self.play(Create(q_box), run_time=0.4)
-        for c in [c for c in scores.cols if c is not None]:
-            k_box = SurroundingRectangle(keys.col(c), color=HIGHLIGHT, buff=0.05)
-            first = c == scores.cols[0]
-            anims = (
-                self.caption("score = q · k, a dot product: similar vectors score high")
-                if first
-                else []
-            )
-            self.play(
-                Create(k_box),
-                TransformFromCopy(
-                    VGroup(queries.row(0), keys.col(c)), scores.cells[(0, c)]
-                ),
-                *anims,
-                run_time=0.9 if first else 0.3,
-            )
-            self.remove(k_box)
+        # One score worked out term by term, then the rest quickly.
+        row_q = 0
+        col_k = 1 if len(keys.values[0]) > 1 and 1 in scores.cols else 0
+        view = VGroup(
+            queries, q_labels, q_name, keys, k_labels, k_name, scores.brackets, s_name
+        )
+        q_box = SurroundingRectangle(queries.row(row_q), color=HIGHLIGHT, buff=0.05)
+        k_box = SurroundingRectangle(keys.col(col_k), color=HIGHLIGHT, buff=0.05)
+        self.play(Create(q_box), Create(k_box), run_time=0.5)
+        self.worked_score(
+            prefix,
+            h,
+            row_q,
+            col_k,
+            tokens,
+            queries,
+            keys,
+            view,
+            VGroup(q_box, k_box),
+            scores.cells[(row_q, col_k)],
+        )
+        rest = VGroup(
+            *(m for (r, c), m in scores.cells.items() if r == row_q and c != col_k)
+        )
+        self.play(FadeIn(rest, lag_ratio=0.1), run_time=0.5)
+        q_box = SurroundingRectangle(queries.row(row_q), color=HIGHLIGHT, buff=0.05)
+        self.add(q_box)
         for r in [r for r in scores.rows[1:] if r is not None]:
             self.play(
                 q_box.animate.move_to(queries.row(r)),
@@ -159,6 +167,40 @@ class ScaledDotProductAttention(TraceScene):
         self.s_name = s_name
         return scores
 
+    def worked_score(
+        self,
+        prefix: str,
+        h: int,
+        r: int,
+        c: int,
+        tokens,
+        queries,
+        keys,
+        view,
+        boxes,
+        cell,
+    ) -> None:
+        """Score (r, c) written out: q · k = q₁k₁ + q₂k₂ + …, then put back into
+        its cell."""
+        worked_dot(
+            self,
+            (self.q_stage, (h,), r, False),
+            (self.k_stage, (h,), c, False),
+            (f"{prefix}.scores", (h, r, c)),
+            lhs=r"q \cdot k",
+            names=("q", "k"),
+            words=(tokens[r], tokens[c]),
+            colors=(Q_COLOR, K_COLOR),
+            view=view,
+            leaving=boxes,
+            froms=(queries.row(r), keys.col(c)),
+            cell=cell,
+            captions=(
+                f'One score: the query of "{tokens[r]}" and the key of "{tokens[c]}"',
+                "q · k: multiply entry by entry, then add. Similar vectors score high",
+            ),
+        )
+
     # --- ÷ √d_k ---------------------------------------------------------------------
 
     def scale_phase(self, prefix: str, h: int, scores: TraceMatrix) -> TraceMatrix:
@@ -171,7 +213,9 @@ class ScaledDotProductAttention(TraceScene):
             + (rf" = \div {math.isqrt(d_k)}" if math.isqrt(d_k) ** 2 == d_k else ""),
             font_size=30,
             color=HIGHLIGHT,
-        ).next_to(self.qk[0], UP, buff=0.5)  # above Q, where there is room
+        ).next_to(
+            self.s_name, RIGHT, buff=0.4
+        )  # beside QKᵀ's name, where there is room
         self.play(
             FadeIn(note),
             *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
@@ -206,7 +250,7 @@ class ScaledDotProductAttention(TraceScene):
 
     def softmax_phase(self, prefix: str, h: int, scores: TraceMatrix, tokens):
         weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
-        heat = weights.heat(BLUE_D, peak=1.0)
+        heat = weights.heat(peak=1.0)
         w_labels = VGroup(
             weights.label_rows(tokens, 18), weights.label_cols(tokens, 18)
         )
@@ -269,15 +313,10 @@ class ScaledDotProductAttention(TraceScene):
         shown = None
         for q in range(n_q):
             lines = self.lines_for(values, q, keys, queries)
-            anims = [FadeIn(lines)]
+            anims = [FadeIn(lines), queries[q].animate.set_color(HIGHLIGHT)]
             if shown is not None:
-                anims.append(FadeOut(shown))
-            self.play(
-                *anims,
-                queries[q].animate.set_color(HIGHLIGHT),
-                run_time=0.5 if q else 0.8,
-            )
-            self.play(queries[q].animate.set_color(Q_COLOR), run_time=0.15)
+                anims += [FadeOut(shown), queries[q - 1].animate.set_color(Q_COLOR)]
+            self.play(*anims, run_time=0.4 if q else 0.8)
             shown = lines
         self.wait(0.5)
         self.clear(shown, diagram, key_name, query_name)
@@ -303,7 +342,7 @@ class ScaledDotProductAttention(TraceScene):
 
     def output_phase(self, prefix: str, h: int, tokens) -> None:
         weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
-        heat = weights.heat(BLUE_D, peak=1.0)
+        heat = weights.heat(peak=1.0)
         values = self.matrix(self.v_stage, (h,), font_size=FONT, max_cols=D_SHOWN)
         values.set_color(V_COLOR)
         out = self.matrix(f"{prefix}.heads", (h,), font_size=FONT, max_cols=D_SHOWN)
@@ -327,13 +366,61 @@ class ScaledDotProductAttention(TraceScene):
         )
         self.play(FadeIn(eq, out.brackets, names[2]), run_time=0.4)
         rows = [r for r in out.rows if r is not None]
-        for r in rows:
-            box = SurroundingRectangle(weights.row(r), color=HIGHLIGHT, buff=0.04)
-            self.play(
-                Create(box),
-                TransformFromCopy(VGroup(weights.row(r), values), out.row(r)),
-                run_time=0.8 if r == rows[0] else 0.35,
-            )
-            self.remove(box)
+        r0 = rows[0]
+        box = SurroundingRectangle(weights.row(r0), color=HIGHLIGHT, buff=0.04)
+        self.play(Create(box), run_time=0.4)
+        view = VGroup(heat, weights, labels, dot, values, names, eq, out.brackets, box)
+        keys = [c for c in weights.cols]
+        worked = WeightedRows(
+            self.trace[f"{prefix}.weights"][h, r0],
+            np.asarray(self.trace[self.v_stage])[h],
+            self.trace[f"{prefix}.heads"][h, r0],
+            rows=keys,
+            cols=values.cols,
+            labels=tokens,
+            sources={
+                "weights": (f"{prefix}.weights", (h, r0)),
+                "values": (self.v_stage, (h,)),
+                "result": (f"{prefix}.heads", (h, r0)),
+            },
+            value_color=V_COLOR,
+        )
+        self.weighted = [*getattr(self, "weighted", []), worked]
+        self.body(worked)
+        show_weighted(
+            self,
+            worked,
+            [weights.cells[(r0, j)] for j in keys if j is not None],
+            caption=self.caption(
+                f'The output of "{tokens[r0]}": each value row times its weight, '
+                "then added"
+            ),
+            more=[FadeOut(view)],
+        )
+        self.wait(0.6)
+        rest = [m for m in worked if m is not worked.total]
+        self.play(
+            FadeOut(*rest),
+            FadeIn(VGroup(*view[:-1])),
+            *(
+                Transform(worked.total_mobs[c], out.cells[(r0, c)])
+                for c in values.cols
+                if c is not None
+            ),
+            run_time=1.0,
+        )
+        self.remove(*worked.total)
+        self.add(out.row(r0))
+        self.play(
+            LaggedStart(
+                *(
+                    TransformFromCopy(VGroup(weights.row(r), values), out.row(r))
+                    for r in rows[1:]
+                ),
+                lag_ratio=0.3,
+            ),
+            *self.caption("The same for every row"),
+            run_time=1.2,
+        )
         self.assemble(out)
         self.say("That is one head's output: what each token gathered from the others")

@@ -1,0 +1,93 @@
+"""The arithmetic the scenes write out is the trace's: each term recomputed here
+from the trace's own rows and columns, each sum equal to the trace's result as
+shown."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("manim")
+
+from explainer.render import SCENES
+from explainer.render.worker import render_scene
+
+SMALL = {"pixel_width": 480, "pixel_height": 270}
+LAST = 0.01 + 1e-9  # one last decimal place, as shown
+
+
+def _at(trace, source):
+    stage, index = source
+    return np.asarray(trace[stage], dtype=float)[index]
+
+
+def check_dot(trace, dot):
+    """a · b (+ bias) as written: factors and result are the trace's numbers as
+    shown, each product within a last place of a_i b_i, the products (and bias)
+    adding up to the result as shown."""
+    a, b = _at(trace, dot.sources["a"]), _at(trace, dot.sources["b"])
+    result = float(_at(trace, dot.sources["result"]))
+    bias = float(_at(trace, dot.sources["bias"])) if "bias" in dot.sources else 0.0
+    # the trace's result is this row times this column (+ bias): sources are right
+    np.testing.assert_allclose(a @ b + bias, result, rtol=1e-4, atol=1e-5)
+    picked = [i for i in dot.shown if i is not None]
+    assert len(picked) == len(dot.factors) == len(dot.products)
+    for i, (fa, fb), p in zip(picked, dot.factors, dot.products, strict=True):
+        assert fa.number == round(a[i], 2) + 0.0
+        assert fb.number == round(b[i], 2) + 0.0
+        assert abs(p - a[i] * b[i]) <= LAST
+    assert dot.total.number == round(result, 2) + 0.0
+    if None not in dot.shown:  # every term shown: they add up on screen
+        assert dot.relation == "="
+        assert round(sum(dot.products) + (dot.bias or 0.0), 2) == dot.total.number
+
+
+def check_weighted(trace, rows):
+    """Σ_j w_j v_j: every scaled entry within a last place of w_j v_jc, columns
+    adding up to the trace's output row as shown."""
+    w = _at(trace, rows.sources["weights"])
+    v = _at(trace, rows.sources["values"])
+    out = _at(trace, rows.sources["result"])
+    np.testing.assert_allclose(w @ v, out, rtol=1e-4, atol=1e-5)
+    for c in (c for c in rows.cols if c is not None):
+        keys = [j for j in rows.rows if j is not None]
+        for j in keys:
+            assert abs(rows.scaled[(j, c)] - w[j] * v[j, c]) <= LAST
+        assert rows.total_mobs[c].number == round(out[c], 2) + 0.0
+        if None not in rows.rows:
+            total = sum(rows.scaled[(j, c)] for j in keys)
+            assert round(total, 2) == rows.total_mobs[c].number
+
+
+def test_apportioned_terms_add_up_and_stay_within_a_last_place():
+    from explainer.scenes.arithmetic import apportion
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        terms = rng.normal(0, 2, rng.integers(1, 9))
+        shown = apportion(terms, terms.sum())
+        assert round(sum(shown), 2) == round(terms.sum(), 2) + 0.0
+        assert np.all(np.abs(np.array(shown) - terms) <= LAST)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "dots", "weighted"),
+    [("attention", 1, 1)],
+)
+def test_scene_writes_out_the_traces_arithmetic(
+    name, dots, weighted, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("EXPLAINER_TRACE", raising=False)  # the default preset
+    result = render_scene(
+        SCENES[name],
+        tmp_path / "last.png",
+        last_frame=True,
+        media_dir=tmp_path / "media",
+        overrides=SMALL,
+    )
+    scene = result.scene
+    assert len(getattr(scene, "dots", [])) >= dots
+    for dot in scene.dots:
+        check_dot(scene.trace, dot)
+    assert len(getattr(scene, "weighted", [])) >= weighted
+    for rows in getattr(scene, "weighted", []):
+        check_weighted(scene.trace, rows)
