@@ -79,7 +79,8 @@
     var kept = Math.min(d.byK, d.byP);
     summary.textContent = T === 0
       ? "T = 0: greedy. The most probable token, “" + first + "”, is always chosen."
-      : "T = " + T.toFixed(2) + ": " + (kept === V ? "all " + V : kept + " of " + V) +
+      : "T = " + T.toFixed(2) + ": " + (kept === V ? "all " + V.toLocaleString("en") : kept + " of " +
+        V.toLocaleString("en")) +
         " tokens kept; the most probable, “" + first + "”, has p = " +
         shown(d.probs[0]) + ".";
   }
