@@ -71,6 +71,7 @@
     busy = true;
     tokens.textContent = "";
     top.textContent = "";
+    caption.textContent = "";
     say("generating…", false);
     fetch("/api/generate", { method: "POST", body: body(true),
                              headers: { "Content-Type": "application/json" } })
@@ -96,6 +97,8 @@
 
   /* The step's distribution: its most probable tokens, each with a bar and p. */
   var top = document.getElementById("live-top");
+  var caption = document.getElementById("live-top-caption");
+  var steps = 0;
   function showTop(rows) {
     top.textContent = "";
     rows.forEach(function (row) {
@@ -118,6 +121,14 @@
     });
   }
 
+  /* The token the step took, as its bar names it. */
+  function chosen(value) {
+    for (var i = 0; i < value.top.length; i++) {
+      if (value.top[i].id === value.id) { return value.top[i].token; }
+    }
+    return value.text;
+  }
+
   function show(block) {
     var name = "", data = "";
     block.split("\n").forEach(function (line) {
@@ -127,8 +138,13 @@
     var value = JSON.parse(data || "{}");
     if (name === "start") {
       tokens.textContent = value.text + (value.task === "translate" ? " →" : "");
+      steps = 0;
     } else if (name === "token") {
       tokens.textContent += value.text;
+      steps += 1;
+      caption.textContent = "Step " + steps + ": the " + value.top.length +
+        " most probable tokens, p = softmax(z / T) before top-k and top-p" +
+        " (T = 1 when greedy). It took " + JSON.stringify(chosen(value)) + ".";
       showTop(value.top);
     } else if (name === "done") {
       say("generated " + value.new_tokens + " tokens", false);

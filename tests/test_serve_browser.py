@@ -87,12 +87,29 @@ def test_a_new_sentence_swaps_its_report_in_without_a_reload(visit):
 def test_generate_shows_the_tokens_as_they_arrive(visit):
     page = visit
     page.fill("#live-sentence", "When you play game of thrones")
+    page.evaluate(  # every text the tokens line shows, one after another
+        """window.seen = [];
+        new MutationObserver(function (records) {
+          records.forEach(function (r) {
+            r.addedNodes.forEach(function (n) { window.seen.push(n.textContent); });
+          });
+        }).observe(document.getElementById("live-tokens"), {childList: true});"""
+    )
     page.click("#live-generate")
     api.expect(page.locator("#live-status")).to_have_text(
         re.compile("^generated"), timeout=TIMEOUT
     )
     shown = page.inner_text("#live-tokens")
     assert shown == "when you play game of thrones → 当 你 玩 权力 的 游戏"
+    words = ["当", "你", "玩", "权力", "的", "游戏"]
+    arrived = [s for s in page.evaluate("window.seen") if s]
+    assert arrived == [
+        " ".join(["when you play game of thrones →", *words[:n]])
+        for n in range(len(words) + 1)
+    ]  # one token at a time
+    assert page.inner_text("#live-top-caption").startswith(
+        "Step 6: the 5 most probable tokens"
+    )
     page.fill("#live-new-tokens", "2")  # read for the toy presets too
     page.click("#live-generate")
     api.expect(page.locator("#live-status")).to_have_text(
@@ -102,6 +119,7 @@ def test_generate_shows_the_tokens_as_they_arrive(visit):
     rows = page.locator("#live-top li")  # the last step's distribution
     assert rows.count() == 5
     assert rows.first.inner_text().startswith('"你"')
+    assert page.inner_text("#live-top-caption").endswith('It took "你".')
 
 
 def test_an_error_shows_in_place(visit):
@@ -132,3 +150,32 @@ def test_sampling_controls_reach_smollm2(visit):
         "generated 4 tokens", timeout=TIMEOUT
     )
     assert page.inner_text("#live-tokens") == "Once upon a time, there was a"
+
+
+def test_the_sampling_panel_follows_the_temperature_and_each_new_trace(visit, server):
+    """The report's sampling panel works in the frame (its script runs under the
+    page's policy); a new sentence brings its own logits, whose probabilities
+    are those of the trace /api/trace gives for it."""
+    page = visit
+    frame = page.frame_locator("#live-report")
+    winner = frame.locator("#sampling-bars li").first
+    before = float(winner.get_attribute("data-p"))
+    frame.locator("#sampling-t").fill("1.8")  # flatter: the winner loses some
+    assert float(winner.get_attribute("data-p")) < before
+    assert frame.locator("#sampling-summary").inner_text().startswith("T = 1.80:")
+    page.select_option("#live-model", "preset:next-word")
+    page.fill("#live-sentence", "when you")
+    page.click("#live-trace")
+    api.expect(page.locator("#live-status")).to_have_text(
+        re.compile("^traced"), timeout=TIMEOUT
+    )
+    assert "(“you”)" in frame.locator("#sampling .explain").first.inner_text()
+    assert frame.locator("#sampling-t").input_value() == "1"  # a fresh panel
+    body = {"sentence": "when you", "preset": "next-word"}
+    trace = page.request.post(server + "api/trace", data=body).json()
+    probs = next(s for s in trace["stages"] if s["name"] == "output.probs")["value"]
+    rows = frame.locator("#sampling-bars li")
+    for r in range(rows.count()):
+        token = int(rows.nth(r).get_attribute("data-id"))
+        shown = float(rows.nth(r).get_attribute("data-p"))
+        assert shown == pytest.approx(probs[-1][token], rel=1e-9, abs=1e-15)
