@@ -56,28 +56,37 @@ def dumps(trace: Trace) -> str:
 
     The text of ``json.dumps(to_dict(trace), ensure_ascii=False,
     separators=(",", ":"))`` plus a newline (tests/test_trace_json_text.py holds
-    the two equal), written piece by piece for speed: a packed array's base64
-    goes in as it is (the encoder would scan megabytes of it for characters to
-    escape), and a small parameter's text is remembered (the live explorer writes
-    the same weights at every request).
+    the two equal); :func:`dump_bytes` writes it.
     """
-    return "".join(_pieces(trace))
+    return dump_bytes(trace).decode("utf-8")
 
 
-def _pieces(trace: Trace) -> Iterator[str]:
-    """The text of :func:`dumps`, piece by piece."""
+def dump_bytes(trace: Trace) -> bytes:
+    """:func:`dumps` as UTF-8 bytes, written piece by piece for speed: a packed
+    array's base64 goes in as bytes as it is (the encoder would scan megabytes of
+    it for characters to escape, and a text holding one Chinese token widens all
+    of it to 2 or 4 bytes a character), and the vocabulary's and each small
+    parameter's text are remembered (the live explorer writes the same ones at
+    every request)."""
+    return b"".join(_pieces(trace))
+
+
+def _pieces(trace: Trace) -> Iterator[bytes]:
+    """The UTF-8 text of :func:`dumps`, piece by piece."""
     for n, (key, value) in enumerate(_head(trace).items()):
-        text = _vocab_text(trace.vocab) if key == "vocab" else _text(value)
-        yield f'{"," if n else "{"}"{key}":{text}'
-    yield ',"params":{'
+        yield f'{"," if n else "{"}"{key}":'.encode()
+        yield _vocab_bytes(trace.vocab) if key == "vocab" else _bytes(value)
+    yield b',"params":{'
     if not trace.config.model:
-        yield ",".join(f"{_text(k)}:{_param_text(v)}" for k, v in trace.params.items())
-    yield '},"stages":['
+        yield b",".join(
+            _bytes(k) + b":" + _param_bytes(v) for k, v in trace.params.items()
+        )
+    yield b'},"stages":['
     for n, s in enumerate(trace.stages):
-        yield f'{"," if n else ""}{_text(_stage_head(s))[:-1]},"value":'
-        yield _array_text(s.value)
-        yield "}"
-    yield "]}\n"
+        yield (b"," if n else b"") + _bytes(_stage_head(s))[:-1] + b',"value":'
+        yield _array_bytes(s.value)
+        yield b"}"
+    yield b"]}\n"
 
 
 def _head(trace: Trace) -> dict[str, Any]:
@@ -103,35 +112,35 @@ def _stage_head(s: Stage) -> dict[str, Any]:
     }
 
 
-def _text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _array_text(value: np.ndarray) -> str:
-    """The JSON text of :func:`_array_to_json` of ``value``."""
+def _array_bytes(value: np.ndarray) -> bytes:
+    """The UTF-8 JSON text of :func:`_array_to_json` of ``value``."""
     if value.dtype.type in _PACKED_TYPES and value.size > PACK_ABOVE:
-        packed = _array_to_json(value)  # base64 needs no escaping
         kind = value.dtype.name
-        return f'{{"shape":{_text(packed["shape"])},"{kind}":"{packed[kind]}"}}'
-    return _text(_array_to_json(value))
+        shape = _bytes(list(value.shape))
+        return b'{"shape":%b,"%b":"%b"}' % (shape, kind.encode(), _base64(value))
+    return _bytes(_array_to_json(value))
 
 
-def _param_text(value: np.ndarray) -> str:
-    """:func:`_array_text` of a parameter, remembered by its bytes when small."""
+def _param_bytes(value: np.ndarray) -> bytes:
+    """:func:`_array_bytes` of a parameter, remembered by its bytes when small."""
     if value.size > PACK_ABOVE:
-        return _array_text(value)
-    return _remembered_text(value.dtype.str, value.shape, value.tobytes())
+        return _array_bytes(value)
+    return _remembered_bytes(value.dtype.str, value.shape, value.tobytes())
 
 
 @functools.lru_cache(maxsize=4)
-def _vocab_text(vocab: tuple[str, ...]) -> str:
+def _vocab_bytes(vocab: tuple[str, ...]) -> bytes:
     """The vocabulary's text, remembered (SmolLM2's 49,152 tokens take 20 ms)."""
-    return _text(list(vocab))
+    return _bytes(list(vocab))
 
 
 @functools.lru_cache(maxsize=512)
-def _remembered_text(dtype: str, shape: tuple[int, ...], data: bytes) -> str:
-    return _array_text(np.frombuffer(data, dtype).reshape(shape))
+def _remembered_bytes(dtype: str, shape: tuple[int, ...], data: bytes) -> bytes:
+    return _array_bytes(np.frombuffer(data, dtype).reshape(shape))
 
 
 def loads(text: str, *, source: str = "trace") -> Trace:
@@ -258,10 +267,9 @@ def _stage_from_dict(data: Any, dtype: str, where: str) -> Stage:
 
 def _array_to_json(value: np.ndarray) -> Any:
     if value.dtype.type in _PACKED_TYPES and value.size > PACK_ABOVE:
-        data = np.ascontiguousarray(value, value.dtype.newbyteorder("<")).tobytes()
         return {
             "shape": list(value.shape),
-            value.dtype.name: base64.b64encode(data).decode("ascii"),
+            value.dtype.name: _base64(value).decode("ascii"),
         }
     if value.dtype == np.float32:  # each float32's shortest decimal, as a float64
         value = value.astype(str).astype(np.float64)
@@ -272,6 +280,12 @@ def _array_to_json(value: np.ndarray) -> Any:
         obj[np.isnan(value)] = "nan"
         return obj.tolist()
     return value.tolist()
+
+
+def _base64(value: np.ndarray) -> bytes:
+    """The base64 of the array's little-endian bytes."""
+    little = np.ascontiguousarray(value, value.dtype.newbyteorder("<"))
+    return base64.b64encode(little.data)
 
 
 def _array_from_json(value: Any, dtype: str, where: str) -> np.ndarray:

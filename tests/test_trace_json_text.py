@@ -1,8 +1,8 @@
-"""trace_json.dumps writes its text piece by piece, for speed; the bytes must be
-those of the standard library's encoder on the plain objects of to_dict (the
-reference), for every kind of trace: float64 and float32, masked (−∞) scores,
-packed arrays, trained weights, a pretrained model without params, and the
-remembered text of a parameter whose array changed in place."""
+"""trace_json.dumps and dump_bytes write the text piece by piece, for speed; the
+bytes must be those of the standard library's encoder on the plain objects of
+to_dict (the reference), for every kind of trace: float64 and float32, masked
+(−∞) scores, packed arrays, trained weights, a pretrained model without params,
+and the remembered text of a parameter given other numbers."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ SENTENCE = "When you play game of thrones"
 
 def reference(trace: Trace) -> str:
     data = trace_json.to_dict(trace)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert trace_json.dump_bytes(trace) == text.encode("utf-8")
+    return text
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

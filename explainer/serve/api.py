@@ -36,8 +36,8 @@ MODEL_FIELDS = ("sentence", "target", "preset", "model")
 async def trace(request: Request) -> Response:
     """The trace JSON of the sentence."""
     raw = await _model_request(request, MODEL_FIELDS)
-    text = await _run(request, raw, lambda setup: trace_json.dumps(_forward(setup)))
-    return Response(text, media_type="application/json")
+    body = await _run(request, raw, lambda s: trace_json.dump_bytes(_forward(s)))
+    return Response(body, media_type="application/json")
 
 
 async def verify(request: Request) -> Response:
