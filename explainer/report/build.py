@@ -19,6 +19,7 @@ import jinja2
 from explainer import i18n
 from explainer.atomic import write_atomic
 from explainer.palette import css_properties
+from explainer.report import translate
 from explainer.report.context import build_context
 from explainer.token_text import visible
 from explainer.trace import Trace
@@ -52,6 +53,9 @@ def environment() -> jinja2.Environment:
     # {% trans %} and _() in the language in use (explainer.i18n), when rendered
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.globals["language"] = i18n.current
+    env.filters.update(
+        t=translate.text, support=translate.support, tally=translate.tally
+    )
     return env
 
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from explainer.report.cache import remembered
 from explainer.report.mathml import equation, mathml
+from explainer.report.translate import english
 from explainer.symbolic import get_derivation
 from explainer.symbolic.derivation import LABELS, tally_text
 
@@ -50,6 +51,7 @@ class DerivationView:
 
 @functools.cache
 @remembered(DerivationView, Group, StepView)  # across runs: report/cache.py
+@english  # remembered in English; the templates translate (report/translate.py)
 def derivation_view(name: str) -> DerivationView:
     """The derivation ``name`` with every formula and step as MathML."""
     d = get_derivation(name)
