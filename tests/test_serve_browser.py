@@ -179,3 +179,11 @@ def test_the_sampling_panel_follows_the_temperature_and_each_new_trace(visit, se
         token = int(rows.nth(r).get_attribute("data-id"))
         shown = float(rows.nth(r).get_attribute("data-p"))
         assert shown == pytest.approx(probs[-1][token], rel=1e-9, abs=1e-15)
+
+
+def test_on_a_phone_the_page_scrolls_not_sideways_and_the_form_scrolls_away(visit):
+    page = visit
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    position = "getComputedStyle(document.querySelector('.live')).position"
+    assert page.evaluate(position) == "static"  # it would cover the report

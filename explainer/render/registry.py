@@ -8,8 +8,7 @@ a scene up imports nothing heavy: Manim is only imported by the process that ren
 >>> resolve(["sofmax"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown scene 'sofmax'; valid scenes: tokens, embedding, ..., \
-gradient-flow
+ValueError: unknown scene 'sofmax'; valid scenes: intro, tokens, ..., outro
 """
 
 from __future__ import annotations
@@ -61,6 +60,13 @@ SCENES: dict[str, SceneSpec] = {
     s.name: s
     for s in (
         SceneSpec(
+            "intro",
+            "intro",
+            "Introduction",
+            "the architecture (the paper's Figure 1) for this model; the corner map",
+            22,
+        ),
+        SceneSpec(
             "tokens", "tokens", "Tokenization", "the sentence → tokens → ids", 12
         ),
         SceneSpec(
@@ -102,14 +108,14 @@ SCENES: dict[str, SceneSpec] = {
             needs="rope",
         ),
         SceneSpec(
+            "softmax", "softmax", "Softmax", "one row: exponentiate, sum, divide", 12
+        ),
+        SceneSpec(
             "attention",
             "attention",
             "ScaledDotProductAttention",
             "QKᵀ cell by cell, ÷√d_k, (mask), softmax, weights · V",
             28,
-        ),
-        SceneSpec(
-            "softmax", "softmax", "Softmax", "one row: exponentiate, sum, divide", 12
         ),
         SceneSpec(
             "multi-head",
@@ -131,6 +137,14 @@ SCENES: dict[str, SceneSpec] = {
             "FeedForward",
             "x W₁ + b₁ → ReLU / GELU → · W₂ + b₂ (or SwiGLU)",
             12,
+        ),
+        SceneSpec(
+            "bridge",
+            "bridge",
+            "EncoderToDecoder",
+            "now the decoder: the encoder's output M gives cross-attention K and V",
+            18,
+            needs="cross",
         ),
         SceneSpec(
             "causal-mask",
@@ -179,6 +193,13 @@ SCENES: dict[str, SceneSpec] = {
             "one gradient back through attention: p − y → ∂h → ∂P → ∂S → ∂Q, ∂K",
             36,
             needs="trained",
+        ),
+        SceneSpec(
+            "outro",
+            "outro",
+            "Recap",
+            "the whole path again: tokens → … → logits → the output, from the trace",
+            20,
         ),
     )
 }
