@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from explainer.scenes.model_map import Place, corner_map, locate
 from explainer.scenes.token_text import shown_tokens
 from manim import *
 
@@ -56,6 +57,7 @@ BODY_BOTTOM = -3.0
 BODY_CENTER = np.array([0.0, (BODY_TOP + BODY_BOTTOM) / 2, 0.0])
 BODY_HEIGHT = BODY_TOP - BODY_BOTTOM
 BODY_WIDTH = 13.2
+MAP_HEIGHT = 1.2  # the corner map of the model
 
 
 # --- the trace -----------------------------------------------------------------------
@@ -563,11 +565,13 @@ class TraceMatrix(Matrix):
 # --- the scene base -------------------------------------------------------------------
 
 
-class TraceScene(Scene):
+class TraceScene(MovingCameraScene):
     """A scene that animates stages of the trace.
 
     ``self.trace`` is the trace; every :class:`TraceMatrix` made through
     :meth:`matrix` is listed in ``self.shown`` (tests compare them with the trace).
+    The camera can zoom onto the block being computed (:meth:`zoom`); the header,
+    its corner map and the caption stay put on screen meanwhile.
     """
 
     def setup(self) -> None:
@@ -579,6 +583,8 @@ class TraceScene(Scene):
         self._caption_new = False  # the next play() brings a new caption in
         self._clear: list[Mobject] = []  # to fade out with the old caption
         self.body_top = BODY_TOP
+        self.corner_map: Mobject | None = None  # the map of the model, if shown
+        self._header: Mobject | None = None
 
     # numbers
 
@@ -603,11 +609,25 @@ class TraceScene(Scene):
 
     # layout
 
+    def place(self, tag: str) -> Place | None:
+        """Where in the model this scene is, for its corner map: from its stage
+        tag, unless the scene says (a class attribute ``map_place``)."""
+        return getattr(self, "map_place", None) or locate(tag)
+
     def header(self, title: str, formula: str | Sequence[str], tag: str = "") -> VGroup:
-        """Title (top left), the stage it shows (below it), the formula (top right
-        or, if there is no room, under them)."""
+        """The map of the model with this scene's block lit (top left, see
+        :mod:`~explainer.scenes.model_map`), the title beside it, the stage it
+        shows (below the title), the formula (top right or, if there is no room,
+        under them)."""
         title_mob = text(title, font_size=36).to_corner(UL, buff=0.4)
         parts = VGroup(title_mob)
+        place = self.place(tag)
+        if place is not None:
+            self.corner_map = corner_map(self.trace, place, MAP_HEIGHT)
+            self.corner_map.to_corner(UL, buff=0.25)
+            title_mob.next_to(self.corner_map, RIGHT, buff=0.3)
+            title_mob.align_to(self.corner_map, UP)
+            parts.add(self.corner_map)
         if tag:
             tag_mob = mono(tag, font_size=18, color=MUTED)
             tag_mob.next_to(title_mob, DOWN, aligned_edge=LEFT, buff=0.15)
@@ -625,8 +645,18 @@ class TraceScene(Scene):
             formula_mob.next_to(parts, DOWN, buff=0.2).to_edge(RIGHT, buff=0.4)
         self.formula = formula_mob
         parts.add(formula_mob)
+        self._header = parts
         self.body_top = min(parts.get_bottom()[1] - 0.3, 2.4)
         return parts
+
+    def map_to(self, place: Place) -> list[Animation]:
+        """Animations that light ``place`` on the corner map instead (none if the
+        scene has no map)."""
+        if self.corner_map is None:
+            return []
+        lit = corner_map(self.trace, place, self.corner_map.height)
+        lit.move_to(self.corner_map)
+        return [Transform(self.corner_map, lit)]
 
     def body(self, mob: Mobject, width: float = BODY_WIDTH, shift=ORIGIN) -> Mobject:
         """Scale ``mob`` down to the free area under the header and centre it there."""
@@ -643,12 +673,60 @@ class TraceScene(Scene):
         so that two captions are never on screen together.
         """
         new = fit(text(content, font_size=24, color=GRAY_A), 13.4)
-        new.to_edge(DOWN, buff=0.3)
+        self.on_screen(new.to_edge(DOWN, buff=0.3))
         if self._caption is not None and not self._caption_new:
             self._caption_old = self._caption
         self._caption = new
         self._caption_new = True
         return [FadeIn(new, shift=0.1 * UP)]
+
+    # the camera
+
+    def _view(self) -> tuple[float, np.ndarray]:
+        """The camera's zoom (frame width over Manim's) and centre."""
+        frame = self.camera.frame
+        return frame.width / config.frame_width, frame.get_center()
+
+    def on_screen(self, mob: Mobject) -> Mobject:
+        """Move ``mob``, laid out for the unmoved camera, to the same place on
+        screen in the camera's present view (nothing to do if unmoved)."""
+        k, center = self._view()
+        if abs(k - 1) > 1e-9 or np.abs(center).max() > 1e-9:
+            mob.scale(k, about_point=ORIGIN).shift(center)
+        return mob
+
+    def zoom(
+        self, target: Mobject | None, most: float = 2.5, room: float = 0.92
+    ) -> list[Animation]:
+        """Animations that move the camera so that ``target`` fills the body (the
+        area under the header), magnified at most ``most`` times; ``None`` moves
+        it back. Text is magnified rather than shrunk to fit. The header, the
+        corner map and the caption stay where they are on screen. What lies
+        outside the new view should be faded out first (the linter reports text
+        off the frame).
+        """
+        old_k, old_c = self._view()
+        if target is None:
+            new_k, new_c = 1.0, np.zeros(3)
+        else:
+            height = self.body_top - BODY_BOTTOM
+            scale = room * min(BODY_WIDTH / target.width, height / target.height)
+            new_k = 1 / min(max(scale, 1.0), most)
+            body_center = np.array([0.0, (self.body_top + BODY_BOTTOM) / 2, 0.0])
+            new_c = target.get_center() - body_center * new_k
+        ratio = new_k / old_k
+        frame = self.camera.frame
+        anims = [frame.animate.scale(ratio).move_to(new_c)]
+        fixed = [self._header, self._caption, self._caption_old]
+        shown = {id(m) for top in self.mobjects for m in top.get_family()}
+        for mob in dict.fromkeys(m for m in fixed if m is not None):
+            if id(mob) in shown:
+                anims.append(
+                    mob.animate.scale(ratio, about_point=old_c).shift(new_c - old_c)
+                )
+            else:  # a caption still to come: where it will be seen
+                mob.scale(ratio, about_point=old_c).shift(new_c - old_c)
+        return anims
 
     def caption_left(self) -> float:
         """Seconds the caption on screen must still stay to be read."""

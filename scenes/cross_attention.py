@@ -39,18 +39,23 @@ def check_cross_attention(trace: Trace) -> None:
         )
 
 
-def cross_latex() -> str:
+def cross_parts() -> tuple[sp.Eq, sp.Eq, sp.Eq]:
     """Q from the decoder rows Y, K and V from the encoder output M."""
     y = sp.MatrixSymbol("Y", T_q, d_model)
     m = sp.MatrixSymbol("M", T_k, d_model)
-    parts = [
+    q, k, v = (
         sp.Eq(
             sp.MatrixSymbol(name, rows, d_k),
             src * sp.MatrixSymbol(f"W^{name}", d_model, d_k),
         )
         for name, src, rows in (("Q", y, T_q), ("K", m, T_k), ("V", m, T_k))
-    ]
-    return r",\quad ".join(latex(p) for p in parts)
+    )
+    return q, k, v
+
+
+def cross_latex() -> str:
+    """Q from the decoder rows Y, K and V from the encoder output M."""
+    return r",\quad ".join(latex(p) for p in cross_parts())
 
 
 class CrossAttention(TraceScene):

@@ -1,4 +1,5 @@
-"""Softmax, one row up close: exponentiate, sum, divide.
+"""Softmax, one row up close: exponentiate, sum, divide. The movie shows it just
+before attention, which uses it.
 
 Stages: ``{prefix}.masked`` (the row in) and ``{prefix}.weights`` (the row out) of the
 first self-attention, head 1. Bridle 1990; Vaswani et al. 2017, §3.2.1.
@@ -67,7 +68,10 @@ class Softmax(TraceScene):
         self.body(layout, shift=0.2 * UP)
         self.play(
             FadeIn(x_row, keys, names[0]),
-            *self.caption(f'The scaled scores of "{tokens[r]}" against every key'),
+            *self.caption(
+                f'Attention (next scene) scores "{tokens[r]}" against every token:'
+                " softmax turns such a row into weights"
+            ),
             run_time=0.9,
         )
         self.wait(0.6)

@@ -53,16 +53,24 @@ PAPER = [
     "embedding",
     "positional-encoding",
     "projections",
-    "attention",
     "softmax",
+    "attention",
     "multi-head",
     "layer-norm",
     "feed-forward",
 ]
 TOY_APPLIES = {
-    "encoder": [*PAPER, "output"],
-    "decoder": [*PAPER, "causal-mask", "output"],
-    "encoder-decoder": [*PAPER, "causal-mask", "cross-attention", "output"],
+    "encoder": ["intro", *PAPER, "output", "outro"],
+    "decoder": ["intro", *PAPER, "causal-mask", "output", "outro"],
+    "encoder-decoder": [
+        "intro",
+        *PAPER,
+        "bridge",
+        "causal-mask",
+        "cross-attention",
+        "output",
+        "outro",
+    ],
 }
 
 

@@ -13,6 +13,7 @@ from manim import (
     FadeIn,
     FadeOut,
     MovingCameraScene,
+    Rectangle,
     Scene,
     Text,
 )
@@ -115,6 +116,40 @@ class EmptyPicture(Scene):
         self.wait(1.0)
 
 
+class OverTheMap(Scene):
+    """A word on the corner map of the model (a shape, not a text), another
+    beside it."""
+
+    def construct(self):
+        self.corner_map = Rectangle(width=1.5, height=1.0).to_corner(UP - RIGHT)
+        over = Text("over", font_size=36).move_to(self.corner_map)
+        clear = Text("clear", font_size=36).next_to(self.corner_map, RIGHT)
+        self.play(FadeIn(self.corner_map, over, clear), run_time=0.5)
+
+
+def zoomed_trace_scene() -> type:
+    """A TraceScene whose camera zooms 2× onto a word 0.1 units tall (9 px at
+    720p unzoomed, 18 px zoomed) before it is shown, then back out; the header,
+    its corner map and the caption must stay on screen, unchanged."""
+    from explainer.scenes.common import TraceScene
+
+    class ZoomedTrace(TraceScene):
+        def construct(self):
+            head = self.header("Zoom", "x = 1", tag="encoder.0.ffn")
+            self.play(FadeIn(head), *self.caption("before the zoom"), run_time=0.5)
+            self.wait(2.0)
+            small = Text("small", font_size=48).scale_to_fit_height(0.1)
+            small.move_to(DOWN + 3 * RIGHT)
+            self.play(*self.zoom(small, most=2.0), run_time=0.5)
+            self.play(FadeIn(small), *self.caption("after the zoom"), run_time=0.5)
+            self.wait(2.0)
+            self.play(FadeOut(small), run_time=0.3)
+            self.play(*self.zoom(None), run_time=0.5)
+            self.wait(1.0)
+
+    return ZoomedTrace
+
+
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     return tmp_path_factory.mktemp("media")
@@ -155,6 +190,12 @@ def test_two_overlapping_texts(media):
     assert result.violations == 1
 
 
+def test_a_text_over_the_map_of_the_model(media):
+    result = check(OverTheMap, media)
+    assert [f.what for f in result.overlaps] == ["the map of the model and 'over'"]
+    assert result.violations == 1
+
+
 def test_tiny_text_in_pixels_at_the_quality(media):
     result = check(TinyText, media)
     assert result.smallest_px == pytest.approx(0.1 * PX_PER_UNIT, abs=0.1)
@@ -180,6 +221,16 @@ def test_a_moving_camera_zooms_the_pixels_and_the_frame(media):
     result = check(Zoomed, media)
     assert result.smallest_px == pytest.approx(0.1 * PX_PER_UNIT * 2, abs=0.1)
     assert [f.what for f in result.off_frame] == ["'side'"]
+
+
+def test_a_trace_scene_zooms_its_camera_and_keeps_header_and_caption(media):
+    result = check(zoomed_trace_scene(), media)
+    assert result.small == [] and result.off_frame == [] and result.overlaps == []
+    assert [(c.text, c.too_short) for c in result.captions] == [
+        ("before the zoom", False),
+        ("after the zoom", False),
+    ]
+    assert result.smallest_px >= 12  # 'small' is 18 px, magnified
 
 
 def test_a_caption_held_over_an_empty_picture(media):

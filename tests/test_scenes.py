@@ -20,6 +20,7 @@ SMALL = {"pixel_width": 480, "pixel_height": 270}  # a quarter of 1080p: quick
 # Stages each scene must show (layer 0 of the default encoder-decoder). The keys are
 # the scenes the paper's model has: not RoPE, learned positions or a pooled output.
 EXPECTED = {
+    "intro": set(),  # the architecture: shapes and names, no numbers
     "tokens": {"encoder.embed.ids", "decoder.embed.ids"},
     "embedding": {"embedding", "encoder.embed.lookup", "encoder.embed.scaled"},
     "positional-encoding": {"encoder.embed.pe", "encoder.embed.input"},
@@ -35,8 +36,10 @@ EXPECTED = {
     "layer-norm": {"encoder.0.residual1", "encoder.0.norm1"},
     "feed-forward": {"encoder.0.ffn.hidden", "encoder.0.ffn.activation"},
     "causal-mask": {"decoder.0.self_attn.mask", "decoder.0.self_attn.masked"},
+    "bridge": {"encoder.1.norm2"},  # M, the encoder's output (N = 2 layers)
     "cross-attention": {"decoder.0.cross_attn.weights", "decoder.0.cross_attn.heads"},
     "output": {"output.logits", "output.probs"},
+    "outro": set(),  # the path, with the trace's shapes and words
 }
 
 

@@ -16,7 +16,8 @@ screen are measured:
   ascenders or descenders);
 - texts **outside the frame** (the camera frame, so a moving camera counts);
 - texts **overlapping** another text (their boxes intersect by more than a pixel
-  both ways);
+  both ways), or the small map of the model in the scene's corner
+  (``scene.corner_map``);
 - a caption held over an **empty picture**: at the end of a ``wait``, a caption
   is on screen but nothing is drawn between the header and it (a key point said
   over a blank screen). The header's bottom is the scene's ``body_top`` (a
@@ -201,6 +202,13 @@ def _box(mob: Any) -> np.ndarray | None:
     return np.array([left, bottom, right, top])
 
 
+def _frame_height() -> float:
+    """The height of Manim's frame when the camera has not moved."""
+    from manim import config
+
+    return float(config.frame_height)
+
+
 def _quote(content: str, limit: int = 40) -> str:
     flat = " ".join(content.split())
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
@@ -263,7 +271,10 @@ class _Recorder:
         if id(caption) not in self.on_screen():
             return
         center, _, height = self.frame()
-        top = getattr(self.scene, "body_top", center[1] + height / 2)
+        top = center[1] + height / 2
+        body_top = getattr(self.scene, "body_top", None)
+        if body_top is not None:  # on screen, under the header: zoom counts
+            top = center[1] + body_top * height / _frame_height()
         bottom = caption.get_top()[1]
         own = {id(part) for part in caption.get_family()}
         for top_level in self.scene.mobjects:
@@ -333,6 +344,7 @@ class _Recorder:
                             round(at, 3), _quote(content), "past " + ", ".join(sides)
                         )
                     )
+        self.map_overlaps(found, tol, at)
         if len(found) < 2:
             return
         boxes = np.array([box for _, _, box in found])
@@ -353,6 +365,22 @@ class _Recorder:
             result.overlaps.append(
                 Finding(round(at, 3), f"{_quote(a[1])} and {_quote(b[1])}")
             )
+
+    def map_overlaps(self, found: list[tuple[Any, str, np.ndarray]], tol, at) -> None:
+        """Texts over the corner map of the model (``scene.corner_map``)."""
+        corner = getattr(self.scene, "corner_map", None)
+        if corner is None or id(corner) not in self.on_screen() or not visible(corner):
+            return
+        area = _box(corner)
+        if area is None:
+            return
+        for mob, content, box in found:
+            wide = min(area[2], box[2]) - max(area[0], box[0])
+            high = min(area[3], box[3]) - max(area[1], box[1])
+            if wide > tol and high > tol and self._first("map", mob):
+                self.result.overlaps.append(
+                    Finding(round(at, 3), f"the map of the model and {_quote(content)}")
+                )
 
     def _first(self, kind: str, mob: Any) -> bool:
         key = (kind, id(mob), 0)

@@ -1,0 +1,133 @@
+"""The intro card: the architecture diagram of the model in the trace (Vaswani et al.
+2017, Figure 1), with the paper's names, before any number.
+
+The encoder and the decoder stack, the N identical layers drawn once in a frame
+marked N×, the embeddings and positional encoding under them, the linear and softmax
+on top. Then the diagram shrinks into the corner, where every scene keeps it with
+the block being computed lit.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from explainer.scenes.common import (
+    HIGHLIGHT,
+    MAP_HEIGHT,
+    MUTED,
+    TraceScene,
+    fit,
+    latex,
+    stack_tokens,
+    text,
+)
+from explainer.scenes.model_map import ModelDiagram, Place, corner_map, stacks, top
+from manim import *
+
+from explainer.symbolic.symbols import d_model
+
+LABEL_SIZE = 26
+
+
+def sizes_latex(trace) -> str:
+    """``d_model = 8, h = 2, N = 2``: the model's sizes, in the paper's symbols."""
+    cfg = trace.config
+    h, n = sp.Symbol("h"), sp.Symbol("N")
+    pairs = ((d_model, cfg.d_model), (h, cfg.n_heads), (n, cfg.n_layers))
+    return r",\quad ".join(latex(sp.Eq(s, v, evaluate=False)) for s, v in pairs)
+
+
+def what_it_does(trace) -> str:
+    """One line: what this model does with the sentence."""
+    arch = trace.config.architecture
+    if arch == "encoder-decoder":
+        return "The encoder reads the sentence; the decoder writes the output"
+    if arch == "decoder":
+        return "One decoder stack reads the text and predicts the next token"
+    if "output.pooled" in trace:
+        return "One encoder stack reads the sentence; pooling gives one vector"
+    return "One encoder stack reads the sentence, every token seeing every other"
+
+
+class Introduction(TraceScene):
+    """Figure 1 for this model, named as in the paper, then into the corner."""
+
+    map_place = None
+
+    def construct(self) -> None:
+        trace = self.trace
+        model = trace.config.model or f"toy {trace.config.architecture}"
+        head = self.header("The Transformer", sizes_latex(trace), tag=model)
+        self.play(FadeIn(head), run_time=0.8)
+
+        diagram = ModelDiagram(
+            trace, lambda s, c: text(s, font_size=LABEL_SIZE, color=c)
+        )
+        ends = self.ends(trace, diagram)
+        picture = VGroup(diagram, ends)
+        self.body(picture)
+        self.play(
+            FadeIn(picture),
+            *self.caption("The Transformer (Vaswani et al. 2017, Figure 1)"),
+            run_time=1.2,
+        )
+        self.wait(0.5)
+        self.say(what_it_does(trace))
+        self.wait(0.5)
+
+        for stack in stacks(trace):
+            frame = diagram.frames[stack]
+            box = SurroundingRectangle(frame, color=HIGHLIGHT, buff=0.08)
+            n = trace.config.n_layers
+            self.play(
+                Create(box),
+                *self.caption(
+                    f"The {stack}: N = {n} identical layers, drawn once (N×)"
+                    if stack == stacks(trace)[0]
+                    else f"The {stack}: N = {n} layers too, each with its own weights"
+                ),
+                run_time=0.8,
+            )
+            self.wait(0.6)
+            self.clear(box)
+
+        small = corner_map(trace, Place(stacks(trace)[0], None, "embed"), MAP_HEIGHT)
+        small.to_corner(UL, buff=0.25)
+        self.play(
+            FadeOut(head),
+            FadeOut(ends),
+            ReplacementTransform(diagram, small),
+            *self.caption(
+                "This map stays in the corner: the lit block is where we are"
+            ),
+            run_time=1.5,
+        )
+        self.corner_map = small
+        self.body_top = small.get_bottom()[1]
+        note = fit(
+            text("Next: the sentence becomes tokens", font_size=30, color=MUTED), 12
+        )
+        self.play(FadeIn(note), run_time=0.5)
+        self.finish(1.0)
+
+    def ends(self, trace, diagram: ModelDiagram) -> VGroup:
+        """What goes in under each stack and what comes out on top, in words."""
+        group = VGroup()
+        columns = stacks(trace)
+        for stack in columns:
+            tokens = stack_tokens(trace, stack)
+            shown = " ".join(tokens[:4]) + (" …" if len(tokens) > 4 else "")
+            name = "Inputs" if stack == "encoder" else "Outputs (shifted right)"
+            if trace.config.architecture == "decoder":
+                name = "Inputs"
+            label = fit(text(f"{name}: {shown}", LABEL_SIZE, MUTED), 4.2)
+            label.next_to(diagram.blocks[(stack, "embed")], DOWN, buff=0.2)
+            group.add(label)
+        parts = top(trace)
+        if parts:
+            what = (
+                "Output Probabilities" if "softmax" in parts else "Sentence Embedding"
+            )
+            label = text(what, LABEL_SIZE, MUTED)
+            label.next_to(diagram.blocks[("output", parts[-1])], UP, buff=0.15)
+            group.add(label)
+        return group
