@@ -409,7 +409,7 @@ def worked_dot(
     words: tuple[str, str],
     colors: tuple[ManimColor, ManimColor],
     view: Mobject,
-    froms: tuple[Mobject, Mobject],
+    froms: tuple[Mobject | None, Mobject | None],
     cell: Mobject | None,
     captions: tuple[str, str],
     bias: Source | None = None,
@@ -474,8 +474,10 @@ def worked_dot(
     scene.body(panel)
     scene.play(
         FadeOut(view, *([leaving] if leaving is not None else [])),
-        TransformFromCopy(froms[0], vecs[0]),
-        TransformFromCopy(froms[1], vecs[1]),
+        *(
+            FadeIn(vec) if source is None else TransformFromCopy(source, vec)
+            for source, vec in zip(froms, vecs, strict=True)
+        ),
         FadeIn(labels),
         *scene.caption(captions[0]),
         run_time=1.0,

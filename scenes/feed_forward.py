@@ -9,6 +9,7 @@ Stages of layer 0: ``{stack}.0.ffn.hidden``, ``.activation`` (ReLU or GELU),
 from __future__ import annotations
 
 import numpy as np
+from explainer.scenes.arithmetic import worked_dot
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
@@ -70,6 +71,9 @@ class FeedForward(TraceScene):
             *self.caption("The same small network is applied to every token's row"),
             run_time=0.9,
         )
+        self.worked(
+            first, VGroup(x_mob, labels, names[0]), r"(x W_1 + b_1)_{1,1}", "x", "W_1"
+        )
         d_model, d_ff = trace[x_name].shape[-1], trace[first].shape[-1]
         self.play(
             Write(arrow),
@@ -82,6 +86,34 @@ class FeedForward(TraceScene):
         self.x_parts = VGroup(x_mob, labels, names[0], arrow)
         self.hidden_name = names[1]
         return x_mob, hidden
+
+    def worked(
+        self, stage: str, view: Mobject, lhs: str, a_tex: str, w_tex: str
+    ) -> None:
+        """Entry (1, 1) of ``stage`` (a linear layer) worked out: the first row of
+        its input times column 1 of its weight (+ its bias)."""
+        x_name, w_name, b_name = self.trace.stage(stage).inputs[:3]
+        bias = bool(np.any(self.trace[b_name]))
+        worked_dot(
+            self,
+            (x_name, (), 0, False),
+            (w_name, (), 0, True),
+            (stage, (0, 0)),
+            lhs=lhs,
+            names=(a_tex, rf"{{{w_tex}}}_{{:,1}}"),
+            words=(self.tokens[0], ""),
+            colors=(WHITE, HIGHLIGHT),
+            view=view,
+            froms=(view[0].row(0), None),
+            cell=None,
+            captions=(
+                f'One entry: the row of "{self.tokens[0]}" times column 1 of '
+                + {"W_1": "W₁", "W_2": "W₂"}.get(w_tex, w_tex),
+                "Row · column, term by term"
+                + (" (the last term is the bias)" if bias else ""),
+            ),
+            bias=(b_name, (0,)) if bias else None,
+        )
 
     # --- ReLU / GELU -----------------------------------------------------------------
 
@@ -199,6 +231,13 @@ class FeedForward(TraceScene):
             Transform(activation, row[0]),
             self.hidden_name.animate.next_to(row[0], DOWN, 0.15),
             run_time=0.9,
+        )
+        self.worked(
+            f"{ffn}.out",
+            VGroup(activation, self.hidden_name),
+            r"\mathrm{FFN}(x)_{1,1}",
+            "a",
+            "W_2",
         )
         d_model = self.trace[f"{ffn}.out"].shape[-1]
         self.play(

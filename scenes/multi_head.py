@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from explainer.scenes.arithmetic import worked_dot
 from explainer.scenes.common import (
     HEAD_COLORS,
     TraceScene,
@@ -154,11 +155,43 @@ class MultiHeadAttention(TraceScene):
             ),
             run_time=0.8,
         )
-        self.play(
-            FadeIn(eq),
-            TransformFromCopy(VGroup(concat, weights_o), out),
-            FadeIn(out_name),
-            run_time=1.4,
+        self.play(FadeIn(eq, out.brackets, out_name), run_time=0.5)
+        view = VGroup(
+            concat,
+            concat_labels,
+            concat_name,
+            dot,
+            weights_o,
+            o_name,
+            eq,
+            out.brackets,
+            out_name,
         )
+        worked_dot(
+            self,
+            (f"{prefix}.concat", (), 0, False),
+            (f"{prefix}.w_o", (), 0, True),
+            (f"{prefix}.out", (0, 0)),
+            lhs=r"\mathrm{MultiHead}_{1,1}",
+            names=(r"\mathrm{Concat}", r"W^O_{:,1}"),
+            words=(tokens[0], ""),
+            colors=(WHITE, WHITE),
+            view=view,
+            froms=(concat.row(0), weights_o.col(0)),
+            cell=out.cells[(0, 0)],
+            captions=(
+                f'One entry: the concatenated row of "{tokens[0]}" times column 1 '
+                "of W^O",
+                "Every head's numbers enter the sum: that is the mixing"
+                + (" (the last term is b^O)" if bias else ""),
+            ),
+            bias=(f"{prefix}.b_o", (0,)) if bias else None,
+        )
+        rest = VGroup(*(m for key, m in out.cells.items() if key != (0, 0)))
+        self.play(
+            TransformFromCopy(VGroup(concat, weights_o), rest),
+            run_time=1.0,
+        )
+        self.assemble(out)
         self.say("Back to d_model numbers per token, ready to add to the input")
         self.finish(1.5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from explainer.scenes.arithmetic import worked_dot
 from explainer.scenes.common import (
     BODY_BOTTOM,
     HEAD_COLORS,
@@ -80,26 +81,32 @@ class QKVProjections(TraceScene):
         brackets = VGroup(*(r.brackets for r in results))
         self.play(FadeIn(eq, brackets, names[2]), run_time=0.5)
 
-        # One entry, then all of them.
+        # One entry worked out, then all of them.
         first = results[0]
         row_box = SurroundingRectangle(x_mob.row(0), color=HIGHLIGHT, buff=0.05)
         col_box = SurroundingRectangle(weights.col(0), color=HIGHLIGHT, buff=0.05)
-        self.play(
-            Create(row_box),
-            Create(col_box),
-            *self.caption(
-                "Row · column = one entry"
-                + (" (plus the bias b)" if self.bias else " (this model has no bias)")
+        self.play(Create(row_box), Create(col_box), run_time=0.5)
+        on_screen = VGroup(x_mob, x_labels, names, weights, dot, eq, brackets)
+        worked_dot(
+            self,
+            (x_name, (), 0, False),
+            (f"{prefix}.w_q", (), 0, True),
+            (f"{prefix}.q", (0, 0, 0)),
+            lhs=r"Q_{1,1}",
+            names=("x", r"W^Q_{:,1}"),
+            words=(tokens[0], ""),
+            colors=(WHITE, HEAD_COLORS[0]),
+            view=on_screen,
+            leaving=VGroup(row_box, col_box),
+            froms=(x_mob.row(0), weights.col(0)),
+            cell=first.cells[(0, 0)],
+            captions=(
+                f'One entry: the row of "{tokens[0]}" times column 1 of W^Q',
+                "Row · column, term by term"
+                + (" (plus the bias b)" if self.bias else " (this model has no bias)"),
             ),
-            run_time=0.8,
+            bias=(f"{prefix}.b_q", (0,)) if self.bias else None,
         )
-        self.play(
-            TransformFromCopy(
-                VGroup(x_mob.row(0), weights.col(0)), first.cells[(0, 0)]
-            ),
-            run_time=0.8,
-        )
-        self.play(FadeOut(row_box, col_box), run_time=0.3)
         rest = [
             VGroup(
                 *(m for key, m in r.cells.items() if (r is not first or key != (0, 0)))

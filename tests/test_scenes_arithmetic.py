@@ -71,7 +71,12 @@ def test_apportioned_terms_add_up_and_stay_within_a_last_place():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "dots", "weighted"),
-    [("attention", 1, 1)],
+    [
+        ("attention", 1, 1),
+        ("projections", 1, 0),
+        ("multi-head", 1, 0),
+        ("feed-forward", 2, 0),
+    ],
 )
 def test_scene_writes_out_the_traces_arithmetic(
     name, dots, weighted, tmp_path, monkeypatch
@@ -91,3 +96,24 @@ def test_scene_writes_out_the_traces_arithmetic(
     assert len(getattr(scene, "weighted", [])) >= weighted
     for rows in getattr(scene, "weighted", []):
         check_weighted(scene.trace, rows)
+
+
+@pytest.mark.slow
+def test_scaling_demo_is_one_hot_unscaled_and_spread_scaled(tmp_path):
+    from scipy.special import softmax
+
+    result = render_scene(
+        SCENES["scaling"],
+        tmp_path / "last.png",
+        last_frame=True,
+        media_dir=tmp_path / "media",
+        overrides=SMALL,
+    )
+    demo = result.scene.demo
+    scores = demo["scores"]
+    np.testing.assert_allclose(demo["scaled"], scores / 8)  # √64
+    np.testing.assert_allclose(demo["weights"], softmax(scores))
+    np.testing.assert_allclose(demo["scaled_weights"], softmax(scores / 8))
+    assert demo["weights"].max() > 0.95  # one-hot
+    assert demo["scaled_weights"].max() < 0.6  # spread over several keys
+    assert np.sort(demo["scaled_weights"])[-2] > 0.15

@@ -118,6 +118,13 @@ SCENES: dict[str, SceneSpec] = {
             28,
         ),
         SceneSpec(
+            "scaling",
+            "scaling",
+            "ScaledScores",
+            "why ÷√d_k: softmax of d_k = 64 random scores, unscaled vs scaled",
+            22,
+        ),
+        SceneSpec(
             "multi-head",
             "multi_head",
             "MultiHeadAttention",
