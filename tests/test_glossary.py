@@ -38,7 +38,7 @@ def test_the_chinese_words_are_the_seeds_own():
 def _prose(msgid: str) -> str:
     """The words of a message a reader translates: no code, no placeholders,
     no markup."""
-    text = re.sub(r"<code>.*?</code>|`[^`]*`", " ", msgid)
+    text = re.sub(r"<code>.*?</code>|<i>.*?</i>|`[^`]*`", " ", msgid)  # code, titles
     text = re.sub(r"\{[^}]*\}|%\(\w+\)s|<[^>]+>", " ", text)
     return re.sub(r"\b[\w.]+_\w+\b|\bexplainer \w+", " ", text)  # d_model, commands
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from explainer.i18n import N_, _
 from explainer.report import diagram
 from explainer.report.checks import Checks
 from explainer.report.derivations import step_counts
@@ -20,23 +21,27 @@ from explainer.report.views import attention_views
 from explainer.trace import Op, Trace
 from explainer.verify import CheckResult
 
-_PART_TITLES = {"encoder": "Encoder", "decoder": "Decoder", "output": "Output"}
+_PART_TITLES = {
+    "encoder": N_("Encoder"),
+    "decoder": N_("Decoder"),
+    "output": N_("Output"),
+}
 _NODE_LABELS = {
-    "tokens": "Tokens",
-    "embedding": "Embedding: one-hot × E",
-    "positional": "+ Positional encoding",
-    "learned": "+ Learned positions, LayerNorm",
-    "pooling": "Mean pooling, unit length",
-    "addnorm": "Add & Norm",
-    "norm": "LayerNorm",
-    "residual": "Add (residual)",
-    "ffn": "Feed forward",
-    "rms-norm": "RMSNorm",
-    "rope-angles": "RoPE angles θ = m·ω_i",
-    "swiglu": "SwiGLU feed forward",
-    "logits": "Linear: h Eᵀ (logits)",
-    "probs": "Softmax",
-    "prediction": "Predicted token",
+    "tokens": N_("Tokens"),
+    "embedding": N_("Embedding: one-hot × E"),
+    "positional": N_("+ Positional encoding"),
+    "learned": N_("+ Learned positions, LayerNorm"),
+    "pooling": N_("Mean pooling, unit length"),
+    "addnorm": N_("Add & Norm"),
+    "norm": N_("LayerNorm"),
+    "residual": N_("Add (residual)"),
+    "ffn": N_("Feed forward"),
+    "rms-norm": N_("RMSNorm"),
+    "rope-angles": N_("RoPE angles θ = m·ω_i"),
+    "swiglu": N_("SwiGLU feed forward"),
+    "logits": N_("Linear: h Eᵀ (logits)"),
+    "probs": N_("Softmax"),
+    "prediction": N_("Predicted token"),
 }
 
 
@@ -65,9 +70,9 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
     parts: list[Part] = []
     for sec in sections:
         if not parts or parts[-1].id != sec.stack:
-            title = _PART_TITLES.get(sec.stack, sec.stack)
+            title = _(_PART_TITLES.get(sec.stack, sec.stack))
             if sec.stack == "decoder" and not trace.config.has_encoder:
-                title = "Decoder (the whole model)"
+                title = _("Decoder (the whole model)")
             parts.append(Part(sec.stack, title, len(parts) + 1))
         part = parts[-1]
         part.sections.append(sec)
@@ -140,13 +145,14 @@ def _nodes(sections: list[Section], trace: Trace) -> list[diagram.Node]:
                 continue
             seen_attn.add((sec.stack, sec.attn))
             label = {
-                "self_attn": "Masked multi-head self-attention"
+                "self_attn": N_("Masked multi-head self-attention")
                 if sec.stack == "decoder"
-                else "Multi-head self-attention",
-                "cross_attn": "Cross-attention (K, V: encoder)",
+                else N_("Multi-head self-attention"),
+                "cross_attn": N_("Cross-attention (K, V: encoder)"),
             }[sec.attn]
             if trace.find(Op.REPEAT_KV):  # Llama: grouped-query attention, RoPE
                 label = label.replace("multi-head", "GQA") + " + RoPE"
+            label = _(label)  # the labels above, and _GQA_LABELS
             status = _attention_status(sections, sec)
             nodes.append(
                 diagram.Node(
@@ -159,15 +165,15 @@ def _nodes(sections: list[Section], trace: Trace) -> list[diagram.Node]:
                 )
             )
             continue
-        label = _NODE_LABELS.get(sec.kind, sec.title)
+        label = _(_NODE_LABELS[sec.kind]) if sec.kind in _NODE_LABELS else sec.title
         if sec.kind == "tokens":
             label = (
-                "Target tokens (<bos> first)"
+                _("Target tokens (<bos> first)")
                 if sec.extra.get("is_target")
-                else "Input tokens"
+                else _("Input tokens")
             )
         if sec.layer is None and sec.kind in ("norm", "rms-norm"):
-            label = f"Final {label}"
+            label = _("Final {title}").format(title=label)
         nodes.append(
             diagram.Node(sec.stack, label, f"#{sec.id}", status, sec.layer == 0)
         )
@@ -190,5 +196,11 @@ def _redone(formula: str) -> str:
     """What the precision check redid, for a learner: the toy's whole pass at 50
     digits, or a pretrained model's stages one at a time in float64."""
     if formula.startswith("each stage in float64"):
-        return "each stage redone in float64 from its recorded float32 inputs"
-    return "the whole pass redone at 50 significant digits"
+        return _("each stage redone in float64 from its recorded float32 inputs")
+    return _("the whole pass redone at 50 significant digits")
+
+
+_GQA_LABELS = (  # a Llama model's attention labels (see _nodes), for the catalog
+    N_("Masked GQA self-attention + RoPE"),
+    N_("GQA self-attention + RoPE"),
+)

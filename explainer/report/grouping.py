@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 
 from explainer.config import ModelConfig
+from explainer.i18n import N_
 from explainer.report.derivations import titled
 from explainer.trace import Stage, Trace
 
@@ -166,34 +167,36 @@ def stage_key(
     return section_key(stage.name, cfg.norm, str(stage.op), cfg.activation)
 
 
+# The section titles, in English (marked for the catalog: translated where shown).
 TITLES = {
-    "tokens": "Tokenization: words become ids",
-    "embedding": "One-hot × embedding matrix",
-    "positional": "Positional encoding",
-    "learned": "Learned positions and segments, then LayerNorm",
-    "pooling": "Mean pooling: one vector for the sentence",
-    "qkv": "Queries, keys and values, per head",
-    "scores": "Scores QKᵀ and scaling by √d_k",
-    "mask": "The mask",
-    "softmax": "Softmax: scores become attention weights",
-    "weighted": "Weighted sum of the values",
-    "concat": "Concatenating the heads and W_O",
-    "addnorm": "Residual connection + LayerNorm",
-    "norm": "LayerNorm",
-    "residual": "Residual connection",
-    "ffn": "Position-wise feed-forward network",
-    "rms-norm": "RMSNorm",
-    "rope-angles": "RoPE: the rotation angles θ = m·ω_i",
-    "rope": "RoPE: queries and keys rotated by their position",
-    "gqa": "Grouped-query attention: each K/V head serves several query heads",
-    "swiglu": "SwiGLU feed-forward network",
-    "logits": "Final projection: logits = h Eᵀ",
-    "probs": "Probabilities of the next token",
-    "prediction": "The predicted token",
-    "layer": "Layer {layer}, summarised",
-    "other": "Stage {stage}",
+    "tokens": N_("Tokenization: words become ids"),
+    "embedding": N_("One-hot × embedding matrix"),
+    "positional": N_("Positional encoding"),
+    "learned": N_("Learned positions and segments, then LayerNorm"),
+    "pooling": N_("Mean pooling: one vector for the sentence"),
+    "qkv": N_("Queries, keys and values, per head"),
+    "scores": N_("Scores QKᵀ and scaling by √d_k"),
+    "mask": N_("The mask"),
+    "softmax": N_("Softmax: scores become attention weights"),
+    "weighted": N_("Weighted sum of the values"),
+    "concat": N_("Concatenating the heads and W_O"),
+    "addnorm": N_("Residual connection + LayerNorm"),
+    "norm": N_("LayerNorm"),
+    "residual": N_("Residual connection"),
+    "ffn": N_("Position-wise feed-forward network"),
+    "rms-norm": N_("RMSNorm"),
+    "rope-angles": N_("RoPE: the rotation angles θ = m·ω_i"),
+    "rope": N_("RoPE: queries and keys rotated by their position"),
+    "gqa": N_("Grouped-query attention: each K/V head serves several query heads"),
+    "swiglu": N_("SwiGLU feed-forward network"),
+    "logits": N_("Final projection: logits = h Eᵀ"),
+    "probs": N_("Probabilities of the next token"),
+    "prediction": N_("The predicted token"),
+    "layer": N_("Layer {layer}, summarised"),
+    "other": N_("Stage {stage}"),
 }
-ATTN_NAMES = {"self_attn": "self-attention", "cross_attn": "cross-attention"}
+ATTN_NAMES = {"self_attn": N_("self-attention"), "cross_attn": N_("cross-attention")}
+"""English, marked for the catalog: translated where a title is made."""
 
 
 def group_stages(trace: Trace) -> list[list[Stage]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from explainer.i18n import _
 from explainer.ops import OPS
 from explainer.report import figures
 from explainer.report.checks import Checks, Verdict
@@ -79,11 +80,11 @@ class Builder:
     def section(self, stages: list[Stage]) -> Section:
         sid, kind, stack, layer, attn = stage_key(stages[0], self.cfg)
         names = tuple(s.name for s in stages)
-        title = TITLES[kind].format(layer=layer, stage=names[0])
+        title = _(TITLES[kind]).format(layer=layer, stage=names[0])
         if kind in ("norm", "rms-norm") and layer is None:
-            title = f"Final {title}"
+            title = _("Final {title}").format(title=title)
         if attn:
-            title = f"{ATTN_NAMES[attn].capitalize()} · {title}"
+            title = f"{_(ATTN_NAMES[attn]).capitalize()} · {title}"
         sec = Section(sid, kind, title, stack, layer, attn, names)
         sec.verdict = self.checks.verdict(names)
         sec.formulas = op_formulas(stages)
@@ -178,7 +179,9 @@ class Builder:
                 self.trace[f"{p}.one_hot"],
                 toks,
                 self.words,
-                caption="one-hot rows" + (": the columns of the ids" if wide else ""),
+                caption=_("one-hot rows: the columns of the ids")
+                if wide
+                else _("one-hot rows"),
                 scale="probability",
                 compact=True,
                 columns=ids if wide else None,
@@ -191,7 +194,7 @@ class Builder:
                 emb[ids],
                 [f"E[{i}]" for i in ids],
                 indices(emb.shape[1]),
-                caption="the rows of E they pick",
+                caption=_("the rows of E they pick"),
                 shape=emb.shape,
                 source_rows=tuple(ids),
             )
@@ -257,8 +260,10 @@ class Builder:
         p = sec.stages[0].rsplit(".", 1)[0]
         rows, cols = self._attn_rows(sec)
         stage = self.trace.stage(f"{p}.mask")
-        self._matrix(sec, f"{p}.mask", "may attend", rows=rows, cols=cols, scale="mask")
-        self._matrix(sec, f"{p}.masked", "masked scores", rows=rows, cols=cols)
+        self._matrix(
+            sec, f"{p}.mask", _("may attend"), rows=rows, cols=cols, scale="mask"
+        )
+        self._matrix(sec, f"{p}.masked", _("masked scores"), rows=rows, cols=cols)
         sec.extra["causal"] = stage.op == Op.CAUSAL_MASK
         sec.extra["blocked"] = int((~stage.value).sum())
 
@@ -266,7 +271,7 @@ class Builder:
         p = sec.stages[0].rsplit(".", 1)[0]
         rows, cols = self._attn_rows(sec)
         self._matrix(
-            sec, f"{p}.weights", "weights", rows=rows, cols=cols, scale="probability"
+            sec, f"{p}.weights", _("weights"), rows=rows, cols=cols, scale="probability"
         )
         w = self.trace[f"{p}.weights"]
         sec.extra["strongest"] = figures.strongest(w, rows, cols)
@@ -335,7 +340,7 @@ class Builder:
             }
             for s in stages
         ]
-        self._matrix(sec, stages[-1].name, "output of the layer")
+        self._matrix(sec, stages[-1].name, _("output of the layer"))
 
     def _vocab_columns(self, caption: str) -> tuple[str, list[int] | None]:
         """For a (T, V) table: the columns of the most probable next tokens at the
@@ -343,9 +348,9 @@ class Builder:
         if len(self.words) <= MAX_COLS or "output.probs" not in self.trace:
             return caption, None
         top = np.argsort(-self.trace["output.probs"][-1], kind="stable")[:TOP_K]
-        return f"{caption}: the columns of the {TOP_K} likeliest next tokens", [
-            int(i) for i in top
-        ]
+        return _("{caption}: the columns of the {n} likeliest next tokens").format(
+            caption=caption, n=TOP_K
+        ), [int(i) for i in top]
 
     def _logits(self, sec: Section, stages: list[Stage]) -> None:
         toks = self.tokens("decoder" if self.cfg.has_decoder else "encoder")

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from explainer.i18n import _, language
+from explainer.i18n import N_, _, language
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,3 +55,7 @@ def english(build: Callable[P, R]) -> Callable[P, R]:
             return build(*args, **kwargs)
 
     return in_english
+
+
+STACKS = (N_("encoder"), N_("decoder"), N_("output"))
+"""A section's ``stack``, shown as ``{{ sec.stack|t }}``: marked for the catalog."""
