@@ -55,6 +55,7 @@ PAPER = [
     "projections",
     "softmax",
     "attention",
+    "scaling",
     "multi-head",
     "layer-norm",
     "feed-forward",
