@@ -18,7 +18,7 @@ from explainer.cli.options import Setup, model_options
 from explainer.cli.text_width import cells, ljust, rjust
 from explainer.cli.trace_cmd import warn_unknown
 from explainer.i18n import N_, _, pgettext
-from explainer.symbolic.derivation import tally_text
+from explainer.step_labels import tally_text
 from explainer.text_file import read_text
 from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify

@@ -7,70 +7,84 @@ import functools
 from collections.abc import Callable, Sequence
 from types import MappingProxyType as frozen
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from explainer import numeric
 from explainer.backward import attention as grad
 from explainer.backward import linear as grad_linear
 from explainer.ops import examples as ex
-from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
+from explainer.ops.formula import Formula, later, symbols
 from explainer.ops.lambdified import (
-    KM,
-    A,
-    B,
     Backend,
-    Q,
-    R,
-    V,
-    W,
-    X,
     along_last,
-    compiled,
-    dk,
+    as_rows,
+    each,
     idx,
+    matrices,
+    matrix_formula,
     matrix_op,
-    pad,
 )
 from explainer.ops.layers import linear_rule
 from explainer.ops.spec import OpSpec
-from explainer.ops.sympy_rules import C as _C
-from explainer.ops.sympy_rules import K as _K
-from explainer.ops.sympy_rules import R as _R
-from explainer.ops.sympy_rules import as_rows, each
-from explainer.symbolic import attention as sym_attention
-from explainer.symbolic import backward_attention, backward_multi_head
-from explainer.symbolic import multi_head as sym_multi_head
-from explainer.symbolic import softmax as sym_softmax
-from explainer.symbolic.positional_encoding import col
-from explainer.symbolic.symbols import i, j, matrix, n, t, x, z
 from explainer.trace import Op
 
-_h, _d = sp.symbols("h d", integer=True, nonnegative=True)
-_allowed = sp.Symbol("allowed")
+sp = later("sympy")
+rules = later("explainer.ops.sympy_rules")
+sym_attention = later("explainer.symbolic.attention")
+sym_multi_head = later("explainer.symbolic.multi_head")
+sym_softmax = later("explainer.symbolic.softmax")
+sym_pe = later("explainer.symbolic.positional_encoding")
+backward_attention = later("explainer.symbolic.backward_attention")
+backward_multi_head = later("explainer.symbolic.backward_multi_head")
+m = matrices
 
-PROJECT_HEADS = X * W + sp.OneMatrix(R, 1) * B
-QK = Q * KM.T
-SCALE = z / sp.sqrt(dk)
-CAUSAL_MASK = sym_attention.causal_mask(i, j)
-NO_MASK = sp.true
-PADDING_MASK = sp.Ne(t, pad)
-APPLY_MASK = sym_attention.masked_score(z, _allowed)
-SOFTMAX = sym_softmax.softmax(x, i, n)
-ATTEND = A * V
-CONCAT_HEADS = sym_multi_head.head_column(_h, col, _d)
+
+def _concat_heads_formula() -> tuple[tuple, object]:
+    h, d = sp.symbols("h d", integer=True, nonnegative=True)
+    return (h, sym_pe.col, d), sym_multi_head.head_column(h, sym_pe.col, d)
+
+
+def _apply_mask_formula() -> tuple[tuple, object]:
+    z, allowed = symbols().z, sp.Symbol("allowed")
+    return (z, allowed), sym_attention.masked_score(z, allowed)
+
+
+def _softmax_formula() -> tuple[tuple, object]:
+    x, i, n = symbols().x, symbols().i, symbols().n
+    return (x, i, n), sym_softmax.softmax(x, i, n)
+
+
+PROJECT_HEADS = matrix_formula(
+    "project_heads", lambda: (m.X * m.W + sp.OneMatrix(m.R, 1) * m.B, (m.X, m.W, m.B))
+)
+QK = matrix_formula("qk", lambda: (m.Q * m.KM.T, (m.Q, m.KM)))
+SCALE = Formula("scale", lambda: ((symbols().z, m.dk), symbols().z / sp.sqrt(m.dk)))
+CAUSAL_MASK = Formula(
+    "causal_mask",
+    lambda: (
+        (symbols().i, symbols().j),
+        sym_attention.causal_mask(symbols().i, symbols().j),
+    ),
+)
+NO_MASK = Formula("no_mask", lambda: ((), sp.true))
+PADDING_MASK = Formula(
+    "padding_mask", lambda: ((symbols().t, m.pad), sp.Ne(symbols().t, m.pad))
+)
+APPLY_MASK = Formula("apply_mask", _apply_mask_formula)
+SOFTMAX = Formula("softmax", _softmax_formula)
+ATTEND = matrix_formula("attend", lambda: (m.A * m.V, (m.A, m.V)))
+CONCAT_HEADS = Formula("concat_heads", _concat_heads_formula)
 
 
 def _head_columns(head: int, d_head: int) -> np.ndarray:
     """Columns of the concatenation that belong to ``head`` (an index formula)."""
-    f = compiled("numpy", (_h, col, _d), CONCAT_HEADS)
+    f = CONCAT_HEADS.function("numpy")
     return np.asarray(f(head, np.arange(d_head), d_head))
 
 
 def _project_heads(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    full = matrix_op(PROJECT_HEADS, (X, W, B))(inputs, ctx, be)
+    full = matrix_op(PROJECT_HEADS)(inputs, ctx, be)
     n_heads = ctx.shape[-3]  # the recorded heads: fewer for the K/V heads of GQA
     d_head = full.shape[-1] // n_heads
     heads = [full[..., _head_columns(h, d_head)] for h in range(n_heads)]
@@ -87,24 +101,22 @@ def _concat_heads(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
 
 
 def _scale(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((z, dk), SCALE)
-    return f(
-        be.array(inputs[0]), ctx.d_k if be.name == "numpy" else mpmath.mpf(ctx.d_k)
-    )
+    f = be.function(SCALE)
+    return f(be.array(inputs[0]), be.number(ctx.d_k))
 
 
 def _causal_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = compiled("numpy", (i, j), CAUSAL_MASK)
+    f = CAUSAL_MASK.function("numpy")
     rows, cols = ctx.shape[-2:]
     return np.broadcast_to(f(idx(rows, 0, 2), idx(cols, 1, 2)), (rows, cols))
 
 
 def _no_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    return np.full(ctx.shape, bool(NO_MASK))
+    return np.full(ctx.shape, bool(NO_MASK.function("numpy")()))
 
 
 def _padding_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = compiled("numpy", (t, pad), PADDING_MASK)
+    f = PADDING_MASK.function("numpy")
     ids = np.asarray(inputs[0])
     return np.asarray(f(ids, ctx.pad_id))[..., None, None, :]
 
@@ -114,18 +126,19 @@ def _apply_mask(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     allowed = np.logical_and.reduce(
         np.broadcast_arrays(*[np.asarray(m) for m in masks])
     )
-    f = be.compile((z, _allowed), APPLY_MASK)
     scores = be.array(scores)
     allowed = np.broadcast_to(allowed, scores.shape)
     if be.name == "numpy":
-        return f(scores, allowed)
+        return be.function(APPLY_MASK)(scores, allowed)
+    import mpmath  # the 50-digit back-end: −∞ where a key is masked
+
     out = scores.copy()
     out[~allowed] = -mpmath.inf
     return out
 
 
 def _softmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    return along_last(SOFTMAX, (x, i, n), inputs[0], be)
+    return along_last(SOFTMAX, inputs[0], be)
 
 
 # --- the SymPy rules of the gradients, lambdified --------------------------------
@@ -133,16 +146,17 @@ def _softmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
 
 def _matrices(*names: str) -> tuple[tuple[str, sp.Expr, sp.Expr], ...]:
     """The rule's matrices by name, each of its symbolic size."""
+    R, C, K = rules.R, rules.C, rules.K
     sizes = {
-        "P": (_R, _C), "dP": (_R, _C), "dS": (_R, _C), "V": (_C, _K),
-        "dO": (_R, _K), "K": (_C, _K), "Q": (_R, _K),
+        "P": (R, C), "dP": (R, C), "dS": (R, C), "V": (C, K),
+        "dO": (R, K), "K": (C, K), "Q": (R, K),
     }  # fmt: skip
     return tuple((name, *sizes[name]) for name in names)
 
 
 def _scale_grad(dS: sp.Expr, root: sp.Expr) -> sp.Expr:
     """dS'/√d_k: backward_attention.query_grad with K = I."""
-    return backward_attention.query_grad(dS, sp.Identity(_C), root)
+    return backward_attention.query_grad(dS, sp.Identity(rules.C), root)
 
 
 @functools.cache
@@ -159,7 +173,7 @@ def _mask_rule(masks: int) -> Callable:
 @functools.cache
 def _concat(heads: int, rows: int, width: int) -> Callable:
     """[dY_1 … dY_h] from the heads' gradients (the split's backward pass)."""
-    blocks = [matrix(f"h{a}x", rows, width) for a in range(heads)]
+    blocks = [symbols().matrix(f"h{a}x", rows, width) for a in range(heads)]
     args = [list(b) for b in blocks]
     return rules.lambdified(args, backward_multi_head.concat_grad(blocks))
 
@@ -167,7 +181,7 @@ def _concat(heads: int, rows: int, width: int) -> Callable:
 @functools.cache
 def _split(heads: int, rows: int, width: int) -> Callable:
     """Each head's gradient from ∂L/∂Concat (concat's backward pass)."""
-    dC = matrix("dC", rows, heads * width)
+    dC = symbols().matrix("dC", rows, heads * width)
     grads = backward_multi_head.concat_backward_expr(rows, heads, width)
     return rules.lambdified([list(dC)], grads)
 
@@ -185,7 +199,9 @@ def _split_heads(dy: np.ndarray, c) -> np.ndarray:
 
 def _softmax_grad(a: Sequence[np.ndarray]) -> np.ndarray:
     p, dy = a
-    fn = rules.rule(backward_attention.scores_grad, *_matrices("P", "dP"), sizes=(_C,))
+    fn = rules.rule(
+        backward_attention.scores_grad, *_matrices("P", "dP"), sizes=(rules.C,)
+    )
     return fn(as_rows(p), as_rows(dy), p.shape[-1]).reshape(p.shape)
 
 
@@ -227,7 +243,7 @@ SPECS = (
         Op.QK,
         numeric=lambda a, c: numeric.qk(*a),
         formula=QK,
-        evaluate=matrix_op(QK, (Q, KM)),
+        evaluate=matrix_op(QK),
         gloss="per head",
         grads=frozen(
             {
@@ -308,7 +324,7 @@ SPECS = (
         Op.ATTEND,
         numeric=lambda a, c: numeric.attend(*a),
         formula=ATTEND,
-        evaluate=matrix_op(ATTEND, (A, V)),
+        evaluate=matrix_op(ATTEND),
         gloss="A: the weights, V: the values, per head",
         grads=frozen(
             {
@@ -406,7 +422,7 @@ SPECS = (
         numeric=lambda a, c: grad.scale_backward(a[0], c.d_k),
         rule="backward_attention.query_grad's 1/√d_k: dS'/√d_k",
         sympy=lambda a, c: each(
-            rules.rule(_scale_grad, *_matrices("dS"), rules.n, sizes=(_C,)),
+            rules.rule(_scale_grad, *_matrices("dS"), rules.n, sizes=(rules.C,)),
             a,
             c.d_k,
             a[0].shape[-1],

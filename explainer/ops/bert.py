@@ -6,36 +6,55 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from explainer import numeric
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
+from explainer.ops.formula import Formula, later, symbols
 from explainer.ops.lambdified import Backend, Evaluator, along_last, idx
 from explainer.ops.spec import OpSpec
-from explainer.symbolic import learned_embedding as sym_learned
-from explainer.symbolic import pooling as sym_pooling
-from explainer.symbolic.positional_encoding import col
-from explainer.symbolic.symbols import i, n, pos, x
 from explainer.trace import Op
 
-POSITION_EMBEDDING = sym_learned.position_embedding(sym_learned.P, pos, col)
-SEGMENT_EMBEDDING = sym_learned.segment_embedding(
-    sym_learned.S, sym_learned.segment, col
+sym_learned = later("explainer.symbolic.learned_embedding")
+sym_pooling = later("explainer.symbolic.pooling")
+sym_pe = later("explainer.symbolic.positional_encoding")
+
+
+def _position_formula() -> tuple[tuple, object]:
+    table, pos, col = sym_learned.P, symbols().pos, sym_pe.col
+    return (table, pos, col), sym_learned.position_embedding(table, pos, col)
+
+
+def _segment_formula() -> tuple[tuple, object]:
+    table, segment, col = sym_learned.S, sym_learned.segment, sym_pe.col
+    return (table, segment, col), sym_learned.segment_embedding(table, segment, col)
+
+
+def _l2_formula() -> tuple[tuple, object]:
+    x, i, n = symbols().x, symbols().i, symbols().n
+    return (x, i, n), sym_pooling.l2_normalize(x, i, n)
+
+
+POSITION_EMBEDDING = Formula("position_embedding", _position_formula)
+SEGMENT_EMBEDDING = Formula("segment_embedding", _segment_formula)
+MEAN_POOL = Formula(
+    "mean_pool",
+    lambda: (
+        (symbols().x, symbols().n),
+        sym_pooling.mean_pool(symbols().x, symbols().n),
+    ),
 )
-MEAN_POOL = sym_pooling.mean_pool(x, n)
-L2_NORMALIZE = sym_pooling.l2_normalize(x, i, n)
+L2_NORMALIZE = Formula("l2_normalize", _l2_formula)
 
 
-def _table_rows(expr: sp.Basic, table: sp.Basic, index: sp.Symbol) -> Evaluator:
+def _table_rows(formula: Formula, positions: bool) -> Evaluator:
     """P[pos, col] / S[s_t, col]: the formula indexes the table at every (row, col)
-    of the recorded shape; the row index is the position, or segment 0."""
-    positions = index == pos
+    of the recorded shape; the row index is the position (``positions``), or
+    segment 0."""
 
     def run(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
-        f = be.compile((table, index, col), expr)
+        f = be.function(formula)
         rows, width = ctx.shape[-2:]
         where = idx(rows, 0, 2) if positions else np.zeros((1, 1))
         value = f(be.array(inputs[0]), where.astype(int), idx(width, 1, 2))
@@ -45,14 +64,13 @@ def _table_rows(expr: sp.Basic, table: sp.Basic, index: sp.Symbol) -> Evaluator:
 
 
 def _mean_pool(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((x, n), MEAN_POOL)
+    f = be.function(MEAN_POOL)
     moved = np.moveaxis(be.array(inputs[0]), -2, 0)  # (T, ..., d)
-    count = moved.shape[0] if be.name == "numpy" else mpmath.mpf(moved.shape[0])
-    return np.asarray(f(moved, count))
+    return np.asarray(f(moved, be.number(moved.shape[0])))
 
 
 def _l2_normalize(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    return along_last(L2_NORMALIZE, (x, i, n), inputs[0], be)
+    return along_last(L2_NORMALIZE, inputs[0], be)
 
 
 _T, _D = ex.T, ex.D_MODEL
@@ -62,7 +80,7 @@ SPECS = (
         Op.POSITION_EMBEDDING,
         numeric=lambda a, c: numeric.position_embedding(a[0], c.shape[-2]),
         formula=POSITION_EMBEDDING,
-        evaluate=_table_rows(POSITION_EMBEDDING, sym_learned.P, pos),
+        evaluate=_table_rows(POSITION_EMBEDDING, positions=True),
         gloss="entry (pos, col) of the learned position table P",
         section="learned",
         scene="position-embedding",
@@ -72,7 +90,7 @@ SPECS = (
         Op.SEGMENT_EMBEDDING,
         numeric=lambda a, c: numeric.segment_embedding(a[0], c.shape[-2]),
         formula=SEGMENT_EMBEDDING,
-        evaluate=_table_rows(SEGMENT_EMBEDDING, sym_learned.S, sym_learned.segment),
+        evaluate=_table_rows(SEGMENT_EMBEDDING, positions=False),
         gloss="entry (s_t, col) of the segment table S; s_t = 0",
         section="learned",
         scene="position-embedding",

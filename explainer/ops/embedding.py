@@ -6,57 +6,74 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType as frozen
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from explainer import numeric
 from explainer.backward import embedding as grad
 from explainer.ops import examples as ex
-from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
-from explainer.ops.lambdified import EM, OH, Backend, X, Y, idx, matrix_op
+from explainer.ops.formula import Formula, later, symbols
+from explainer.ops.lambdified import Backend, idx, matrices, matrix_formula, matrix_op
 from explainer.ops.spec import OpSpec
-from explainer.symbolic import backward_embedding, backward_residual
-from explainer.symbolic import embedding as sym_embedding
-from explainer.symbolic import positional_encoding as sym_pe
-from explainer.symbolic.positional_encoding import col
-from explainer.symbolic.symbols import d_model, pos, t, z
 from explainer.trace import Op
 
-ONE_HOT = sp.KroneckerDelta(t, col).rewrite(sp.Piecewise)
-EMBEDDING = OH * EM
-SCALE_EMBEDDING = sym_embedding.scale_embedding(z, d_model)
-POSITIONAL_ENCODING = sym_pe.positional_encoding_expr()
-ADD = X + Y
+sp = later("sympy")
+rules = later("explainer.ops.sympy_rules")
+sym_embedding = later("explainer.symbolic.embedding")
+sym_pe = later("explainer.symbolic.positional_encoding")
+backward_embedding = later("explainer.symbolic.backward_embedding")
+backward_residual = later("explainer.symbolic.backward_residual")
+m = matrices
+
+
+def _one_hot_formula() -> tuple[tuple, object]:
+    t, col = symbols().t, sym_pe.col
+    return (t, col), sp.KroneckerDelta(t, col).rewrite(sp.Piecewise)
+
+
+def _scale_embedding_formula() -> tuple[tuple, object]:
+    z, d_model = symbols().z, symbols().d_model
+    return (z, d_model), sym_embedding.scale_embedding(z, d_model)
+
+
+def _positional_encoding_formula() -> tuple[tuple, object]:
+    args = (symbols().pos, sym_pe.col, symbols().d_model)
+    return args, sym_pe.positional_encoding_expr()
+
+
+ONE_HOT = Formula("one_hot", _one_hot_formula)
+EMBEDDING = matrix_formula("embedding", lambda: (m.OH * m.EM, (m.OH, m.EM)))
+SCALE_EMBEDDING = Formula("scale_embedding", _scale_embedding_formula)
+POSITIONAL_ENCODING = Formula("positional_encoding", _positional_encoding_formula)
+ADD = Formula("add", lambda: ((m.X, m.Y), m.X + m.Y))
 
 
 def _one_hot(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
     ids = np.asarray(inputs[0])
-    f = be.compile((t, col), ONE_HOT)
+    f = be.function(ONE_HOT)
     vocab = ctx.shape[-1]
     value = f(ids[..., None], idx(vocab, ids.ndim, ids.ndim + 1))
     return np.broadcast_to(value, (*ids.shape, vocab))
 
 
 def _scale_embedding(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((z, d_model), SCALE_EMBEDDING)
+    f = be.function(SCALE_EMBEDDING)
     return f(be.array(inputs[0]), ctx.d_model)
 
 
 def _positional_encoding(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((pos, col, d_model), POSITIONAL_ENCODING)
+    f = be.function(POSITIONAL_ENCODING)
     seq_len, width = ctx.shape[-2:]
     positions = be.array(np.arange(seq_len, dtype=np.float64)[:, None])
     columns = np.arange(width)[None, :]
     if be.name != "numpy":
         columns = be.array(columns.astype(np.float64))
-        return f(positions, columns, mpmath.mpf(width))
+        return f(positions, columns, be.number(width))
     return f(positions, columns, width)
 
 
 def _add(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((X, Y), ADD)
+    f = be.function(ADD)
     a, b = (be.array(v) for v in inputs)
     return f(a, b)
 
@@ -71,7 +88,9 @@ def _scale_embedding_grad(dy: sp.Expr, d: sp.Expr) -> sp.Expr:
     return dy * sp.diff(sym_embedding.scale_embedding(rules.z, d), rules.z)
 
 
-_ROWS = ("dX", rules.R, rules.K)  # ∂L/∂(a stage of T rows)
+def _rows() -> tuple[str, object, object]:
+    """∂L/∂(a stage of T rows), as a rule's argument."""
+    return ("dX", rules.R, rules.K)
 
 
 SPECS = (
@@ -96,7 +115,7 @@ SPECS = (
         Op.EMBEDDING,
         numeric=lambda a, c: numeric.embedding(*a),
         formula=EMBEDDING,
-        evaluate=matrix_op(EMBEDDING, (OH, EM)),
+        evaluate=matrix_op(EMBEDDING),
         gloss="O: the one-hot rows, E: the embedding matrix",
         grads=frozen({1: (Op.EMBEDDING_BACKWARD, ("in0", "dy"))}),
         section="embedding",
@@ -150,7 +169,7 @@ SPECS = (
         numeric=lambda a, c: grad.embedding_backward(*a),
         rule="backward_embedding.table_grad: dE = Oᵀ dX",
         sympy=lambda a, c: rules.rule(
-            backward_embedding.table_grad, ("O", rules.R, rules.C), _ROWS
+            backward_embedding.table_grad, ("O", rules.R, rules.C), _rows()
         )(rules.as_rows(a[0]), rules.as_rows(a[1])),
         example=lambda r: ([ex.one_hot(r), ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
     ),
@@ -169,7 +188,7 @@ SPECS = (
         backward=True,
         numeric=lambda a, c: grad.add_backward(*a),
         rule="backward_residual.residual_grads: dY to both branches",
-        sympy=lambda a, c: rules.rule(_residual_grad, _ROWS)(a[0]),
+        sympy=lambda a, c: rules.rule(_residual_grad, _rows())(a[0]),
         example=lambda r: ([ex.normal(r, ex.T, ex.D_MODEL)], ex.GRAD),
     ),
     OpSpec(

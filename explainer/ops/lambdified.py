@@ -5,7 +5,9 @@ NumPy (float64) and mpmath (50 significant digits, on object arrays).
 Element formulas in index symbols (softmax, LayerNorm, PE, masks) are evaluated with
 index arrays that broadcast; matrix formulas (QKᵀ, AV, xW + b) one head at a time
 (:func:`matrix_op`). The ops' own evaluators (``explainer/ops/*.py``) are built
-from these pieces.
+from these pieces. The functions come from :class:`~explainer.ops.formula.Formula`
+(NumPy's remembered across runs); nothing here imports SymPy or mpmath until a
+function is made or the 50-digit back-end is used.
 """
 
 from __future__ import annotations
@@ -13,47 +15,27 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mpmath
 import numpy as np
-import sympy as sp
-from sympy.printing.numpy import NumPyPrinter, SciPyPrinter
 
 from explainer.ops.context import Context
+from explainer.ops.formula import Formula, later
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 DIGITS = 50  # significant digits of the high-precision back-end
 
-# Matrix symbols of symbolic size: lambdify prints their products as ``.dot``.
-R, C, K = sp.symbols("R C K", positive=True, integer=True)
-X = sp.MatrixSymbol("X", R, K)
-Y = sp.MatrixSymbol("Y", R, K)
-W = sp.MatrixSymbol("W", K, C)
-B = sp.MatrixSymbol("b", 1, C)
-Q = sp.MatrixSymbol("Q", R, K)
-KM = sp.MatrixSymbol("K", C, K)
-A = sp.MatrixSymbol("A", R, C)
-V = sp.MatrixSymbol("V", C, K)
-H = sp.MatrixSymbol("H", R, K)
-EM = sp.MatrixSymbol("E", C, K)
-OH = sp.MatrixSymbol("O", R, C)
-dk = sp.Symbol("d_k", positive=True)
-pad = sp.Symbol("pad", integer=True)
+matrices = later("explainer.ops.matrices")
+"""The matrix symbols (``matrices.X``, ``matrices.W``, …), imported on first use."""
 
 
-def _vectorise(func: Callable[..., Any]) -> Callable[..., Any]:
-    vec = np.vectorize(func, otypes=[object])
+def compiled(backend: str, args: tuple[Any, ...], expr: sp.Basic) -> Callable:
+    """``expr`` lambdified in ``args`` on ``backend`` (explainer.ops.printer)."""
+    from explainer.ops.printer import compiled as made
 
-    def apply(arg: Any) -> Any:
-        return vec(arg) if isinstance(arg, np.ndarray) else func(arg)
-
-    return apply
-
-
-_MPMATH = {
-    name: _vectorise(getattr(mpmath, name))
-    for name in ("exp", "sqrt", "sin", "cos", "erf", "floor")
-}
+    return made(backend, args, expr)
 
 
 @dataclass(frozen=True)
@@ -68,10 +50,22 @@ class Backend:
         arr = np.asarray(value)
         if arr.dtype == object:
             return arr
-        return _to_mpf(arr.astype(np.float64))
+        return _to_mpf()(arr.astype(np.float64))
 
     def compile(self, args: tuple[Any, ...], expr: sp.Basic) -> Callable[..., Any]:
         return compiled(self.name, args, expr)
+
+    def function(self, formula: Formula) -> Callable[..., Any]:
+        """``formula`` lambdified on this back-end."""
+        return formula.function(self.name)
+
+    def number(self, value: float) -> Any:
+        """A size or a constant as this back-end's number."""
+        if self.name == "numpy":
+            return value
+        import mpmath
+
+        return mpmath.mpf(value)
 
 
 NUMPY = Backend("numpy")
@@ -79,67 +73,10 @@ MPMATH = Backend("mpmath")
 
 
 @functools.cache
-def compiled(backend: str, args: tuple[Any, ...], expr: sp.Basic) -> Callable:
-    if backend != "numpy":
-        modules: Any = [_MPMATH, "numpy"]
-    else:  # scipy only where needed (erf): importing scipy.special takes 0.2 s
-        modules = ["scipy", "numpy"] if expr.has(sp.erf) else ["numpy"]
-    printer = (_SciPySums if "scipy" in modules else _NumPySums)(
-        {
-            "fully_qualified_modules": False,
-            "inline": True,
-            "allow_unknown_functions": True,
-            "user_functions": {name: name for name in _MPMATH}
-            if backend != "numpy"
-            else {},
-        }
-    )  # lambdify's own settings for its printer
-    return sp.lambdify(args, expr, modules=modules, cse=True, printer=printer)
+def _to_mpf() -> Callable[[np.ndarray], np.ndarray]:
+    import mpmath
 
-
-class _ArraySums:
-    """Prints ``Sum(f(x[k]), (k, a, b))`` as one array operation,
-    ``sum(f(x[arange(a, b + 1)]), axis=0)``, where ``k`` only indexes the first
-    axis; lambdify's own loop (``builtins.sum(… for k in range(…))``) made one
-    NumPy call per term: 49,152 of them for a softmax over SmolLM2's vocabulary.
-    Terms are added in the same order (NumPy reduces axis 0 term by term, except
-    for a 1-D array, where it adds pairwise)."""
-
-    def _print_Sum(self, expr: sp.Sum) -> str:
-        if len(expr.limits) != 1 or not _first_index_only(
-            expr.function, expr.limits[0][0]
-        ):
-            return super()._print_Sum(expr)  # type: ignore[misc]
-        k, a, b = (self._print(v) for v in expr.limits[0])  # type: ignore[attr-defined]
-        body = self._print(expr.function)  # type: ignore[attr-defined]
-        total = self._module_format("numpy.sum")  # type: ignore[attr-defined]
-        arange = self._module_format("numpy.arange")  # type: ignore[attr-defined]
-        return f"({total}((lambda {k}: {body})({arange}({a}, {b}+1)), axis=0))"
-
-
-class _NumPySums(_ArraySums, NumPyPrinter):
-    pass
-
-
-class _SciPySums(_ArraySums, SciPyPrinter):
-    pass
-
-
-def _first_index_only(expr: sp.Basic, k: sp.Symbol) -> bool:
-    """``k`` occurs in ``expr`` only as the first index of an indexed array."""
-    if k not in expr.free_symbols:
-        return True
-    if isinstance(expr, sp.Indexed):
-        first, *rest = expr.indices
-        return (first == k or k not in first.free_symbols) and all(
-            k not in r.free_symbols for r in rest
-        )
-    if isinstance(expr, sp.Symbol):
-        return False
-    return all(_first_index_only(arg, k) for arg in expr.args)
-
-
-_to_mpf = np.vectorize(lambda v: mpmath.mpf(float(v)), otypes=[object])
+    return np.vectorize(lambda v: mpmath.mpf(float(v)), otypes=[object])
 
 
 def idx(size: int, axis: int, ndim: int) -> np.ndarray:
@@ -148,25 +85,44 @@ def idx(size: int, axis: int, ndim: int) -> np.ndarray:
     return np.arange(size).reshape(shape)
 
 
-def matrix_op(
-    expr: sp.Basic, args: tuple[sp.Basic, ...]
-) -> Callable[[Sequence[np.ndarray], Context, Backend], np.ndarray]:
-    """A 2-D matrix formula applied to every head/batch slice of its first input.
+def matrix_formula(name: str, build: Callable[[], tuple[Any, tuple]]) -> Formula:
+    """A matrix formula, ``build() = (expr, its MatrixSymbol arguments)``; when it
+    mentions the row count ``R`` (a bias broadcast over rows), ``R`` is a last
+    argument."""
 
-    When the formula mentions the row count ``R`` (a bias broadcast over rows), it
-    is passed as a last argument."""
-    if R in expr.free_symbols:
-        args = (*args, R)
-    column = expr.shape[1]  # axes of each input that index the output's columns
+    def made() -> tuple[tuple, Any]:
+        expr, args = build()
+        rows = matrices.R
+        return ((*args, rows) if rows in expr.free_symbols else args), expr
+
+    return Formula(name, made)
+
+
+def _layout(formula: Formula) -> dict[str, Any]:
+    """Whether the row count is an argument, and the axes of each argument that
+    index the output's columns."""
+    import sympy as sp
+
+    column = formula.expr.shape[1]
     axes = [
         [k for k, size in enumerate(a.shape) if size == column]
         if isinstance(a, sp.MatrixSymbol)
         else []
-        for a in args
+        for a in formula.args
     ]
+    return {"rows": matrices.R in formula.args, "axes": axes}
+
+
+def matrix_op(
+    formula: Formula,
+) -> Callable[[Sequence[np.ndarray], Context, Backend], np.ndarray]:
+    """A 2-D matrix formula (:func:`matrix_formula`) applied to every head/batch
+    slice of its first input."""
 
     def run(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
-        f = be.compile(args, expr)
+        f = be.function(formula)
+        layout = formula.fact("layout", _layout)
+        axes = layout["axes"]
         if (
             be.name == "numpy"
             and max(np.size(a) for a in inputs) > _BLOCK
@@ -175,7 +131,7 @@ def matrix_op(
             return _by_columns(f, [as2d(np.asarray(a)) for a in inputs], axes)
         arrays = [be.array(a) for a in inputs]
         first = arrays[0]
-        rows = (first.shape[-2],) if R in args else ()
+        rows = (first.shape[-2],) if layout["rows"] else ()
         if first.ndim == 2 and all(a.ndim <= 2 for a in arrays):
             return np.asarray(f(*[as2d(a) for a in arrays], *rows))
         lead = first.shape[:-2]
@@ -228,10 +184,9 @@ def as2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(1, -1) if a.ndim == 1 else a
 
 
-def along_last(
-    expr: sp.Basic, args: tuple[sp.Basic, ...], arr: np.ndarray, be: Backend
-) -> np.ndarray:
-    f = be.compile(args, expr)
+def along_last(formula: Formula, arr: np.ndarray, be: Backend) -> np.ndarray:
+    """A formula in (x, i, n) applied along the last axis of ``arr``."""
+    f = be.function(formula)
     moved = np.moveaxis(be.array(arr), -1, 0)  # (n, ...)
     width = moved.shape[0]
     return np.moveaxis(np.asarray(f(moved, np.arange(width), width)), 0, -1)
@@ -239,3 +194,16 @@ def along_last(
 
 Evaluator = Callable[[Sequence[np.ndarray], Context, Backend], Any]
 """A forward op's formula on the arrays of its inputs, on a back-end."""
+
+
+def each(fn: Callable, arrays: Sequence[np.ndarray], *extra) -> np.ndarray:
+    """``fn`` on each head's matrices (arrays of shape (…, rows, cols)) in turn."""
+    lead = arrays[0].shape[:-2]
+    if not lead:
+        return np.asarray(fn(*arrays, *extra), dtype=np.float64)
+    out = [fn(*(a[i] for a in arrays), *extra) for i in np.ndindex(*lead)]
+    return np.stack(out).reshape(*lead, *np.shape(out[0]))
+
+
+def as_rows(a: np.ndarray) -> np.ndarray:
+    return a.reshape(-1, a.shape[-1])

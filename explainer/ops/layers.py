@@ -8,64 +8,77 @@ import functools
 from collections.abc import Callable, Sequence
 from types import MappingProxyType as frozen
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from explainer import numeric
 from explainer.backward import activations as grad_act
 from explainer.backward import layer_norm as grad_norm
 from explainer.backward import linear as grad_linear
 from explainer.ops import examples as ex
-from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
-from explainer.ops.lambdified import B, Backend, R, W, X, matrix_op
-from explainer.ops.spec import OpSpec
-from explainer.ops.sympy_rules import as_rows, each
-from explainer.symbolic import (
-    backward_activations,
-    backward_layer_norm,
-    backward_linear,
+from explainer.ops.formula import Formula, later, symbols
+from explainer.ops.lambdified import (
+    Backend,
+    as_rows,
+    each,
+    matrices,
+    matrix_formula,
+    matrix_op,
 )
-from explainer.symbolic import feed_forward as sym_ffn
-from explainer.symbolic import layer_norm as sym_layer_norm
-from explainer.symbolic.symbols import beta, eps, gamma, i, matrix, n, vector, x, z
+from explainer.ops.spec import OpSpec
 from explainer.trace import Op
 
-LINEAR = X * W + sp.OneMatrix(R, 1) * B
-LAYER_NORM = sym_layer_norm.layer_norm(x, i, n, gamma, beta, eps)
-RELU = sym_ffn.relu(z)
-GELU = sym_ffn.gelu(z)
+sp = later("sympy")
+rules = later("explainer.ops.sympy_rules")
+backward_activations = later("explainer.symbolic.backward_activations")
+backward_layer_norm = later("explainer.symbolic.backward_layer_norm")
+backward_linear = later("explainer.symbolic.backward_linear")
+sym_ffn = later("explainer.symbolic.feed_forward")
+sym_layer_norm = later("explainer.symbolic.layer_norm")
+m = matrices
+
+
+def _layer_norm_formula() -> tuple[tuple, object]:
+    s = symbols()
+    args = (s.x, s.i, s.n, s.gamma, s.beta, s.eps)
+    return args, sym_layer_norm.layer_norm(*args)
+
+
+LINEAR = matrix_formula(
+    "linear", lambda: (m.X * m.W + sp.OneMatrix(m.R, 1) * m.B, (m.X, m.W, m.B))
+)
+LAYER_NORM = Formula("layer_norm", _layer_norm_formula)
+RELU = Formula("relu", lambda: ((symbols().z,), sym_ffn.relu(symbols().z)))
+GELU = Formula("gelu", lambda: ((symbols().z,), sym_ffn.gelu(symbols().z)))
 
 
 def _layer_norm(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     xs, g, b = inputs
     width = xs.shape[-1]
-    f = be.compile((x, i, n, gamma, beta, eps), LAYER_NORM)
+    f = be.function(LAYER_NORM)
     moved = np.moveaxis(be.array(xs), -1, 0)  # (d, ...)
     extra = (1,) * (moved.ndim - 1)
-    e = ctx.eps if be.name == "numpy" else mpmath.mpf(ctx.eps)
     out = f(
         moved,
         np.arange(width),
         width,
         be.array(g).reshape(width, *extra),
         be.array(b).reshape(width, *extra),
-        e,
+        be.number(ctx.eps),
     )
     return np.moveaxis(np.asarray(out), 0, -1)
 
 
 def _relu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((z,), RELU)
+    f = be.function(RELU)
     arr = be.array(inputs[0])
     if be.name != "numpy":
-        return np.where(arr > 0, arr, mpmath.mpf(0))
+        return np.where(arr > 0, arr, be.number(0))
     return np.asarray(f(arr))
 
 
 def _gelu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((z,), GELU)
+    f = be.function(GELU)
     return np.asarray(f(be.array(inputs[0])))
 
 
@@ -106,9 +119,10 @@ def linear_rule(kind: str, a: Sequence[np.ndarray]) -> np.ndarray:
 @functools.cache
 def _layer_norm_rules(size: int) -> tuple[Callable, Callable, Callable]:
     """dx, dγ and dβ of ``layer_norm_backward_expr`` for one row."""
-    row, grads = matrix("x", 1, size), matrix("dy", 1, size)
-    gains = vector("gamma", size)
-    args = (list(row), list(gains), list(grads), eps)
+    s = symbols()
+    row, grads = s.matrix("x", 1, size), s.matrix("dy", 1, size)
+    gains = s.vector("gamma", size)
+    args = (list(row), list(gains), list(grads), s.eps)
     exprs = backward_layer_norm.layer_norm_backward_expr(1, size)
     return tuple(rules.lambdified(args, exprs[k]) for k in ("dx", "dgamma", "dbeta"))
 
@@ -155,7 +169,7 @@ SPECS = (
         Op.LINEAR,
         numeric=lambda a, c: numeric.linear(*a),
         formula=LINEAR,
-        evaluate=matrix_op(LINEAR, (X, W, B)),
+        evaluate=matrix_op(LINEAR),
         gloss="X: the input rows; 1_R b adds b to each row",
         grads=frozen(
             {

@@ -7,52 +7,77 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from explainer import numeric
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
-from explainer.ops.lambdified import Backend, compiled
+from explainer.ops.formula import Formula, later, symbols
+from explainer.ops.lambdified import Backend
 from explainer.ops.spec import OpSpec
-from explainer.symbolic import gqa as sym_gqa
-from explainer.symbolic import rms_norm as sym_rms_norm
-from explainer.symbolic import rope as sym_rope
-from explainer.symbolic import swiglu as sym_swiglu
-from explainer.symbolic.symbols import eps, gamma, i, n, pos, x, z
 from explainer.trace import Op
 
-_even, _odd, _angle, _up = sp.symbols("x_even x_odd theta u", real=True)
-_ROPE = sym_rope.rope_pair(_even, _odd, _angle)  # the rotated pair (2i, 2i+1)
+sp = later("sympy")
+sym_gqa = later("explainer.symbolic.gqa")
+sym_rms_norm = later("explainer.symbolic.rms_norm")
+sym_rope = later("explainer.symbolic.rope")
+sym_swiglu = later("explainer.symbolic.swiglu")
 
-RMS_NORM = sym_rms_norm.rms_norm(x, i, n, gamma, eps)
-ROPE_ANGLES = sym_rope.angle(pos, z)
-ROPE = sp.Tuple(_ROPE[0], _ROPE[1])
-REPEAT_KV = sym_gqa.kv_head(sym_gqa.head, sym_gqa.ratio)
-SWIGLU = sym_swiglu.swiglu(z, _up)
+
+def _rms_norm_formula() -> tuple[tuple, object]:
+    s = symbols()
+    args = (s.x, s.i, s.n, s.gamma, s.eps)
+    return args, sym_rms_norm.rms_norm(*args)
+
+
+def _rope_formula() -> tuple[tuple, object]:
+    """The rotated pair (2i, 2i+1)."""
+    even, odd, angle = sp.symbols("x_even x_odd theta", real=True)
+    turned = sym_rope.rope_pair(even, odd, angle)
+    return (even, odd, angle), sp.Tuple(turned[0], turned[1])
+
+
+def _swiglu_formula() -> tuple[tuple, object]:
+    z, up = symbols().z, sp.Symbol("u", real=True)
+    return (z, up), sym_swiglu.swiglu(z, up)
+
+
+RMS_NORM = Formula("rms_norm", _rms_norm_formula)
+ROPE_ANGLES = Formula(
+    "rope_angles",
+    lambda: ((symbols().pos, symbols().z), sym_rope.angle(symbols().pos, symbols().z)),
+)
+ROPE = Formula("rope", _rope_formula)
+REPEAT_KV = Formula(
+    "repeat_kv",
+    lambda: (
+        (sym_gqa.head, sym_gqa.ratio),
+        sym_gqa.kv_head(sym_gqa.head, sym_gqa.ratio),
+    ),
+)
+SWIGLU = Formula("swiglu", _swiglu_formula)
 
 
 def _rms_norm(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     xs, g = inputs
     width = xs.shape[-1]
-    f = be.compile((x, i, n, gamma, eps), RMS_NORM)
+    f = be.function(RMS_NORM)
     moved = np.moveaxis(be.array(xs), -1, 0)  # (d, ...)
     extra = (1,) * (moved.ndim - 1)
-    e = ctx.eps if be.name == "numpy" else mpmath.mpf(ctx.eps)
+    e = be.number(ctx.eps)
     out = f(moved, np.arange(width), width, be.array(g).reshape(width, *extra), e)
     return np.moveaxis(np.asarray(out), 0, -1)
 
 
 def _rope_angles(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((pos, z), ROPE_ANGLES)
+    f = be.function(ROPE_ANGLES)
     positions = be.array(np.arange(ctx.shape[-2], dtype=np.float64)[:, None])
     return np.asarray(f(positions, be.array(inputs[0])[None, :]))  # (T, d_k/2)
 
 
 def _rope(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     heads, angles = (be.array(v) for v in inputs)  # (..., h, T, d_k), (T, d_k/2)
-    f = be.compile((_even, _odd, _angle), ROPE)
+    f = be.function(ROPE)
     first, second = f(heads[..., 0::2], heads[..., 1::2], angles)
     out = np.empty_like(heads)
     out[..., 0::2], out[..., 1::2] = first, second
@@ -62,13 +87,13 @@ def _rope(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
 def _repeat_kv(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
     heads = be.array(inputs[0])  # (..., h_kv, T, d)
     ratio = ctx.shape[-3] // heads.shape[-3]
-    f = compiled("numpy", (sym_gqa.head, sym_gqa.ratio), REPEAT_KV)
+    f = REPEAT_KV.function("numpy")
     source = np.asarray(f(np.arange(ctx.shape[-3]), ratio)).astype(int)
     return np.take(heads, source, axis=-3)  # (..., h, T, d)
 
 
 def _swiglu(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
-    f = be.compile((z, _up), SWIGLU)
+    f = be.function(SWIGLU)
     return np.asarray(f(be.array(inputs[0]), be.array(inputs[1])))
 
 

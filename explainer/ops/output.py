@@ -12,16 +12,19 @@ from explainer import numeric
 from explainer.backward import linear as grad_linear
 from explainer.backward import loss
 from explainer.ops import examples as ex
-from explainer.ops import sympy_rules as rules
 from explainer.ops.context import Context
-from explainer.ops.lambdified import EM, Backend, H, matrix_op
+from explainer.ops.formula import later
+from explainer.ops.lambdified import Backend, matrices, matrix_formula, matrix_op
 from explainer.ops.layers import input_grad, weight_grad
 from explainer.ops.spec import OpSpec
-from explainer.symbolic import backward_cross_entropy
-from explainer.symbolic import output as sym_output
 from explainer.trace import Op
 
-LOGITS = sym_output.logits(H, EM)
+rules = later("explainer.ops.sympy_rules")
+backward_cross_entropy = later("explainer.symbolic.backward_cross_entropy")
+sym_output = later("explainer.symbolic.output")
+m = matrices
+
+LOGITS = matrix_formula("logits", lambda: (sym_output.logits(m.H, m.EM), (m.H, m.EM)))
 
 
 def _argmax(inputs: Sequence[np.ndarray], ctx: Context, be: Backend):
@@ -50,7 +53,7 @@ SPECS = (
         Op.LOGITS,
         numeric=lambda a, c: numeric.logits(*a),
         formula=LOGITS,
-        evaluate=matrix_op(LOGITS, (H, EM)),
+        evaluate=matrix_op(LOGITS),
         gloss="H: the last rows, E: the embedding matrix",
         grads=frozen(
             {

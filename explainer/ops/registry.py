@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from explainer.ops import attention, bert, embedding, layers, llama, output
+from explainer.ops.formula import expression
 from explainer.ops.spec import OpSpec
 from explainer.trace import Op
 
@@ -117,6 +118,8 @@ OPS: Table = Table(collect(FAMILIES))
 class Column(Mapping[Op, Any]):
     """Op → one field of its entry, for the ops where that field is set (and, with
     ``where``, the entry passes it): a view of :data:`OPS`, up to date at each use.
+    A :class:`~explainer.ops.formula.Formula` is read as its SymPy expression,
+    built when it is looked up (which ops have one is known without SymPy).
     """
 
     def __init__(self, field: str, where: Callable[[OpSpec], bool] | None = None):
@@ -138,10 +141,10 @@ class Column(Mapping[Op, Any]):
         return self._index
 
     def __getitem__(self, op: Op) -> Any:
-        return self._table()[op]
+        return expression(self._table()[op])
 
     def get(self, op: Op, default: Any = None) -> Any:
-        return self._table().get(op, default)
+        return expression(self._table().get(op, default))
 
     def __contains__(self, op: object) -> bool:
         return op in self._table()

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
+from explainer.ops.formula import Formula
 from explainer.ops.lambdified import Evaluator
 from explainer.trace import Op
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 Arrays = Sequence[np.ndarray]
 Numeric = Callable[[Arrays, Any], np.ndarray]
@@ -43,8 +46,9 @@ class OpSpec:
     numeric: Numeric | None = None
     """The NumPy function (forward: :mod:`explainer.numeric`; backward: the rules
     of :mod:`explainer.backward`) on the stage's input arrays and the context."""
-    formula: sp.Basic | None = None
-    """Forward: the SymPy expression verify evaluates and the report shows."""
+    formula: Formula | sp.Basic | None = None
+    """Forward: the SymPy expression verify evaluates and the report shows (a
+    :class:`Formula` builds it on first use; ``FORMULAS[op]`` is the expression)."""
     evaluate: Evaluator | None = None
     """Forward: ``formula`` applied to the input arrays, on a back-end (NumPy
     float64 or mpmath); built from :mod:`explainer.ops.lambdified`."""

@@ -13,8 +13,10 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401  (the doctest's arrays)
 import sympy as sp
+
+from explainer.ops.lambdified import as_rows, each  # noqa: F401  (the rules' helpers)
 
 R, C, K = sp.symbols("r c k", integer=True, positive=True)  # sizes
 z, dy, p, y, n = sp.symbols("z dy p y n", real=True)
@@ -49,16 +51,3 @@ def lambdified(
 ) -> Callable[..., Any]:
     """``expr`` as a function of ``args`` (for rules on explicit matrices)."""
     return sp.lambdify(args, expr, modules=list(modules), cse=True)
-
-
-def each(fn: Callable, arrays: Sequence[np.ndarray], *extra) -> np.ndarray:
-    """``fn`` on each head's matrices (arrays of shape (…, rows, cols)) in turn."""
-    lead = arrays[0].shape[:-2]
-    if not lead:
-        return np.asarray(fn(*arrays, *extra), dtype=np.float64)
-    out = [fn(*(a[i] for a in arrays), *extra) for i in np.ndindex(*lead)]
-    return np.stack(out).reshape(*lead, *np.shape(out[0]))
-
-
-def as_rows(a: np.ndarray) -> np.ndarray:
-    return a.reshape(-1, a.shape[-1])

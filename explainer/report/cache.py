@@ -22,11 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sympy as sp
 from markupsafe import Markup
 
-import explainer.symbolic as symbolic
 from explainer.atomic import write_atomic
+from explainer.ops.remember import sympy_version
 from explainer.verify.derivations import cache_path
 
 T = TypeVar("T")
@@ -36,19 +35,22 @@ REPORT = Path(__file__).parent
 def source_key() -> str:
     """A hash of everything a view's MathML depends on: the source of
     :mod:`explainer.symbolic` and of the ops (whose formulas ``verify``
-    evaluates), of the printer and the views, of this module, and the versions of
-    Python and SymPy."""
+    evaluates), of the printer and the views (the gradient's rules and the
+    sampling formula too), of this module, and the versions of Python and
+    SymPy."""
     digest = hashlib.sha256()
-    for version in (sys.version, sp.__version__):
+    for version in (sys.version, sympy_version()):
         digest.update(version.encode() + b"\0")
-    package = Path(symbolic.__file__).parents[1]
+    package = REPORT.parent
     files = [
-        *sorted(Path(symbolic.__file__).parent.glob("*.py")),
+        *sorted((package / "symbolic").glob("*.py")),
         *sorted((package / "ops").glob("*.py")),
         package / "verify" / "formulas.py",
         REPORT / "mathml.py",
         REPORT / "derivations.py",
         REPORT / "formulas.py",
+        REPORT / "gradient_flow.py",
+        REPORT / "sampling.py",
         Path(__file__),
     ]
     for path in files:

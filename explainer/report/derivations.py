@@ -10,15 +10,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sympy as sp
 from markupsafe import Markup
 
 from explainer.report.cache import remembered
-from explainer.report.mathml import equation, mathml
 from explainer.report.translate import english
-from explainer.symbolic import get_derivation
-from explainer.symbolic.derivation import LABELS, tally_text
+from explainer.step_labels import LABELS, tally_text
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+# SymPy, the derivations and the MathML printer are imported when a view is
+# built: the views are remembered (report/cache.py), so a warm run needs none.
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ class DerivationView:
 @english  # remembered in English; the templates translate (report/translate.py)
 def derivation_view(name: str) -> DerivationView:
     """The derivation ``name`` with every formula and step as MathML."""
+    import sympy as sp
+
+    from explainer.report.mathml import equation, mathml
+    from explainer.symbolic import get_derivation
+
     d = get_derivation(name)
     formulas = tuple(d.formula) if isinstance(d.formula, sp.Tuple) else (d.formula,)
     groups: list[Group] = []
@@ -101,6 +110,8 @@ def step_counts(names: list[str]) -> str:
 def _truth_value(formula: sp.Basic) -> bool:
     """An ``Eq`` that SymPy evaluated on creation to true or false: it has no
     equation left to show (e.g. a name set equal to a matrix)."""
+    import sympy as sp
+
     return isinstance(formula, sp.logic.boolalg.BooleanAtom)
 
 

@@ -14,14 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
+from explainer.ops import remember
 from explainer.report.tables import exact, number
-from explainer.symbolic.positional_encoding import col
-from explainer.symbolic.symbols import d_model as d_model_symbol
-from explainer.symbolic.symbols import pos
 from explainer.trace import Op
-from explainer.verify.formulas import FORMULAS
 
 HEATMAP_POSITIONS = 64  # columns of the PE heatmap
 HEATMAP_DIMS = 64  # at most this many dimensions are drawn
@@ -30,8 +26,19 @@ CURVE_POSITIONS = 32  # x range of the PE curves
 
 @functools.cache
 def _pe_formula():
-    expr = FORMULAS[Op.POSITIONAL_ENCODING]
-    return sp.lambdify((pos, col, d_model_symbol), expr, modules="numpy")
+    """PE lambdified (remembered across runs: no SymPy when warm)."""
+
+    def make():
+        import sympy as sp
+
+        from explainer.symbolic.positional_encoding import col
+        from explainer.symbolic.symbols import d_model, pos
+        from explainer.verify.formulas import FORMULAS
+
+        expr = FORMULAS[Op.POSITIONAL_ENCODING]
+        return sp.lambdify((pos, col, d_model), expr, modules="numpy")
+
+    return remember.function("report:pe", make)
 
 
 def pe_formula(positions: np.ndarray, columns: np.ndarray, d_model: int) -> np.ndarray:

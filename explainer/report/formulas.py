@@ -10,7 +10,6 @@ from markupsafe import Markup
 
 from explainer.ops.registry import Column
 from explainer.report.cache import remembered
-from explainer.report.mathml import mathml
 from explainer.trace import Op, Stage
 from explainer.verify.formulas import FORMULAS
 
@@ -50,4 +49,6 @@ def _op_math(op: Op) -> Markup:
 @functools.cache
 @remembered()  # across runs: report/cache.py (0.1–0.3 s of printing a run)
 def _formula_math(name: str) -> Markup:
+    from explainer.report.mathml import mathml  # SymPy: only when not remembered
+
     return mathml(FORMULAS[name.removeprefix("op:")])  # an Op is its str

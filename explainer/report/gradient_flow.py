@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 from markupsafe import Markup
 
-from explainer.report.mathml import mathml
+from explainer.report.cache import remembered
 from explainer.report.tables import Table, exact, indices, number, table
 from explainer.token_text import Vocabulary, display
 from explainer.trace import Op, Trace
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 TOP = 5  # vocabulary columns shown of p − y: the label, the prediction, the largest
 
@@ -347,6 +350,8 @@ def _key_step(
 
 
 def _m(name: str, rows: sp.Expr, cols: sp.Expr) -> sp.MatrixSymbol:
+    import sympy as sp
+
     return sp.MatrixSymbol(name, rows, cols)
 
 
@@ -355,6 +360,8 @@ def rules() -> dict[str, sp.Eq]:
     """Each step's rule, built by the functions the backward derivations prove
     (``explainer derive backward-cross-entropy | backward-linear |
     backward-attention | backward-softmax``)."""
+    import sympy as sp
+
     from explainer.symbolic.backward_attention import key_grad, query_grad, weights_grad
     from explainer.symbolic.backward_cross_entropy import logits_grad
     from explainer.symbolic.backward_linear import input_grad
@@ -377,6 +384,13 @@ def rules() -> dict[str, sp.Eq]:
     }
 
 
-@functools.cache
 def _math(name: str) -> Markup:
-    return mathml(rules()[name])
+    return _rule_math(f"gradient:{name}")  # "gradient:": derivations are remembered
+
+
+@functools.cache
+@remembered()  # across runs: report/cache.py
+def _rule_math(key: str) -> Markup:
+    from explainer.report.mathml import mathml
+
+    return mathml(rules()[key.removeprefix("gradient:")])

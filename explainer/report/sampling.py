@@ -19,12 +19,9 @@ import functools
 from typing import Any
 
 import numpy as np
-import sympy as sp
 from markupsafe import Markup
 
-from explainer.report.mathml import mathml
-from explainer.symbolic.symbols import i, vocab_size
-from explainer.symbolic.temperature import temperature_softmax
+from explainer.report.cache import remembered
 from explainer.token_text import Vocabulary, display
 from explainer.trace import Trace
 
@@ -72,9 +69,20 @@ def shown(p: float) -> str:
     return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}".replace("e-0", "e-")
 
 
-@functools.cache
 def formula() -> Markup:
     """p_i = softmax(z / T)_i as MathML, from the SymPy definition."""
+    return _formula_math("sampling:p")  # "sampling:": derivations are remembered
+
+
+@functools.cache
+@remembered()  # across runs (report/cache.py): no SymPy when warm
+def _formula_math(name: str) -> Markup:
+    import sympy as sp
+
+    from explainer.report.mathml import mathml
+    from explainer.symbolic.symbols import i, vocab_size
+    from explainer.symbolic.temperature import temperature_softmax
+
     z = sp.IndexedBase("z", real=True)
     p = sp.IndexedBase("p", real=True)
     return mathml(sp.Eq(p[i], temperature_softmax(z, i, vocab_size), evaluate=False))

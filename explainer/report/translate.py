@@ -28,7 +28,7 @@ def support(step: Any) -> str:
     """A step view's support in words ('proved symbolically, for all sizes',
     'checked for n = 2…5'), from its label: the English ``step.support`` is what
     the view remembers."""
-    from explainer.symbolic.derivation import IDENTICAL, KINDS
+    from explainer.step_labels import IDENTICAL, KINDS
 
     if step.label == IDENTICAL:
         return _("both sides identical: not a proof")
@@ -40,7 +40,7 @@ def support(step: Any) -> str:
 
 def tally(counts: Sequence[int]) -> str:
     """The steps per label (in the order of ``LABELS``) in words."""
-    from explainer.symbolic.derivation import LABELS, tally_text
+    from explainer.step_labels import LABELS, tally_text
 
     return tally_text(dict(zip(LABELS, counts, strict=True)))
 

@@ -15,14 +15,10 @@ import math
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
+from explainer.ops import remember
 from explainer.report.figures import colour
 from explainer.report.tables import exact, number
-from explainer.symbolic import gqa as sym_gqa
-from explainer.symbolic import rope as sym_rope
-from explainer.symbolic import swiglu as sym_swiglu
-from explainer.symbolic.symbols import z as z_symbol
 
 RELATIVE_SHIFTS = 5  # positions (m + c, n + c), c = 0 … 4, of the RoPE demonstration
 TOP_COMPONENTS = 8  # largest components of the sentence embedding listed
@@ -85,10 +81,20 @@ def rope_norms(before: np.ndarray, after: np.ndarray) -> dict[str, Any]:
 
 @functools.cache
 def _pair_score():
-    """⟨R(m ω) q, R(n ω) k⟩ of one pair, from the derivation's own SymPy score."""
-    m, n = sym_rope.m_pos, sym_rope.n_pos
-    args = (sym_rope.q0, sym_rope.q1, sym_rope.k0, sym_rope.k1, m, n, sym_rope.theta)
-    return sp.lambdify(args, sym_rope.score(m, n, sym_rope.theta), modules="numpy")
+    """⟨R(m ω) q, R(n ω) k⟩ of one pair, from the derivation's own SymPy score
+    (lambdified once, remembered across runs)."""
+
+    def make():
+        import sympy as sp
+
+        from explainer.symbolic import rope as sym_rope
+
+        m, n = sym_rope.m_pos, sym_rope.n_pos
+        args = (sym_rope.q0, sym_rope.q1, sym_rope.k0, sym_rope.k1, m, n)
+        score = sym_rope.score(m, n, sym_rope.theta)
+        return sp.lambdify((*args, sym_rope.theta), score, modules="numpy")
+
+    return remember.function("report:rope score", make)
 
 
 def rope_score(q: np.ndarray, k: np.ndarray, m: int, n: int, omega: np.ndarray):
@@ -145,16 +151,39 @@ def kv_groups(
             "head": j,
             "k": source(keys, repeated[j]),
             "v": source(values, repeated_v[j]),
-            "formula": int(sym_gqa.kv_head(sp.Integer(j), sp.Integer(r))),
+            "formula": _kv_head(j, r),
         }
         for j in range(h)
     ]
     return {"rows": rows, "h": h, "h_kv": h_kv, "r": r}
 
 
+def _kv_head(j: int, r: int) -> int:
+    """⌊j / r⌋ from the SymPy ``kv_head``, evaluated exactly (remembered)."""
+
+    def make() -> dict[str, int]:
+        import sympy as sp
+
+        from explainer.symbolic import gqa as sym_gqa
+
+        return {"value": int(sym_gqa.kv_head(sp.Integer(j), sp.Integer(r)))}
+
+    return remember.value(f"report:kv_head({j}, {r})", make)["value"]
+
+
 @functools.cache
 def _silu():
-    return sp.lambdify(z_symbol, sym_swiglu.silu(z_symbol), modules="numpy")
+    """SiLU lambdified (remembered across runs)."""
+
+    def make():
+        import sympy as sp
+
+        from explainer.symbolic import swiglu as sym_swiglu
+        from explainer.symbolic.symbols import z
+
+        return sp.lambdify(z, sym_swiglu.silu(z), modules="numpy")
+
+    return remember.function("report:silu", make)
 
 
 def silu_curve(gate: np.ndarray) -> dict[str, Any]:

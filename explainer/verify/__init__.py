@@ -14,13 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from explainer.symbolic import list_derivations
 from explainer.trace import Trace
 from explainer.verify.backward import check_backward, forward_only
-from explainer.verify.derivations import check_derivations
+from explainer.verify.derivations import check_derivations, derivation_names
 from explainer.verify.formulas import DIGITS
 from explainer.verify.identities import check_identities
-from explainer.verify.precision import check_precision
 from explainer.verify.result import TOLERANCE, CheckResult, summary_line
 from explainer.verify.stages import check_stages
 from explainer.verify.structure import check_inputs, check_structure
@@ -51,10 +49,17 @@ def verify(
         # report it as a failure, so NumPy's warnings would only be noise.
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             results += [*check_stages(trace), *check_identities(trace)]
-            results.append(check_precision(trace) if precision else _not_run())
+            results.append(_precision(trace) if precision else _not_run())
         results += check_backward(full)
     results.extend(check_derivations() if derivations else _not_proved())
     return results
+
+
+def _precision(trace: Trace) -> CheckResult:
+    """The 50-digit pass (mpmath is imported for it)."""
+    from explainer.verify.precision import check_precision
+
+    return check_precision(trace)
 
 
 NOT_RUN = "not run here (explainer verify runs it; explainer report --prove too)"
@@ -71,4 +76,4 @@ def _not_run() -> CheckResult:
 def _not_proved() -> list[CheckResult]:
     """One skipped row per derivation, as :func:`check_derivations` gives one."""
     row = CheckResult("derivation", "", "symbolic", 0.0, 0.0, True, skipped=True)
-    return [replace(row, formula=name, detail=NOT_RUN) for name in list_derivations()]
+    return [replace(row, formula=name, detail=NOT_RUN) for name in derivation_names()]

@@ -17,21 +17,23 @@ the cache remembers the counts, under :data:`CACHE_FORMAT`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mpmath
-import sympy as sp
-
-import explainer.symbolic as symbolic
 from explainer.atomic import write_atomic
-from explainer.symbolic import get_derivation, list_derivations
-from explainer.symbolic.derivation import LABELS, tally, tally_text
 from explainer.verify.result import CheckResult
+
+if TYPE_CHECKING:
+    from explainer.symbolic import Derivation
+
+# SymPy and the derivations are imported by the functions that prove or count:
+# a report that shows no proof (they are remembered) needs neither.
 
 NO_CACHE = "EXPLAINER_NO_CACHE"
 """Environment variable: when set (and not ``0``), never read or write the cache."""
@@ -43,6 +45,8 @@ CACHE_FORMAT = "step labels 1"
 def check_derivations() -> Iterator[CheckResult]:
     """One result per derivation: every step holds (counted by label), or the
     first that does not."""
+    from explainer.symbolic.derivation import tally, tally_text
+
     key = source_key()
     remembered = _read_cache(key)
     if remembered is not None:
@@ -74,17 +78,42 @@ def held(counts: dict[str, int]) -> str:
     '3 steps hold: 2 proved, 0 checked on instances, 1 definition, 0 numeric, \
 0 assumptions'
     """
+    from explainer.symbolic.derivation import tally_text
+
     return f"{sum(counts.values())} steps hold: {tally_text(counts)}"
 
 
 def step_counts(names: list[str] | None = None) -> dict[str, int]:
     """The steps of the derivations ``names`` (all when None) counted by label:
     the labels are declared in the source, so no proof is needed to count them."""
+    from explainer.symbolic.derivation import LABELS
+
     total = dict.fromkeys(LABELS, 0)
     for name in list_derivations() if names is None else names:
         for label, count in get_derivation(name).tally().items():
             total[label] += count
     return total
+
+
+def list_derivations() -> list[str]:
+    """:func:`explainer.symbolic.list_derivations` (importing SymPy)."""
+    from explainer import symbolic
+
+    return symbolic.list_derivations()
+
+
+def derivation_names() -> list[str]:
+    """:func:`list_derivations`, remembered across runs (no SymPy when warm)."""
+    from explainer.ops import remember
+
+    return remember.value("derivation names", list_derivations)
+
+
+def get_derivation(name: str) -> Derivation:
+    """:func:`explainer.symbolic.get_derivation` (importing SymPy)."""
+    from explainer import symbolic
+
+    return symbolic.get_derivation(name)
 
 
 def _result(name: str, detail: str, failed: int = 0) -> CheckResult:
@@ -97,24 +126,28 @@ def source_key() -> str:
     """A hash of everything a proof's outcome depends on: the source files of
     :mod:`explainer.symbolic` and of this module as they were imported, and the
     library versions."""
+    import mpmath
+    import sympy as sp
+
     digest = hashlib.sha256()
     for version in (CACHE_FORMAT, sys.version, sp.__version__, mpmath.__version__):
         digest.update(version.encode() + b"\0")
-    digest.update(_SOURCE)
+    digest.update(_source_digest())
     return digest.hexdigest()
 
 
+@functools.cache
 def _source_digest() -> bytes:
-    """The source files, hashed once, at import: a file edited while a long run
-    proves would otherwise file the old code's proofs under the new code's key."""
+    """The source files, hashed once, as :mod:`explainer.symbolic` is imported: a
+    file edited while a long run proves would otherwise file the old code's
+    proofs under the new code's key."""
+    import explainer.symbolic as symbolic
+
     digest = hashlib.sha256()
     files = [*sorted(Path(symbolic.__file__).parent.glob("*.py")), Path(__file__)]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.digest()
-
-
-_SOURCE = _source_digest()  # explainer.symbolic is imported above: the same code
 
 
 def cache_path() -> Path | None:
@@ -150,6 +183,8 @@ def _read_cache(key: str) -> dict[str, dict[str, int]] | None:
 
 def _counts(counts: object) -> bool:
     """True for a dict of non-negative int counts keyed by known labels."""
+    from explainer.symbolic.derivation import LABELS
+
     return (
         isinstance(counts, dict)
         and set(counts) <= set(LABELS)

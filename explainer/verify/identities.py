@@ -8,10 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from explainer.symbolic import positional_encoding as sym_pe
-from explainer.symbolic.symbols import d_model, i, offset
+from explainer.ops import remember
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.formulas import NUMPY, Context, evaluate
 from explainer.verify.llama_identities import check_llama_identities
@@ -101,10 +99,19 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
 @functools.cache
 def _rotation() -> Callable[[int, int, int], Any]:
     """R(k) of PE(pos + k) = R(k)·PE(pos) as a function of (k, i, d_model); NumPy
-    only (lambdify's default adds SciPy, whose import took 0.45 s)."""
-    return sp.lambdify(
-        (offset, i, d_model), sym_pe.rotation(offset, i, d_model), modules="numpy"
-    )
+    only (lambdify's default adds SciPy, whose import took 0.45 s); remembered
+    across runs."""
+
+    def make() -> Callable[[int, int, int], Any]:
+        import sympy as sp
+
+        from explainer.symbolic import positional_encoding as sym_pe
+        from explainer.symbolic.symbols import d_model, i, offset
+
+        rotation = sym_pe.rotation(offset, i, d_model)
+        return sp.lambdify((offset, i, d_model), rotation, modules="numpy")
+
+    return remember.function("verify:pe rotation", make)
 
 
 def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from explainer.symbolic import rope as sym_rope
+from explainer.ops import remember
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
 from explainer.verify.stages import compare
@@ -34,10 +33,19 @@ def _result(name: str, where: str, err: float, limit: float) -> CheckResult:
 
 @functools.cache
 def _rotate() -> Callable[[Any, Any, Any], Any]:
-    """(x_{2i}, x_{2i+1}, a) ↦ R(a)·(x_{2i}, x_{2i+1}), from the SymPy formula."""
-    even, odd, a = sp.symbols("even odd a", real=True)
-    turned = sym_rope.rope_pair(even, odd, a)
-    return sp.lambdify((even, odd, a), (turned[0], turned[1]), "numpy")
+    """(x_{2i}, x_{2i+1}, a) ↦ R(a)·(x_{2i}, x_{2i+1}), from the SymPy formula
+    (lambdified once; remembered across runs)."""
+
+    def make() -> Callable[[Any, Any, Any], Any]:
+        import sympy as sp
+
+        from explainer.symbolic import rope as sym_rope
+
+        even, odd, a = sp.symbols("even odd a", real=True)
+        turned = sym_rope.rope_pair(even, odd, a)
+        return sp.lambdify((even, odd, a), (turned[0], turned[1]), "numpy")
+
+    return remember.function("verify:rope rotation", make)
 
 
 def rotate(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
