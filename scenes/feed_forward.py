@@ -13,6 +13,7 @@ from explainer.scenes.arithmetic import worked_dot
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
+    NEGATIVE_COLOR,
     TraceMatrix,
     TraceScene,
     first_stack,
@@ -133,7 +134,7 @@ class FeedForward(TraceScene):
         )
         self.play(
             FadeIn(graph),
-            negative.animate.set_color(RED_C),
+            negative.animate.set_color(NEGATIVE_COLOR),
             *self.caption(caption),
             run_time=1.0,
         )
@@ -190,7 +191,7 @@ class FeedForward(TraceScene):
         graph = self.graph("silu").next_to(gate, LEFT, buff=0.2).align_to(gate, UP)
         self.play(
             FadeIn(graph),
-            closed.animate.set_color(RED_C),
+            closed.animate.set_color(NEGATIVE_COLOR),
             *self.caption(
                 "SiLU(g) = g·σ(g) on the gate: near 0 where g < 0 (closed), "
                 "about g where g > 0 (open)"

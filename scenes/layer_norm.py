@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
-    HIGHLIGHT,
     MUTED,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
     TraceMatrix,
     TraceScene,
     first_stack,
@@ -238,7 +239,7 @@ class ResidualLayerNorm(TraceScene):
                 width=0.25,
                 height=max(height, 0.01),
                 stroke_width=0,
-                fill_color=BLUE_D if values[c] >= 0 else HIGHLIGHT,
+                fill_color=POSITIVE_COLOR if values[c] >= 0 else NEGATIVE_COLOR,
                 fill_opacity=0.9,
             )
             bar.move_to(

@@ -63,7 +63,7 @@ class MultiHeadAttention(TraceScene):
         maps = VGroup()
         for h in range(shown):
             weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
-            heat = weights.heat(HEAD_COLORS[h], peak=1.0)
+            heat = weights.heat(peak=1.0)
             labels = weights.label_rows(tokens, 16) if h == 0 else VGroup()
             title = word(f"head {h + 1}", 24, HEAD_COLORS[h]).next_to(weights, UP, 0.2)
             maps.add(VGroup(heat, weights, labels, title))

@@ -10,6 +10,7 @@ import numpy as np
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
+    WEIGHT_COLOR,
     TraceScene,
     formula_lines,
     place_word,
@@ -108,7 +109,7 @@ class OutputProbabilities(TraceScene):
                 width=0.5 * p_row.cells[(last, top[0])].width,
                 height=max(1.6 * float(probs[c]) / peak, 0.02),
                 stroke_width=0,
-                fill_color=HIGHLIGHT if c == predicted else BLUE_D,
+                fill_color=HIGHLIGHT if c == predicted else WEIGHT_COLOR,
                 fill_opacity=0.9,
             )
             bar.move_to([p_row.cells[(last, c)].get_x(), base, 0], aligned_edge=DOWN)

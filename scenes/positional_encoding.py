@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from explainer.scenes.common import (
     BODY_CENTER,
-    HEAD_COLORS,
+    ENCODER_COLOR,
+    HIGHLIGHT,
     MUTED,
     TraceScene,
     first_stack,
@@ -87,7 +88,8 @@ class PositionalEncoding(TraceScene):
         curves = VGroup()
         for i in range(waves):
             col = 2 * i
-            color = HEAD_COLORS[i % len(HEAD_COLORS)]
+            # one hue per pair of columns, not a head colour
+            color = interpolate_color(ENCODER_COLOR, HIGHLIGHT, i / max(waves - 1, 1))
             rate = 10000 ** (-2 * i / trace.config.d_model)  # the curve is a guide only
             curve = axes.plot(
                 lambda p, rate=rate: np.sin(p * rate),
