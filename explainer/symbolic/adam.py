@@ -19,6 +19,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 
 alpha = sp.Symbol("alpha", positive=True)  # the step size
@@ -107,7 +109,7 @@ def build(correction=bias_corrected) -> Derivation:
     uncorrected = adam_step(0, m_1, v_1, alpha, 0)
     return Derivation(
         name="adam",
-        title="Adam's update with bias correction",
+        title=N_("Adam's update with bias correction"),
         source="Kingma & Ba 2015, Algorithm 1 and §3; Goodfellow, Bengio & "
         "Courville, Deep Learning, 2016, §8.5.3",
         formula=sp.Tuple(
@@ -129,48 +131,58 @@ def build(correction=bias_corrected) -> Derivation:
             Step(
                 _unrolled(4),
                 sp.Sum((1 - beta_1) * beta_1 ** (4 - k) * g_k[k], (k, 1, 4)),
-                "from m_0 = 0 the recursion is a weighted sum of the gradients, "
-                "the newest weighted most",
+                N_(
+                    "from m_0 = 0 the recursion is a weighted sum of the gradients, "
+                    "the newest weighted most"
+                ),
                 by=("doit", "expand"),
                 kind="instances",
                 on="t = 4",
-                title="m_t is an exponential moving sum",
+                title=N_("m_t is an exponential moving sum"),
             ),
             Step(
                 weights,
                 1 - beta_1**t,
-                "its weights (1 − β₁)β₁^(t−k) add up to 1 − β₁ᵗ, not 1: a "
-                "geometric series, for every t",
+                N_(
+                    "its weights (1 − β₁)β₁^(t−k) add up to 1 − β₁ᵗ, not 1: a "
+                    "geometric series, for every t"
+                ),
                 by=("doit", "cancel"),
             ),
             Step(
                 correction(constant_m, beta_1, t),
                 g,
-                "so for a constant gradient g the corrected m̂_t is g itself at "
-                "every step: dividing by 1 − β₁ᵗ makes it an unbiased average",
+                N_(
+                    "so for a constant gradient g the corrected m̂_t is g itself at "
+                    "every step: dividing by 1 − β₁ᵗ makes it an unbiased average"
+                ),
                 by=("doit", "cancel"),
-                title="Bias correction: m̂_t and v̂_t are averages, for every t",
+                title=N_("Bias correction: m̂_t and v̂_t are averages, for every t"),
             ),
             Step(
                 correction(constant_v, beta_2, t),
                 g**2,
-                "likewise v̂_t = g² for a constant gradient",
+                N_("likewise v̂_t = g² for a constant gradient"),
                 by=("doit", "cancel"),
             ),
             Step(
                 adam_step(0, m_hat_1, v_hat_1, alpha, 0),
                 -alpha * sp.sign(g),
-                "step 1 (m_0 = v_0 = 0, ε = 0): m̂_1 = g and v̂_1 = g², so θ moves "
-                "by −α g/|g| = −α·sign(g), whatever the size of g",
+                N_(
+                    "step 1 (m_0 = v_0 = 0, ε = 0): m̂_1 = g and v̂_1 = g², so θ moves "
+                    "by −α g/|g| = −α·sign(g), whatever the size of g"
+                ),
                 by=("simplify",),
                 defs=first_defs,
-                title="The first step moves each parameter by α",
+                title=N_("The first step moves each parameter by α"),
             ),
             Step(
                 uncorrected,
                 -alpha * (1 - beta_1) / sp.sqrt(1 - beta_2) * sp.sign(g),
-                "without the correction the first step would be scaled by "
-                "(1 − β₁)/√(1 − β₂) …",
+                N_(
+                    "without the correction the first step would be scaled by "
+                    "(1 − β₁)/√(1 − β₂) …"
+                ),
                 by=("simplify",),
             ),
             Step(
@@ -180,8 +192,10 @@ def build(correction=bias_corrected) -> Derivation:
                     (sp.Float("0.9", 1), sp.Float("0.999", 3)),
                 ),
                 sp.Float("3.16", 3),
-                "… which is √10 ≈ 3.16 with the defaults β₁ = 0.9, β₂ = 0.999: "
-                "bias correction removes this start-up distortion",
+                N_(
+                    "… which is √10 ≈ 3.16 with the defaults β₁ = 0.9, β₂ = 0.999: "
+                    "bias correction removes this start-up distortion"
+                ),
                 kind="numeric",
             ),
         ),

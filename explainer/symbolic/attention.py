@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain, held
 from .softmax import RowSoftmax, softmax
 from .symbols import T_k, T_q, d_k, d_v, i, j, k, m, matrix, n, r, s, x
@@ -150,7 +152,7 @@ def derivation() -> Derivation:
     three_point = _dot("u", "w", 2, _three_point)
     return Derivation(
         name="scaled-dot-product-attention",
-        title="Scaled dot-product attention",
+        title=N_("Scaled dot-product attention"),
         source="Vaswani et al. 2017, §3.2.1, Eq. 1 and footnote 4; §3.2.3 (masking)",
         formula=sp.Eq(
             sp.Symbol("Attention(Q, K, V)"), attention(Q, K, V), evaluate=False
@@ -168,15 +170,17 @@ def derivation() -> Derivation:
             Step(
                 sp.Sum(w, (j, 0, T_k - 1)),
                 1,
-                "S = QKᵀ/√d_k; each row of weights is a softmax over the T_k keys",
+                N_("S = QKᵀ/√d_k; each row of weights is a softmax over the T_k keys"),
                 by=("sums",),
-                title="Each query's weights sum to one",
+                title=N_("Each query's weights sum to one"),
             ),
             Step(
                 sp.Sum(w * v[c], (j, 0, T_k - 1)),
                 v[c],
-                "the output row is a weighted average of value rows: if every "
-                "value row is the same v, the output is v",
+                N_(
+                    "the output row is a weighted average of value rows: if every "
+                    "value row is the same v, the output is v"
+                ),
                 by=("sums",),
             ),
             Step(
@@ -187,92 +191,115 @@ def derivation() -> Derivation:
                     ]
                 ),
                 sp.ImmutableMatrix([[0, 1], [0, 1]]),
-                "footnote 4 assumes it: the components of q and k are independent, "
-                "with mean 0 and variance 1 (a model of the numbers, not a theorem)",
+                N_(
+                    "footnote 4 assumes it: the components of q and k are independent, "
+                    "with mean 0 and variance 1 (a model of the numbers, not a theorem)"
+                ),
                 kind="assumption",
-                title="Why √d_k (footnote 4): independent components",
+                title=N_("Why √d_k (footnote 4): independent components"),
             ),
             Step(
                 stats.Expectation(q_m * k_m),
                 stats.Expectation(q_m) * stats.Expectation(k_m),
-                "independent q_m, k_m with any densities f_q_m, f_k_m: the double "
-                "integral of q·k·f_q_m(q)·f_k_m(k) factors (sympy.stats)",
+                N_(
+                    "independent q_m, k_m with any densities f_q_m, f_k_m: the double "
+                    "integral of q·k·f_q_m(q)·f_k_m(k) factors (sympy.stats)"
+                ),
                 by=("stats",),
             ),
             Step(
                 stats.Expectation((q_m * k_m) ** 2),
                 stats.Expectation(q_m**2) * stats.Expectation(k_m**2),
-                "the same for the squares, so Var[q_m k_m] = E[q_m²]E[k_m²] − "
-                "(E[q_m]E[k_m])², with E[X²] = Var X + E[X]²",
+                N_(
+                    "the same for the squares, so Var[q_m k_m] = E[q_m²]E[k_m²] − "
+                    "(E[q_m]E[k_m])², with E[X²] = Var X + E[X]²"
+                ),
                 by=("stats",),
             ),
             Step(
                 stats.Variance(X + Y),
                 stats.Variance(X) + stats.Variance(Y),
-                "independent X, Y with any densities: Var[X + Y] = Var X + Var Y + "
-                "2(E[XY] − E[X]E[Y]), and E[XY] = E[X]E[Y]. With X = Σ_{m<l} q_m k_m "
-                "and Y = q_l k_l, by induction on l: Var[q·k] = Σ_m Var[q_m k_m]",
+                N_(
+                    "independent X, Y with any densities: Var[X + Y] = Var X + Var Y + "
+                    "2(E[XY] − E[X]E[Y]), and E[XY] = E[X]E[Y]. "
+                    "With X = Σ_{m<l} q_m k_m "
+                    "and Y = q_l k_l, by induction on l: Var[q·k] = Σ_m Var[q_m k_m]"
+                ),
                 by=("linearity", "stats"),
             ),
             *chain(
                 sp.Sum(mu_q * mu_k, (m, 0, d_k - 1)),
                 (
                     d_k * mu_q * mu_k,
-                    "E[q·k] = Σ_m E[q_m]E[k_m]: linearity, and the independence above",
+                    N_(
+                        "E[q·k] = Σ_m E[q_m]E[k_m]: linearity, and "
+                        "the independence above"
+                    ),
                     ("doit",),
                 ),
-                title="Why √d_k: the mean of q·k",
+                title=N_("Why √d_k: the mean of q·k"),
             ),
             Step(
                 sp.Subs(d_k * mu_q * mu_k, (mu_q, mu_k), (0, 0)),
                 0,
-                "zero-mean components (the assumption above): E[q·k] = 0",
+                N_("zero-mean components (the assumption above): E[q·k] = 0"),
                 by=("doit",),
                 kind="definition",
             ),
             Step(
                 sp.Sum(var_term, (m, 0, d_k - 1)),
                 var_dot,
-                "Var[q·k] = Σ_m Var[q_m k_m] (independent terms), and "
-                "Var[q_m k_m] = E[q_m²]E[k_m²] − (E[q_m]E[k_m])², "
-                "E[X²] = Var X + E[X]²",
+                N_(
+                    "Var[q·k] = Σ_m Var[q_m k_m] (independent terms), and "
+                    "Var[q_m k_m] = E[q_m²]E[k_m²] − (E[q_m]E[k_m])², "
+                    "E[X²] = Var X + E[X]²"
+                ),
                 by=("doit", "expand"),
-                title="… and its variance grows like d_k",
+                title=N_("… and its variance grows like d_k"),
             ),
             Step(
                 sp.Subs(var_dot, moments, (0, 0, 1, 1)),
                 d_k,
-                "unit-variance, zero-mean components (the assumption): Var[q·k] = d_k",
+                N_(
+                    "unit-variance, zero-mean components (the "
+                    "assumption): Var[q·k] = d_k"
+                ),
                 by=("doit",),
                 kind="definition",
             ),
             Step(
                 held(sp.Pow(1 / sp.sqrt(d_k), 2, evaluate=False), d_k),
                 1,
-                "Var[aX] = a²·Var[X] with a = 1/√d_k: scaled scores have variance "
-                "1 for every d_k, so softmax does not saturate as d_k grows",
+                N_(
+                    "Var[aX] = a²·Var[X] with a = 1/√d_k: scaled scores have variance "
+                    "1 for every d_k, so softmax does not saturate as d_k grows"
+                ),
                 by=("expand",),
-                title="Dividing by √d_k restores unit variance",
+                title=N_("Dividing by √d_k restores unit variance"),
             ),
             Step(
                 sp.ImmutableMatrix(
                     [[stats.Expectation(rademacher), stats.Variance(rademacher)]]
                 ),
                 sp.ImmutableMatrix([[0, 3]]),
-                "cross-check, exact, with sympy.stats: d_k = 3 components that "
-                "are ±1 with probability ½",
+                N_(
+                    "cross-check, exact, with sympy.stats: d_k = 3 components that "
+                    "are ±1 with probability ½"
+                ),
                 by=("stats", "simplify"),
                 kind="instances",
                 on="d_k = 3, Rademacher components",
-                title="Cross-check on concrete distributions",
+                title=N_("Cross-check on concrete distributions"),
             ),
             Step(
                 sp.ImmutableMatrix(
                     [[stats.Expectation(three_point), stats.Variance(three_point)]]
                 ),
                 sp.ImmutableMatrix([[0, 2]]),
-                "d_k = 2 components that are 0 or ±√(3/2), each with probability ⅓ "
-                "(unit variance, neither Gaussian nor binary)",
+                N_(
+                    "d_k = 2 components that are 0 or ±√(3/2), each with probability ⅓ "
+                    "(unit variance, neither Gaussian nor binary)"
+                ),
                 by=("stats", "simplify"),
                 kind="instances",
                 on="d_k = 2, three-point components",
@@ -284,9 +311,9 @@ def derivation() -> Derivation:
                     -sp.oo,
                 ),
                 0,
-                "a masked key's score s → −∞: its weight exp(s)/(exp(s) + Σ) → 0",
+                N_("a masked key's score s → −∞: its weight exp(s)/(exp(s) + Σ) → 0"),
                 by=("doit",),
-                title="Masking: a −∞ score gets weight 0",
+                title=N_("Masking: a −∞ score gets weight 0"),
             ),
             Step(
                 sp.Limit(
@@ -295,30 +322,38 @@ def derivation() -> Derivation:
                     -sp.oo,
                 ),
                 softmax(x, i, n),
-                "the allowed keys x_0 … x_{n−1} share all the weight: "
-                "a softmax over the allowed keys only",
+                N_(
+                    "the allowed keys x_0 … x_{n−1} share all the weight: "
+                    "a softmax over the allowed keys only"
+                ),
                 by=("doit",),
             ),
             Step(
                 _mask_count(i + r),
                 _mask_count(i) + _mask_count(i + r, i + 1),
-                "query i of T = i + 1 + r (any r ≥ 0): split the keys into 0 … i "
-                "and i + 1 … T − 1",
+                N_(
+                    "query i of T = i + 1 + r (any r ≥ 0): split the keys into 0 … i "
+                    "and i + 1 … T − 1"
+                ),
                 by=("simplify",),
-                title="The causal mask lets query i see i + 1 keys, for every T",
+                title=N_("The causal mask lets query i see i + 1 keys, for every T"),
             ),
             Step(
                 _mask_count(i),
                 i + 1,
-                "keys 0 … i, counted back from i as j = i − u: j ≤ i holds for all "
-                "of them (itself included)",
+                N_(
+                    "keys 0 … i, counted back from i as j = i − u: j ≤ i holds for all "
+                    "of them (itself included)"
+                ),
                 by=("reverse", "doit"),
             ),
             Step(
                 _mask_count(i + r, i + 1),
                 0,
-                "keys i + 1 … T − 1, counted as j = i + 1 + u: j ≤ i fails for "
-                "every one, so the mask hides them all",
+                N_(
+                    "keys i + 1 … T − 1, counted as j = i + 1 + u: j ≤ i fails for "
+                    "every one, so the mask hides them all"
+                ),
                 by=("shift", "doit"),
             ),
         ),

@@ -14,6 +14,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .feed_forward import gelu, relu, standard_normal_cdf
 from .symbols import i, j, n, r, vector, x, z
@@ -65,7 +67,7 @@ def build(relu_rule=relu_grad, gelu_rule=gelu_grad) -> Derivation:
     f = sp.Function("f")
     return Derivation(
         name="backward-activations",
-        title="Backward pass of ReLU and GELU",
+        title=N_("Backward pass of ReLU and GELU"),
         source="Goodfellow, Bengio & Courville, Deep Learning, 2016, §6.3; "
         "Hendrycks & Gimpel 2016, §2",
         formula=sp.Tuple(
@@ -76,33 +78,37 @@ def build(relu_rule=relu_grad, gelu_rule=gelu_grad) -> Derivation:
             Step(
                 sp.Derivative(sp.Sum(dy[i] * f(x[i]), (i, 0, n - 1)), x[j]),
                 dy[j] * sp.Subs(sp.Derivative(f(z), z), z, x[j]),
-                "entry i of f(x) depends on x_i only: the Jacobian is diagonal and "
-                "dx = dy ⊙ f'(x), for any f and any length n",
+                N_(
+                    "entry i of f(x) depends on x_i only: the Jacobian is diagonal and "
+                    "dx = dy ⊙ f'(x), for any f and any length n"
+                ),
                 by=("diff", "doit"),
                 cases=(((n, j + 1 + r),),),
-                title="Entry by entry",
+                title=N_("Entry by entry"),
             ),
             Step(
                 sp.Derivative(relu(z_nonzero), z_nonzero),
                 sp.Piecewise((1, z_nonzero > 0), (0, True)),
-                "max(0, z) has slope 1 for z > 0 and 0 for z < 0",
+                N_("max(0, z) has slope 1 for z > 0 and 0 for z < 0"),
                 by=("doit", "piecewise"),
-                title="ReLU",
+                title=N_("ReLU"),
             ),
             Step(
                 sp.Piecewise((1, z > 0), (0, True)),
                 relu_rule(z),
-                "at z = 0 max(0, z) has no derivative; the backward pass uses 0 "
-                "there (PyTorch's choice), the step function H(z) with H(0) = 0",
+                N_(
+                    "at z = 0 max(0, z) has no derivative; the backward pass uses 0 "
+                    "there (PyTorch's choice), the step function H(z) with H(0) = 0"
+                ),
                 by=("piecewise",),
                 kind="definition",
             ),
             Step(
                 sp.Derivative(gelu(z), z),
                 gelu_rule(z),
-                "product rule on z·Φ(z); Φ' = φ, the standard normal density",
+                N_("product rule on z·Φ(z); Φ' = φ, the standard normal density"),
                 by=("doit", "simplify"),
-                title="GELU (exact erf form)",
+                title=N_("GELU (exact erf form)"),
             ),
         ),
     )

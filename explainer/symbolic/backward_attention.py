@@ -20,6 +20,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .backward_linear import ones_row
 from .backward_softmax import vjp_entry
 from .backward_vjp import Gradient, pairing
@@ -120,12 +122,14 @@ def _end_to_end(dQ_rule=query_grad) -> Step:
     return Step(
         Gradient(pairing(dO, P * V), Q),
         dQ_rule(scores_grad(P, weights_grad(dO, V)), K, 2),
-        "the chain dO → dP → dS → dQ against SymPy differentiating the whole "
-        "forward formula, multiplied out",
+        N_(
+            "the chain dO → dP → dS → dQ against SymPy differentiating the whole "
+            "forward formula, multiplied out"
+        ),
         by=("doit", "cancel"),
         kind="instances",
         on="T_q = 1, T_k = 2, d_k = 2, d_v = 1",
-        title="End to end",
+        title=N_("End to end"),
     )
 
 
@@ -141,7 +145,7 @@ def build(dQ=query_grad, dK=key_grad, dV=value_grad) -> Derivation:
     p_masked = sp.exp(s_j + c) / (sp.exp(s_j + c) + rest)
     return Derivation(
         name="backward-attention",
-        title="Backward pass of scaled dot-product attention",
+        title=N_("Backward pass of scaled dot-product attention"),
         source="Vaswani et al. 2017, §3.2.1, Eq. 1; Goodfellow, Bengio & "
         "Courville, Deep Learning, 2016, §6.5",
         formula=sp.Tuple(
@@ -158,44 +162,50 @@ def build(dQ=query_grad, dK=key_grad, dV=value_grad) -> Derivation:
             Step(
                 Gradient(pairing(dO, P * V), V),
                 dV(P, dO),
-                "O = P V is a product: V's gradient is Pᵀ dO, for any sizes",
+                N_("O = P V is a product: V's gradient is Pᵀ dO, for any sizes"),
                 by=("doit",),
-                title="Through O = P V",
+                title=N_("Through O = P V"),
             ),
             Step(
                 Gradient(pairing(dO, P * V), P),
                 weights_grad(dO, V),
-                "… and the weights' gradient is dP = dO Vᵀ; each row of P is a "
-                "softmax, so dS is its VJP row by row (derivation backward-softmax)",
+                N_(
+                    "… and the weights' gradient is dP = dO Vᵀ; each row of P is a "
+                    "softmax, so dS is its VJP row by row (derivation backward-softmax)"
+                ),
                 by=("doit",),
             ),
             Step(
                 Gradient(pairing(dS, scores), Q),
                 dQ(dS, K, d_k),
-                "S = Q Kᵀ/√d_k + M: the mask M is a constant and drops out",
+                N_("S = Q Kᵀ/√d_k + M: the mask M is a constant and drops out"),
                 by=("doit",),
-                title="Through S = Q Kᵀ/√d_k + M",
+                title=N_("Through S = Q Kᵀ/√d_k + M"),
             ),
             Step(
                 Gradient(pairing(dS, scores), K),
                 dK(dS, Q, d_k),
-                "Kᵀ enters transposed, so dK = dSᵀ Q/√d_k",
+                N_("Kᵀ enters transposed, so dK = dSᵀ Q/√d_k"),
                 by=("doit",),
             ),
             Step(
                 sp.Limit(p_masked, c, -sp.oo),
                 0,
-                "a masked score s_j + c with c → −∞ (R > 0 is the sum over the "
-                "allowed keys): its weight p_j is 0 …",
+                N_(
+                    "a masked score s_j + c with c → −∞ (R > 0 is the sum over the "
+                    "allowed keys): its weight p_j is 0 …"
+                ),
                 by=("doit",),
-                title="The mask: masked entries get zero gradient",
+                title=N_("The mask: masked entries get zero gradient"),
             ),
             Step(
                 sp.Limit(vjp_entry(p_masked, dp_j, inner), c, -sp.oo),
                 0,
-                "… so its gradient dS_j = p_j (dp_j − r_i), with r_i = ⟨dp, p⟩ of "
-                "row i, is 0 too, whatever dp_j: a masked key gets nothing from "
-                "query i",
+                N_(
+                    "… so its gradient dS_j = p_j (dp_j − r_i), with r_i = ⟨dp, p⟩ of "
+                    "row i, is 0 too, whatever dp_j: a masked key gets nothing from "
+                    "query i"
+                ),
                 by=("doit",),
             ),
             _end_to_end(dQ),

@@ -14,6 +14,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .softmax import softmax
 from .symbols import i, j, n, r, t, vector, x, y
@@ -60,7 +62,7 @@ def build(rule=logits_grad) -> Derivation:
     general = sp.Sum(y[i], (i, 0, n - 1)) * p[j] - y[j]
     return Derivation(
         name="backward-cross-entropy",
-        title="Backward pass of cross-entropy on softmax",
+        title=N_("Backward pass of cross-entropy on softmax"),
         source="Goodfellow, Bengio & Courville, Deep Learning, 2016, §6.2.2.3",
         formula=sp.Eq(
             sp.Derivative(sp.Symbol("L"), x[j]), rule(p[j], y[j]), evaluate=False
@@ -69,21 +71,23 @@ def build(rule=logits_grad) -> Derivation:
             Step(
                 sp.Derivative(cross_entropy(y, p, n), x[j]),
                 general,
-                "log p_i = x_i − log Σ_k exp(x_k); the first term gives −y_j, the "
-                "second (Σ_i y_i)·p_j, for any length n",
+                N_(
+                    "log p_i = x_i − log Σ_k exp(x_k); the first term gives −y_j, the "
+                    "second (Σ_i y_i)·p_j, for any length n"
+                ),
                 by=("diff", "sums", "cancel"),
                 cases=(((n, j + 1 + r),),),
                 defs=defs,
-                title="Any target distribution y",
+                title=N_("Any target distribution y"),
             ),
             Step(
                 general,
                 rule(p[j], y[j]),
-                "a one-hot target y_i = δ_it (t < n, the correct token) sums to 1",
+                N_("a one-hot target y_i = δ_it (t < n, the correct token) sums to 1"),
                 by=("deltas", "expand"),
                 cases=(((n, t + 1 + r),),),
                 defs=one_hot,
-                title="A one-hot target: p − y",
+                title=N_("A one-hot target: p − y"),
             ),
         ),
     )

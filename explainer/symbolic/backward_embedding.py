@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from explainer.i18n import N_
+
 from .backward_vjp import Gradient, pairing
 from .derivation import Derivation, Step
 from .symbols import T, d_model, matrix
@@ -94,7 +96,7 @@ def build(rule=table_grad, tied=tied_table_grad) -> Derivation:
     one_hot = sp.FunctionMatrix(T, V, sp.Lambda((t, v), sp.KroneckerDelta(tok[t], v)))
     return Derivation(
         name="backward-embedding",
-        title="Backward pass of the embedding lookup (tied or not)",
+        title=N_("Backward pass of the embedding lookup (tied or not)"),
         source="Goodfellow, Bengio & Courville, Deep Learning, 2016, §6.5; "
         "Press & Wolf 2017; Vaswani et al. 2017, §3.4",
         formula=sp.Tuple(
@@ -111,32 +113,38 @@ def build(rule=table_grad, tied=tied_table_grad) -> Derivation:
             Step(
                 Gradient(lookup, E),
                 rule(hot, dX, scale),
-                "X = s·O E with O the one-hot rows of the tokens: a linear layer "
-                "without bias, so dE = s·Oᵀ dX, for any T, V and d_model",
+                N_(
+                    "X = s·O E with O the one-hot rows of the tokens: a linear layer "
+                    "without bias, so dE = s·Oᵀ dX, for any T, V and d_model"
+                ),
                 by=("doit",),
-                title="The lookup is a product with one-hot rows",
+                title=N_("The lookup is a product with one-hot rows"),
             ),
             Step(
                 MatrixElement(hot.T * dX, v, col),
                 sp.Sum(sp.KroneckerDelta(tok[t], v) * dX[t, col], (t, 0, T - 1)),
-                "with O_tv = δ(tok_t, v): row v of Oᵀ dX adds up the rows of dX at "
-                "the positions holding token v (scatter-add; 0 for unused tokens)",
+                N_(
+                    "with O_tv = δ(tok_t, v): row v of Oᵀ dX adds up the rows of dX at "
+                    "the positions holding token v (scatter-add; 0 for unused tokens)"
+                ),
                 by=("doit", "sums"),
                 defs=((hot, one_hot),),
-                title="Rows scatter-added by token",
+                title=N_("Rows scatter-added by token"),
             ),
             Step(
                 Gradient(lookup + pairing(dZ, H * E.T), E),
                 tied(hot, dX, dZ, H, scale),
-                "tied weights: E is also the output matrix (logits Z = H Eᵀ, "
-                "derivation output); the gradients of the two uses add",
+                N_(
+                    "tied weights: E is also the output matrix (logits Z = H Eᵀ, "
+                    "derivation output); the gradients of the two uses add"
+                ),
                 by=("doit",),
-                title="Tied input and output embeddings",
+                title=N_("Tied input and output embeddings"),
             ),
             Step(
                 Gradient(pairing(dZ, H * E.T), H),
                 dZ * E,
-                "and the logits send dZ E back to the last hidden states",
+                N_("and the logits send dZ E back to the last hidden states"),
                 by=("doit",),
             ),
         ),

@@ -18,6 +18,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .layer_norm import mean
 from .symbols import (
@@ -137,7 +139,7 @@ def build(rule=input_grad_entry) -> Derivation:
     )
     return Derivation(
         name="backward-layer-norm",
-        title="Backward pass of layer normalisation",
+        title=N_("Backward pass of layer normalisation"),
         source="Ba, Kiros & Hinton 2016, §3; Goodfellow, Bengio & Courville, "
         "Deep Learning, 2016, §6.5",
         formula=sp.Tuple(
@@ -155,16 +157,16 @@ def build(rule=input_grad_entry) -> Derivation:
             Step(
                 sp.Derivative(mu, x[j]),
                 1 / n,
-                "every x_j (j < n) enters the mean with weight 1/n",
+                N_("every x_j (j < n) enters the mean with weight 1/n"),
                 by=("doit",),
                 cases=any_n,
                 defs=defs,
-                title="Through μ and σ², for any n",
+                title=N_("Through μ and σ², for any n"),
             ),
             Step(
                 sp.Derivative(sigma2, x[j]),
                 2 * (x[j] - mu) / n,
-                "the μ-terms cancel because Σ_k (x_k − μ) = 0",
+                N_("the μ-terms cancel because Σ_k (x_k − μ) = 0"),
                 by=("diff", "cancel"),
                 cases=any_n,
                 defs=defs,
@@ -172,13 +174,13 @@ def build(rule=input_grad_entry) -> Derivation:
             Step(
                 sp.Derivative((x[i] - mu_f) / s_f, x[j]),
                 chain,
-                "quotient and chain rule through μ(x) and σ²(x)",
+                N_("quotient and chain rule through μ(x) and σ²(x)"),
                 by=("doit", "cancel"),
             ),
             Step(
                 chain,
                 jacobian,
-                "insert ∂μ/∂x_j = 1/n and ∂σ²/∂x_j = 2(x_j − μ)/n from above",
+                N_("insert ∂μ/∂x_j = 1/n and ∂σ²/∂x_j = 2(x_j − μ)/n from above"),
                 by=("cancel",),
                 kind="definition",
                 defs=(
@@ -191,39 +193,45 @@ def build(rule=input_grad_entry) -> Derivation:
             Step(
                 sp.Sum(dy[i] * gamma[i] * jacobian, (i, 0, n - 1)),
                 rule_j,
-                "dx_j = Σ_i dy_i γ_i ∂x̂_i/∂x_j: the δ_ij term keeps i = j, the "
-                "other two are means over the row; no n × n Jacobian is needed",
+                N_(
+                    "dx_j = Σ_i dy_i γ_i ∂x̂_i/∂x_j: the δ_ij term keeps i = j, the "
+                    "other two are means over the row; no n × n Jacobian is needed"
+                ),
                 by=("deltas", "expand", "sums"),
                 cases=any_n,
-                title="dx = Jᵀ (dy ⊙ γ), for any n",
+                title=N_("dx = Jᵀ (dy ⊙ γ), for any n"),
             ),
             Step(
                 sp.Derivative(rows_out, gamma[col]),
                 sp.Sum(g2[t, col] * h2[t, col], (t, 0, T - 1)),
-                "γ_c scales column c of every row: its gradient sums dy·x̂ over "
-                "the T rows …",
+                N_(
+                    "γ_c scales column c of every row: its gradient sums dy·x̂ over "
+                    "the T rows …"
+                ),
                 by=("diff", "sums"),
                 cases=(((n, col + 1 + r),),),
-                title="dγ and dβ, for any T and n",
+                title=N_("dγ and dβ, for any T and n"),
             ),
             Step(
                 sp.Derivative(rows_out, beta[col]),
                 sp.Sum(g2[t, col], (t, 0, T - 1)),
-                "… and β_c is added to column c of every row: Σ_rows dy",
+                N_("… and β_c is added to column c of every row: Σ_rows dy"),
                 by=("diff", "sums"),
                 cases=(((n, col + 1 + r),),),
             ),
             Step(
                 full,
                 rule_j,
-                "the rule against SymPy differentiating Σ_i dy_i LN(x)_i itself, "
-                "with μ, σ² and x̂ written out",
+                N_(
+                    "the rule against SymPy differentiating Σ_i dy_i LN(x)_i itself, "
+                    "with μ, σ² and x̂ written out"
+                ),
                 by=("doit", "cancel"),
                 cases=(((n, 2), (j, 0)), ((n, 2), (j, 1)), ((n, 3), (j, 1))),
                 defs=written_out,
                 kind="instances",
                 on="n = 2 (j = 0, 1) and n = 3 (j = 1)",
-                title="End to end",
+                title=N_("End to end"),
             ),
         ),
     )

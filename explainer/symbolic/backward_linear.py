@@ -17,6 +17,8 @@ import functools
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from explainer.i18n import N_
+
 from .backward_vjp import Gradient, pairing
 from .derivation import Derivation, Step
 from .symbols import T, matrix
@@ -101,7 +103,7 @@ def build(
     )}  # fmt: skip
     return Derivation(
         name="backward-linear",
-        title="Backward pass of a linear layer",
+        title=N_("Backward pass of a linear layer"),
         source="Goodfellow, Bengio & Courville, Deep Learning, 2016, §6.5",
         formula=sp.Tuple(
             sp.Eq(sym["dX"], dX(dY, W), evaluate=False),
@@ -112,38 +114,45 @@ def build(
             Step(
                 Gradient(pairing(dY, Y_any), Y_any),
                 dY,
-                "to first order L changes by tr(dYᵀ δY) = Σ dY·δY when Y changes "
-                "by δY; so ∂L/∂X is ∂/∂X tr(dYᵀ Y(X)) with dY held fixed (the "
-                "chain rule as a vector–Jacobian product)",
+                N_(
+                    "to first order L changes by tr(dYᵀ δY) = Σ dY·δY when Y changes "
+                    "by δY; so ∂L/∂X is ∂/∂X tr(dYᵀ Y(X)) with dY held fixed (the "
+                    "chain rule as a vector–Jacobian product)"
+                ),
                 by=("doit",),
-                title="What the backward pass computes",
+                title=N_("What the backward pass computes"),
             ),
             Step(
                 Gradient(loss, X),
                 dX(dY, W),
-                "matrix calculus: ∂ tr(dYᵀ X W)/∂X = dY Wᵀ; b does not depend on X",
+                N_("matrix calculus: ∂ tr(dYᵀ X W)/∂X = dY Wᵀ; b does not depend on X"),
                 by=("doit",),
-                title="∂L/∂X, for any T, d_in and d_out",
+                title=N_("∂L/∂X, for any T, d_in and d_out"),
             ),
             Step(
                 Gradient(loss, W),
                 dW(X, dY),
-                "∂ tr(dYᵀ X W)/∂W = Xᵀ dY: one outer product xₜᵀ dyₜ per row, summed",
+                N_(
+                    "∂ tr(dYᵀ X W)/∂W = Xᵀ dY: one outer "
+                    "product xₜᵀ dyₜ per row, summed"
+                ),
                 by=("doit",),
-                title="∂L/∂W",
+                title=N_("∂L/∂W"),
             ),
             Step(
                 Gradient(loss, b),
                 db(dY),
-                "b is added to every row through the column of ones 1, so its "
-                "gradient is 1ᵀ dY",
+                N_(
+                    "b is added to every row through the column of ones 1, so its "
+                    "gradient is 1ᵀ dY"
+                ),
                 by=("doit",),
-                title="∂L/∂b",
+                title=N_("∂L/∂b"),
             ),
             Step(
                 MatrixElement(db(dY), 0, col),
                 sp.Sum(dY[t, col], (t, 0, T - 1)),
-                "entry c of 1ᵀ dY is the sum of column c of dY over the T rows",
+                N_("entry c of 1ᵀ dY is the sum of column c of dY over the T rows"),
                 by=("doit", "sums"),
             ),
         ),

@@ -18,6 +18,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .backward_vjp import Gradient, pairing
 from .derivation import Derivation, Step
 from .multi_head import HEADS, concat_heads, head_column
@@ -93,8 +95,11 @@ def _any_heads(entry_rule) -> tuple[Step, ...]:
         Step(
             sp.Derivative(concat, head[b, s, e]),
             entry_rule(dC, b, s, e),
-            "Concat puts column e of head b at column b·d_k + e: that entry of dC is "
-            "its gradient, for any h, T and d_k (head b < h, row s < T, e < d_k)",
+            N_(
+                "Concat puts column e of head b at column "
+                "b·d_k + e: that entry of dC is "
+                "its gradient, for any h, T and d_k (head b < h, row s < T, e < d_k)"
+            ),
             by=("diff",),
             cases=(
                 (
@@ -103,13 +108,15 @@ def _any_heads(entry_rule) -> tuple[Step, ...]:
                     (d_k, e + 1 + slack[2]),
                 ),
             ),
-            title="Entry by entry, for any number of heads h",
+            title=N_("Entry by entry, for any number of heads h"),
         ),
         Step(
             sp.Derivative(by_time, W[b, m0, e]),
             sp.Sum(X[t, m0] * dQ[b, t, e], (t, 0, T - 1)),
-            "head b's projection W_b = columns b·d_k … of W gets dW_b = Xᵀ dQ_b: "
-            "the heads' weight gradients sit side by side, dW = Xᵀ [dQ_1 … dQ_h]",
+            N_(
+                "head b's projection W_b = columns b·d_k … of W gets dW_b = Xᵀ dQ_b: "
+                "the heads' weight gradients sit side by side, dW = Xᵀ [dQ_1 … dQ_h]"
+            ),
             by=("diff", "sums"),
             cases=(
                 (
@@ -124,8 +131,10 @@ def _any_heads(entry_rule) -> tuple[Step, ...]:
             sp.Sum(
                 sp.Sum(dQ[a, s, c] * W[a, m0, c], (c, 0, d_k - 1)), (a, 0, n_heads - 1)
             ),
-            "X feeds every head: dX = Σ_a dQ_a W_aᵀ, the same pairing summed "
-            "head by head",
+            N_(
+                "X feeds every head: dX = Σ_a dQ_a W_aᵀ, the same pairing summed "
+                "head by head"
+            ),
             by=("diff", "sums"),
             cases=(((T, s + 1 + slack[0]), (d_model, m0 + 1 + slack[1])),),
         ),
@@ -147,7 +156,7 @@ def build(rule=None, entry_rule=concat_entry_grad) -> Derivation:
     on = f"h = {HEADS} heads, any sizes"
     return Derivation(
         name="backward-multi-head",
-        title="Backward pass of the multi-head split and concat",
+        title=N_("Backward pass of the multi-head split and concat"),
         source="Vaswani et al. 2017, §3.2.2; Goodfellow, Bengio & Courville, "
         "Deep Learning, 2016, §6.5",
         formula=sp.Tuple(
@@ -159,12 +168,14 @@ def build(rule=None, entry_rule=concat_entry_grad) -> Derivation:
             Step(
                 pairing(dC, concat_heads(H)),
                 per_head,
-                "cut dC into the heads' column blocks: the pairing splits into "
-                "one pairing per head",
+                N_(
+                    "cut dC into the heads' column blocks: the pairing splits into "
+                    "one pairing per head"
+                ),
                 by=("block",),
                 kind="instances",
                 on=on,
-                title="As block matrices (h = 3): dhead_a is column block a of dC",
+                title=N_("As block matrices (h = 3): dhead_a is column block a of dC"),
             ),
             *(
                 Step(
@@ -180,18 +191,22 @@ def build(rule=None, entry_rule=concat_entry_grad) -> Derivation:
             Step(
                 Gradient(heads, X),
                 sp.MatAdd(*[g * w.T for g, w in zip(dQ, W, strict=True)]),
-                "each head's projection Q_a = X W_a sends back dQ_a W_aᵀ; X feeds "
-                "every head, so they add",
+                N_(
+                    "each head's projection Q_a = X W_a sends back dQ_a W_aᵀ; X feeds "
+                    "every head, so they add"
+                ),
                 by=("doit",),
                 kind="instances",
                 on=on,
-                title="Split: the heads' gradients are concatenated",
+                title=N_("Split: the heads' gradients are concatenated"),
             ),
             Step(
                 sp.MatAdd(*[g * w.T for g, w in zip(dQ, W, strict=True)]),
                 sp.BlockMatrix([dQ]) * sp.BlockMatrix([W]).T,
-                "a sum over heads is one product of the concatenations: "
-                "dX = [dQ_1 … dQ_h][W_1 … W_h]ᵀ, the linear rule for the whole",
+                N_(
+                    "a sum over heads is one product of the concatenations: "
+                    "dX = [dQ_1 … dQ_h][W_1 … W_h]ᵀ, the linear rule for the whole"
+                ),
                 by=("block",),
                 kind="instances",
                 on=on,
@@ -199,8 +214,10 @@ def build(rule=None, entry_rule=concat_entry_grad) -> Derivation:
             Step(
                 sp.BlockMatrix([[X.T * g for g in dQ]]),
                 X.T * sp.BlockMatrix([dQ]),
-                "dW_a = Xᵀ dQ_a side by side is Xᵀ [dQ_1 … dQ_h]: the single "
-                "projection's dW = Xᵀ dQ",
+                N_(
+                    "dW_a = Xᵀ dQ_a side by side is Xᵀ [dQ_1 … dQ_h]: the single "
+                    "projection's dW = Xᵀ dQ"
+                ),
                 by=("block",),
                 kind="instances",
                 on=on,

@@ -13,6 +13,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .backward_vjp import Gradient, pairing
 from .derivation import Derivation, Step
 from .symbols import T, d_model
@@ -35,7 +37,7 @@ def build(rule=residual_grads) -> Derivation:
     dA, dB = rule(dY)
     return Derivation(
         name="backward-residual",
-        title="Backward pass of a residual connection",
+        title=N_("Backward pass of a residual connection"),
         source="He et al. 2016, §3.1; Goodfellow, Bengio & Courville, Deep "
         "Learning, 2016, §6.5",
         formula=sp.Tuple(
@@ -46,23 +48,25 @@ def build(rule=residual_grads) -> Derivation:
             Step(
                 Gradient(pairing(dY, A + B), A),
                 dA,
-                "Y = A + B: each entry of A enters Y with weight 1 …",
+                N_("Y = A + B: each entry of A enters Y with weight 1 …"),
                 by=("doit",),
-                title="Y = A + B copies dY to both branches, for any T and d_model",
+                title=N_("Y = A + B copies dY to both branches, for any T and d_model"),
             ),
             Step(
                 Gradient(pairing(dY, A + B), B),
                 dB,
-                "… and so does each entry of B",
+                N_("… and so does each entry of B"),
                 by=("doit",),
             ),
             Step(
                 Gradient(pairing(dY, X + X * W), X),
                 dA + dY * W.T,
-                "Y = X + X W (a linear sub-layer as an example): the skip path "
-                "delivers dY unchanged and the sub-layer adds its own dY Wᵀ",
+                N_(
+                    "Y = X + X W (a linear sub-layer as an example): the skip path "
+                    "delivers dY unchanged and the sub-layer adds its own dY Wᵀ"
+                ),
                 by=("doit",),
-                title="X + Sublayer(X): the two contributions add",
+                title=N_("X + Sublayer(X): the two contributions add"),
             ),
         ),
     )

@@ -16,6 +16,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .softmax import softmax
 from .symbols import i, j, k, n, r, vector, x
@@ -66,36 +68,42 @@ def build(rule=softmax_vjp) -> Derivation:
     contracted = sp.Sum(dy[i] * p[i] * (sp.KroneckerDelta(i, j) - p[j]), (i, 0, n - 1))
     return Derivation(
         name="backward-softmax",
-        title="Backward pass of softmax (vector–Jacobian product)",
+        title=N_("Backward pass of softmax (vector–Jacobian product)"),
         source="Bridle 1990; Goodfellow, Bengio & Courville, Deep Learning, 2016, §6.5",
         formula=sp.Eq(sp.Symbol("dx_j"), rule(p, dy, j, n), evaluate=False),
         steps=(
             Step(
                 sp.Derivative(upstream, x[j]),
                 contracted,
-                "chain rule: dx_j = Σ_i dy_i ∂p_i/∂x_j, with the Jacobian "
-                "∂p_i/∂x_j = p_i(δ_ij − p_j) (derivation softmax)",
+                N_(
+                    "chain rule: dx_j = Σ_i dy_i ∂p_i/∂x_j, with the Jacobian "
+                    "∂p_i/∂x_j = p_i(δ_ij − p_j) (derivation softmax)"
+                ),
                 by=("diff", "sums", "cancel"),
                 cases=any_n,
                 defs=defs,
-                title="dx = Jᵀ dy, for any length n",
+                title=N_("dx = Jᵀ dy, for any length n"),
             ),
             Step(
                 contracted,
                 rule(p, dy, j, n),
-                "the δ_ij term keeps i = j; the p_j term is p_j times ⟨dy, p⟩: "
-                "no n × n Jacobian is needed",
+                N_(
+                    "the δ_ij term keeps i = j; the p_j term is p_j times ⟨dy, p⟩: "
+                    "no n × n Jacobian is needed"
+                ),
                 by=("deltas", "expand", "sums"),
                 cases=any_n,
             ),
             Step(
                 sp.Sum(rule(p, dy, k, n), (k, 0, n - 1)),
                 0,
-                "the gradient sums to 0 over the row (Σ_j p_j = 1): adding a "
-                "constant to every score changes nothing, so its gradient is 0",
+                N_(
+                    "the gradient sums to 0 over the row (Σ_j p_j = 1): adding a "
+                    "constant to every score changes nothing, so its gradient is 0"
+                ),
                 by=("sums", "cancel"),
                 defs=defs,
-                title="A check: dx sums to zero",
+                title=N_("A check: dx sums to zero"),
             ),
         ),
     )

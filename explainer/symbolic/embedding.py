@@ -11,6 +11,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .positional_encoding import pe_cos, pe_sin
 from .symbols import d_model, i, j, matrix, pos, r, t, vocab_size
@@ -74,7 +76,7 @@ def derivation() -> Derivation:
     pe_sq = pe_sin(pos, i, d_model) ** 2 + pe_cos(pos, i, d_model) ** 2
     return Derivation(
         name="embedding",
-        title="Token embedding",
+        title=N_("Token embedding"),
         source="Vaswani et al. 2017, §3.4",
         formula=sp.Eq(
             sp.Symbol("x_t"),
@@ -90,16 +92,18 @@ def derivation() -> Derivation:
             Step(
                 sp.Sum(sp.KroneckerDelta(t, v) * E[v, j], (v, 0, vocab_size - 1)),
                 E[t, j],
-                "the one-hot row has a single 1, in column t: the product is row t "
-                "of E, for any vocabulary size V > t",
+                N_(
+                    "the one-hot row has a single 1, in column t: the product is row t "
+                    "of E, for any vocabulary size V > t"
+                ),
                 by=("doit",),
                 cases=(((vocab_size, t + 1 + r),),),
-                title="One-hot × E is a row lookup",
+                title=N_("One-hot × E is a row lookup"),
             ),
             Step(
                 sp.MatMul(one_hot(t, 4), E4),
                 sp.ImmutableMatrix([[E4[t, 0], E4[t, 1]]]),
-                "the same with the forward pass's shapes (V = 4, d_model = 2)",
+                N_("the same with the forward pass's shapes (V = 4, d_model = 2)"),
                 by=("expand",),
                 on="V = 4, d_model = 2, t = 0…3",
                 cases=tuple(((t, token),) for token in range(4)),
@@ -107,16 +111,18 @@ def derivation() -> Derivation:
             Step(
                 sigma_e2,
                 1 / d_model,
-                "the entries of E have mean 0 and variance 1/d_model: a common "
-                "initialisation (tied with the output layer), assumed, not proved; "
-                "trained embeddings need not keep it",
+                N_(
+                    "the entries of E have mean 0 and variance 1/d_model: a common "
+                    "initialisation (tied with the output layer), assumed, not proved; "
+                    "trained embeddings need not keep it"
+                ),
                 kind="assumption",
-                title="Why × √d_model: match the size of the positional encoding",
+                title=N_("Why × √d_model: match the size of the positional encoding"),
             ),
             Step(
                 sp.Sum(sigma_e2, (j, 0, d_model - 1)),
                 1,
-                "then E‖e_t E‖² = Σ_j E[E_tj²] = d_model · σ_e² = 1",
+                N_("then E‖e_t E‖² = Σ_j E[E_tj²] = d_model · σ_e² = 1"),
                 by=("doit",),
                 defs=((sigma_e2, 1 / d_model),),
             ),
@@ -125,15 +131,17 @@ def derivation() -> Derivation:
                     scale_embedding(1, d_model) ** 2 * sigma_e2, (j, 0, d_model - 1)
                 ),
                 d_model,
-                "after × √d_model: E‖x_t‖² = d_model",
+                N_("after × √d_model: E‖x_t‖² = d_model"),
                 by=("doit",),
                 defs=((sigma_e2, 1 / d_model),),
             ),
             Step(
                 sp.Sum(pe_sq, (i, 0, d_model / 2 - 1)),
                 d_model / 2,
-                "‖PE(pos)‖² = Σ_i (sin² + cos²) = d_model/2 (even d_model): the "
-                "scaled embedding and PE have the same order of size",
+                N_(
+                    "‖PE(pos)‖² = Σ_i (sin² + cos²) = d_model/2 (even d_model): the "
+                    "scaled embedding and PE have the same order of size"
+                ),
                 by=("trigsimp", "doit"),
             ),
         ),

@@ -15,6 +15,8 @@ from sympy import S
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.pretty.stringpict import prettyForm
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .multi_head import linear_expr
 from .symbols import T, d_ff, d_model, matrix, vector, written, z
@@ -149,7 +151,7 @@ def derivation() -> Derivation:
     parts = sp.Add(d_model * d_ff, d_ff, d_ff * d_model, d_model, evaluate=False)
     return Derivation(
         name="feed-forward",
-        title="Position-wise feed-forward network",
+        title=N_("Position-wise feed-forward network"),
         source="Vaswani et al. 2017, §3.3, Eq. 2; GELU: Hendrycks & Gimpel 2016, §2",
         formula=sp.Tuple(
             sp.Eq(
@@ -166,62 +168,66 @@ def derivation() -> Derivation:
                     MatrixRelu(X * W_1 + ones * b_1) * W_2 + ones * b_2, row, col
                 ),
                 MatrixElement(MatrixRelu(X[row, :] * W_1 + b_1) * W_2 + b_2, 0, col),
-                "output row t depends on input row t only: the same FFN at every "
-                "position, for any T, d_model and d_ff",
+                N_(
+                    "output row t depends on input row t only: the same FFN at every "
+                    "position, for any T, d_model and d_ff"
+                ),
                 by=("doit", "sums"),
-                title="Applied to each position separately",
+                title=N_("Applied to each position separately"),
             ),
             Step(
                 relu(z),
                 sp.Piecewise((z, z > 0), (0, True)),
-                "max(0, z) passes positive values and zeroes the rest",
+                N_("max(0, z) passes positive values and zeroes the rest"),
                 by=("piecewise",),
-                title="ReLU",
+                title=N_("ReLU"),
             ),
             Step(
                 sp.Derivative(Phi(z), z),
                 sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi),
-                "Φ' is the standard normal density …",
+                N_("Φ' is the standard normal density …"),
                 by=("doit", "simplify"),
                 defs=defs,
-                title="GELU(z) = z·Φ(z) with Φ the standard normal CDF",
+                title=N_("GELU(z) = z·Φ(z) with Φ the standard normal CDF"),
             ),
             Step(
                 sp.Limit(Phi(z), z, -sp.oo),
                 0,
-                "… and Φ(−∞) = 0, so Φ(z) = P(Z ≤ z) for Z ~ N(0, 1)",
+                N_("… and Φ(−∞) = 0, so Φ(z) = P(Z ≤ z) for Z ~ N(0, 1)"),
                 by=("erfc", "doit"),
                 defs=defs,
             ),
             Step(
                 GELU(z) - z,
                 -z * sp.erfc(z / sp.sqrt(2)) / 2,
-                "1 + erf = 2 − erfc",
+                N_("1 + erf = 2 − erfc"),
                 by=("doit", "erf"),
                 defs=defs,
-                title="GELU ≈ ReLU away from 0",
+                title=N_("GELU ≈ ReLU away from 0"),
             ),
             Step(
                 sp.Limit(-z * sp.erfc(z / sp.sqrt(2)) / 2, z, sp.oo),
                 0,
-                "so GELU(z) → z for large positive z …",
+                N_("so GELU(z) → z for large positive z …"),
                 by=("doit",),
             ),
             Step(
                 sp.Limit(GELU(z), z, -sp.oo),
                 0,
-                "… and GELU(z) → 0 for large negative z",
+                N_("… and GELU(z) → 0 for large negative z"),
                 by=("erfc", "doit"),
                 defs=defs,
             ),
             Step(
                 sp.Subs(parts, (d_model, d_ff), (512, 2048)),
                 2099712,
-                "W_1 (d_model × d_ff), b_1 (d_ff), W_2 (d_ff × d_model), b_2 "
-                "(d_model) in the base model",
+                N_(
+                    "W_1 (d_model × d_ff), b_1 (d_ff), W_2 (d_ff × d_model), b_2 "
+                    "(d_model) in the base model"
+                ),
                 by=("doit",),
                 kind="definition",
-                title="Parameters",
+                title=N_("Parameters"),
             ),
         ),
     )

@@ -24,6 +24,7 @@ import mpmath
 import sympy as sp
 
 from explainer.erfc_approx import COEFFICIENTS, P
+from explainer.i18n import N_
 
 from .derivation import Derivation, Step
 from .feed_forward import gelu, standard_normal_cdf
@@ -164,7 +165,7 @@ def derivation() -> Derivation:
     )
     return Derivation(
         name="gelu",
-        title="GELU, its tanh approximation, and the float32 kernel",
+        title=N_("GELU, its tanh approximation, and the float32 kernel"),
         source="Hendrycks & Gimpel 2016, §2 (GELU = z Φ(z)) and §3.1 (tanh form); "
         "Abramowitz & Stegun 1964, 7.1.26 (erfc)",
         formula=sp.Tuple(
@@ -177,45 +178,50 @@ def derivation() -> Derivation:
             Step(
                 sp.Subs(sp.Derivative(Phi(z), z), z, 0),
                 1 / sp.sqrt(2 * sp.pi),
-                "Φ′ is the normal density: its value at 0 is the slope of Φ there",
+                N_("Φ′ is the normal density: its value at 0 is the slope of Φ there"),
                 **at_0,
-                title="Φ near 0: Φ(z) = ½ + Φ′(0) z + Φ‴(0) z³/6 + …",
+                title=N_("Φ near 0: Φ(z) = ½ + Φ′(0) z + Φ‴(0) z³/6 + …"),
             ),
             Step(
                 sp.Subs(sp.Derivative(Phi(z), (z, 3)), z, 0),
                 -1 / sp.sqrt(2 * sp.pi),
-                "the density's second derivative at 0 (Φ is odd about ½: no z²)",
+                N_("the density's second derivative at 0 (Φ is odd about ½: no z²)"),
                 **at_0,
             ),
             Step(
                 sp.Subs(sp.Derivative(T(z), z), z, 0),
                 1 / sp.sqrt(2 * sp.pi),
-                "the factor √(2/π) inside tanh gives T_b the slope of Φ at 0",
+                N_("the factor √(2/π) inside tanh gives T_b the slope of Φ at 0"),
                 **at_0,
-                title="T_b(z) = ½(1 + tanh(√(2/π)(z + b z³))) near 0",
+                title=N_("T_b(z) = ½(1 + tanh(√(2/π)(z + b z³))) near 0"),
             ),
             Step(
                 sp.Subs(sp.Derivative(T(z), (z, 3)), z, 0),
                 sp.sqrt(2) * (3 * sp.pi * b - 2) / sp.pi ** sp.Rational(3, 2),
-                "tanh u = u − u³/3 + …, u = √(2/π)(z + b z³)",
+                N_("tanh u = u − u³/3 + …, u = √(2/π)(z + b z³)"),
                 **at_0,
             ),
             Step(
                 sp.Subs(sp.Derivative(T(z), (z, 3)), z, 0),
                 -1 / sp.sqrt(2 * sp.pi),
-                "with b = (4 − π)/(6π) ≈ 0.04554, T_b‴(0) = Φ‴(0): the series agree "
-                "to third order",
+                N_(
+                    "with b = (4 − π)/(6π) ≈ 0.04554, T_b‴(0) = "
+                    "Φ‴(0): the series agree "
+                    "to third order"
+                ),
                 by=("doit", "simplify"),
                 defs=((T, sp.Lambda(z, tanh_cdf(z, MATCHED))),),
-                title="The cubic coefficient",
+                title=N_("The cubic coefficient"),
             ),
             Step(
                 sp.Subs(sp.Derivative(gelu_tanh(z) - gelu(z), (z, 4)), z, 0) / 24,
                 (PUBLISHED - MATCHED) / sp.sqrt(2 * sp.pi),
-                "the published b = 0.044715 (fitted over a range, not at 0) leaves "
-                "≈ −3.3·10⁻⁴ z⁴ near 0",
+                N_(
+                    "the published b = 0.044715 (fitted over a range, not at 0) leaves "
+                    "≈ −3.3·10⁻⁴ z⁴ near 0"
+                ),
                 by=("doit", "simplify"),
-                title="The error of GELU_tanh",
+                title=N_("The error of GELU_tanh"),
             ),
             Step(
                 sp.Subs(sp.Abs(gelu_tanh(z) - gelu(z)), z, sp.Float(z_star, 3)),
@@ -228,26 +234,35 @@ def derivation() -> Derivation:
             Step(
                 gelu(z),
                 gelu_erfc(z),
-                "erf is odd, so z·erf(z/√2) = |z|·erf(|z|/√2); ½(z + |z|) = max(z, 0), "
-                "and erf = 1 − erfc. For z < 0 nothing cancels: the value is −½|z| "
-                "times a small erfc, not ½z times 1 + erf ≈ 0",
+                N_(
+                    "erf is odd, so z·erf(z/√2) = "
+                    "|z|·erf(|z|/√2); ½(z + |z|) = max(z, 0), "
+                    "and erf = 1 − erfc. For z < 0 nothing cancels: the value is −½|z| "
+                    "times a small erfc, not ½z times 1 + erf ≈ 0"
+                ),
                 by=("erf", "piecewise"),
-                title="The float32 pass: GELU through erfc(|z|/√2)",
+                title=N_("The float32 pass: GELU through erfc(|z|/√2)"),
             ),
             Step(
                 E(0),
                 1 - sp.Rational(1, 10**9),
-                "Abramowitz & Stegun 7.1.26: at a = 0 the formula is the sum of its "
-                "five coefficients",
+                N_(
+                    "Abramowitz & Stegun 7.1.26: at a = 0 the "
+                    "formula is the sum of its "
+                    "five coefficients"
+                ),
                 by=("decimals", "doit"),
                 defs=erfc_defs,
-                title="erfc_AS(a) = (a₁t + … + a₅t⁵) e^(−a²), t = 1/(1 + p a)",
+                title=N_("erfc_AS(a) = (a₁t + … + a₅t⁵) e^(−a²), t = 1/(1 + p a)"),
             ),
             Step(
                 sp.Subs(sp.Abs(E(a) - sp.erfc(a)), a, sp.Float(a_star, 3)),
                 sp.Float(e_star, 4),
-                "measured with mpmath: over a ≥ 0 the error swings six times between "
-                "about ±1.39·10⁻⁷, largest here (the book states ≤ 1.5·10⁻⁷)",
+                N_(
+                    "measured with mpmath: over a ≥ 0 the error "
+                    "swings six times between "
+                    "about ±1.39·10⁻⁷, largest here (the book states ≤ 1.5·10⁻⁷)"
+                ),
                 defs=erfc_defs,
                 kind="numeric",
             ),
@@ -256,15 +271,18 @@ def derivation() -> Derivation:
                 -sp.Abs(z)
                 / 2
                 * (E(sp.Abs(z) / sp.sqrt(2)) - sp.erfc(sp.Abs(z) / sp.sqrt(2))),
-                "the float32 GELU is off by ½|z| times erfc_AS's error",
+                N_("the float32 GELU is off by ½|z| times erfc_AS's error"),
                 by=("erf", "piecewise"),
-                title="The error of the float32 GELU",
+                title=N_("The error of the float32 GELU"),
             ),
             Step(
                 sp.Subs(sp.Abs(gelu_erfc(z, E) - gelu(z)), z, sp.Float(z_kernel, 3)),
                 sp.Float(e_kernel, 3),
-                "measured with mpmath: the largest error, where float32 numbers are "
-                "2.4·10⁻⁷ apart",
+                N_(
+                    "measured with mpmath: the largest error, "
+                    "where float32 numbers are "
+                    "2.4·10⁻⁷ apart"
+                ),
                 defs=erfc_defs,
                 kind="numeric",
             ),

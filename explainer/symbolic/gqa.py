@@ -13,6 +13,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 
 g, j_in = sp.symbols("g j", integer=True, nonnegative=True)  # group, index in group
@@ -49,7 +51,7 @@ def derivation() -> Derivation:
     stack = sp.Matrix(sp.symbols("K_0:3", real=True))  # one entry per K/V head
     return Derivation(
         name="gqa",
-        title="Grouped-query attention",
+        title=N_("Grouped-query attention"),
         source="Ainslie et al. 2023, §2.2; Vaswani et al. 2017, §3.2.2",
         formula=sp.Eq(sp.Symbol("kv(j)"), kv_head(head, ratio)),
         ops=("repeat_kv",),
@@ -57,23 +59,28 @@ def derivation() -> Derivation:
             Step(
                 kv_head(g * ratio + j_in, ratio),
                 quotient(g * ratio + j_in, ratio),
-                "integer division: ⌊y/r⌋ = (y − y mod r)/r",
+                N_("integer division: ⌊y/r⌋ = (y − y mod r)/r"),
                 by=("floor", "simplify"),
                 kind="definition",
-                title="Which K/V head a query head reads",
+                title=N_("Which K/V head a query head reads"),
             ),
             Step(
                 quotient(g * ratio + j_in, ratio),
                 g,
-                "query head g·r + j with 0 ≤ j < r, said to SymPy as r = j + 1 + s "
-                "(s ≥ 0): (g·r + j) mod r = j, so it reads K/V head g, for every r",
+                N_(
+                    "query head g·r + j with 0 ≤ j < r, said to SymPy as r = j + 1 + s "
+                    "(s ≥ 0): (g·r + j) mod r = j, so it reads K/V head g, for every r"
+                ),
                 by=("simplify",),
                 cases=(((ratio, j_in + 1 + spare),),),
             ),
             Step(
                 sp.Subs(kv_head(head, ratio), ratio, 1),
                 head,
-                "r = 1: every query head has its own K/V head (multi-head attention)",
+                N_(
+                    "r = 1: every query head has its own K/V "
+                    "head (multi-head attention)"
+                ),
                 by=("doit",),
                 kind="definition",
             ),
@@ -82,11 +89,14 @@ def derivation() -> Derivation:
                     sp.KroneckerProduct(sp.Identity(3), sp.OneMatrix(3, 1)), stack
                 ),
                 sp.Matrix([stack[kv_head(q, 3)] for q in range(9)]),
-                "repeating each of 3 K/V heads r = 3 times, (I₃ ⊗ 1₃)·K, gives query "
-                "head j the K/V head ⌊j / 3⌋: GQA is multi-head attention with "
-                "K and V repeated (SmolLM2: 9 query heads, 3 K/V heads)",
+                N_(
+                    "repeating each of 3 K/V heads r = 3 times, "
+                    "(I₃ ⊗ 1₃)·K, gives query "
+                    "head j the K/V head ⌊j / 3⌋: GQA is multi-head attention with "
+                    "K and V repeated (SmolLM2: 9 query heads, 3 K/V heads)"
+                ),
                 by=("simplify",),
-                title="GQA is multi-head attention with K/V repeated",
+                title=N_("GQA is multi-head attention with K/V repeated"),
                 kind="instances",
                 on="3 K/V heads, r = 3",
             ),

@@ -11,6 +11,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain, held_ratio
 from .symbols import beta, depending, eps, gamma, i, j, k, n, r, vector, written, x
 
@@ -102,7 +104,7 @@ def derivation() -> Derivation:
     any_n = (((n, j + 1 + r),),)
     return Derivation(
         name="layer-norm",
-        title="Layer normalisation",
+        title=N_("Layer normalisation"),
         source="Ba, Kiros & Hinton 2016, §3; Vaswani et al. 2017, §3.1",
         formula=sp.Eq(
             sp.Symbol("LN(x)_i"), gamma[i] * (x[i] - mu) / s + beta[i], evaluate=False
@@ -113,56 +115,58 @@ def derivation() -> Derivation:
                 sp.Sum(hat, (i, 0, n - 1)) / n,
                 (
                     held_ratio(sp.Sum(x[i], (i, 0, n - 1)) - n * mu, n * s),
-                    "√(σ² + ε) does not depend on i; Σ_i μ = nμ",
+                    N_("√(σ² + ε) does not depend on i; Σ_i μ = nμ"),
                     ("sums", "cancel"),
                 ),
                 (
                     0,
-                    "nμ = Σ_i x_i by the definition of μ, for any n",
+                    N_("nμ = Σ_i x_i by the definition of μ, for any n"),
                     ("sums",),
                     "definition",
                 ),
-                title="Before γ and β the mean is 0, for a symbolic length n",
+                title=N_("Before γ and β the mean is 0, for a symbolic length n"),
                 defs=defs,
             ),
             *chain(
                 sp.Sum(hat**2, (i, 0, n - 1)) / n,
                 (
                     sigma2 / (sigma2 + eps),
-                    "the sum of squared deviations over n is σ² itself",
+                    N_("the sum of squared deviations over n is σ² itself"),
                     ("sums", "expand"),
                 ),
-                title="Before γ and β the variance is σ²/(σ² + ε), for any n",
+                title=N_("Before γ and β the variance is σ²/(σ² + ε), for any n"),
                 defs=defs,
             ),
             Step(
                 sp.Limit(sigma2 / (sigma2 + eps), eps, 0, "+"),
                 1,
-                "ε only guards against σ² = 0; for a non-constant row σ² > 0",
+                N_("ε only guards against σ² = 0; for a non-constant row σ² > 0"),
                 by=("doit",),
             ),
             Step(
                 sigma2,
                 sp.Sum(x[i] ** 2, (i, 0, n - 1)) / n - mu**2,
-                "biased variance = mean of squares − square of mean (divide by n)",
+                N_("biased variance = mean of squares − square of mean (divide by n)"),
                 by=("sums", "cancel"),
                 defs=defs,
-                title="The variance is the biased one",
+                title=N_("The variance is the biased one"),
             ),
             Step(
                 sp.Derivative(mu, x[j]),
                 1 / n,
-                "every x_j (j < n) enters the mean with weight 1/n",
+                N_("every x_j (j < n) enters the mean with weight 1/n"),
                 by=("doit",),
                 cases=any_n,
                 defs=defs,
-                title="The gradient, by the chain rule",
+                title=N_("The gradient, by the chain rule"),
             ),
             Step(
                 sp.Derivative(sigma2, x[j]),
                 2 * (x[j] - mu) / n,
-                "d/dx_j of Σ_k (x_k − μ)²/n; the μ-terms cancel because "
-                "Σ_k (x_k − μ) = 0",
+                N_(
+                    "d/dx_j of Σ_k (x_k − μ)²/n; the μ-terms cancel because "
+                    "Σ_k (x_k − μ) = 0"
+                ),
                 by=("diff", "cancel"),
                 cases=any_n,
                 defs=defs,
@@ -171,14 +175,14 @@ def derivation() -> Derivation:
                 sp.Derivative((x[i] - mu_f) / s_f, x[j]),
                 (sp.KroneckerDelta(i, j) - dmu) / s_f
                 - (x[i] - mu_f) * dvar / (2 * s_f**3),
-                "quotient and chain rule through μ(x) and σ²(x)",
+                N_("quotient and chain rule through μ(x) and σ²(x)"),
                 by=("doit", "cancel"),
             ),
             Step(
                 (sp.KroneckerDelta(i, j) - dmu) / s_f
                 - (x[i] - mu_f) * dvar / (2 * s_f**3),
                 (sp.KroneckerDelta(i, j) - 1 / n - x_hat[i] * x_hat[j] / n) / s_f,
-                "insert ∂μ/∂x_j = 1/n and ∂σ²/∂x_j = 2(x_j − μ)/n from above",
+                N_("insert ∂μ/∂x_j = 1/n and ∂σ²/∂x_j = 2(x_j − μ)/n from above"),
                 by=("cancel",),
                 kind="definition",
                 defs=(

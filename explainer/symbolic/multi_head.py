@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain
 from .symbols import T, d_k, d_model, d_v, matrix, n_heads, vector
 
@@ -104,7 +106,7 @@ def derivation() -> Derivation:
     defs = ((P, count),)
     return Derivation(
         name="multi-head",
-        title="Multi-head attention",
+        title=N_("Multi-head attention"),
         source="Vaswani et al. 2017, §3.2.2",
         formula=sp.Eq(
             sp.Symbol("MultiHead(Q, K, V)"),
@@ -116,42 +118,50 @@ def derivation() -> Derivation:
             Step(
                 X * sp.BlockMatrix([W]) + one * sp.BlockMatrix([b]),
                 sp.BlockMatrix([[X * w + one * c for w, c in zip(W, b, strict=True)]]),
-                "one d_model × h·d_k projection, split by columns, is h separate "
-                "projections W_Q^(i) (block matrices, any sizes; shown for h = 3)",
+                N_(
+                    "one d_model × h·d_k projection, split by columns, is h separate "
+                    "projections W_Q^(i) (block matrices, any sizes; shown for h = 3)"
+                ),
                 by=("block",),
                 kind="instances",
                 on="h = 3 heads, any sizes",
-                title="Project once, then split into heads",
+                title=N_("Project once, then split into heads"),
             ),
             Step(
                 concat_heads(H) * sp.BlockMatrix([[w] for w in W_O]),
                 sp.MatAdd(*[h * w for h, w in zip(H, W_O, strict=True)]),
-                "block product: W_O split into row blocks W_O^(i) of d_v rows; "
-                "so the heads' order in Concat must match W_O's rows",
+                N_(
+                    "block product: W_O split into row blocks W_O^(i) of d_v rows; "
+                    "so the heads' order in Concat must match W_O's rows"
+                ),
                 by=("block",),
                 kind="instances",
                 on="h = 3 heads, any sizes",
-                title="Concat(head_1 … head_h) W_O = Σ_i head_i W_O^(i)",
+                title=N_("Concat(head_1 … head_h) W_O = Σ_i head_i W_O^(i)"),
             ),
             Step(
                 P(n_heads, d_model / n_heads, d_model / n_heads),
                 4 * d_model**2 + 4 * d_model,
-                "W_Q, W_K, W_V, W_O and their biases with d_k = d_v = d_model/h: "
-                "the count does not depend on h",
+                N_(
+                    "W_Q, W_K, W_V, W_O and their biases with d_k = d_v = d_model/h: "
+                    "the count does not depend on h"
+                ),
                 by=("expand",),
                 defs=defs,
-                title="Parameters of one layer",
+                title=N_("Parameters of one layer"),
             ),
             *chain(
                 P(8, 64, 64),
                 (
                     P(1, 512, 512),
-                    "the base model (d_model = 512): 8 heads of width 64 cost what "
-                    "one head of width 512 costs",
+                    N_(
+                        "the base model (d_model = 512): 8 heads of width 64 cost what "
+                        "one head of width 512 costs"
+                    ),
                     ("expand",),
                     "definition",
                 ),
-                (1050624, "4·512² + 4·512", ("expand",), "definition"),
+                (1050624, N_("4·512² + 4·512"), ("expand",), "definition"),
                 defs=tuple((name, f.subs(d_model, 512)) for name, f in defs),
             ),
         ),

@@ -13,6 +13,8 @@ import functools
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain
 from .softmax import softmax
 from .symbols import d_model, j, k, m, matrix, r, r2, t, vector, vocab_size
@@ -87,7 +89,7 @@ def derivation() -> Derivation:
     loss = sp.Function("L")
     return Derivation(
         name="output",
-        title="Output layer: tied logits, softmax, cross-entropy",
+        title=N_("Output layer: tied logits, softmax, cross-entropy"),
         source="Vaswani et al. 2017, §3.4; Press & Wolf 2017 (weight tying)",
         formula=sp.Tuple(
             sp.Eq(
@@ -105,41 +107,47 @@ def derivation() -> Derivation:
             Step(
                 MatrixElement(logits(h_row, E_all), 0, token),
                 sp.Sum(h_row[0, a] * E_all[token, a], (a, 0, d_model - 1)),
-                "logit v is the dot product of h with token v's own embedding row, "
-                "for any V and d_model: the same E as the input lookup",
+                N_(
+                    "logit v is the dot product of h with token v's own embedding row, "
+                    "for any V and d_model: the same E as the input lookup"
+                ),
                 by=("doit", "sums"),
-                title="Tied weights: logits = h Eᵀ",
+                title=N_("Tied weights: logits = h Eᵀ"),
             ),
             *chain(
                 -sp.Sum(y[j] * sp.log(p[j]), (j, 0, V - 1)),
                 (
                     -sp.log(p[t]),
-                    "the target row y is one-hot at the next token t (t < V)",
+                    N_("the target row y is one-hot at the next token t (t < V)"),
                     ("deltas", "expand_log"),
                 ),
                 (
                     -z[t] + sp.log(sp.Sum(sp.exp(z[k]), (k, 0, V - 1))),
-                    "log of a quotient; log exp(z_t) = z_t; the sum is positive",
+                    N_("log of a quotient; log exp(z_t) = z_t; the sum is positive"),
                     ("expand_log",),
                 ),
-                title="Cross-entropy with a one-hot target",
+                title=N_("Cross-entropy with a one-hot target"),
                 defs=(one_hot_t, probs),
                 case_list=(((V, t + 1 + r),),),
             ),
             Step(
                 sp.Derivative(cross_entropy(z, t, V), z[j]),
                 p[j] - y[j],
-                "the log-sum-exp differentiates to the softmax; −z_t to −δ_jt "
-                "(any V > j)",
+                N_(
+                    "the log-sum-exp differentiates to the softmax; −z_t to −δ_jt "
+                    "(any V > j)"
+                ),
                 by=("diff", "cancel"),
                 cases=(((V, j + 1 + r),),),
                 defs=(one_hot_t, probs),
-                title="∂L/∂z_j = p_j − y_j",
+                title=N_("∂L/∂z_j = p_j − y_j"),
             ),
             Step(
                 sp.Sum(p[j] - y[j], (j, 0, V - 1)),
                 0,
-                "Σ p = 1 and Σ y = 1: the gradient never shifts all logits together",
+                N_(
+                    "Σ p = 1 and Σ y = 1: the gradient never shifts all logits together"
+                ),
                 by=("sums", "doit", "sums"),
                 cases=(((V, t + 1 + r),),),
                 defs=(one_hot_t, probs),
@@ -147,12 +155,15 @@ def derivation() -> Derivation:
             Step(
                 sp.Derivative(cross_entropy(z, t, V), h[a]),
                 sp.Sum((p[j] - y[j]) * E[j, a], (j, 0, V - 1)),
-                "chain rule through z_v = Σ_a h_a E_va: the error p − y is sent back "
-                "through the same E (any d_model > a, V > t)",
+                N_(
+                    "chain rule through z_v = Σ_a h_a E_va: the "
+                    "error p − y is sent back "
+                    "through the same E (any d_model > a, V > t)"
+                ),
                 by=("diff", "sums", "cancel"),
                 cases=(((d_model, a + 1 + r), (V, t + 1 + r2)),),
                 defs=(logit, one_hot_t, probs),
-                title="Tying: the output gradient flows into E",
+                title=N_("Tying: the output gradient flows into E"),
             ),
         ),
     )

@@ -14,6 +14,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .symbols import d_model, i, offset, p, pos, q
 
@@ -138,7 +140,7 @@ def derivation() -> Derivation:
     omega = sp.Symbol("omega", positive=True)  # any one frequency ω_i
     return Derivation(
         name="positional-encoding",
-        title="Sinusoidal positional encoding",
+        title=N_("Sinusoidal positional encoding"),
         source="Vaswani et al. 2017, §3.5",
         formula=sp.Tuple(
             sp.Eq(PE(pos, 2 * i), pe_sin(pos, i, d_model)),
@@ -149,16 +151,16 @@ def derivation() -> Derivation:
             Step(
                 PE(pos, 2 * i),
                 pe_sin(pos, i, d_model),
-                "even columns 2i: the Piecewise picks the sine (2i mod 2 = 0)",
+                N_("even columns 2i: the Piecewise picks the sine (2i mod 2 = 0)"),
                 by=("doit",),
                 kind="definition",
                 defs=pe_def,
-                title="One formula for every column",
+                title=N_("One formula for every column"),
             ),
             Step(
                 PE(pos, 2 * i + 1),
                 pe_cos(pos, i, d_model),
-                "odd columns 2i + 1: the cosine of the same pair i = ⌊(2i + 1)/2⌋",
+                N_("odd columns 2i + 1: the cosine of the same pair i = ⌊(2i + 1)/2⌋"),
                 by=("doit",),
                 kind="definition",
                 defs=pe_def,
@@ -168,34 +170,41 @@ def derivation() -> Derivation:
                 sp.ImmutableMatrix(
                     [[(pe_sin, pe_cos)[c % 2](pos, c // 2, 5) for c in range(5)]]
                 ),
-                "d_model = 5: pairs 0 and 1 are complete, the last column is "
-                "sin(pos/10000^(4/5)); its partner 2i + 1 = 5 does not exist",
+                N_(
+                    "d_model = 5: pairs 0 and 1 are complete, the last column is "
+                    "sin(pos/10000^(4/5)); its partner 2i + 1 = 5 does not exist"
+                ),
                 by=("doit",),
                 kind="instances",
                 on="d_model = 5",
                 defs=pe_def5,
-                title="Odd d_model: the last column is a lone sine",
+                title=N_("Odd d_model: the last column is a lone sine"),
             ),
             Step(
                 pair(pos + offset),
                 sp.MatMul(rotation(offset, i, d_model), pair(pos)),
-                "sin(a + b) and cos(a + b) expanded, with a = pos·ω_i, b = k·ω_i",
+                N_("sin(a + b) and cos(a + b) expanded, with a = pos·ω_i, b = k·ω_i"),
                 by=("doit", "expand_trig"),
                 defs=pe_def,
-                title="PE(pos + k) = R(k)·PE(pos): a rotation of each pair",
+                title=N_("PE(pos + k) = R(k)·PE(pos): a rotation of each pair"),
             ),
             Step(
                 sp.Derivative(R_i(offset), pos),
                 0,
-                "R_i(k) involves only k, i and d_model: the same matrix at every pos",
+                N_(
+                    "R_i(k) involves only k, i and d_model: the "
+                    "same matrix at every pos"
+                ),
                 by=("doit",),
                 defs=((R_i, sp.Lambda(offset, rotation(offset, i, d_model))),),
             ),
             Step(
                 vector4(pos + offset),
                 sp.MatMul(block, vector4(pos)),
-                "all pairs at once: R(k) = diag(R_0(k), R_1(k)) is block-diagonal "
-                "(d_model = 4; for odd d_model the lone last sine is left out)",
+                N_(
+                    "all pairs at once: R(k) = diag(R_0(k), R_1(k)) is block-diagonal "
+                    "(d_model = 4; for odd d_model the lone last sine is left out)"
+                ),
                 by=("doit", "expand_trig"),
                 kind="instances",
                 on="d_model = 4",
@@ -204,46 +213,54 @@ def derivation() -> Derivation:
             Step(
                 dot_pair,
                 sp.cos((p - q) * angular_frequency(i, d_model)),
-                "cos(a − b) = cos a cos b + sin a sin b",
+                N_("cos(a − b) = cos a cos b + sin a sin b"),
                 by=("doit", "expand_trig"),
                 defs=pe_def,
-                title="PE(p)·PE(q) depends only on p − q",
+                title=N_("PE(p)·PE(q) depends only on p − q"),
             ),
             Step(
                 sp.Derivative(sp.Sum(dot_at, (i, 0, half)), q),
                 0,
-                "with p = q + δ, the dot product over all d_model/2 pairs does not "
-                "change when both positions move together",
+                N_(
+                    "with p = q + δ, the dot product over all d_model/2 pairs does not "
+                    "change when both positions move together"
+                ),
                 by=("diff", "expand_trig", "sums"),
                 defs=pe_def,
             ),
             Step(
                 sp.Derivative(sp.sin((q + delta) * omega) * sp.sin(q * omega), q),
                 omega * sp.sin((2 * q + delta) * omega),
-                "odd d_model: the lone last sine adds sin(pω)·sin(qω), which changes "
-                "with q at fixed δ; the property holds for even d_model only",
+                N_(
+                    "odd d_model: the lone last sine adds "
+                    "sin(pω)·sin(qω), which changes "
+                    "with q at fixed δ; the property holds for even d_model only"
+                ),
                 by=("doit", "exp"),
             ),
             Step(
                 lam(0),
                 2 * sp.pi,
-                "λ_i = 2π/ω_i; the first pair has ω_0 = 1",
+                N_("λ_i = 2π/ω_i; the first pair has ω_0 = 1"),
                 by=("doit",),
                 kind="definition",
                 defs=lam_def,
-                title="Wavelengths: a geometric progression from 2π to 10000·2π",
+                title=N_("Wavelengths: a geometric progression from 2π to 10000·2π"),
             ),
             Step(
                 lam(i + 1) / lam(i),
                 10000 ** (2 / d_model),
-                "each pair's wavelength is a constant factor longer: geometric",
+                N_("each pair's wavelength is a constant factor longer: geometric"),
                 by=("powsimp", "powdenest"),
                 defs=lam_def,
             ),
             Step(
                 sp.Limit(lam(half), d_model, sp.oo),
                 10000 * 2 * sp.pi,
-                "the last pair i = d_model/2 − 1 approaches 10000·2π for wide models",
+                N_(
+                    "the last pair i = d_model/2 − 1 approaches "
+                    "10000·2π for wide models"
+                ),
                 by=("doit",),
                 defs=lam_def,
             ),

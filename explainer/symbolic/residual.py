@@ -11,6 +11,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain
 from .layer_norm import mean
 from .symbols import i, k, m, matrix, n, n_layers
@@ -62,7 +64,7 @@ def derivation() -> Derivation:
     s_u = sp.Symbol("s_u", positive=True)  # √(σ_u² + ε), the same for every i
     return Derivation(
         name="residual-norm",
-        title="Residual connection and layer normalisation",
+        title=N_("Residual connection and layer normalisation"),
         source="Vaswani et al. 2017, §3.1 (post-LN); Xiong et al. 2020 (pre-LN)",
         formula=sp.Tuple(
             sp.Eq(sp.Symbol("post-LN(x)"), post_norm(x)),
@@ -75,43 +77,53 @@ def derivation() -> Derivation:
                 1
                 + sp.Subs(sp.Derivative(Sublayer(u), u), u, LayerNorm(x))
                 * sp.Derivative(LayerNorm(x), x),
-                "chain rule: the 1 is the residual path, untouched by any layer "
-                "(one coordinate; for vectors the Jacobian is I + J_Sublayer·J_LN)",
+                N_(
+                    "chain rule: the 1 is the residual path, untouched by any layer "
+                    "(one coordinate; for vectors the Jacobian is I + J_Sublayer·J_LN)"
+                ),
                 by=("doit", "simplify"),
-                title="Pre-LN: the gradient keeps an identity path",
+                title=N_("Pre-LN: the gradient keeps an identity path"),
             ),
             Step(
                 sp.Derivative(post_norm(x), x),
                 sp.Subs(sp.Derivative(LayerNorm(u), u), u, x + Sublayer(x))
                 * (1 + sp.Derivative(Sublayer(x), x)),
-                "chain rule: in post-LN the identity path passes through LayerNorm's "
-                "derivative at every block",
+                N_(
+                    "chain rule: in post-LN the identity path "
+                    "passes through LayerNorm's "
+                    "derivative at every block"
+                ),
                 by=("doit", "expand"),
-                title="Post-LN: the identity path goes through LayerNorm",
+                title=N_("Post-LN: the identity path goes through LayerNorm"),
             ),
             *chain(
                 stream[0] + sp.Sum(step_of[m], (m, 0, n_layers - 1)),
                 (
                     stream[n_layers],
-                    "telescoping: with Δ_m = Sublayer_m(LN(x_m)), a pre-LN "
-                    "stack's output is the input plus every block's contribution",
+                    N_(
+                        "telescoping: with Δ_m = Sublayer_m(LN(x_m)), a pre-LN "
+                        "stack's output is the input plus every block's contribution"
+                    ),
                     ("doit",),
                 ),
-                title="Pre-LN: the residual stream is a sum over the N blocks",
+                title=N_("Pre-LN: the residual stream is a sum over the N blocks"),
                 defs=((step_of, sp.Lambda(m, stream[m + 1] - stream[m])),),
             ),
             Step(
                 sp.Sum((summed[i] - mu_u) / s_u, (i, 0, n - 1)) / n,
                 0,
-                "u = x + Sublayer(x); whatever the sub-layer returns, a post-LN "
-                "block's output row has mean 0 before γ and β (pre-LN needs a final "
-                "LayerNorm)",
+                N_(
+                    "u = x + Sublayer(x); whatever the sub-layer returns, a post-LN "
+                    "block's output row has mean 0 before γ and "
+                    "β (pre-LN needs a final "
+                    "LayerNorm)"
+                ),
                 by=("sums", "cancel", "sums"),
                 defs=(
                     (mu_u, mean(summed, n)),
                     (summed, sp.Lambda(k, stream[k] + f[k])),
                 ),
-                title="Post-LN: every block emits a normalised row",
+                title=N_("Post-LN: every block emits a normalised row"),
             ),
         ),
     )

@@ -11,6 +11,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .layer_norm import layer_norm, mean
 from .symbols import beta, eps, gamma, i, k, n, x
@@ -52,7 +54,7 @@ def derivation() -> Derivation:
     """RMSNorm: invariant to rescaling; LayerNorm when the row has mean zero."""
     return Derivation(
         name="rms-norm",
-        title="RMSNorm",
+        title=N_("RMSNorm"),
         source="Zhang & Sennrich 2019, Eq. 4; Touvron et al. 2023, §2.2 (Llama)",
         formula=sp.Eq(sp.Symbol("RMSNorm(x)_i"), rms_norm(x, i, n, gamma, eps)),
         ops=("rms_norm",),
@@ -60,24 +62,29 @@ def derivation() -> Derivation:
             Step(
                 rms_norm(scaled, i, n, gamma, 0),
                 rms_norm(x, i, n, gamma, 0),
-                "with ε = 0, scaling the row by c > 0 scales x_i and RMS(x) alike: "
-                "RMSNorm is invariant to rescaling, for any width n",
+                N_(
+                    "with ε = 0, scaling the row by c > 0 scales x_i and RMS(x) alike: "
+                    "RMSNorm is invariant to rescaling, for any width n"
+                ),
                 by=("sums", "simplify"),
                 defs=((scaled, sp.Lambda(k, c_pos * x[k])),),
-                title="Rescaling invariance",
+                title=N_("Rescaling invariance"),
             ),
             Step(
                 layer_norm(centred, i, n, gamma, beta, eps),
                 rms_norm(centred, i, n, gamma, eps),
-                "u = x − μ has mean zero, so its σ² is mean(u²): LayerNorm with β = 0 "
-                "is RMSNorm there, for any width n (RMSNorm drops the centring)",
+                N_(
+                    "u = x − μ has mean zero, so its σ² is "
+                    "mean(u²): LayerNorm with β = 0 "
+                    "is RMSNorm there, for any width n (RMSNorm drops the centring)"
+                ),
                 by=("sums", "simplify"),
                 defs=(
                     (centred, sp.Lambda(k, x[k] - mu)),
                     (mu, mean(x, n)),
                     (beta, sp.Lambda(k, 0)),
                 ),
-                title="LayerNorm of a centred row",
+                title=N_("LayerNorm of a centred row"),
             ),
         ),
     )

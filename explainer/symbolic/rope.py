@@ -13,6 +13,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain
 from .symbols import d_k, i, written
 
@@ -80,7 +82,7 @@ def derivation() -> Derivation:
     relative = (q.T * rotation((n_pos - m_pos) * theta) * k)[0]
     return Derivation(
         name="rope",
-        title="Rotary position embedding",
+        title=N_("Rotary position embedding"),
         source="Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §2.2",
         formula=sp.Tuple(
             sp.Eq(
@@ -95,38 +97,41 @@ def derivation() -> Derivation:
             Step(
                 rotation(theta).T * rotation(theta),
                 sp.eye(2),
-                "cos² + sin² = 1: R is orthogonal",
+                N_("cos² + sin² = 1: R is orthogonal"),
                 by=("simplify",),
-                title="A rotation",
+                title=N_("A rotation"),
             ),
             Step(
                 (rope_pair(q0, q1, m_pos * theta).T * rope_pair(q0, q1, m_pos * theta))[
                     0
                 ],
                 q0**2 + q1**2,
-                "so RoPE keeps the length of every pair, hence of q and k",
+                N_("so RoPE keeps the length of every pair, hence of q and k"),
                 by=("trigsimp", "simplify"),
             ),
             *chain(
                 score(m_pos, n_pos, theta),
                 (
                     (q.T * rotation(m_pos * theta).T * rotation(n_pos * theta) * k)[0],
-                    "the dot product is qᵀR(mθ)ᵀR(nθ)k",
+                    N_("the dot product is qᵀR(mθ)ᵀR(nθ)k"),
                     ("expand",),
                     "definition",
                 ),
                 (
                     relative,
-                    "R(mθ)ᵀR(nθ) = R((n − m)θ): angle subtraction formulas",
+                    N_("R(mθ)ᵀR(nθ) = R((n − m)θ): angle subtraction formulas"),
                     ("expand_trig", "simplify"),
                 ),
-                title="Only the offset n − m matters",
+                title=N_("Only the offset n − m matters"),
             ),
             Step(
                 score(m_pos + shift, n_pos + shift, theta),
                 score(m_pos, n_pos, theta),
-                "moving query and key by the same c leaves the score unchanged; summed "
-                "over the d_k/2 pairs, so does q_m · k_n",
+                N_(
+                    "moving query and key by the same c leaves "
+                    "the score unchanged; summed "
+                    "over the d_k/2 pairs, so does q_m · k_n"
+                ),
                 by=("expand_trig", "simplify"),
             ),
         ),

@@ -11,6 +11,8 @@ import functools
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step, chain, held, held_ratio
 from .symbols import c, i, j, k, m, n, r, vector, x
 
@@ -121,7 +123,7 @@ def derivation() -> Derivation:
     exp_c = sp.exp(c)
     return Derivation(
         name="softmax",
-        title="Softmax",
+        title=N_("Softmax"),
         source="Bridle 1990; Vaswani et al. 2017, §3.2.1, Eq. 1",
         formula=sp.Eq(p[i], p_i),
         ops=("softmax",),
@@ -130,39 +132,45 @@ def derivation() -> Derivation:
                 sp.Sum(p_i, (i, 0, n - 1)),
                 (
                     sp.Sum(sp.exp(x[i]), (i, 0, n - 1)) / total,
-                    "the denominator does not depend on i: take it out of the sum",
+                    N_("the denominator does not depend on i: take it out of the sum"),
                     ("sums",),
                 ),
-                (1, "numerator and denominator are the same sum", ("sums",)),
-                title="The probabilities sum to one, for any length n",
+                (1, N_("numerator and denominator are the same sum"), ("sums",)),
+                title=N_("The probabilities sum to one, for any length n"),
             ),
             *chain(
                 shifted,
                 (
                     held_ratio(held(exp_c, sp.exp(x[i])), held(exp_c, total)),
-                    "exp(a + b) = exp(a)·exp(b); the constant exp(c) leaves the sum",
+                    N_(
+                        "exp(a + b) = exp(a)·exp(b); the constant exp(c) leaves the sum"
+                    ),
                     ("sums", "expand"),
                 ),
-                (p_i, "cancel exp(c)", ("expand",)),
-                title="Adding a constant c to every score changes nothing",
+                (p_i, N_("cancel exp(c)"), ("expand",)),
+                title=N_("Adding a constant c to every score changes nothing"),
             ),
             Step(
                 softmax(x, i, n, shift=-x_max),
                 p_i,
-                "the case c = −max_k x_k: every exponent is ≤ 0, so exp cannot "
-                "overflow, and the result is exactly the same",
+                N_(
+                    "the case c = −max_k x_k: every exponent is ≤ 0, so exp cannot "
+                    "overflow, and the result is exactly the same"
+                ),
                 by=("sums", "expand"),
-                title="Subtracting the maximum (for numerical stability) is exact",
+                title=N_("Subtracting the maximum (for numerical stability) is exact"),
             ),
             Step(
                 sp.Derivative(p[i], x[j]),
                 p[i] * (sp.KroneckerDelta(i, j) - p[j]),
-                "quotient rule; ∂/∂x_j Σ_k exp(x_k) = exp(x_j) because j < n, "
-                "which SymPy sees by writing n = j + 1 + r with r ≥ 0",
+                N_(
+                    "quotient rule; ∂/∂x_j Σ_k exp(x_k) = exp(x_j) because j < n, "
+                    "which SymPy sees by writing n = j + 1 + r with r ≥ 0"
+                ),
                 by=("diff", "cancel"),
                 cases=(((n, j + 1 + r),),),
                 defs=((p, sp.Lambda(i, p_i)),),
-                title="Jacobian ∂p_i/∂x_j = p_i(δ_ij − p_j)",
+                title=N_("Jacobian ∂p_i/∂x_j = p_i(δ_ij − p_j)"),
             ),
         ),
     )

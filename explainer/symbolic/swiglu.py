@@ -11,6 +11,8 @@ import functools
 
 import sympy as sp
 
+from explainer.i18n import N_
+
 from .derivation import Derivation, Step
 from .symbols import z
 
@@ -51,7 +53,7 @@ def derivation() -> Derivation:
     sigma = sp.Function("sigma")
     return Derivation(
         name="swiglu",
-        title="SwiGLU feed-forward",
+        title=N_("SwiGLU feed-forward"),
         source="Shazeer 2020, Eq. 6; Elfwing et al. 2018 (SiLU)",
         formula=sp.Eq(sp.Symbol("SwiGLU(g, u)"), swiglu(g, u)),
         ops=("swiglu",),
@@ -59,30 +61,30 @@ def derivation() -> Derivation:
             Step(
                 silu(z),
                 z * sigma(z),
-                "SiLU is the input gated by its own sigmoid",
+                N_("SiLU is the input gated by its own sigmoid"),
                 by=("simplify",),
                 defs=((sigma, sp.Lambda(z, sigmoid(z))),),
-                title="A self-gated unit",
+                title=N_("A self-gated unit"),
                 kind="definition",
             ),
             Step(
                 sp.Derivative(silu(z), z),
                 sigmoid(z) * (1 + z * (1 - sigmoid(z))),
-                "quotient rule; σ′ = σ(1 − σ)",
+                N_("quotient rule; σ′ = σ(1 − σ)"),
                 by=("doit", "simplify"),
-                title="Its slope",
+                title=N_("Its slope"),
             ),
             Step(
                 sp.Limit(swiglu(z, u), z, -sp.oo),
                 0,
-                "a very negative gate closes: no signal passes",
+                N_("a very negative gate closes: no signal passes"),
                 by=("doit",),
-                title="The gate",
+                title=N_("The gate"),
             ),
             Step(
                 sp.Limit(swiglu(z, u) / z, z, sp.oo),
                 u,
-                "a very positive gate opens: the output grows as gate × up",
+                N_("a very positive gate opens: the output grows as gate × up"),
                 by=("doit",),
             ),
         ),
