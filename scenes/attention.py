@@ -20,6 +20,7 @@ from explainer.scenes.common import (
     TraceMatrix,
     TraceScene,
     first_self_attention,
+    fit,
     stack_tokens,
     where,
     word,
@@ -44,7 +45,10 @@ class ScaledDotProductAttention(TraceScene):
         prefix = first_self_attention(trace)
         h = self.head_index
         tokens = stack_tokens(trace, prefix.split(".")[0])
-        formula = latex(get_derivation("scaled-dot-product-attention").formula)
+        formula = get_derivation("scaled-dot-product-attention").formula
+        # Two lines (Attention(Q, K, V) =, then the rest): beside the title and
+        # the corner map, leaving the body its height.
+        formula = [latex(formula.lhs) + " =", r"\quad " + latex(formula.rhs)]
         head = self.header(
             "Scaled dot-product attention", formula, tag=where(trace, prefix, h)
         )
@@ -111,9 +115,14 @@ class ScaledDotProductAttention(TraceScene):
         )
         q_labels = queries.label_rows(tokens, 18)
         k_labels = keys.label_cols(tokens, 18)
-        q_name = queries.named(self.q_tex, color=Q_COLOR).next_to(queries, DOWN, 0.15)
+        q_name = queries.named(self.q_tex, color=Q_COLOR)
         k_name = keys.named(self.k_tex, color=K_COLOR).next_to(keys, LEFT, 0.2)
-        s_name = MathTex("QK^T", font_size=30).next_to(scores, DOWN, 0.15)
+        # Names beside and above, not below: the body keeps its height for digits.
+        s_name = MathTex("QK^T", font_size=30).next_to(scores, RIGHT, 0.2)
+        q_name.next_to(queries, UP, 0.2)
+        clash = q_name.get_right()[0] - (k_name.get_left()[0] - 0.3)
+        if clash > 0:
+            q_name.shift(clash * LEFT)
         group = VGroup(
             queries, q_labels, q_name, keys, k_labels, k_name, scores, s_name
         )
@@ -213,15 +222,16 @@ class ScaledDotProductAttention(TraceScene):
             + (rf" = \div {math.isqrt(d_k)}" if math.isqrt(d_k) ** 2 == d_k else ""),
             font_size=30,
             color=HIGHLIGHT,
-        ).next_to(
-            self.s_name, RIGHT, buff=0.4
-        )  # beside QKᵀ's name, where there is room
+        )
+        note.next_to(self.s_name, DOWN, buff=0.3, aligned_edge=LEFT)
+        fit(note, 6.9 - note.get_left()[0])  # under QKᵀ's name, where there is room
         self.play(
             FadeIn(note),
             *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
             run_time=0.6,
         )
-        name = MathTex(r"QK^T / \sqrt{d_k}", font_size=30).move_to(self.s_name)
+        name = MathTex(r"QK^T / \sqrt{d_k}", font_size=30)
+        name.next_to(scores, RIGHT, 0.2)
         self.play(
             FadeTransform(scores, scaled),
             FadeTransform(self.s_name, name),
