@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from markupsafe import Markup
 
+from explainer.i18n import _
 from explainer.report.cache import remembered
 from explainer.report.tables import Table, exact, indices, number, table
 from explainer.token_text import Vocabulary, display
@@ -161,7 +162,9 @@ def _logits_step(trace: Trace, t: int, label: int, vocab: list[str]) -> FlowStep
         np.stack([p[cols], y]),
         rows=["p", "y"],
         cols=names,
-        caption=f"p and the one-hot y at position {t} ({len(cols)} of {len(p)} words)",
+        caption=_("p and the one-hot y at position {t} ({n} of {V} words)").format(
+            t=t, n=len(cols), V=len(p)
+        ),
         scale="probability",
     )
     grad = _row(
@@ -169,15 +172,17 @@ def _logits_step(trace: Trace, t: int, label: int, vocab: list[str]) -> FlowStep
         dz[cols],
         "(p − y)/T",
         names,
-        caption=f"∂L/∂z, row {t}: the same words",
+        caption=_("∂L/∂z, row {t}: the same words").format(t=t),
     )
     return FlowStep(
         "grad-logits",
-        "The loss: ∂L/∂z = (p − y)/T",
-        f"The loss L is the mean of −log p over the T = {n} positions, so the "
-        "gradient of the logits z is p − y divided by T: negative for the word the "
-        "position must write, positive for every other word, in proportion to its "
-        "probability.",
+        _("The loss: ∂L/∂z = (p − y)/T"),
+        _(
+            "The loss L is the mean of −log p over the T = {n} positions, so the "
+            "gradient of the logits z is p − y divided by T: negative for the word "
+            "the position must write, positive for every other word, in proportion "
+            "to its probability."
+        ).format(n=n),
         [_math("logits")],
         [both, grad],
         ("output.probs", "backward.output.logits"),
@@ -189,12 +194,22 @@ def _hidden_step(trace: Trace, name: str, t: int) -> FlowStep:
     forward = name.removeprefix("backward.")
     return FlowStep(
         "grad-hidden",
-        "Into the last vector: ∂h = ∂z E",
-        "The logits are z = h Eᵀ (the output shares the embedding E, §3.4), so the "
-        "gradient of h is ∂z E: a mix of the rows of E, pulled toward the word to "
-        "write and pushed away from the others.",
+        _("Into the last vector: ∂h = ∂z E"),
+        _(
+            "The logits are z = h Eᵀ (the output shares the embedding E, §3.4), so "
+            "the gradient of h is ∂z E: a mix of the rows of E, pulled toward the "
+            "word to write and pushed away from the others."
+        ),
         [_math("hidden")],
-        [_row(name, value, "∂h", indices(len(value)), caption=f"∂L/∂h, row {t}")],
+        [
+            _row(
+                name,
+                value,
+                "∂h",
+                indices(len(value)),
+                caption=_("∂L/∂h, row {t}").format(t=t),
+            )
+        ],
         (name,),
         {"forward": forward},
     )
@@ -205,10 +220,12 @@ def _heads_step(trace: Trace, prefix: str, head: int, t: int) -> FlowStep:
     value = np.asarray(trace[name])[head, t]
     return FlowStep(
         "grad-heads",
-        "Back to one head: ∂O = ∂(weights · V)",
-        f"Through the stages listed below, back to the output of {prefix}. Concat "
-        f"put the heads side by side, so head {head}'s gradient is its own "
-        f"d_v = {value.shape[0]} columns of ∂Concat.",
+        _("Back to one head: ∂O = ∂(weights · V)"),
+        _(
+            "Through the stages listed below, back to the output of {prefix}. "
+            "Concat put the heads side by side, so head {head}'s gradient is its "
+            "own d_v = {d_v} columns of ∂Concat."
+        ).format(prefix=prefix, head=head, d_v=value.shape[0]),
         [],
         [
             _row(
@@ -216,7 +233,7 @@ def _heads_step(trace: Trace, prefix: str, head: int, t: int) -> FlowStep:
                 value,
                 "∂O",
                 indices(len(value)),
-                caption=f"∂O, head {head}, row {t}",
+                caption=_("∂O, head {head}, row {t}").format(head=head, t=t),
                 head=head,
             )
         ],
@@ -231,9 +248,11 @@ def _weights_step(
     v = np.asarray(trace[f"{prefix}.v"])[head]  # (M, d_v)
     return FlowStep(
         "grad-weights",
-        "Into the weights: ∂P = ∂O Vᵀ",
-        "O = P V, so each weight P_tj gets ∂O · V_j: large where the value of key j "
-        "points along the gradient.",
+        _("Into the weights: ∂P = ∂O Vᵀ"),
+        _(
+            "O = P V, so each weight P_tj gets ∂O · V_j: large where the value of "
+            "key j points along the gradient."
+        ),
         [_math("weights")],
         [
             table(
@@ -241,7 +260,7 @@ def _weights_step(
                 v,
                 rows=keys,
                 cols=indices(v.shape[1]),
-                caption=f"V, head {head}",
+                caption=_("V, head {head}").format(head=head),
                 head=head,
             ),
             _row(
@@ -249,7 +268,7 @@ def _weights_step(
                 np.asarray(trace[name])[head, t],
                 "∂P",
                 keys,
-                caption=f"∂P = ∂O Vᵀ, row {t}",
+                caption=_("∂P = ∂O Vᵀ, row {t}").format(t=t),
                 head=head,
             ),
         ],
@@ -267,10 +286,12 @@ def _softmax_step(
     inner = float(dy @ p)  # ⟨dy, p⟩: shown to explain the rule, not a stage
     return FlowStep(
         "grad-softmax",
-        "Through softmax: ∂S = p ⊙ (dy − ⟨dy, p⟩)",
-        "Softmax's Jacobian is never built: each score's gradient is its weight "
-        "times how much its dy exceeds the weighted mean ⟨dy, p⟩. A key with "
-        "weight near 0 gets a gradient near 0.",
+        _("Through softmax: ∂S = p ⊙ (dy − ⟨dy, p⟩)"),
+        _(
+            "Softmax's Jacobian is never built: each score's gradient is its weight "
+            "times how much its dy exceeds the weighted mean ⟨dy, p⟩. A key with "
+            "weight near 0 gets a gradient near 0."
+        ),
         [_math("softmax")],
         [
             _row(
@@ -278,7 +299,7 @@ def _softmax_step(
                 p,
                 "p",
                 keys,
-                caption=f"p: the weights, row {t}",
+                caption=_("p: the weights, row {t}").format(t=t),
                 scale="probability",
                 head=head,
             ),
@@ -290,7 +311,14 @@ def _softmax_step(
                 caption="dy = ∂P",
                 head=head,
             ),
-            _row(dx_name, dx, "∂S", keys, caption=f"∂S, row {t}", head=head),
+            _row(
+                dx_name,
+                dx,
+                "∂S",
+                keys,
+                caption=_("∂S, row {t}").format(t=t),
+                head=head,
+            ),
         ],
         (f"{prefix}.weights", f"backward.{prefix}.weights", dx_name),
         {"inner": number(inner), "inner_exact": exact(inner)},
@@ -302,10 +330,12 @@ def _query_step(trace: Trace, prefix: str, head: int, t: int, dk: int) -> FlowSt
     value = np.asarray(trace[name])[head, t]
     return FlowStep(
         "grad-query",
-        "Into the query: ∂Q = ∂S K/√d_k",
-        f"The mask lets every gradient through here (masked keys had weight 0, so "
-        f"their ∂S is 0), and ÷√d_k = ÷{number(dk**0.5)} is recorded as "
-        f"backward.{prefix}.scores. Row {t} of ∂Q needs row {t} of ∂S only.",
+        _("Into the query: ∂Q = ∂S K/√d_k"),
+        _(
+            "The mask lets every gradient through here (masked keys had weight 0, "
+            "so their ∂S is 0), and ÷√d_k = ÷{root} is recorded as {stage}. Row {t} "
+            "of ∂Q needs row {t} of ∂S only."
+        ).format(root=number(dk**0.5), stage=f"backward.{prefix}.scores", t=t),
         [_math("query")],
         [
             _row(
@@ -313,7 +343,7 @@ def _query_step(trace: Trace, prefix: str, head: int, t: int, dk: int) -> FlowSt
                 value,
                 "∂Q",
                 indices(len(value)),
-                caption=f"∂Q, head {head}, row {t}",
+                caption=_("∂Q, head {head}, row {t}").format(head=head, t=t),
                 head=head,
             )
         ],
@@ -328,9 +358,11 @@ def _key_step(
     value = np.asarray(trace[name])[head]
     return FlowStep(
         "grad-key",
-        "Into the keys: ∂K = ∂Sᵀ Q/√d_k",
-        "Every query looked at every key, so each key's gradient adds up the "
-        "contributions of all positions, not only this one.",
+        _("Into the keys: ∂K = ∂Sᵀ Q/√d_k"),
+        _(
+            "Every query looked at every key, so each key's gradient adds up the "
+            "contributions of all positions, not only this one."
+        ),
         [_math("key")],
         [
             table(
@@ -338,7 +370,7 @@ def _key_step(
                 value,
                 rows=keys,
                 cols=indices(value.shape[1]),
-                caption=f"∂K, head {head}: one row per key",
+                caption=_("∂K, head {head}: one row per key").format(head=head),
                 head=head,
             )
         ],

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
+from explainer.i18n import _
 from explainer.report.tables import Table, exact, number, table
 from explainer.train.curve import loss_curve_svg
 from explainer.train.learning import Learning, Snapshot
@@ -80,7 +81,7 @@ def _heatmap(learning: Learning, snap: Snapshot, head: int) -> Heatmap:
         snap.weights[head],
         rows=list(learning.rows),
         cols=list(learning.source),
-        caption=f"head {head}",
+        caption=_("head {head}").format(head=head),
         scale="probability",
         head=head,
     )
