@@ -158,7 +158,9 @@ def test_one_self_contained_page(which, request):
     )
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "@import" not in html and "url(http" not in html
-    assert page.scripts == 2  # the views' data and their code, both inline
+    # the views' data and their code, and (a model with logits) the sampling
+    # panel's, all inline
+    assert page.scripts == {"smol": 4, "mini": 2}[which]
     assert len(html.encode()) < {"smol": 4_000_000, "mini": 2_000_000}[which]
     shown = [name for s in page.sections for name in s["data-stages"].split()]
     assert shown == trace.names()  # every stage once, in forward order
@@ -444,5 +446,5 @@ def test_untrusted_text_stays_text_in_a_byte_level_page():
     trace = trace_model("smollm2", evil)
     html = render_report(trace, [])  # no checks needed to test the escaping
     assert "<img" not in html and "alert(1)</script>" not in html
-    assert html.count("<script") == 2 and html.count("</script>") == 2
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown literally
+    assert html.count("<script") == 4 and html.count("</script>") == 4  # views,
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # sampling: data, code
