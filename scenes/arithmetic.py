@@ -239,7 +239,7 @@ def show_dot(
     scene.play(FadeIn(dot.lhs), FadeIn(VGroup(*rest)), *copies, *caption, run_time=1.2)
     line = dot.products_line
     scene.play(FadeIn(VGroup(*line[:-2]), lag_ratio=0.05), run_time=1.0)
-    scene.play(FadeIn(line[-2]), TransformFromCopy(VGroup(*line[1:-2]), line[-1]))
+    scene.play(FadeIn(line[-2]), FadeIn(line[-1], shift=0.2 * LEFT), run_time=0.6)
     scene.wait(0.4)
 
 
@@ -485,12 +485,19 @@ def worked_dot(
     a_row, b_row = (vec.row(vec.rows[0]) for vec in vecs)
     show_dot(scene, dot, list(a_row), list(b_row), scene.caption(captions[1]))
     back = [FadeOut(labels, vec_group, VGroup(*dot[:-1]), *dot.products_line[:-1])]
+    # A cell that comes back with the view stays hidden until the result lands.
+    inside = cell is not None and any(m is cell for m in view.get_family())
     if cell is not None:
-        back.append(Transform(dot.total, cell))
+        back.append(Transform(dot.total, cell.copy()))
+        if inside:
+            cell.set_fill(opacity=0)
     else:
         back.append(FadeOut(dot.total))
     scene.play(*back, FadeIn(view), run_time=1.0)
     if cell is not None:
         scene.remove(dot.total)
-        scene.add(cell)
+        if inside:
+            cell.set_fill(opacity=1)
+        else:
+            scene.add(cell)
     return dot

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
+    HIGHLIGHT,
     MUTED,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -119,7 +120,9 @@ class ResidualLayerNorm(TraceScene):
             ),
             run_time=1.0,
         )
-        self.wait(1.0)
+        self.update_phase(
+            residual, tokens, VGroup(row, names), x_mob, sub_mob, names[1]
+        )
         total = self.matrix(residual, font_size=FONT).align_like(x_mob)
         total_labels = total.label_rows(tokens, 18)
         self.residual_mob = VGroup(total_labels, total)
@@ -134,6 +137,91 @@ class ResidualLayerNorm(TraceScene):
         )
         self.wait(1.0)
         return VGroup(self.residual_mob, name)
+
+    def update_phase(
+        self, residual: str, tokens, view, x_mob, sub_mob, sub_name
+    ) -> None:
+        """One token's vector updated: its row x, the sub-layer's row added, the
+        new row; bars show each entry moving from x to x + Sublayer(x)."""
+        x_name, s_name = self.trace.stage(residual).inputs
+        cols = list(x_mob.cols)
+        rows = [
+            self.matrix(stage, rows=[0], cols=cols, font_size=26)
+            for stage in (x_name, s_name, residual)
+        ]
+        rows[0].set_color(MUTED)
+        rows[1].set_color(HIGHLIGHT)
+        for mob in rows[1:]:
+            mob.align_to(rows[0], LEFT)
+        stack = VGroup(*rows).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
+        signs = VGroup(
+            MathTex("x", font_size=30, color=MUTED),
+            MathTex(r"+\ \mathrm{Sublayer}", font_size=30, color=HIGHLIGHT),
+            MathTex(r"= x + \mathrm{Sublayer}", font_size=30),
+        )
+        for sign_mob, mob in zip(signs, rows, strict=True):
+            sign_mob.next_to(mob, LEFT, buff=0.3)
+        token = word(tokens[0], 24, MUTED).next_to(signs, UP, buff=0.3)
+        token.align_to(signs, LEFT)
+        # Bars: each entry of x (muted), and an arrow to its new value.
+        x_values = np.asarray(self.trace[x_name])[0]
+        new_values = np.asarray(self.trace[residual])[0]
+        shown = [c for c in cols if c is not None]
+        peak = (
+            float(np.max(np.abs(np.concatenate([x_values[shown], new_values[shown]]))))
+            or 1.0
+        )
+        base = stack.get_bottom()[1] - 1.0
+        unit = 0.8 / peak
+        bars, arrows = VGroup(), VGroup()
+        for c in shown:
+            x_pos = rows[2].cells[(0, c)].get_x()
+            x_top = base + unit * float(x_values[c])
+            bars.add(
+                Line([x_pos, base, 0], [x_pos, x_top, 0], color=MUTED, stroke_width=10)
+            )
+            arrows.add(
+                Arrow(
+                    [x_pos, x_top, 0],
+                    [x_pos, base + unit * float(new_values[c]), 0],
+                    buff=0,
+                    color=HIGHLIGHT,
+                    stroke_width=4,
+                    max_tip_length_to_length_ratio=0.5,
+                    tip_length=0.12,
+                )
+            )
+        axis = Line(
+            [bars.get_left()[0] - 0.3, base, 0],
+            [bars.get_right()[0] + 0.3, base, 0],
+            color=GRAY_D,
+            stroke_width=1,
+        )
+        panel = VGroup(token, signs, stack, axis, bars, arrows)
+        self.body(panel)
+        self.play(
+            FadeOut(view),
+            TransformFromCopy(x_mob.row(0), rows[0]),
+            FadeIn(token, signs[0], axis, bars),
+            *self.caption(f'One token, "{tokens[0]}": its vector x as bars'),
+            run_time=1.0,
+        )
+        self.play(
+            TransformFromCopy(sub_mob.row(0), rows[1]),
+            FadeIn(signs[1]),
+            *self.caption("The sub-layer's output is an update, added entry by entry"),
+            run_time=1.0,
+        )
+        self.play(
+            TransformFromCopy(VGroup(rows[0], rows[1]), rows[2]),
+            FadeIn(signs[2]),
+            GrowArrow(arrows[0])
+            if len(arrows) == 1
+            else LaggedStart(*(GrowArrow(a) for a in arrows), lag_ratio=0.1),
+            run_time=1.2,
+        )
+        self.wait(0.5)
+        self.play(FadeOut(panel), FadeIn(view), run_time=0.8)
 
     def norm_phase(self, norm: str, source: str, tokens) -> VGroup:
         trace = self.trace

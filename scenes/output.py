@@ -7,6 +7,7 @@ rows they read. Vaswani et al. 2017, §3.4 (the output shares E with the input).
 from __future__ import annotations
 
 import numpy as np
+from explainer.scenes.arithmetic import worked_dot
 from explainer.scenes.common import (
     HIGHLIGHT,
     MUTED,
@@ -93,7 +94,24 @@ class OutputProbabilities(TraceScene):
             ),
             run_time=1.0,
         )
-        self.wait(1.0)
+        best = top[0]
+        worked_dot(
+            self,
+            (final, (), last, False),
+            (trace.stage("output.logits").inputs[1], (), best, False),
+            ("output.logits", (last, best)),
+            lhs=r"z_j",
+            names=("h", r"E_j"),
+            words=(tokens[last], names[best]),
+            colors=(WHITE, HIGHLIGHT),
+            view=VGroup(logits, words, z_name),
+            froms=(None, None),
+            cell=logits.cells[(last, best)],
+            captions=(
+                f'One score: the last row h times the embedding row of "{names[best]}"',
+                "The more h points like a word's embedding, the higher its score",
+            ),
+        )
         self.play(
             TransformFromCopy(logits, p_row),
             FadeIn(p_name),

@@ -76,6 +76,7 @@ def test_apportioned_terms_add_up_and_stay_within_a_last_place():
         ("projections", 1, 0),
         ("multi-head", 1, 0),
         ("feed-forward", 2, 0),
+        ("output", 1, 0),
     ],
 )
 def test_scene_writes_out_the_traces_arithmetic(
