@@ -9,6 +9,7 @@ T = 1 they are the forward pass's own output.probs."""
 from __future__ import annotations
 
 import base64
+import importlib.util
 
 import numpy as np
 import pytest
@@ -47,28 +48,35 @@ def trained_default():
     return build_setup(dict.fromkeys(_option_keys())).run()
 
 
+def smollm2():
+    from explainer.models import smollm2, trace_model
+
+    if importlib.util.find_spec(smollm2.MODULE) is None:
+        pytest.skip(f"model package missing: {smollm2.INSTALL}")
+    return trace_model("smollm2", "The capital of France is")
+
+
 TRACES = {
     "default": trained_default,  # trained weights, float64, <eos> at p ≈ 0.999
     "decoder-float32": lambda: trace_sentence(
         ModelConfig(architecture="decoder", dtype="float32"), "you win or you die"
     ),  # random weights: a flat distribution, so top-p cuts many tokens
+    "smollm2": smollm2,  # 49,152 float32 logits, byte-level tokens
 }
 
 
-def test_the_panel_embeds_the_last_positions_logits_exactly():
-    for make in TRACES.values():
-        trace = make()
-        view = sampling_view(trace)
-        z = trace["output.logits"][-1]
-        data = base64.b64decode(view["data"]["logits"])
-        embedded = np.frombuffer(
-            data, np.dtype(view["data"]["dtype"]).newbyteorder("<")
-        )
-        assert embedded.tobytes() == z.astype(z.dtype.newbyteorder("<")).tobytes()
-        top = [row["id"] for row in view["rows"]]
-        assert top == list(np.argsort(-z, kind="stable")[:TOP])
-        probs = trace["output.probs"][-1]
-        assert [row["p"] for row in view["rows"]] == [float(probs[t]) for t in top]
+@pytest.mark.parametrize("name", list(TRACES))
+def test_the_panel_embeds_the_last_positions_logits_exactly(name):
+    trace = TRACES[name]()
+    view = sampling_view(trace)
+    z = trace["output.logits"][-1]
+    data = base64.b64decode(view["data"]["logits"])
+    embedded = np.frombuffer(data, np.dtype(view["data"]["dtype"]).newbyteorder("<"))
+    assert embedded.tobytes() == z.astype(z.dtype.newbyteorder("<")).tobytes()
+    top = [row["id"] for row in view["rows"]]
+    assert top == list(np.argsort(-z, kind="stable")[:TOP])
+    probs = trace["output.probs"][-1]
+    assert [row["p"] for row in view["rows"]] == [float(probs[t]) for t in top]
 
 
 def test_an_encoder_without_logits_has_no_panel():
