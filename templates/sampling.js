@@ -17,6 +17,14 @@
   };
   var rows = document.querySelectorAll("#sampling-bars li");
   var summary = document.getElementById("sampling-summary");
+  var off = document.getElementById("sampling-controls").dataset.off;
+
+  /* One of the page's sentences (data-* of the summary), {name}s filled in. */
+  function words(name, values) {
+    return summary.dataset[name].replace(/\{(\w+)\}/g, function (all, key) {
+      return key in values ? values[key] : all;
+    });
+  }
 
   function decode(text, dtype) {
     var bytes = atob(text);
@@ -64,8 +72,8 @@
     var T = Number(controls.t.value), k = Number(controls.k.value);
     var p = Number(controls.p.value);
     document.getElementById("sampling-t-value").textContent = T.toFixed(2);
-    document.getElementById("sampling-k-value").textContent = k > 0 ? String(k) : "off";
-    document.getElementById("sampling-p-value").textContent = p < 1 ? p.toFixed(2) : "off";
+    document.getElementById("sampling-k-value").textContent = k > 0 ? String(k) : off;
+    document.getElementById("sampling-p-value").textContent = p < 1 ? p.toFixed(2) : off;
     var d = distribution(T, k, p);
     rows.forEach(function (row, r) {
       var q = d.probs[r];
@@ -73,16 +81,13 @@
       row.dataset.p = String(q);
       row.className = cut ? "cut" : "";
       row.querySelector(".fill").style.width = (100 * q).toFixed(2) + "%";
-      row.querySelector(".p").textContent = cut ? "0 (cut by " + cut + ")" : shown(q);
+      row.querySelector(".p").textContent = cut ? words("cut", { rule: cut }) : shown(q);
     });
-    var first = rows[0].querySelector(".tok").textContent;
     var kept = Math.min(d.byK, d.byP);
-    summary.textContent = T === 0
-      ? "T = 0: greedy. The most probable token, “" + first + "”, is always chosen."
-      : "T = " + T.toFixed(2) + ": " + (kept === V ? "all " + V.toLocaleString("en") : kept + " of " +
-        V.toLocaleString("en")) +
-        " tokens kept; the most probable, “" + first + "”, has p = " +
-        shown(d.probs[0]) + ".";
+    summary.textContent = words(T === 0 ? "greedy" : kept === V ? "all" : "some", {
+      T: T.toFixed(2), kept: kept, V: V.toLocaleString("en"),
+      token: rows[0].querySelector(".tok").textContent, p: shown(d.probs[0])
+    });
   }
 
   ["t", "k", "p"].forEach(function (name) {
