@@ -175,15 +175,15 @@ class ResidualLayerNorm(TraceScene):
         unit = 0.8 / peak
         bars, arrows = VGroup(), VGroup()
         for c in shown:
-            x_pos = rows[2].cells[(0, c)].get_x()
+            x_pos = rows[2].cells[(0, c)].get_x() - 0.1  # bar left, arrow right
             x_top = base + unit * float(x_values[c])
             bars.add(
                 Line([x_pos, base, 0], [x_pos, x_top, 0], color=MUTED, stroke_width=10)
             )
             arrows.add(
                 Arrow(
-                    [x_pos, x_top, 0],
-                    [x_pos, base + unit * float(new_values[c]), 0],
+                    [x_pos + 0.2, x_top, 0],
+                    [x_pos + 0.2, base + unit * float(new_values[c]), 0],
                     buff=0,
                     color=HIGHLIGHT,
                     stroke_width=4,

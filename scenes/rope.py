@@ -8,6 +8,8 @@ trace's angle. Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
@@ -55,6 +57,32 @@ def relative_latex() -> str:
     return latex(sp.Eq((turn_m * q).T * (turn_n * k), q.T * turn_nm * k))
 
 
+def turn(pair: np.ndarray, angle: float) -> np.ndarray:
+    """``pair`` rotated by ``angle`` radians (counter-clockwise)."""
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([c * pair[0] - s * pair[1], s * pair[0] + c * pair[1]])
+
+
+def relative_scores(
+    q: np.ndarray, k: np.ndarray, theta: np.ndarray, places: list[tuple[int, int]]
+) -> list[float]:
+    """(R_{θ_m} q) · (R_{θ_n} k) for each (m, n) of ``places``: the same query
+    pair and key pair put at positions m and n (θ_m: the trace's angle at m)."""
+    return [float(turn(q, theta[m]) @ turn(k, theta[n])) for m, n in places]
+
+
+def relative_places(length: int) -> list[tuple[int, int]]:
+    """(m, n) pairs to compare: three with n − m = 1, then one with n − m = 2.
+
+    >>> relative_places(6)
+    [(0, 1), (1, 2), (2, 3), (0, 2)]
+    >>> relative_places(2)
+    [(0, 1)]
+    """
+    places = [(m, m + 1) for m in range(3) if m + 1 < length]
+    return places + ([(0, 2)] if length > 2 else [])
+
+
 class RotaryPositions(TraceScene):
     """The angle table, then the first pair of the query of every position turned
     by its own angle, then the keys; the score depends on n − m only."""
@@ -77,8 +105,10 @@ class RotaryPositions(TraceScene):
             f"{prefix}.k", k_rope, rotations, tokens, "key", K_COLOR, keep=True
         )
         relative = MathTex(relative_latex(), font_size=34)
-        relative.next_to(board, RIGHT, buff=0.6)
-        relative.shift((board.get_center()[1] - relative.get_center()[1]) * UP)
+        table = self.relative_table(prefix, rotations, len(tokens))
+        right = VGroup(relative, table).arrange(DOWN, buff=0.5, aligned_edge=LEFT)
+        right.next_to(board, RIGHT, buff=0.6)
+        right.shift((board.get_center()[1] - right.get_center()[1]) * UP)
         self.play(
             FadeOut(notes),
             FadeIn(relative),
@@ -88,7 +118,43 @@ class RotaryPositions(TraceScene):
             ),
             run_time=0.8,
         )
+        self.play(
+            FadeIn(table, lag_ratio=0.2),
+            *self.caption(
+                "The same q and k put at different places: equal n − m, equal score"
+            ),
+            run_time=1.2,
+        )
         self.finish(1.5)
+
+    def relative_table(self, prefix: str, rotations: str, length: int) -> VGroup:
+        """Pair 0 of the first query and key of head 1 (the trace's numbers), turned
+        as if they stood at positions m and n: q_m · k_n for several (m, n)."""
+        trace = self.trace
+        q = np.asarray(trace[f"{prefix}.q"], dtype=float)[0, 0, 2 * PAIR : 2 * PAIR + 2]
+        k = np.asarray(trace[f"{prefix}.k"], dtype=float)[0, 0, 2 * PAIR : 2 * PAIR + 2]
+        theta = np.asarray(trace[rotations], dtype=float)[:, PAIR]
+        places = relative_places(length)
+        scores = relative_scores(q, k, theta, places)
+        self.relative = {
+            "q": q,
+            "k": k,
+            "theta": theta,
+            "places": places,
+            "scores": scores,
+        }
+        rows = VGroup(
+            *(
+                MathTex(
+                    rf"m = {m},\ n = {n}\ (n - m = {n - m}):\quad "
+                    rf"q_m \cdot k_n = {score:.2f}",
+                    font_size=30,
+                    color=WHITE if n - m == 1 else MUTED,
+                )
+                for (m, n), score in zip(places, scores, strict=True)
+            )
+        )
+        return rows.arrange(DOWN, buff=0.2, aligned_edge=LEFT)
 
     def angles_phase(self, rotations: str, tokens) -> None:
         table = self.matrix(rotations, font_size=FONT)

@@ -118,3 +118,22 @@ def test_scaling_demo_is_one_hot_unscaled_and_spread_scaled(tmp_path):
     assert demo["weights"].max() > 0.95  # one-hot
     assert demo["scaled_weights"].max() < 0.6  # spread over several keys
     assert np.sort(demo["scaled_weights"])[-2] > 0.15
+
+
+def test_rope_relative_scores_are_the_closed_form_and_depend_on_n_minus_m():
+    from explainer.scenes.rope import relative_places, relative_scores
+
+    rng = np.random.default_rng(3)
+    q, k = rng.normal(size=2), rng.normal(size=2)
+    omega = 0.7
+    theta = omega * np.arange(6)  # θ_m = m ω, as the trace's angles
+    places = relative_places(6)
+    scores = relative_scores(q, k, theta, places)
+    for (m, n), score in zip(places, scores, strict=True):
+        # qᵀ R((n − m) ω) k, written out: cos·(q·k) − sin·(q × k)
+        a = (n - m) * omega
+        closed = np.cos(a) * (q @ k) - np.sin(a) * (q[0] * k[1] - q[1] * k[0])
+        assert score == pytest.approx(closed, abs=1e-12)
+    ones = [s for (m, n), s in zip(places, scores, strict=True) if n - m == 1]
+    assert len(ones) == 3 and np.ptp(ones) < 1e-12
+    assert abs(scores[-1] - ones[0]) > 1e-3  # n − m = 2 differs
