@@ -24,6 +24,10 @@ Usage::
     .venv/bin/python benchmarks/report.py             # 5 rounds
     .venv/bin/python benchmarks/report.py --runs 3 --out /tmp/report.json
     .venv/bin/python benchmarks/report.py --runs 1 --only smollm2
+    .venv/bin/python benchmarks/report.py --case "report default" --case "report minilm"
+
+Its CPU column (user + system seconds of the child) is the work of a run; with
+other processes on the machine the wall-clock time grows, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -122,11 +126,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", help="run the cases whose name contains this")
+    parser.add_argument(
+        "--case", action="append", choices=list(CASES), help="run this case (repeat)"
+    )
     opts = parser.parse_args()
     cases = {
         name: case
         for name, case in CASES.items()
-        if (opts.only is None or opts.only in name) and available(case)
+        if (opts.only is None or opts.only in name)
+        and (opts.case is None or name in opts.case)
+        and available(case)
     }
     skipped = [name for name in CASES if name not in cases]
     times: dict[str, list[float]] = {name: [] for name in cases}
@@ -185,7 +194,8 @@ def main() -> None:
             }
         )
     for name in skipped:
-        print(f"{name:<26} skipped ({'not chosen' if opts.only else 'no package'})")
+        chosen = opts.only or opts.case
+        print(f"{name:<26} skipped ({'not chosen' if chosen else 'no package'})")
     payload = {"cpus": os.cpu_count(), "runs": opts.runs, "results": rows}
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(opts.out, json.dumps(payload, indent=1) + "\n")
