@@ -3,7 +3,7 @@ ReLU (the paper), GELU (BERT) and SwiGLU (Llama), built from the SymPy objects o
 :mod:`explainer.symbolic.feed_forward` and :mod:`explainer.symbolic.swiglu`.
 
 >>> ffn_lines("gelu")[0]
-'\\\\mathrm{FFN}(x) = \\\\mathrm{GELU}\\\\left(b_{1} + x W_{1}\\\\right) W_{2} + b_{2}'
+'\\\\mathrm{FFN}(x) = \\\\mathrm{GELU}\\\\left(x W_{1} + b_{1}\\\\right) W_{2} + b_{2}'
 """
 
 from __future__ import annotations
