@@ -36,7 +36,9 @@ MODEL_FIELDS = ("sentence", "target", "preset", "model")
 async def trace(request: Request) -> Response:
     """The trace JSON of the sentence."""
     raw = await _model_request(request, MODEL_FIELDS)
-    body = await _run(request, raw, lambda s: trace_json.dump_bytes(_forward(s)))
+    traced = await _run(request, raw, _forward)
+    # Written outside the model's lock: the next request's pass need not wait.
+    body = await run_in_threadpool(trace_json.dump_bytes, traced)
     return Response(body, media_type="application/json")
 
 
