@@ -17,6 +17,8 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter, SciPyPrinter
 
+import explainer.symbolic  # noqa: F401  (fills lambdify's NumPy names: numpy_names)
+
 
 def _vectorise(func: Callable[..., Any]) -> Callable[..., Any]:
     vec = np.vectorize(func, otypes=[object])
