@@ -51,10 +51,13 @@ def environment() -> jinja2.Environment:
     env.filters["visible"] = visible  # a token as a one-line label
     env.globals["palette_css"] = css_properties()  # report.css's colours
     # {% trans %} and _() in the language in use (explainer.i18n), when rendered
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(translate.gettext, translate.ngettext, newstyle=True)
     env.globals["language"] = i18n.current
     env.filters.update(
-        t=translate.text, support=translate.support, tally=translate.tally
+        t=translate.text,
+        label=translate.label,
+        support=translate.support,
+        tally=translate.tally,
     )
     return env
 
@@ -77,7 +80,8 @@ def render_report(
     context["videos"] = list(videos)
     context["learning"] = learning_view(learning) if learning else None
     context["gradient"] = gradient_flow(trace)
-    return environment().get_template("report.html.j2").render(**context)
+    with translate.page():  # a term's English at its first use on the page
+        return environment().get_template("report.html.j2").render(**context)
 
 
 @dataclass(frozen=True)
