@@ -585,6 +585,7 @@ class TraceScene(MovingCameraScene):
         self.body_top = BODY_TOP
         self.corner_map: Mobject | None = None  # the map of the model, if shown
         self._header: Mobject | None = None
+        self._fixed: list[Mobject] = []  # kept on screen as the camera moves
 
     # numbers
 
@@ -695,29 +696,41 @@ class TraceScene(MovingCameraScene):
             mob.scale(k, about_point=ORIGIN).shift(center)
         return mob
 
+    def fix(self, *mobs: Mobject) -> None:
+        """Keep ``mobs`` where they are on screen when the camera moves (as the
+        header and the caption are)."""
+        self._fixed += mobs
+
     def zoom(
-        self, target: Mobject | None, most: float = 2.5, room: float = 0.92
+        self,
+        target: Mobject | None,
+        most: float = 2.5,
+        room: float = 0.92,
+        bottom: float = BODY_BOTTOM,
+        least: float = 1.0,
     ) -> list[Animation]:
         """Animations that move the camera so that ``target`` fills the body (the
-        area under the header), magnified at most ``most`` times; ``None`` moves
-        it back. Text is magnified rather than shrunk to fit. The header, the
-        corner map and the caption stay where they are on screen. What lies
-        outside the new view should be faded out first (the linter reports text
-        off the frame).
+        area under the header, down to ``bottom`` on screen), magnified at most
+        ``most`` times (and at least ``least``); ``None`` moves it back. Text is
+        magnified rather than shrunk to fit. The header, the corner map, the
+        caption and what :meth:`fix` was given stay where they are on screen.
+        What lies outside the new view should be faded out first (the linter
+        reports text off the frame). Bring a new caption in before calling this.
         """
         old_k, old_c = self._view()
         if target is None:
             new_k, new_c = 1.0, np.zeros(3)
         else:
-            height = self.body_top - BODY_BOTTOM
+            height = self.body_top - bottom
             scale = room * min(BODY_WIDTH / target.width, height / target.height)
-            new_k = 1 / min(max(scale, 1.0), most)
-            body_center = np.array([0.0, (self.body_top + BODY_BOTTOM) / 2, 0.0])
+            new_k = 1 / min(max(scale, least), most)
+            body_center = np.array([0.0, (self.body_top + bottom) / 2, 0.0])
             new_c = target.get_center() - body_center * new_k
         ratio = new_k / old_k
         frame = self.camera.frame
         anims = [frame.animate.scale(ratio).move_to(new_c)]
-        fixed = [self._header, self._caption, self._caption_old]
+        fixed = [self._header, self._caption, *self._fixed]  # not the old caption:
+        # play() fades that out, where it is, before this animation
         shown = {id(m) for top in self.mobjects for m in top.get_family()}
         for mob in dict.fromkeys(m for m in fixed if m is not None):
             if id(mob) in shown:

@@ -78,13 +78,15 @@ class GradientFlow(TraceScene):
             if prefix.endswith("cross_attn")
             else decoder_tokens(trace)
         )
-        tag = f"{prefix} · head {h + 1} · position {t} ({flow.reads} → {flow.writes})"
+        tag = f"{prefix} · head {h + 1}\nposition {t} ({flow.reads} → {flow.writes})"
         y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
         loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
         head = self.header("One gradient, backwards", latex(loss), tag)
         chain = self._chain().to_edge(DOWN, buff=1.0)
         self.play(FadeIn(head, chain), run_time=0.8)
         self.chain = chain
+        self.chain_top = chain.get_top()[1] + 0.2  # on screen; the camera moves
+        self.fix(chain)
 
         labels = np.asarray(trace["backward.labels"])
         probs = np.asarray(trace["output.probs"])[t]
@@ -173,23 +175,18 @@ class GradientFlow(TraceScene):
             body.add(self._numbers(name, values, cols, key_rows))
         body.arrange(DOWN, buff=0.35)
         room = VGroup(body)
-        top = self.body_top
-        bottom = self.chain.get_top()[1] + 0.2
-        if room.height > top - bottom:
-            room.scale((top - bottom) / room.height)
-        room.move_to([0, (top + bottom) / 2, 0])
-        if room.width > 13.2:
-            room.scale(13.2 / room.width)
-        lit = self.chain[2 * index].copy().set_color(HIGHLIGHT)
-        old = getattr(self, "_shown", None)
-        if old is not None:
-            self.clear(*old)
-        self.play(
-            FadeIn(room),
-            Transform(self.chain[2 * index], lit),
-            *self.caption(caption),
-            run_time=0.9,
-        )
+        # beside the last step's numbers; the camera moves onto it and magnifies
+        # it to fill the space between the header and the chain (a step of many
+        # numbers is seen smaller, as if shrunk to fit)
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            room.next_to(shown[0], RIGHT, buff=3.0)
+        if shown is not None:
+            self.clear(*shown)
+        self.chain[2 * index].set_color(HIGHLIGHT)  # before zoom() copies the chain
+        anims = self.caption(caption)
+        anims += self.zoom(room, most=1.6, room=1.0, bottom=self.chain_top, least=0.4)
+        self.play(FadeIn(room), *anims, run_time=0.9)
         self._shown = [room]
         self.wait(1.2)
 

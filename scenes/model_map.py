@@ -50,7 +50,7 @@ class Place:
 
 
 def locate(tag: str) -> Place | None:
-    """The place a scene's stage tag names (the last stage of an arrow chain).
+    """The place a scene's stage tag names (the last stage it names).
 
     >>> locate("encoder.0.self_attn\\nlayer 0 of 2 · head 1 of 2")
     Place(stack='encoder', layer=0, part='self_attn')
@@ -62,13 +62,16 @@ def locate(tag: str) -> Place | None:
     Place(stack='output', layer=None, part='')
     >>> locate("encoder.5.norm2 → output.pooled → output.embedding").stack
     'output'
+    >>> locate("decoder.1.cross_attn · head 2 · position 0 (<bos> → 当)").part
+    'cross_attn'
     >>> locate("Watch it learn") is None
     True
     """
-    line = tag.split("\n")[0].split("→")[-1].strip()
-    if line.startswith("output"):
+    line = tag.split("\n")[0]
+    found = ([None, *_STAGE.finditer(line)])[-1]  # the last stage named
+    output = line.rfind("output.")
+    if output >= 0 and (found is None or output > found.start()):
         return Place("output")
-    found = _STAGE.search(line)
     if found is None:
         return None
     stack, where, part = found.group(1), found.group(2), found.group(3) or ""
