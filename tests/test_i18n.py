@@ -143,3 +143,15 @@ def test_a_bad_explainer_lang_is_one_line_and_exit_2(capsys, monkeypatch):
     assert (
         err == "error: EXPLAINER_LANG 'klingon' is not a language here: give en or zh\n"
     )
+
+
+def test_a_chinese_render_is_cached_apart_from_the_english_one():
+    from explainer.render.registry import SCENES
+    from explainer.render.runner import scene_key
+
+    spec = next(iter(SCENES.values()))
+    english = scene_key(spec, "trace-digest", "low")
+    with i18n.language("zh"):
+        chinese = scene_key(spec, "trace-digest", "low")
+    assert chinese != english
+    assert scene_key(spec, "trace-digest", "low") == english

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from explainer import trace_json
+from explainer import i18n, trace_json
 from explainer.atomic import alive, copy_atomic, write_atomic
 from explainer.render.manifest import update_manifest
 from explainer.render.movie import concatenate
@@ -154,6 +154,8 @@ def scene_key(spec: SceneSpec, trace_digest: str, quality: str) -> str:
     """Everything that decides a scene's pixels, hashed."""
     parts = [KEY_VERSION, _manim_version(), quality, spec.name, trace_digest]
     parts += [hashlib.sha256(p.read_bytes()).hexdigest() for p in scene_sources()]
+    if i18n.current() != "en":  # the captions' language (English keys unchanged)
+        parts.append(f"lang={i18n.current()}")
     return _hash(parts)
 
 
@@ -283,6 +285,7 @@ def _run_workers(
     env = {
         **os.environ,
         "EXPLAINER_TRACE": str(trace_path.resolve()),
+        "EXPLAINER_LANG": i18n.current(),  # the worker's captions: --lang's language
         "PYTHONUNBUFFERED": "1",
     }
     previous = _exit_on_sigterm()

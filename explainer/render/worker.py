@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explainer import i18n
 from explainer.atomic import replacing
 from explainer.render.registry import SCENES, SceneSpec
 
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-frame", action="store_true")
     parser.add_argument("--manim-cache", action="store_true")
     args = parser.parse_args(argv)
+    i18n.set_language(i18n.choose())  # EXPLAINER_LANG, set by the runner
     # Stop cleanly on SIGTERM (the parent was interrupted): finally-blocks run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _die_with_parent()
