@@ -19,6 +19,7 @@ fi
 "$VENV/bin/explainer" trace --out output/trace.json
 "$VENV/bin/explainer" render --movie   # 720p: every number at least 12 px tall
 "$VENV/bin/explainer" report
+"$VENV/bin/explainer" report --lang zh --out output/report-zh.html  # 中文
 "$VENV/bin/explainer" report --model smollm2 --sentence "The capital of France is" \
     --out output/report-smollm2.html
 "$VENV/bin/explainer" verify
