@@ -3,6 +3,7 @@ a function loaded from the cache gives the numbers the function lambdify makes
 gives, bit for bit; a cache of another source, or a damaged entry, is made again;
 and a run whose cache is warm never imports SymPy."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -120,6 +121,26 @@ def test_another_source_or_a_damaged_entry_is_made_again(folder):
     (folder / remember.FILE_NAME).write_text("{not json", "utf-8")
     remember.forget()
     assert np.array_equal(remember.function("square", make)(np.array([4.0])), [18.0])
+
+
+def test_the_first_miss_fills_the_cache_and_later_lookups_write_nothing(folder):
+    from explainer.trace import Op
+
+    for module in ("explainer.verify", "explainer.report.variant_figures"):
+        importlib.import_module(module)  # their functions are known too
+
+    OPS[Op.SOFTMAX].formula.function("numpy")  # one miss
+    stored = _store(folder)
+    known = remember._known
+    assert set(known["functions"]) <= set(stored["functions"])
+    assert set(known["values"]) <= set(stored["values"])
+    assert {"formula:gelu", "formula:rope", "report:silu"} <= set(stored["functions"])
+    written = (folder / remember.FILE_NAME).read_bytes()
+    remember.forget()
+    for spec in FORWARD:  # every op, as a later run (or request) evaluates them
+        inputs, ctx = spec.example(np.random.default_rng(3))
+        spec.evaluate(inputs, ctx, NUMPY)
+    assert (folder / remember.FILE_NAME).read_bytes() == written
 
 
 def test_no_cache_writes_nothing(folder, monkeypatch):

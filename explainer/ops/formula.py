@@ -50,11 +50,22 @@ def symbols() -> ModuleType:
 
 class Formula:
     """An op's SymPy expression and the arguments it is lambdified in, built by
-    ``build`` on first use; ``name`` (the op's) files its function in the cache."""
+    ``build`` on first use; ``name`` (the op's) files its function in the cache,
+    and ``facts`` (what → a function of the formula) the JSON facts remembered
+    with it."""
 
-    def __init__(self, name: str, build: Callable[[], tuple[Sequence[Any], Any]]):
+    def __init__(
+        self,
+        name: str,
+        build: Callable[[], tuple[Sequence[Any], Any]],
+        facts: dict[str, Callable[[Formula], Any]] | None = None,
+    ):
         self.name = name
         self._build = build
+        self.facts = dict(facts or {})
+        remember.known(f"formula:{name}", self._numpy)  # a cold cache makes all
+        for what, find in self.facts.items():
+            remember.known(f"formula:{name}:{what}", self._finder(find), "values")
 
     @functools.cached_property
     def _made(self) -> tuple[tuple[Any, ...], sp.Basic]:
@@ -78,14 +89,22 @@ class Formula:
 
         if backend != "numpy":
             return compiled(backend, self.args, self.expr)
-        return remember.function(
-            f"formula:{self.name}", lambda: compiled("numpy", self.args, self.expr)
-        )
+        return remember.function(f"formula:{self.name}", self._numpy)
 
-    def fact(self, what: str, find: Callable[[Formula], Any]) -> Any:
-        """``find(self)``, a JSON value about the formula, remembered across
-        runs under ``what``."""
-        return remember.value(f"formula:{self.name}:{what}", lambda: find(self))
+    def _numpy(self) -> Callable[..., Any]:
+        from explainer.ops.lambdified import compiled
+
+        return compiled("numpy", self.args, self.expr)
+
+    def _finder(self, find: Callable[[Formula], Any]) -> Callable[[], Any]:
+        return lambda: find(self)
+
+    def fact(self, what: str) -> Any:
+        """``facts[what](self)``, a JSON value about the formula, remembered
+        across runs."""
+        return remember.value(
+            f"formula:{self.name}:{what}", self._finder(self.facts[what])
+        )
 
     def __repr__(self) -> str:
         return f"Formula({self.name!r})"

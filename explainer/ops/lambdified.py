@@ -95,7 +95,7 @@ def matrix_formula(name: str, build: Callable[[], tuple[Any, tuple]]) -> Formula
         rows = matrices.R
         return ((*args, rows) if rows in expr.free_symbols else args), expr
 
-    return Formula(name, made)
+    return Formula(name, made, facts={"layout": _layout})
 
 
 def _layout(formula: Formula) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def matrix_op(
 
     def run(inputs: Sequence[np.ndarray], ctx: Context, be: Backend) -> np.ndarray:
         f = be.function(formula)
-        layout = formula.fact("layout", _layout)
+        layout = formula.fact("layout")
         axes = layout["axes"]
         if (
             be.name == "numpy"

@@ -93,29 +93,64 @@ def source_key() -> str:
 def function(name: str, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
     """The function ``make()`` returns (a ``sp.lambdify`` result), remembered
     under ``name`` across runs: from the cache when it holds a sound entry made
-    from this source, else made (importing SymPy) and remembered."""
+    from this source, else made (importing SymPy) and remembered. The first miss
+    of a run makes every :func:`known` entry that is missing too, so that a cold
+    cache is filled once (``explainer serve`` writes nothing while it serves)."""
     if name in _functions:
         return _functions[name]
     store = _store()
     made = _load(store["functions"].get(name))
     if made is None:
-        made = make()
-        entry = _entry(made)
-        if entry is not None:
-            store["functions"][name] = entry
-            _save(store)
+        made = _remember(store, name, make)
+        _fill(store)
     _functions[name] = made
     return made
 
 
 def value(name: str, make: Callable[[], Any]) -> Any:
     """``make()``, a JSON value (a formula's layout, a list of names),
-    remembered under ``name`` across runs."""
+    remembered under ``name`` across runs (a miss fills the rest, as
+    :func:`function`'s does)."""
     store = _store()
     if name not in store["values"]:
         store["values"][name] = json.loads(json.dumps(make()))
+        _fill(store)
         _save(store)
     return store["values"][name]
+
+
+def known(name: str, make: Callable[[], Any], kind: str = "functions") -> None:
+    """Declare an entry (``kind`` "functions" or "values") that a cache miss
+    makes with the rest: every op's formula, the facts about them and the
+    functions of verify's identities and of the report's figures."""
+    _known[kind][name] = make
+
+
+_known: dict[str, dict[str, Callable[[], Any]]] = {"functions": {}, "values": {}}
+
+
+def _remember(
+    store: dict[str, Any], name: str, make: Callable[[], Callable[..., Any]]
+) -> Callable[..., Any]:
+    made = make()
+    entry = _entry(made)
+    if entry is not None:
+        store["functions"][name] = entry
+        _save(store)
+    return made
+
+
+def _fill(store: dict[str, Any]) -> None:
+    """Make every known entry the store lacks (or holds unsound), then save."""
+    for name, make in list(_known["functions"].items()):
+        if name not in _functions and _load(store["functions"].get(name)) is None:
+            entry = _entry(make())
+            if entry is not None:
+                store["functions"][name] = entry
+    for name, make in list(_known["values"].items()):
+        if name not in store["values"]:
+            store["values"][name] = json.loads(json.dumps(make()))
+    _save(store)
 
 
 _functions: dict[str, Callable[..., Any]] = {}

@@ -24,21 +24,24 @@ HEATMAP_DIMS = 64  # at most this many dimensions are drawn
 CURVE_POSITIONS = 32  # x range of the PE curves
 
 
+def _make_pe():
+    import sympy as sp
+
+    from explainer.symbolic.positional_encoding import col
+    from explainer.symbolic.symbols import d_model, pos
+    from explainer.verify.formulas import FORMULAS
+
+    expr = FORMULAS[Op.POSITIONAL_ENCODING]
+    return sp.lambdify((pos, col, d_model), expr, modules="numpy")
+
+
+remember.known("report:pe", _make_pe)  # made with the rest on a miss
+
+
 @functools.cache
 def _pe_formula():
     """PE lambdified (remembered across runs: no SymPy when warm)."""
-
-    def make():
-        import sympy as sp
-
-        from explainer.symbolic.positional_encoding import col
-        from explainer.symbolic.symbols import d_model, pos
-        from explainer.verify.formulas import FORMULAS
-
-        expr = FORMULAS[Op.POSITIONAL_ENCODING]
-        return sp.lambdify((pos, col, d_model), expr, modules="numpy")
-
-    return remember.function("report:pe", make)
+    return remember.function("report:pe", _make_pe)
 
 
 def pe_formula(positions: np.ndarray, columns: np.ndarray, d_model: int) -> np.ndarray:

@@ -79,22 +79,25 @@ def rope_norms(before: np.ndarray, after: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _make_pair_score():
+    import sympy as sp
+
+    from explainer.symbolic import rope as sym_rope
+
+    m, n = sym_rope.m_pos, sym_rope.n_pos
+    args = (sym_rope.q0, sym_rope.q1, sym_rope.k0, sym_rope.k1, m, n)
+    score = sym_rope.score(m, n, sym_rope.theta)
+    return sp.lambdify((*args, sym_rope.theta), score, modules="numpy")
+
+
+remember.known("report:rope score", _make_pair_score)  # made with the rest on a miss
+
+
 @functools.cache
 def _pair_score():
     """⟨R(m ω) q, R(n ω) k⟩ of one pair, from the derivation's own SymPy score
     (lambdified once, remembered across runs)."""
-
-    def make():
-        import sympy as sp
-
-        from explainer.symbolic import rope as sym_rope
-
-        m, n = sym_rope.m_pos, sym_rope.n_pos
-        args = (sym_rope.q0, sym_rope.q1, sym_rope.k0, sym_rope.k1, m, n)
-        score = sym_rope.score(m, n, sym_rope.theta)
-        return sp.lambdify((*args, sym_rope.theta), score, modules="numpy")
-
-    return remember.function("report:rope score", make)
+    return remember.function("report:rope score", _make_pair_score)
 
 
 def rope_score(q: np.ndarray, k: np.ndarray, m: int, n: int, omega: np.ndarray):
@@ -159,31 +162,29 @@ def kv_groups(
 
 
 def _kv_head(j: int, r: int) -> int:
-    """⌊j / r⌋ from the SymPy ``kv_head``, evaluated exactly (remembered)."""
+    """⌊j / r⌋ from the SymPy ``kv_head``: the repeat_kv op's formula, lambdified
+    (remembered across runs)."""
+    from explainer.ops.llama import REPEAT_KV
 
-    def make() -> dict[str, int]:
-        import sympy as sp
+    return int(REPEAT_KV.function("numpy")(j, r))
 
-        from explainer.symbolic import gqa as sym_gqa
 
-        return {"value": int(sym_gqa.kv_head(sp.Integer(j), sp.Integer(r)))}
+def _make_silu():
+    import sympy as sp
 
-    return remember.value(f"report:kv_head({j}, {r})", make)["value"]
+    from explainer.symbolic import swiglu as sym_swiglu
+    from explainer.symbolic.symbols import z
+
+    return sp.lambdify(z, sym_swiglu.silu(z), modules="numpy")
+
+
+remember.known("report:silu", _make_silu)  # made with the rest on a miss
 
 
 @functools.cache
 def _silu():
     """SiLU lambdified (remembered across runs)."""
-
-    def make():
-        import sympy as sp
-
-        from explainer.symbolic import swiglu as sym_swiglu
-        from explainer.symbolic.symbols import z
-
-        return sp.lambdify(z, sym_swiglu.silu(z), modules="numpy")
-
-    return remember.function("report:silu", make)
+    return remember.function("report:silu", _make_silu)
 
 
 def silu_curve(gate: np.ndarray) -> dict[str, Any]:

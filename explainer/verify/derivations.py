@@ -106,6 +106,7 @@ def derivation_names() -> list[str]:
     """:func:`list_derivations`, remembered across runs (no SymPy when warm)."""
     from explainer.ops import remember
 
+    remember.known("derivation names", list_derivations, "values")
     return remember.value("derivation names", list_derivations)
 
 

@@ -96,22 +96,25 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
     )
 
 
+def _make_rotation() -> Callable[[int, int, int], Any]:
+    import sympy as sp
+
+    from explainer.symbolic import positional_encoding as sym_pe
+    from explainer.symbolic.symbols import d_model, i, offset
+
+    rotation = sym_pe.rotation(offset, i, d_model)
+    return sp.lambdify((offset, i, d_model), rotation, modules="numpy")
+
+
+remember.known("verify:pe rotation", _make_rotation)  # made with the rest on a miss
+
+
 @functools.cache
 def _rotation() -> Callable[[int, int, int], Any]:
     """R(k) of PE(pos + k) = R(k)·PE(pos) as a function of (k, i, d_model); NumPy
     only (lambdify's default adds SciPy, whose import took 0.45 s); remembered
     across runs."""
-
-    def make() -> Callable[[int, int, int], Any]:
-        import sympy as sp
-
-        from explainer.symbolic import positional_encoding as sym_pe
-        from explainer.symbolic.symbols import d_model, i, offset
-
-        rotation = sym_pe.rotation(offset, i, d_model)
-        return sp.lambdify((offset, i, d_model), rotation, modules="numpy")
-
-    return remember.function("verify:pe rotation", make)
+    return remember.function("verify:pe rotation", _make_rotation)
 
 
 def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:

@@ -31,21 +31,24 @@ def _result(name: str, where: str, err: float, limit: float) -> CheckResult:
     return CheckResult("identity", name, where, err, limit, err <= limit)
 
 
+def _make_rotate() -> Callable[[Any, Any, Any], Any]:
+    import sympy as sp
+
+    from explainer.symbolic import rope as sym_rope
+
+    even, odd, a = sp.symbols("even odd a", real=True)
+    turned = sym_rope.rope_pair(even, odd, a)
+    return sp.lambdify((even, odd, a), (turned[0], turned[1]), "numpy")
+
+
+remember.known("verify:rope rotation", _make_rotate)  # made with the rest on a miss
+
+
 @functools.cache
 def _rotate() -> Callable[[Any, Any, Any], Any]:
     """(x_{2i}, x_{2i+1}, a) ↦ R(a)·(x_{2i}, x_{2i+1}), from the SymPy formula
     (lambdified once; remembered across runs)."""
-
-    def make() -> Callable[[Any, Any, Any], Any]:
-        import sympy as sp
-
-        from explainer.symbolic import rope as sym_rope
-
-        even, odd, a = sp.symbols("even odd a", real=True)
-        turned = sym_rope.rope_pair(even, odd, a)
-        return sp.lambdify((even, odd, a), (turned[0], turned[1]), "numpy")
-
-    return remember.function("verify:rope rotation", make)
+    return remember.function("verify:rope rotation", _make_rotate)
 
 
 def rotate(x: np.ndarray, angles: np.ndarray) -> np.ndarray:
