@@ -31,10 +31,10 @@ CHINESE = "你 玩 游戏"  # words of the default preset's vocabulary, split at
 # sentence: its words on screen; MiniLM: WordPiece tokens, learned positions, the
 # pooled vector; SmolLM2: byte-level tokens, RoPE, a causal mask with grouped-query
 # attention, nine heads.
-SCENES_OF = {
-    "chinese": ("tokens", "attention", "cross-attention"),
-    "minilm": ("tokens", "position-embedding", "sentence-embedding"),
-    "smollm2": ("tokens", "rope", "attention", "multi-head"),
+SCENES_OF = {  # intro and outro: the model's own diagram, path and output
+    "chinese": ("intro", "tokens", "attention", "bridge", "cross-attention", "outro"),
+    "minilm": ("intro", "tokens", "position-embedding", "sentence-embedding", "outro"),
+    "smollm2": ("intro", "tokens", "rope", "attention", "multi-head", "outro"),
 }
 ARGS = {
     "default": ["--all"],
