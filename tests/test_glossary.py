@@ -40,8 +40,8 @@ def _prose(msgid: str) -> str:
     no markup."""
     text = re.sub(r"<code>.*?</code>|<i>.*?</i>|`[^`]*`", " ", msgid)  # code, titles
     text = re.sub(r"\{[^}]*\}|%\(\w+\)s|<[^>]+>", " ", text)
-    # d_model, commands, and the functions of formulas: Sublayer(x), softmax(z)
-    return re.sub(r"\b[\w.]+_\w+\b|\bexplainer \w+|\b\w+\(", " ", text)
+    # d_model, commands, options, and the functions of formulas: Sublayer(x)
+    return re.sub(r"\b[\w.]+_\w+\b|\bexplainer \w+|\b\w+\(|--[\w-]+", " ", text)
 
 
 def test_translations_use_the_glossary_words():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
+from explainer.i18n import _
 from explainer.tokenizer import check_text
 
 
@@ -95,7 +96,7 @@ def generate_command(
         if preset or weights_file:
             if model:
                 raise ValueError(
-                    "--model cannot be combined with --preset or --weights"
+                    _("--model cannot be combined with --preset or --weights")
                 )
             from explainer.cli.generate_toy import generate_toy, toy_weights
 
@@ -105,11 +106,13 @@ def generate_command(
         model = model or "smollm2"
         if sentence is not None:
             raise ValueError(
-                "--sentence is read by a toy encoder-decoder (--preset default); "
-                f"{model} continues a --prompt"
+                _(
+                    "--sentence is read by a toy encoder-decoder (--preset default); "
+                    "{model} continues a --prompt"
+                ).format(model=model)
             )
         if prompt is None:
-            raise ValueError('give --prompt (e.g. --prompt "Once upon a time")')
+            raise ValueError(_('give --prompt (e.g. --prompt "Once upon a time")'))
         try:
             sampling = Sampling(temperature, top_k, top_p, seed)
         except ValueError as err:  # name the option, not the field
@@ -117,17 +120,23 @@ def generate_command(
         loaded = load_model(model)
         if loaded.config.architecture != "decoder":
             raise ValueError(
-                f"{model} is an {loaded.config.architecture}: it does not generate "
-                "text; use --model smollm2"
+                _(
+                    "{model} is an {architecture}: it does not generate text; "
+                    "use --model smollm2"
+                ).format(model=model, architecture=loaded.config.architecture)
             )
         tokenizer = loaded.tokenizer.tokenizer
         ids = loaded.tokenizer.encode(prompt).ids
         if not ids:
-            raise ValueError("the prompt gives no tokens; give some text with --prompt")
+            raise ValueError(
+                _("the prompt gives no tokens; give some text with --prompt")
+            )
         if len(ids) > loaded.config.max_len:
             raise ValueError(
-                f"the prompt has {len(ids)} tokens but {model} reads at most "
-                f"{loaded.config.max_len}; shorten it"
+                _(
+                    "the prompt has {n} tokens but {model} reads at most {most}; "
+                    "shorten it"
+                ).format(n=len(ids), model=model, most=loaded.config.max_len)
             )
         click.echo(prompt, nl=False)
         new: list[int] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from explainer.i18n import _
 from explainer.presets import get_preset
 from explainer.tokenizer import Tokenizer
 from explainer.train.greedy import continue_ids, translate_ids
@@ -18,8 +19,10 @@ def toy_weights(preset: str | None, weights_file: str | None) -> Weights:
     spec = get_preset(preset or "default")
     if spec.weights is None:
         raise ValueError(
-            f"preset {spec.name!r} has random weights: it would generate noise; "
-            "use --preset default or --preset next-word, or --weights FILE"
+            _(
+                "preset {preset} has random weights: it would generate noise; "
+                "use --preset default or --preset next-word, or --weights FILE"
+            ).format(preset=repr(spec.name))
         )
     return shipped_weights(spec.weights)
 
@@ -33,8 +36,10 @@ def generate_toy(
     if cfg.architecture == "encoder-decoder":
         if not sentence:
             raise ValueError(
-                "an encoder-decoder translates a sentence: give --sentence "
-                '(e.g. --sentence "you win or you die")'
+                _(
+                    "an encoder-decoder translates a sentence: give --sentence "
+                    '(e.g. --sentence "you win or you die")'
+                )
             )
         source = tokenizer.encode(sentence)
         _warn_unknown(source.unknown)
@@ -43,14 +48,21 @@ def generate_toy(
     elif cfg.architecture == "decoder":
         if not prompt:
             raise ValueError(
-                'a decoder continues a prompt: give --prompt (e.g. --prompt "when you")'
+                _(
+                    "a decoder continues a prompt: give --prompt "
+                    '(e.g. --prompt "when you")'
+                )
             )
         start = tokenizer.encode(prompt)
         _warn_unknown(start.unknown)
         click.echo(" ".join(start.tokens), nl=False)
         tokens = continue_ids(cfg, weights.params, vocab, list(start.ids))
     else:
-        raise ValueError(f"an {cfg.architecture} does not generate text")
+        raise ValueError(
+            _("an {architecture} does not generate text").format(
+                architecture=cfg.architecture
+            )
+        )
     for count, token in enumerate(tokens):
         if count == max_new_tokens:
             break
@@ -61,4 +73,9 @@ def generate_toy(
 def _warn_unknown(words: tuple[str, ...]) -> None:
     if words:
         listed = ", ".join(repr(w) for w in dict.fromkeys(words))
-        click.echo(f"warning: not in the vocabulary, read as <unk>: {listed}", err=True)
+        click.echo(
+            _("warning: not in the vocabulary, read as <unk>: {words}").format(
+                words=listed
+            ),
+            err=True,
+        )

@@ -13,6 +13,7 @@ from explainer.backward import with_backward
 from explainer.cli.errors import user_errors
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
+from explainer.i18n import _
 from explainer.trace import Trace
 
 
@@ -45,8 +46,10 @@ def trace(setup: Setup, as_json: bool, out: str | None, backward: bool) -> None:
     with user_errors():
         if backward and setup.config.model:
             raise ValueError(
-                f"--backward is for the toy models, not the pretrained "
-                f"{setup.config.model}; drop --backward or --model"
+                _(
+                    "--backward is for the toy models, not the pretrained {model}; "
+                    "drop --backward or --model"
+                ).format(model=setup.config.model)
             )
         if out:
             refuse_overwriting_inputs(out, setup.inputs())
@@ -57,7 +60,7 @@ def trace(setup: Setup, as_json: bool, out: str | None, backward: bool) -> None:
         warn_unknown(result)
         if out:
             write_atomic(out, trace_json.dumps(result))
-            click.echo(f"wrote {out}", err=True)
+            click.echo(_("wrote {path}").format(path=out), err=True)
     if as_json:
         click.echo(trace_json.dumps(result), nl=False)
     elif not out:
@@ -71,14 +74,18 @@ def warn_unknown(result: Trace) -> None:
     if unknown and result.config.model:
         words = ", ".join(repr(w) for w in unknown)
         click.echo(
-            f"warning: {result.config.model}'s tokenizer reads as unknown: {words}",
+            _("warning: {model}'s tokenizer reads as unknown: {words}").format(
+                model=result.config.model, words=words
+            ),
             err=True,
         )
     elif unknown:
         words = ", ".join(repr(w) for w in unknown)
         click.echo(
-            f"warning: not in the vocabulary, read as <unk>: {words} "
-            "(give --corpus FILE to build the vocabulary from your own text)",
+            _(
+                "warning: not in the vocabulary, read as <unk>: {words} "
+                "(give --corpus FILE to build the vocabulary from your own text)"
+            ).format(words=words),
             err=True,
         )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from explainer.cli.errors import user_errors
+from explainer.i18n import _
 from explainer.presets import PRESETS, get_preset
 
 
@@ -18,7 +19,9 @@ def _steps(text: str | None) -> tuple[int, ...] | None:
         return tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise ValueError(
-            f"--checkpoints {text!r} is not a list of step numbers such as 0,10,50"
+            _(
+                "--checkpoints {text} is not a list of step numbers such as 0,10,50"
+            ).format(text=repr(text))
         ) from None
 
 
@@ -83,8 +86,10 @@ def train_command(
         if spec.task is None:
             trainable = ", ".join(p for p in PRESETS if PRESETS[p].task)
             raise ValueError(
-                f"preset {preset!r} is not trained (its weights stay random); "
-                f"train one of: {trainable}"
+                _(
+                    "preset {preset} is not trained (its weights stay random); "
+                    "train one of: {trainable}"
+                ).format(preset=repr(preset), trainable=trainable)
             )
         defaults = Settings()
         steps = defaults.steps if steps is None else steps
