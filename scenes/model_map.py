@@ -110,13 +110,14 @@ def top(trace: Trace) -> list[str]:
 def names(trace: Trace, stack: str) -> dict[str, str]:
     """The paper's name of each block of ``stack``."""
     causal = stack == "decoder"
+    shifted = causal and trace.config.architecture == "encoder-decoder"
     positions = "Positional Encoding"
     if trace.find(Op.ROPE):
-        positions = "Rotary positions (in attention)"
+        positions = "Rotary positions (in attention, not added)"
     elif trace.find(Op.POSITION_EMBEDDING):
         positions = "Position Embedding"
     return {
-        "embed": "Output Embedding" if causal else "Input Embedding",
+        "embed": "Output Embedding" if shifted else "Input Embedding",
         "pe": positions,
         "self_attn": "Masked Multi-Head Attention"
         if causal

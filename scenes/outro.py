@@ -27,7 +27,7 @@ from explainer.scenes.model_map import Place, stacks
 from explainer.scenes.token_text import vocab_word
 from manim import *
 
-from explainer.trace import Trace
+from explainer.trace import Op, Trace
 
 CARD_WIDTH = 2.9
 CARD_HEIGHT = 1.45
@@ -80,7 +80,7 @@ def path(trace: Trace) -> list[Step]:
         Step("Tokens", _short(tokens, 4), Place(first, None, "embed"), MUTED),
         Step("Ids", _short(ids, 6), Place(first, None, "embed"), MUTED),
         Step(
-            "Embeddings + positions",
+            "Embeddings" if trace.find(Op.ROPE) else "Embeddings + positions",
             shape(trace, first_input(trace, first)),
             Place(first, None, "pe"),
             ENCODER_COLOR if first == "encoder" else DECODER_COLOR,
