@@ -80,15 +80,18 @@ PROSE_WORDS = 6
 
 
 @functools.cache
-def _glossary() -> tuple[tuple[str, str], ...]:
-    """(Chinese, English) of every glossary term, the longest Chinese first (so
-    that 自注意力 is found before 注意力)."""
+def _glossary() -> tuple[tuple[str, str, bool], ...]:
+    """(Chinese, English, whether to name the English) of every glossary term, the
+    longest Chinese first (so that 自注意力 is found before 注意力)."""
     import tomllib
 
     path = Path(__file__).resolve().parents[1] / "locale" / "glossary.toml"
     terms = tomllib.loads(path.read_text(encoding="utf-8"))["term"]
     return tuple(
-        sorted(((t["zh"], t["en"][0]) for t in terms), key=lambda t: -len(t[0]))
+        sorted(
+            ((t["zh"], t["en"][0], t.get("annotate", True)) for t in terms),
+            key=lambda t: -len(t[0]),
+        )
     )
 
 
@@ -113,13 +116,13 @@ def first_uses(text: str, english: str = "") -> str:
         return text
     taken: list[tuple[int, int]] = []  # where the longer terms are
     notes: list[tuple[int, str]] = []
-    for zh, en in _glossary():
+    for zh, en, annotate in _glossary():
         spans = [(m.start(), m.end()) for m in re.finditer(re.escape(zh), text)]
         free = [
             (a, b) for a, b in spans if not any(c <= a and b <= d for c, d in taken)
         ]
         taken += spans
-        if zh in seen or not free:
+        if not annotate or zh in seen or not free:
             continue
         seen.add(zh)
         end = free[0][1]
