@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from explainer.i18n import _
 from explainer.report.tables import number
 from explainer.verify import CheckResult
 
@@ -94,7 +95,7 @@ class Checks:
     def proof(self, derivation: str) -> Proof:
         r = self._proofs.get(derivation)
         if r is None or r.skipped:
-            return Proof("none", "not proved in this run (explainer report --prove)")
+            return Proof("none", _("not proved in this run (explainer report --prove)"))
         return Proof("ok" if r.ok else "fail", r.detail or r.status)
 
     @property

@@ -141,7 +141,7 @@ class Builder:
                         value[h],
                         rows=rows,
                         cols=cols,
-                        caption=f"{caption} · head {h}",
+                        caption=_("{caption} · head {h}").format(caption=caption, h=h),
                         head=h,
                         max_cols=HEAD_MAX_COLS,
                         **kw,
