@@ -20,7 +20,6 @@ from explainer.scenes.common import (
     TraceMatrix,
     TraceScene,
     first_self_attention,
-    fit,
     stack_tokens,
     where,
     word,
@@ -123,8 +122,15 @@ class ScaledDotProductAttention(TraceScene):
         clash = q_name.get_right()[0] - (k_name.get_left()[0] - 0.3)
         if clash > 0:
             q_name.shift(clash * LEFT)
+        # Room on the right for the widest name to come (QKᵀ/√d_k, ÷√d_k).
+        room = Rectangle(
+            width=MathTex(r"QK^T / \sqrt{d_k}", font_size=30).width,
+            height=0.1,
+            stroke_opacity=0,
+            fill_opacity=0,
+        ).next_to(scores, RIGHT, 0.2)
         group = VGroup(
-            queries, q_labels, q_name, keys, k_labels, k_name, scores, s_name
+            queries, q_labels, q_name, keys, k_labels, k_name, scores, s_name, room
         )
         self.body(group)
         self.play(
@@ -217,14 +223,12 @@ class ScaledDotProductAttention(TraceScene):
         scaled = self.matrix(
             f"{prefix}.scaled", (h,), font_size=FONT, h_buff=scores.h_buff
         ).align_like(scores)
-        note = MathTex(
-            rf"\div \sqrt{{d_k}} = \div \sqrt{{{d_k}}}"
-            + (rf" = \div {math.isqrt(d_k)}" if math.isqrt(d_k) ** 2 == d_k else ""),
-            font_size=30,
-            color=HIGHLIGHT,
-        )
-        note.next_to(self.s_name, DOWN, buff=0.3, aligned_edge=LEFT)
-        fit(note, 6.9 - note.get_left()[0])  # under QKᵀ's name, where there is room
+        lines = [r"\div \sqrt{d_k}", rf"= \div \sqrt{{{d_k}}}"]
+        if math.isqrt(d_k) ** 2 == d_k:
+            lines.append(rf"= \div {math.isqrt(d_k)}")
+        note = VGroup(*(MathTex(line, font_size=30, color=HIGHLIGHT) for line in lines))
+        note.arrange(DOWN, buff=0.15, aligned_edge=LEFT)
+        note.next_to(self.s_name, UP, buff=0.3, aligned_edge=LEFT)  # free room
         self.play(
             FadeIn(note),
             *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
