@@ -79,7 +79,13 @@ def translations(lang: str) -> _gettext.NullTranslations:
     """The compiled catalog of ``lang``; English is the source text itself."""
     if check_language(lang, "language") == "en":
         return _gettext.NullTranslations()
-    return _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+    try:
+        return _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+    except FileNotFoundError:
+        raise ValueError(
+            f"the {lang} catalog {DOMAIN}.mo is missing from {LOCALE_DIR}: "
+            "run scripts/i18n.sh (or reinstall explainer)"
+        ) from None
 
 
 def current() -> str:
