@@ -174,4 +174,6 @@ class PositionalEncoding(TraceScene):
             ),
             run_time=1.2,
         )
+        # the camera moves in on the result, to read its numbers larger
+        self.play(*self.zoom(VGroup(sum_labels, sum_mob, s_name), most=1.5))
         self.finish(1.5)
