@@ -10,6 +10,14 @@
   var frame = document.getElementById("live-report");
   var busy = false;
 
+  /* One of the page's sentences (data-* of the form, in the page's language),
+     {name}s filled in. */
+  function words(name, values) {
+    return form.dataset[name].replace(/\{(\w+)\}/g, function (all, key) {
+      return String(values ? values[key] : all);
+    });
+  }
+
   var sampling = document.getElementById("live-sampling");
 
   function body(generating) {
@@ -45,24 +53,24 @@
 
   function failed(response) {
     return response.json().then(function (data) {
-      say(data.error || ("error " + response.status), true);
-    }, function () { say("error " + response.status, true); });
+      say(data.error || words("error", { status: response.status }), true);
+    }, function () { say(words("error", { status: response.status }), true); });
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (busy) { return; }
     busy = true;
-    say("tracing…", false);
+    say(words("tracing"), false);
     fetch("/api/report", { method: "POST", body: body(false),
                            headers: { "Content-Type": "application/json" } })
       .then(function (response) {
         if (!response.ok) { return failed(response); }
         return response.text().then(function (html) {
           frame.srcdoc = html;
-          say("traced: " + sentence.value, false);
+          say(words("traced", { sentence: sentence.value }), false);
         });
-      }, function () { say("the server did not answer", true); })
+      }, function () { say(words("noAnswer"), true); })
       .then(function () { busy = false; });
   });
 
@@ -72,7 +80,7 @@
     tokens.textContent = "";
     top.textContent = "";
     caption.textContent = "";
-    say("generating…", false);
+    say(words("generating"), false);
     fetch("/api/generate", { method: "POST", body: body(true),
                              headers: { "Content-Type": "application/json" } })
       .then(function (response) {
@@ -91,7 +99,7 @@
           });
         }
         return read();
-      }, function () { say("the server did not answer", true); })
+      }, function () { say(words("noAnswer"), true); })
       .then(function () { busy = false; });
   });
 
@@ -142,12 +150,11 @@
     } else if (name === "token") {
       tokens.textContent += value.text;
       steps += 1;
-      caption.textContent = "Step " + steps + ": the " + value.top.length +
-        " most probable tokens, p = softmax(z / T) before top-k and top-p" +
-        " (T = 1 when greedy). It took " + JSON.stringify(chosen(value)) + ".";
+      caption.textContent = words("step", { step: steps, n: value.top.length,
+                                            token: JSON.stringify(chosen(value)) });
       showTop(value.top);
     } else if (name === "done") {
-      say("generated " + value.new_tokens + " tokens", false);
+      say(words("generated", { n: value.new_tokens }), false);
     } else if (name === "error") {
       say(value.error, true);
     }

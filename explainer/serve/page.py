@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from explainer.i18n import N_, _
 from explainer.presets import PRESETS
 from explainer.serve.limits import LIVE_PRESETS, MAX_NEW_TOKENS, MAX_SENTENCE_CHARS
 
@@ -28,32 +29,46 @@ class Choice:
     label: str
 
 
+ARCHITECTURES = {
+    "encoder-decoder": N_("toy encoder-decoder"),
+    "encoder": N_("toy encoder"),
+    "decoder": N_("toy decoder"),
+}
+"""A live preset's architecture, as the picker names it."""
+
+
 def choices() -> list[Choice]:
-    """The models of the picker: the live presets, then the pretrained models."""
+    """The models of the picker: the live presets, then the pretrained models,
+    named in the language in use."""
     from explainer.config import MODELS
 
     tasks = {
-        "translation": "trained: translates English → Chinese",
-        "next-word": "trained: predicts the next word",
+        "translation": N_("trained: translates English → Chinese"),
+        "next-word": N_("trained: predicts the next word"),
     }
     out = []
     for name in LIVE_PRESETS:
         preset = PRESETS[name]
-        what = tasks.get(preset.task or "", "trained") if preset.weights else None
+        what = tasks.get(preset.task or "", N_("trained")) if preset.weights else None
         arch = preset.config.get("architecture", "encoder-decoder")
-        label = f"{name} (toy {arch}, {what or 'random weights'})"
+        label = _("{name} ({architecture}, {weights})").format(
+            name=name,
+            architecture=_(ARCHITECTURES[arch]) if arch in ARCHITECTURES else arch,
+            weights=_(what or N_("random weights")),
+        )
         out.append(Choice(f"preset:{name}", label))
     labels = {
-        "minilm": "MiniLM (pretrained encoder)",
-        "smollm2": "SmolLM2 (pretrained)",
+        "minilm": N_("MiniLM (pretrained encoder)"),
+        "smollm2": N_("SmolLM2 (pretrained)"),
     }
     for name in MODELS:
-        out.append(Choice(f"model:{name}", labels.get(name, name)))
+        out.append(Choice(f"model:{name}", _(labels[name]) if name in labels else name))
     return out
 
 
 def render_page(sentence: str, report: str) -> str:
-    """The live page around ``report`` (the report page of ``sentence``)."""
+    """The live page around ``report`` (the report page of ``sentence``), in the
+    language in use (:mod:`explainer.i18n`), as the report is."""
     from explainer.report.build import environment
 
     return (
