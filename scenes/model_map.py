@@ -315,6 +315,8 @@ def corner_map(trace: Trace, place: Place, height: float = 1.05) -> ModelDiagram
     diagram = ModelDiagram(trace, None, None, arrows=False)
     for block in diagram.blocks.values():  # small: solid blocks, no outlines
         block.fill_target.set_fill(opacity=0.55).set_stroke(width=0)
+    for stack in diagram.frames:  # the ⊕ of the positions: big enough to see lit
+        diagram.blocks[(stack, "pe")].scale(1.8)
     for frame in diagram.frames.values():
         frame.set_stroke(width=1.5)
     for stack, track in diagram.tracks.items():
