@@ -165,3 +165,13 @@ def test_english_script_words():
         "Step {step}: the {n} most probable tokens, p = softmax(z / T) before "
         "top-k and top-p (T = 1 when greedy). It took {token}."
     )
+
+
+def test_errors_the_page_shows_are_chinese():
+    from explainer.serve.errors import ApiError
+    from explainer.serve.inputs import text
+
+    for lang, expected in (("zh", HAN), ("en", re.compile("^the sentence is empty"))):
+        with i18n.language(lang), pytest.raises(ApiError) as caught:
+            text({"sentence": "   "}, "sentence")
+        assert expected.search(caught.value.message), caught.value.message

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from explainer import numeric
+from explainer.i18n import _
 from explainer.serve import inputs
 from explainer.serve.errors import ApiError, library_errors
 from explainer.serve.limits import MAX_NEW_TOKENS
@@ -95,8 +96,10 @@ def _toy(
     setup = models.setup(raw)
     if setup.weights is None:
         raise ApiError(
-            f"preset {raw['preset']!r} has random weights: it would generate noise; "
-            "use the default or next-word preset"
+            _(
+                "preset {preset} has random weights: it would generate noise; "
+                "use the default or next-word preset"
+            ).format(preset=repr(raw["preset"]))
         )
     cfg, params, tokenizer = setup.config, setup.weights.params, setup.tokenizer
     assert tokenizer is not None
@@ -153,17 +156,21 @@ def _pretrained(
     loaded = load_model(name)
     if loaded.config.architecture != "decoder":
         raise ApiError(
-            f"{name} is an {loaded.config.architecture}: it does not generate text; "
-            'use "model": "smollm2"'
+            _(
+                "{model} is an {architecture}: it does not generate text; "
+                'use "model": "smollm2"'
+            ).format(model=name, architecture=loaded.config.architecture)
         )
     encoding = loaded.tokenizer.encode(raw["sentence"])
     ids = list(encoding.ids)
     if not ids:
-        raise ApiError("the sentence gives no tokens; type a few words")
+        raise ApiError(_("the sentence gives no tokens; type a few words"))
     if len(ids) > loaded.config.max_len:
         raise ApiError(
-            f"the sentence has {len(ids)} tokens but {name} reads at most "
-            f"{loaded.config.max_len}; shorten it"
+            _(
+                "the sentence has {n} tokens but {model} reads at most {max_len}; "
+                "shorten it"
+            ).format(n=len(ids), model=name, max_len=loaded.config.max_len)
         )
     # The library's loop, with the model's forward pass wrapped to keep each
     # step's logits: the distribution the token was drawn from is softmax(z / T)

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from explainer.cli.options import _option_keys
+from explainer.i18n import _
 from explainer.presets import PRESETS
 from explainer.serve.errors import ApiError
 from explainer.serve.limits import LIVE_PRESETS, MAX_BODY_BYTES, MAX_SENTENCE_CHARS
@@ -69,11 +70,13 @@ def text(data: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise ApiError(f"{name} must be a string, not {_json(value)}")
     if not value.strip():
-        raise ApiError(f"the {name} is empty; type a few words")
+        raise ApiError(_("the {name} is empty; type a few words").format(name=name))
     if len(value) > MAX_SENTENCE_CHARS:
         raise ApiError(
-            f"the {name} has {len(value)} characters; at most {MAX_SENTENCE_CHARS} "
-            "are accepted, shorten it"
+            _(
+                "the {name} has {n} characters; at most {limit} are accepted, "
+                "shorten it"
+            ).format(name=name, n=len(value), limit=MAX_SENTENCE_CHARS)
         )
     try:
         return check_text(value, name)
