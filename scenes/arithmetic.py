@@ -428,9 +428,15 @@ def worked_dot(
     a_values, a_source = _vector(trace, a)
     b_values, b_source = _vector(trace, b)
     cols = shown_terms(len(a_values))
+    from explainer.scenes.common import TraceMatrix
+
+    # One column spacing for both vectors: the wider numbers' (entry under entry).
+    spacing = max(
+        TraceMatrix(values[None, :], cols=cols, font_size=FONT).h_buff
+        for values in (a_values, b_values)
+    )
     vecs = []
     for (stage, index, row, transposed), color in zip((a, b), colors, strict=True):
-        kwargs = {"h_buff": vecs[0].h_buff} if vecs else {}
         vec = scene.matrix(
             stage,
             index,
@@ -438,7 +444,7 @@ def worked_dot(
             rows=[row],
             cols=cols,
             font_size=FONT,
-            **kwargs,
+            h_buff=spacing,
         )
         vecs.append(vec.set_color(color))
     value = float(np.asarray(trace[result[0]])[result[1]])

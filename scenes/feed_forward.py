@@ -101,7 +101,7 @@ class FeedForward(TraceScene):
             (w_name, (), 0, True),
             (stage, (0, 0)),
             lhs=lhs,
-            names=(a_tex, rf"{{{w_tex}}}_{{:,1}}"),
+            names=(a_tex, rf"({w_tex})_{{:,1}}"),
             words=(self.tokens[0], ""),
             colors=(WHITE, HIGHLIGHT),
             view=view,
