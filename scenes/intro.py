@@ -115,11 +115,19 @@ class Introduction(TraceScene):
         columns = stacks(trace)
         for stack in columns:
             tokens = stack_tokens(trace, stack)
-            shown = " ".join(tokens[:4]) + (" …" if len(tokens) > 4 else "")
             name = "Inputs" if stack == "encoder" else "Outputs (shifted right)"
             if trace.config.architecture == "decoder":
                 name = "Inputs"
-            label = fit(text(f"{name}: {shown}", LABEL_SIZE, MUTED), 4.2)
+            # As many of the first four tokens as fit at the label size: wide
+            # (CJK) tokens are dropped for "…" rather than shrunk under 12 px.
+            for count in range(min(4, len(tokens)), 0, -1):
+                more = " …" if len(tokens) > count else ""
+                label = text(
+                    f"{name}: {' '.join(tokens[:count])}{more}", LABEL_SIZE, MUTED
+                )
+                if label.width <= 4.2:
+                    break
+            label = fit(label, 4.2)
             label.next_to(diagram.blocks[(stack, "embed")], DOWN, buff=0.2)
             group.add(label)
         parts = top(trace)

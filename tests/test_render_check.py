@@ -4,12 +4,15 @@ SmolLM2's scenes keep the reading pace (each caption 1.0 s + 0.3 s per word, the
 one gone before the next), show no text under 12 px at the default quality (720p),
 nothing off the frame, no two texts overlapping, no caption over an empty picture.
 
-Marked slow: each scene's ``construct`` runs (nothing is drawn). The 22 checks take
-about 4.5 minutes of CPU (one core; 15 minutes' wall time on a shared two-core
-machine at load 8), most of it the default preset's twelve scenes.
+Marked slow: each scene's ``construct`` runs (nothing is drawn). Most of the time
+is the default preset's scenes, one command each so that pytest-xdist's workers
+share them.
 """
 
+import contextlib
 import importlib.util
+import io
+import os
 from collections.abc import Callable
 
 import pytest
@@ -17,10 +20,11 @@ import pytest
 pytest.importorskip("manim")
 
 import explainer.cli.render_cmd as render_cmd
+from explainer import trace_json
 from explainer.cli import main
 from explainer.cli.check_table import check_table
 from explainer.models import minilm, smollm2
-from explainer.render import SCENES
+from explainer.render import SCENES, available
 from explainer.render.lint import SceneLint
 
 pytestmark = pytest.mark.slow
@@ -36,8 +40,7 @@ SCENES_OF = {  # intro and outro: the model's own diagram, path and output
     "minilm": ("intro", "tokens", "position-embedding", "sentence-embedding", "outro"),
     "smollm2": ("intro", "tokens", "rope", "attention", "multi-head", "outro"),
 }
-ARGS = {
-    "default": ["--all"],
+ARGS = {  # the default preset: each scene by name (see checked)
     "chinese": ["--sentence", CHINESE, *SCENES_OF["chinese"]],
     "minilm": ["--model", "minilm", *SCENES_OF["minilm"]],
     "smollm2": ["--model", "smollm2", *SCENES_OF["smollm2"]],
@@ -46,14 +49,32 @@ PACKAGES = {"minilm": minilm, "smollm2": smollm2}
 
 
 @pytest.fixture(scope="module")
-def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
+def default_scenes() -> set[str]:
+    """The scenes the default preset has (those ``--all`` renders), from the trace
+    ``explainer trace --json`` prints, run in this process."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit) as done:
+        main(["trace", "--json"])
+    assert done.value.code == 0
+    trace = trace_json.loads(buffer.getvalue())
+    return {spec.name for spec in available(SCENES.values(), trace)}
+
+
+@pytest.fixture(scope="module")
+def checked(
+    request, tmp_path_factory, default_scenes
+) -> Callable[[str, str], SceneLint]:
     """``checked(case, scene)``: what ``explainer render --check`` found in that
-    scene of that case (``default``, ``chinese``, ``minilm``, ``smollm2``); each
-    case is one run of the command, in this process. The compiled LaTeX is kept in
-    pytest's cache folder if there is one (keyed by the formula's text)."""
+    scene of that case (``default``, ``chinese``, ``minilm``, ``smollm2``). The
+    default preset's scenes are checked one command each, so that pytest-xdist
+    shares them between its workers; each other case is one run of the command, in
+    this process. The compiled LaTeX is kept in pytest's cache folder if there is
+    one (keyed by the formula's text; one folder per xdist worker, so that no two
+    processes compile into the same file at once)."""
     cache = getattr(request.config, "cache", None)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if cache is not None:
-        media = cache.mkdir("render-check-media")
+        media = cache.mkdir(f"render-check-media-{worker}")
     else:
         media = tmp_path_factory.mktemp("media")
     done: dict[str, dict[str, SceneLint]] = {}
@@ -62,7 +83,10 @@ def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
         module = PACKAGES.get(case)
         if module is not None and importlib.util.find_spec(module.MODULE) is None:
             pytest.skip(f"model package missing: {module.INSTALL}")
-        if case not in done:
+        if case == "default" and scene not in default_scenes:
+            pytest.skip(f"{case} has no {scene} scene")
+        key = f"default-{scene}" if case == "default" else case
+        if key not in done:
             found: list[SceneLint] = []
             lint = render_cmd.lint_specs
 
@@ -70,16 +94,17 @@ def checked(request, tmp_path_factory) -> Callable[[str, str], SceneLint]:
                 found.extend(lint(*args, **kwargs))
                 return found
 
-            argv = ["render", "--check", "--media-dir", str(media), *ARGS[case]]
+            args = [scene] if case == "default" else ARGS[case]
+            argv = ["render", "--check", "--media-dir", str(media), *args]
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(render_cmd, "lint_specs", keep)
                 with pytest.raises(SystemExit) as exit_code:
                     main(argv)
             assert exit_code.value.code in (0, 1)  # 1: a problem, shown below
-            done[case] = {r.name: r for r in found}
-        if scene not in done[case]:
+            done[key] = {r.name: r for r in found}
+        if scene not in done[key]:
             pytest.skip(f"{case} has no {scene} scene")
-        return done[case][scene]
+        return done[key][scene]
 
     return run
 
