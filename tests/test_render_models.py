@@ -37,29 +37,35 @@ ALL_MODELS = [needs("minilm"), needs("smollm2")]
 # self-attention, no encoder (no cross-attention), and next-token logits.
 APPLIES = {
     "minilm": [
+        "intro",
         "tokens",
         "embedding",
         "position-embedding",
         "projections",
-        "attention",
         "softmax",
+        "attention",
+        "scaling",
         "multi-head",
         "layer-norm",
         "feed-forward",
         "sentence-embedding",
+        "outro",
     ],
     "smollm2": [
+        "intro",
         "tokens",
         "embedding",
         "projections",
         "rope",
-        "attention",
         "softmax",
+        "attention",
+        "scaling",
         "multi-head",
         "layer-norm",
         "feed-forward",
         "causal-mask",
         "output",
+        "outro",
     ],
 }
 # A named scene the model lacks, and words its error must contain.
