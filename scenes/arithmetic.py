@@ -58,28 +58,6 @@ def shown_terms(size: int, limit: int = TERM_LIMIT) -> list[int | None]:
     return [*range(limit - 2), None, size - 1]
 
 
-def apportion(terms: Sequence[float], total: float) -> list[float]:
-    """``terms`` rounded to DECIMALS places so that they add up to ``total`` as
-    shown (largest remainders): each within one last place of its true value.
-    Falls back to plain rounding if no such rounding exists.
-
-    >>> apportion([0.426, 0.688, 2.379, -2.192], 1.301)
-    [0.42, 0.69, 2.38, -2.19]
-    >>> apportion([0.333, 0.333, 0.334], 1.0)
-    [0.33, 0.33, 0.34]
-    """
-    scale = 10**DECIMALS
-    units = [float(t) * scale for t in terms]
-    floors = [int(np.floor(u)) for u in units]
-    extra = round(display_value(total) * scale) - sum(floors)
-    if not 0 <= extra <= len(units):
-        return [display_value(t) for t in terms]
-    order = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
-    for i in order[:extra]:
-        floors[i] += 1
-    return [display_value(f / scale) for f in floors]
-
-
 def _factor(value: float, color: ManimColor, font_size: float) -> VGroup:
     """A factor, in parentheses if negative; ``group.value`` is the number's mob."""
     mob = number(value, DECIMALS, font_size).set_fill(color)
@@ -134,18 +112,13 @@ class DotProduct(VGroup):
         self.products: list[float] = []
         self.bias = None if bias is None else display_value(bias)
         self.lhs = MathTex(lhs + " =", font_size=font_size + 4)
-        # The pairs a_i · b_i, wrapped into lines no wider than ``width``; the
-        # products of the trace's numbers, rounded so that, when every term is
-        # shown, they add up to the result as shown.
+        # The pairs a_i · b_i, wrapped into lines no wider than ``width``; each
+        # product of the trace's numbers rounded on its own, so that every term
+        # is right as shown (the sum then reads ≈ if the rounded terms miss the
+        # rounded result by a last place).
         exact = None not in self.shown
         picked = [i for i in self.shown if i is not None]
-        true = [float(a[i] * b[i]) for i in picked]
-        base = 0.0 if bias is None else self.bias
-        self.products = (
-            apportion(true, float(result) - base)
-            if exact
-            else [display_value(t) for t in true]
-        )
+        self.products = [display_value(float(a[i] * b[i])) for i in picked]
         items: list[VMobject] = []
         for i in self.shown:
             if i is None:
@@ -289,13 +262,8 @@ class WeightedRows(VGroup):
 
         keys = [j for j in self.rows if j is not None]
         for c in (c for c in self.cols if c is not None):
-            true = [float(weights[j] * values[j, c]) for j in keys]
-            shown = (
-                apportion(true, float(output[c]))
-                if None not in self.rows
-                else [display_value(t) for t in true]
-            )
-            self.scaled.update({(j, c): v for j, v in zip(keys, shown, strict=True)})
+            for j in keys:  # each scaled entry rounded on its own, as shown
+                self.scaled[(j, c)] = display_value(float(weights[j] * values[j, c]))
         self.weight_mobs, self.value_rows, self.scaled_rows = VGroup(), [], []
         self.labels, self.times = VGroup(), VGroup()
         x0 = 0.0
@@ -342,7 +310,15 @@ class WeightedRows(VGroup):
             if c is not None
         }
         self.total = row_of(dict(self.total_mobs), y - 0.3, x1)
-        self.sum_sign = sign(r"\Sigma", font_size).next_to(self.total, LEFT, 0.3)
+        # Σ, or Σ ≈ when a column's rounded entries miss its rounded total.
+        self.equal = None in self.rows or all(
+            round(sum(self.scaled[(j, c)] for j in keys), DECIMALS) + 0.0
+            == display_value(output[c])
+            for c in self.cols
+            if c is not None
+        )
+        total_sign = r"\Sigma" if self.equal else r"\Sigma\,\approx"
+        self.sum_sign = sign(total_sign, font_size).next_to(self.total, LEFT, 0.3)
         self.add(self.labels, self.weight_mobs, self.times)
         self.add(*(r for r in self.value_rows if r is not None))
         self.add(*(r for r in self.scaled_rows if r is not None), self.equals)

@@ -1,6 +1,7 @@
 """The arithmetic the scenes write out is the trace's: each term recomputed here
-from the trace's own rows and columns, each sum equal to the trace's result as
-shown."""
+from the trace's own rows and columns and rounded on its own, each sum written
+"=" when the rounded terms add up to the rounded result and "≈" when they miss
+it by a last place."""
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ from explainer.render import SCENES
 from explainer.render.worker import render_scene
 
 SMALL = {"pixel_width": 480, "pixel_height": 270}
-LAST = 0.01 + 1e-9  # one last decimal place, as shown
 
 
 def _at(trace, source):
@@ -21,8 +21,8 @@ def _at(trace, source):
 
 def check_dot(trace, dot):
     """a · b (+ bias) as written: factors and result are the trace's numbers as
-    shown, each product within a last place of a_i b_i, the products (and bias)
-    adding up to the result as shown."""
+    shown, each product a_i b_i rounded on its own; "=" if the shown products (and
+    bias) add up to the shown result, else "≈" and they miss it by a little."""
     a, b = _at(trace, dot.sources["a"]), _at(trace, dot.sources["b"])
     result = float(_at(trace, dot.sources["result"]))
     bias = float(_at(trace, dot.sources["bias"])) if "bias" in dot.sources else 0.0
@@ -33,39 +33,31 @@ def check_dot(trace, dot):
     for i, (fa, fb), p in zip(picked, dot.factors, dot.products, strict=True):
         assert fa.number == round(a[i], 2) + 0.0
         assert fb.number == round(b[i], 2) + 0.0
-        assert abs(p - a[i] * b[i]) <= LAST
+        assert p == round(a[i] * b[i], 2) + 0.0
     assert dot.total.number == round(result, 2) + 0.0
-    if None not in dot.shown:  # every term shown: they add up on screen
-        assert dot.relation == "="
-        assert round(sum(dot.products) + (dot.bias or 0.0), 2) == dot.total.number
+    if None not in dot.shown:  # every term shown: = exactly when they add up
+        shown_sum = round(sum(dot.products) + (dot.bias or 0.0), 2) + 0.0
+        assert dot.relation == ("=" if shown_sum == dot.total.number else r"\approx")
+        assert abs(shown_sum - dot.total.number) <= len(picked) * 0.005 + 0.01
 
 
 def check_weighted(trace, rows):
-    """Σ_j w_j v_j: every scaled entry within a last place of w_j v_jc, columns
-    adding up to the trace's output row as shown."""
+    """Σ_j w_j v_j: every scaled entry w_j v_jc rounded on its own, the totals the
+    trace's output row as shown; Σ, or Σ ≈ when a column's entries miss it."""
     w = _at(trace, rows.sources["weights"])
     v = _at(trace, rows.sources["values"])
     out = _at(trace, rows.sources["result"])
     np.testing.assert_allclose(w @ v, out, rtol=1e-4, atol=1e-5)
+    sums_match = True
     for c in (c for c in rows.cols if c is not None):
         keys = [j for j in rows.rows if j is not None]
         for j in keys:
-            assert abs(rows.scaled[(j, c)] - w[j] * v[j, c]) <= LAST
+            assert rows.scaled[(j, c)] == round(w[j] * v[j, c], 2) + 0.0
         assert rows.total_mobs[c].number == round(out[c], 2) + 0.0
         if None not in rows.rows:
-            total = sum(rows.scaled[(j, c)] for j in keys)
-            assert round(total, 2) == rows.total_mobs[c].number
-
-
-def test_apportioned_terms_add_up_and_stay_within_a_last_place():
-    from explainer.scenes.arithmetic import apportion
-
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        terms = rng.normal(0, 2, rng.integers(1, 9))
-        shown = apportion(terms, terms.sum())
-        assert round(sum(shown), 2) == round(terms.sum(), 2) + 0.0
-        assert np.all(np.abs(np.array(shown) - terms) <= LAST)
+            total = round(sum(rows.scaled[(j, c)] for j in keys), 2) + 0.0
+            sums_match &= total == rows.total_mobs[c].number
+    assert rows.equal == (None in rows.rows or sums_match)
 
 
 @pytest.mark.slow
