@@ -118,14 +118,15 @@ class Introduction(TraceScene):
             name = "Inputs" if stack == "encoder" else "Outputs (shifted right)"
             if trace.config.architecture == "decoder":
                 name = "Inputs"
-            # As many of the first four tokens as fit at the label size: wide
-            # (CJK) tokens are dropped for "…" rather than shrunk under 12 px.
+            # As many of the first four tokens as fit in 4.2 units without
+            # shrinking the label below 0.62 of its size (12 px at 720p is about
+            # 0.56): wide (CJK) tokens are dropped for "…" rather than shrunk.
             for count in range(min(4, len(tokens)), 0, -1):
                 more = " …" if len(tokens) > count else ""
                 label = text(
                     f"{name}: {' '.join(tokens[:count])}{more}", LABEL_SIZE, MUTED
                 )
-                if label.width <= 4.2:
+                if label.width * 0.62 <= 4.2:
                     break
             label = fit(label, 4.2)
             label.next_to(diagram.blocks[(stack, "embed")], DOWN, buff=0.2)
