@@ -105,8 +105,8 @@ class EncoderToDecoder(TraceScene):
             FadeIn(kv, where, shift=0.2 * DOWN),
             GrowArrow(arrow),
             *self.caption(
-                f"All {n} decoder layers read the same M: "
-                "it gives the keys and values of cross-attention"
+                f"{readers(n)} the same M: it gives the keys and values of "
+                "cross-attention"
             ),
             run_time=1.2,
         )
@@ -120,3 +120,15 @@ class EncoderToDecoder(TraceScene):
             run_time=1.0,
         )
         self.finish(1.5)
+
+
+def readers(n: int) -> str:
+    """Who reads M, in words: "The decoder layer reads", "Both decoder layers
+    read", "All 6 decoder layers read".
+
+    >>> readers(2)
+    'Both decoder layers read'
+    """
+    if n == 1:
+        return "The decoder layer reads"
+    return ("Both" if n == 2 else f"All {n}") + " decoder layers read"
