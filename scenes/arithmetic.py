@@ -142,7 +142,9 @@ class DotProduct(VGroup):
                 continue
             op, mob = _signed(values[k], n == 0, font_size)
             mob.number = values[k]  # the signed value this term stands for
-            terms += [op, mob]
+            # the first term has no operator: an empty mobject would be laid
+            # out at the origin and pull the term onto the "="
+            terms += [op, mob] if n else [mob]
             self.product_mobs.append(mob)
             k += 1
         if bias is not None:
