@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import inspect
 import json
-import os
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -53,15 +52,10 @@ MODULES = (
 def cache_path() -> Path | None:
     """Where the functions are remembered; None when caching is off (the folder
     and the switch of :func:`explainer.verify.derivations.cache_path`)."""
-    if os.environ.get("EXPLAINER_NO_CACHE", "0") not in ("", "0"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder: nowhere to remember
-            return None
-    return Path(base) / "explainer" / FILE_NAME
+    from explainer.verify.derivations import cache_path as proofs_path
+
+    proofs = proofs_path()
+    return None if proofs is None else proofs.with_name(FILE_NAME)
 
 
 def sympy_version() -> str:
