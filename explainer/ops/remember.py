@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from explainer.atomic import write_atomic
+from explainer.keyed_file import read_keyed, write_keyed
 
 FILE_NAME = "lambdified.json"
 FORMAT = "lambdified 1"  # part of the key: what an entry holds
@@ -221,14 +221,8 @@ def _load(entry: Any) -> Callable[..., Any] | None:
 def _store() -> dict[str, Any]:
     """The remembered entries of this source (empty if none, or another's)."""
     empty: dict[str, Any] = {"functions": {}, "values": {}}
-    path = cache_path()
-    if path is None:
-        return empty
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return empty
-    if not isinstance(data, dict) or data.get("key") != source_key():
+    data = read_keyed(cache_path(), source_key())
+    if data is None:
         return empty
     functions, values = data.get("functions"), data.get("values")
     if not isinstance(functions, dict) or not isinstance(values, dict):
@@ -237,15 +231,8 @@ def _store() -> dict[str, Any]:
 
 
 def _save(store: dict[str, Any]) -> None:
-    path = cache_path()
-    if path is None:
-        return
     payload = {"key": source_key(), **store}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps(payload, ensure_ascii=False, sort_keys=True))
-    except OSError:  # a read-only home only costs the next run the time
-        pass
+    write_keyed(cache_path(), json.dumps(payload, ensure_ascii=False, sort_keys=True))
 
 
 def forget() -> None:

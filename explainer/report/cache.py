@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from markupsafe import Markup
 
-from explainer.atomic import write_atomic
+from explainer.keyed_file import read_keyed, write_keyed
 from explainer.ops.remember import sympy_version
 from explainer.verify.derivations import cache_path
 
@@ -94,29 +94,14 @@ def remembered(*types: type) -> Callable[[Callable[[str], T]], Callable[[str], T
 @functools.cache
 def _store() -> dict[str, Any]:
     """The remembered views of this source (empty if none or another source's)."""
-    path = file_path()
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("key") != source_key():
-        return {}
-    views = data.get("views")
+    data = read_keyed(file_path(), source_key())
+    views = None if data is None else data.get("views")
     return views if isinstance(views, dict) else {}
 
 
 def _save(store: dict[str, Any]) -> None:
-    path = file_path()
-    if path is None:
-        return
     payload = {"key": source_key(), "views": store}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps(payload, ensure_ascii=False, sort_keys=True))
-    except OSError:  # a read-only home only costs the next run the time
-        pass
+    write_keyed(file_path(), json.dumps(payload, ensure_ascii=False, sort_keys=True))
 
 
 def _encode(value: Any) -> Any:

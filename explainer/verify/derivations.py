@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explainer.atomic import write_atomic
+from explainer.keyed_file import read_keyed, write_keyed
 from explainer.verify.result import CheckResult
 
 if TYPE_CHECKING:
@@ -165,14 +165,8 @@ def cache_path() -> Path | None:
 
 
 def _read_cache(key: str) -> dict[str, dict[str, int]] | None:
-    path = cache_path()
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    data = read_keyed(cache_path(), key)
+    if data is None:
         return None
     proved = data.get("proved")
     if not isinstance(proved, dict) or sorted(proved) != list_derivations():
@@ -194,11 +188,4 @@ def _counts(counts: object) -> bool:
 
 
 def _write_cache(key: str, proved: dict[str, dict[str, int]]) -> None:
-    path = cache_path()
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"key": key, "proved": proved}, indent=1))
-    except OSError:  # a read-only home only costs the next run a second
-        pass
+    write_keyed(cache_path(), json.dumps({"key": key, "proved": proved}, indent=1))
