@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from explainer.scenes.caption_lines import is_wide, split_lines
 from explainer.scenes.model_map import Place, corner_map, locate
 from explainer.scenes.token_text import shown_tokens
 from manim import *
@@ -155,6 +156,62 @@ def text(content: str, font_size: float = 28, color: ManimColor = WHITE) -> VMob
     The result is flat (see :func:`flatten`); ``.text`` holds ``content``.
     """
     mob = _text(content, TEXT_FONT, font_size).copy().set_fill(color, opacity=1)
+    mob.text = content
+    return mob
+
+
+CAPTION_SIZE = 24
+CAPTION_WIDTH = 13.4
+
+
+@functools.lru_cache(maxsize=256)
+def _char_widths(content: str) -> tuple[float, ...]:
+    """Each character's advance in ``content`` set on one line at the caption's
+    size: from one glyph's left edge to the next one's (spaces: 0, their room is
+    in the character before). Proportional to a rough estimate if the glyphs do
+    not match the characters one to one."""
+    glyphs = Text(content, font=TEXT_FONT, font_size=CAPTION_SIZE).submobjects
+    inked = [i for i, char in enumerate(content) if not char.isspace()]
+    widths = [0.0] * len(content)
+    if len(glyphs) != len(inked):  # ligatures: estimate, 2 per wide character
+        total = sum(2 if is_wide(content[i]) else 1 for i in inked)
+        line = sum(glyph.width for glyph in glyphs) or 1.0
+        for i in inked:
+            widths[i] = line * (2 if is_wide(content[i]) else 1) / total
+        return tuple(widths)
+    for k, i in enumerate(inked):
+        glyph = glyphs[k]
+        if k + 1 < len(glyphs):
+            widths[i] = glyphs[k + 1].get_left()[0] - glyph.get_left()[0]
+        else:
+            widths[i] = glyph.width
+    return tuple(widths)
+
+
+@functools.lru_cache(maxsize=256)
+def _caption(content: str) -> VMobject:
+    if not content.strip():
+        return VMobject()
+    lines = split_lines(content, CAPTION_WIDTH, _char_widths(content))
+    if len(lines) == 1:
+        return _text(content, TEXT_FONT, CAPTION_SIZE)
+    mob = Text("\n".join(lines), font=TEXT_FONT, font_size=CAPTION_SIZE)
+    counts = [sum(1 for char in line if not char.isspace()) for line in lines]
+    if sum(counts) == len(mob.submobjects):  # each line centred under the other
+        start = 0
+        for count in counts:
+            line = VGroup(*mob.submobjects[start : start + count])
+            line.shift(-line.get_center()[0] * RIGHT)
+            start += count
+    return fit(flatten(mob), CAPTION_WIDTH)
+
+
+def caption_text(content: str) -> VMobject:
+    """A caption as flat text (``.text`` holds ``content``): at the caption size,
+    on one line if it fits the frame, else on two lines centred under each other,
+    broken where :func:`~explainer.scenes.caption_lines.split_lines` says (at a
+    space, or between Chinese characters); shrunk only if two lines do not fit."""
+    mob = _caption(content).copy()
     mob.text = content
     return mob
 
@@ -667,13 +724,14 @@ class TraceScene(MovingCameraScene):
         return mob
 
     def caption(self, content: str) -> list[Animation]:
-        """Animations that bring ``content`` in as the caption at the bottom.
+        """Animations that bring ``content`` in as the caption at the bottom, on
+        one line or two (:func:`caption_text`).
 
         The next :meth:`play` first holds the old caption until it has been read
         (:func:`~explainer.render.pace.required_seconds`) and fades it out alone,
         so that two captions are never on screen together.
         """
-        new = fit(text(content, font_size=24, color=GRAY_A), 13.4)
+        new = caption_text(content).set_fill(GRAY_A, opacity=1)
         self.on_screen(new.to_edge(DOWN, buff=0.3))
         if self._caption is not None and not self._caption_new:
             self._caption_old = self._caption
