@@ -29,6 +29,8 @@ from explainer.scenes.cross_attention import cross_parts
 from explainer.scenes.model_map import Place
 from manim import *
 
+from explainer.i18n import _, ngettext
+
 FONT = 26
 
 
@@ -48,7 +50,7 @@ class EncoderToDecoder(TraceScene):
         memory = memory_stage(trace)
         m_sym = sp.Symbol("M")
         formula = latex(sp.Eq(m_sym, sp.Function("Encoder")(sp.Symbol("X"))))
-        head = self.header("Now the decoder", formula, tag=f"M = {memory}")
+        head = self.header(_("Now the decoder"), formula, tag=f"M = {memory}")
         self.play(FadeIn(head), run_time=0.8)
 
         source = stack_tokens(trace, "encoder")
@@ -63,15 +65,20 @@ class EncoderToDecoder(TraceScene):
         shown = target[:7] + (("…",) if len(target) > 7 else ())
         boxes = VGroup(*(token_box(tok, DECODER_COLOR, 24) for tok in shown))
         boxes.arrange(RIGHT, buff=0.12)
-        d_name = text("the decoder reads", 24, MUTED).next_to(boxes, UP, buff=0.25)
+        d_name = text(_("the decoder reads"), 24, MUTED).next_to(boxes, UP, buff=0.25)
         right = VGroup(d_name, boxes)
         layout = VGroup(left, right).arrange(RIGHT, buff=1.2)
         self.body(layout)
         self.play(
             FadeIn(left),
             *self.caption(
-                f"After its {n} layers the encoder's output is M: "
-                "one row per source token"
+                ngettext(
+                    "After its {n} layer the encoder's output is M: "
+                    "one row per source token",
+                    "After its {n} layers the encoder's output is M: "
+                    "one row per source token",
+                    n,
+                ).format(n=n)
             ),
             run_time=1.0,
         )
@@ -79,7 +86,7 @@ class EncoderToDecoder(TraceScene):
         self.play(
             FadeIn(right),
             *self.caption(
-                "The decoder reads <bos>, then the target: shifted one place right"
+                _("The decoder reads <bos>, then the target: shifted one place right")
             ),
             run_time=1.0,
         )
@@ -93,7 +100,7 @@ class EncoderToDecoder(TraceScene):
         ).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
         inside = VGroup(q_eq, kv).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
         inside.next_to(boxes, DOWN, buff=0.5)
-        where = text("in cross-attention", 22, MUTED).next_to(inside, DOWN, buff=0.2)
+        where = text(_("in cross-attention"), 22, MUTED).next_to(inside, DOWN, buff=0.2)
         low = where.get_bottom()[1]
         if low < BODY_BOTTOM:
             shift = (BODY_BOTTOM - low) * UP
@@ -104,18 +111,17 @@ class EncoderToDecoder(TraceScene):
         self.play(
             FadeIn(kv, where, shift=0.2 * DOWN),
             GrowArrow(arrow),
-            *self.caption(
-                f"{readers(n)} the same M: it gives the keys and values of "
-                "cross-attention"
-            ),
+            *self.caption(readers(n)),
             run_time=1.2,
         )
         self.wait(1.0)
         self.play(
             FadeIn(q_eq, shift=0.2 * DOWN),
             *self.caption(
-                "The queries come from the decoder's own rows Y, "
-                "after masked self-attention"
+                _(
+                    "The queries come from the decoder's own rows Y, "
+                    "after masked self-attention"
+                )
             ),
             run_time=1.0,
         )
@@ -123,12 +129,23 @@ class EncoderToDecoder(TraceScene):
 
 
 def readers(n: int) -> str:
-    """Who reads M, in words: "The decoder layer reads", "Both decoder layers
-    read", "All 6 decoder layers read".
+    """Who reads M and what for, in words: "The decoder layer reads …", "Both
+    decoder layers read …", "All 6 decoder layers read …".
 
-    >>> readers(2)
+    >>> readers(2).split(" the same M")[0]
     'Both decoder layers read'
     """
     if n == 1:
-        return "The decoder layer reads"
-    return ("Both" if n == 2 else f"All {n}") + " decoder layers read"
+        return _(
+            "The decoder layer reads the same M: "
+            "it gives the keys and values of cross-attention"
+        )
+    if n == 2:
+        return _(
+            "Both decoder layers read the same M: "
+            "it gives the keys and values of cross-attention"
+        )
+    return _(
+        "All {n} decoder layers read the same M: "
+        "it gives the keys and values of cross-attention"
+    ).format(n=n)

@@ -26,6 +26,7 @@ from manim import *
 
 from explainer import config as config_mod
 from explainer import palette, trace_json
+from explainer.i18n import _
 from explainer.presets import get_preset
 from explainer.render.pace import required_seconds
 from explainer.run import trace_sentence
@@ -109,9 +110,9 @@ def where(trace: Trace, prefix: str, head: int | None = None) -> str:
     parts = []
     layer = prefix.split(".")[1] if prefix.count(".") >= 1 else ""
     if layer.isdigit():
-        parts.append(f"layer {layer} of {trace.config.n_layers}")
+        parts.append(_("layer {i} of {n}").format(i=layer, n=trace.config.n_layers))
     if head is not None:
-        parts.append(f"head {head + 1} of {trace.config.n_heads}")
+        parts.append(_("head {i} of {n}").format(i=head + 1, n=trace.config.n_heads))
     return "\n".join([prefix, " · ".join(parts)]) if parts else prefix
 
 

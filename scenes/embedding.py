@@ -25,6 +25,7 @@ from explainer.scenes.common import (
 from explainer.scenes.token_text import vocab_word
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic import get_derivation
 from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import d_model, vocab_size
@@ -49,20 +50,26 @@ class EmbeddingLookup(TraceScene):
             row = sp.MatrixSymbol("e_t", 1, vocab_size)
             table = sp.MatrixSymbol("E", vocab_size, d_model)
             formula = equation(sp.MatrixSymbol("x_t", 1, d_model), row * table)
-        head = self.header("Embedding lookup", formula, tag=f"{stack}.embed.lookup")
+        head = self.header(_("Embedding lookup"), formula, tag=f"{stack}.embed.lookup")
         self.play(FadeIn(head), run_time=0.8)
 
         # The one-hot row of the current token: V cells, the one at its id lit.
         strip = self.one_hot_strip(one_hot[0]).move_to(UP * 1.1)
         label = text(
-            f"one-hot row e_t: 1 × {one_hot.shape[1]}, all 0 but a 1 at the token's id",
+            _("one-hot row e_t: 1 × {v}, all 0 but a 1 at the token's id").format(
+                v=one_hot.shape[1]
+            ),
             font_size=20,
             color=MUTED,
         ).next_to(strip, UP, buff=0.15)
         self.play(
             FadeIn(strip),
             FadeIn(label),
-            *self.caption(f'"{tokens[0]}" has id {ids[0]}: its one-hot row'),
+            *self.caption(
+                _('"{token}" has id {id}: its one-hot row').format(
+                    token=tokens[0], id=ids[0]
+                )
+            ),
             run_time=1.0,
         )
 
@@ -78,18 +85,21 @@ class EmbeddingLookup(TraceScene):
         right = VGroup(row_labels, lookup)
         body = VGroup(left, right).arrange(RIGHT, buff=0.9)
         fit(body, 13.2, 3.0).move_to(BODY_CENTER + 0.6 * DOWN)
-        e_name = MathTex(
-            rf"E\ \ ({len(trace.vocab)} \times {trace.config.d_model}),"
-            r"\ \text{rows used}",
-            font_size=28,
-        ).next_to(table_mob, DOWN, buff=0.15)
+        e_name = VGroup(
+            MathTex(
+                rf"E\ \ ({len(trace.vocab)} \times {trace.config.d_model})",
+                font_size=28,
+            ),
+            text(_("the rows used"), font_size=22),
+        ).arrange(RIGHT, buff=0.2)
+        e_name.next_to(table_mob, DOWN, buff=0.15)
         x_name = lookup.named("X").next_to(lookup, DOWN, buff=0.15)
         self.play(
             FadeIn(left),
             FadeIn(e_name),
             FadeIn(lookup.brackets),
             FadeIn(x_name),
-            *self.caption("E holds one learned row per word of the vocabulary"),
+            *self.caption(_("E holds one learned row per word of the vocabulary")),
             run_time=1.0,
         )
 
@@ -111,7 +121,9 @@ class EmbeddingLookup(TraceScene):
                 self.play(
                     Create(box),
                     Indicate(strip[1], color=HIGHLIGHT),
-                    *self.caption(f"e_t E keeps only row {token_id} of E: a lookup"),
+                    *self.caption(
+                        _("e_t E keeps only row {i} of E: a lookup").format(i=token_id)
+                    ),
                     run_time=1.0,
                 )
             else:
@@ -123,7 +135,7 @@ class EmbeddingLookup(TraceScene):
             )
             self.remove(box)
             if first:
-                self.say("The same for every token, row by row")
+                self.say(_("The same for every token, row by row"))
         self.add(row_labels)
         self.assemble(lookup)
         self.wait(0.8)
@@ -140,7 +152,7 @@ class EmbeddingLookup(TraceScene):
             scaled_mob.match_height(lookup).move_to(lookup)
             self.play(
                 FadeIn(note),
-                *self.caption("Then every entry is multiplied by √d_model (§3.4)"),
+                *self.caption(_("Then every entry is multiplied by √d_model (§3.4)")),
                 run_time=0.8,
             )
             self.play(FadeTransform(lookup, scaled_mob), run_time=1.0)

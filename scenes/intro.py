@@ -23,6 +23,7 @@ from explainer.scenes.common import (
 from explainer.scenes.model_map import ModelDiagram, Place, corner_map, stacks, top
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic.symbols import d_model
 
 LABEL_SIZE = 26
@@ -40,12 +41,28 @@ def what_it_does(trace) -> str:
     """One line: what this model does with the sentence."""
     arch = trace.config.architecture
     if arch == "encoder-decoder":
-        return "The encoder reads the sentence; the decoder writes the output"
+        return _("The encoder reads the sentence; the decoder writes the output")
     if arch == "decoder":
-        return "One decoder stack reads the text and predicts the next token"
+        return _("One decoder stack reads the text and predicts the next token")
     if "output.pooled" in trace:
-        return "One encoder stack reads the sentence; pooling gives one vector"
-    return "One encoder stack reads the sentence, every token seeing every other"
+        return _("One encoder stack reads the sentence; pooling gives one vector")
+    return _("One encoder stack reads the sentence, every token seeing every other")
+
+
+def stack_caption(stack: str, n: int, first: bool) -> str:
+    """What the intro says of the ``encoder`` or ``decoder`` frame: the first
+    stack's N identical layers, drawn once; the second's own weights."""
+    said = {
+        ("encoder", True): _("The encoder: N = {n} identical layers, drawn once (N×)"),
+        ("decoder", True): _("The decoder: N = {n} identical layers, drawn once (N×)"),
+        ("encoder", False): _(
+            "The encoder: N = {n} layers too, each with its own weights"
+        ),
+        ("decoder", False): _(
+            "The decoder: N = {n} layers too, each with its own weights"
+        ),
+    }
+    return said[(stack, first)].format(n=n)
 
 
 class Introduction(TraceScene):
@@ -55,8 +72,10 @@ class Introduction(TraceScene):
 
     def construct(self) -> None:
         trace = self.trace
-        model = trace.config.model or f"toy {trace.config.architecture}"
-        head = self.header("The Transformer", sizes_latex(trace), tag=model)
+        model = trace.config.model or _("toy {architecture}").format(
+            architecture=trace.config.architecture
+        )
+        head = self.header(_("The Transformer"), sizes_latex(trace), tag=model)
         self.play(FadeIn(head), run_time=0.8)
 
         diagram = ModelDiagram(
@@ -67,7 +86,7 @@ class Introduction(TraceScene):
         self.body(picture)
         self.play(
             FadeIn(picture),
-            *self.caption("The Transformer (Vaswani et al. 2017, Figure 1)"),
+            *self.caption(_("The Transformer (Vaswani et al. 2017, Figure 1)")),
             run_time=1.2,
         )
         self.wait(0.5)
@@ -80,11 +99,7 @@ class Introduction(TraceScene):
             n = trace.config.n_layers
             self.play(
                 Create(box),
-                *self.caption(
-                    f"The {stack}: N = {n} identical layers, drawn once (N×)"
-                    if stack == stacks(trace)[0]
-                    else f"The {stack}: N = {n} layers too, each with its own weights"
-                ),
+                *self.caption(stack_caption(stack, n, stack == stacks(trace)[0])),
                 run_time=0.8,
             )
             self.wait(0.6)
@@ -97,14 +112,15 @@ class Introduction(TraceScene):
             FadeOut(ends),
             ReplacementTransform(diagram, small),
             *self.caption(
-                "This map stays in the corner: the lit block is where we are"
+                _("This map stays in the corner: the lit block is where we are")
             ),
             run_time=1.5,
         )
         self.corner_map = small
         self.body_top = small.get_bottom()[1]
         note = fit(
-            text("Next: the sentence becomes tokens", font_size=30, color=MUTED), 12
+            text(_("Next: the sentence becomes tokens"), font_size=30, color=MUTED),
+            12,
         )
         self.play(FadeIn(note), run_time=0.5)
         self.finish(1.0)
@@ -115,17 +131,16 @@ class Introduction(TraceScene):
         columns = stacks(trace)
         for stack in columns:
             tokens = stack_tokens(trace, stack)
-            name = "Inputs" if stack == "encoder" else "Outputs (shifted right)"
-            if trace.config.architecture == "decoder":
-                name = "Inputs"
+            name = _("Inputs: {tokens}")
+            if stack == "decoder" and trace.config.architecture != "decoder":
+                name = _("Outputs (shifted right): {tokens}")
             # As many of the first four tokens as fit in 4.2 units without
             # shrinking the label below 0.62 of its size (12 px at 720p is about
             # 0.56): wide (CJK) tokens are dropped for "…" rather than shrunk.
             for count in range(min(4, len(tokens)), 0, -1):
                 more = " …" if len(tokens) > count else ""
-                label = text(
-                    f"{name}: {' '.join(tokens[:count])}{more}", LABEL_SIZE, MUTED
-                )
+                shown = " ".join(tokens[:count]) + more
+                label = text(name.format(tokens=shown), LABEL_SIZE, MUTED)
                 if label.width * 0.62 <= 4.2:
                     break
             label = fit(label, 4.2)
@@ -134,7 +149,9 @@ class Introduction(TraceScene):
         parts = top(trace)
         if parts:
             what = (
-                "Output Probabilities" if "softmax" in parts else "Sentence Embedding"
+                _("Output Probabilities")
+                if "softmax" in parts
+                else _("Sentence Embedding")
             )
             label = text(what, LABEL_SIZE, MUTED)
             label.next_to(diagram.blocks[("output", parts[-1])], UP, buff=0.15)

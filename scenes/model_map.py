@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from manim import *
 
 from explainer import palette
+from explainer.i18n import _
 from explainer.trace import Op, Trace
 
 BOX_WIDTH = 4.4
@@ -111,23 +112,23 @@ def names(trace: Trace, stack: str) -> dict[str, str]:
     """The paper's name of each block of ``stack``."""
     causal = stack == "decoder"
     shifted = causal and trace.config.architecture == "encoder-decoder"
-    positions = "Positional Encoding"
+    positions = _("Positional Encoding")
     if trace.find(Op.ROPE):
-        positions = "Rotary positions (in attention, not added)"
+        positions = _("Rotary positions (in attention, not added)")
     elif trace.find(Op.POSITION_EMBEDDING):
-        positions = "Position Embedding"
+        positions = _("Position Embedding")
     return {
-        "embed": "Output Embedding" if shifted else "Input Embedding",
+        "embed": _("Output Embedding") if shifted else _("Input Embedding"),
         "pe": positions,
-        "self_attn": "Masked Multi-Head Attention"
+        "self_attn": _("Masked Multi-Head Attention")
         if causal
-        else "Multi-Head Attention",
-        "cross_attn": "Multi-Head Attention",
-        "ffn": "Feed Forward",
-        "norm": "Add & Norm",
-        "linear": "Linear",
-        "softmax": "Softmax",
-        "pooling": "Mean Pooling",
+        else _("Multi-Head Attention"),
+        "cross_attn": _("Multi-Head Attention"),
+        "ffn": _("Feed Forward"),
+        "norm": _("Add & Norm"),
+        "linear": _("Linear"),
+        "softmax": _("Softmax"),
+        "pooling": _("Mean Pooling"),
     }
 
 

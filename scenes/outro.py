@@ -27,6 +27,7 @@ from explainer.scenes.model_map import Place, stacks
 from explainer.scenes.token_text import vocab_word
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.trace import Op, Trace
 
 CARD_WIDTH = 2.9
@@ -77,10 +78,10 @@ def path(trace: Trace) -> list[Step]:
     tokens = list(stack_tokens(trace, first))
     ids = [str(int(i)) for i in trace[f"{first}.embed.ids"]]
     steps = [
-        Step("Tokens", _short(tokens, 4), Place(first, None, "embed"), MUTED),
-        Step("Ids", _short(ids, 6), Place(first, None, "embed"), MUTED),
+        Step(_("Tokens"), _short(tokens, 4), Place(first, None, "embed"), MUTED),
+        Step(_("Ids"), _short(ids, 6), Place(first, None, "embed"), MUTED),
         Step(
-            "Embeddings" if trace.find(Op.ROPE) else "Embeddings + positions",
+            _("Embeddings") if trace.find(Op.ROPE) else _("Embeddings + positions"),
             shape(trace, first_input(trace, first)),
             Place(first, None, "pe"),
             ENCODER_COLOR if first == "encoder" else DECODER_COLOR,
@@ -92,13 +93,13 @@ def path(trace: Trace) -> list[Step]:
         detail = f"{shape(trace, last)}"
         if stack == "decoder" and first == "encoder":
             target = list(stack_tokens(trace, "decoder"))
-            detail = f"reads {_short(target, 3)}, and M"
-        title = f"{stack.capitalize()}, {n} layers"
+            detail = _("reads {tokens}, and M").format(tokens=_short(target, 3))
+        title = stack_title(stack, n)
         steps.append(Step(title, detail, Place(stack, None, ""), colors[stack]))
     if "output.logits" in trace:
         steps.append(
             Step(
-                "Logits h Eᵀ",
+                _("Logits h Eᵀ"),
                 shape(trace, "output.logits"),
                 Place("output"),
                 OUTPUT_COLOR,
@@ -110,7 +111,7 @@ def path(trace: Trace) -> list[Step]:
         best = int(np.argmax(probs))
         steps.append(
             Step(
-                "Softmax",
+                _("Softmax"),
                 f'p("{vocab_word(trace, best)}") = {display_value(probs[best]):.2f}',
                 Place("output"),
                 OUTPUT_COLOR,
@@ -121,16 +122,25 @@ def path(trace: Trace) -> list[Step]:
         shown = "  ".join(f"{display_value(v):.2f}" for v in values[:3])
         steps.append(
             Step(
-                "Mean pooling",
+                _("Mean pooling"),
                 shape(trace, "output.pooled"),
                 Place("output"),
                 OUTPUT_COLOR,
             )
         )
         steps.append(
-            Step("Sentence vector", shown + " …", Place("output"), OUTPUT_COLOR)
+            Step(_("Sentence vector"), shown + " …", Place("output"), OUTPUT_COLOR)
         )
     return steps
+
+
+def stack_title(stack: str, n: int) -> str:
+    """A stack's card title: ``Encoder, 2 layers``."""
+    if stack == "encoder":
+        said = ngettext("Encoder, {n} layer", "Encoder, {n} layers", n)
+    else:
+        said = ngettext("Decoder, {n} layer", "Decoder, {n} layers", n)
+    return said.format(n=n)
 
 
 def first_input(trace: Trace, stack: str) -> str:
@@ -167,11 +177,11 @@ def ending(trace: Trace) -> str:
     if "output.prediction" in trace:
         words = " ".join(result_words(trace))
         if trace.config.architecture == "encoder-decoder":
-            return f"The translation: {words}"
+            return _("The translation: {words}").format(words=words)
         if trace.config.architecture == "decoder":
-            return f'The next token: "{words}"'
-        return f"One predicted token per position: {words}"
-    return "One vector for the whole sentence, of length 1"
+            return _('The next token: "{words}"').format(words=words)
+        return _("One predicted token per position: {words}").format(words=words)
+    return _("One vector for the whole sentence, of length 1")
 
 
 class Recap(TraceScene):
@@ -183,7 +193,7 @@ class Recap(TraceScene):
         trace = self.trace
         self.map_place = Place(stacks(trace)[0], None, "embed")
         sentence = trace.source.text
-        head = self.header("The whole path", sizes_latex(trace), tag=f'"{sentence}"')
+        head = self.header(_("The whole path"), sizes_latex(trace), tag=f'"{sentence}"')
         self.play(FadeIn(head), run_time=0.8)
 
         steps = path(trace)
@@ -200,7 +210,7 @@ class Recap(TraceScene):
         self.body(VGroup(grid, arrows), shift=0.35 * UP)
         self.play(
             FadeIn(cards[0]),
-            *self.caption("From the sentence to the output, once more"),
+            *self.caption(_("From the sentence to the output, once more")),
             run_time=0.9,
         )
         self.wait(0.4)
@@ -217,7 +227,9 @@ class Recap(TraceScene):
         last.next_to(grid, DOWN, buff=0.45)
         self.play(
             FadeIn(last, shift=0.2 * UP),
-            *self.caption("Every number of it is in the trace, and verify checks them"),
+            *self.caption(
+                _("Every number of it is in the trace, and verify checks them")
+            ),
             run_time=1.0,
         )
         self.finish(2.5)

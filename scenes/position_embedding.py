@@ -14,9 +14,11 @@ from explainer.scenes.common import (
     TraceScene,
     first_stack,
     stack_tokens,
+    text,
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic import get_derivation
 from explainer.symbolic.learned_embedding import (
     P,
@@ -56,7 +58,9 @@ class PositionEmbedding(TraceScene):
         positions = trace.find(Op.POSITION_EMBEDDING)[0]
         table_rows = trace[positions.inputs[0]].shape[0]
         lines = [sum_latex(), latex(get_derivation("layer-norm").formula)]
-        head = self.header("Learned positions", lines, tag=f"{positions.name} · {p}.*")
+        head = self.header(
+            _("Learned positions"), lines, tag=f"{positions.name} · {p}.*"
+        )
         self.play(FadeIn(head), run_time=0.8)
 
         # 1. The rows of the learned table for positions 0 … T−1.
@@ -68,8 +72,10 @@ class PositionEmbedding(TraceScene):
         self.play(
             FadeIn(group),
             *self.caption(
-                f"No sinusoids: BERT learned one row per position ({table_rows} of "
-                "them); this sentence uses the first ones"
+                _(
+                    "No sinusoids: BERT learned one row per position ({n} of "
+                    "them); this sentence uses the first ones"
+                ).format(n=table_rows)
             ),
             run_time=1.0,
         )
@@ -103,8 +109,10 @@ class PositionEmbedding(TraceScene):
             FadeTransform(table, mobs[1]),  # 4 columns: no collapsed leftovers
             FadeIn(row[0], row[1], row[3], mobs[2], names),
             *self.caption(
-                "Added to each token's embedding, with the segment row "
-                "(one sentence: segment 0 for every token)"
+                _(
+                    "Added to each token's embedding, with the segment row "
+                    "(one sentence: segment 0 for every token)"
+                )
             ),
             run_time=1.2,
         )
@@ -130,11 +138,11 @@ class PositionEmbedding(TraceScene):
             FadeTransform(total, normed),
             FadeTransform(total_name, norm_name),
             *self.caption(
-                "BERT then normalises each row (LayerNorm): the input of layer 0"
+                _("BERT then normalises each row (LayerNorm): the input of layer 0")
             ),
             run_time=1.2,
         )
-        note = MathTex(r"\text{rows of } P \text{ are learned, not computed}")
-        note.scale(0.6).set_color(MUTED).next_to(norm_name, DOWN, 0.2)
+        note = text(_("The rows of P are learned, not computed"), 26, MUTED)
+        note.next_to(norm_name, DOWN, 0.2)
         self.play(FadeIn(note), run_time=0.5)
         self.finish(1.5)

@@ -23,6 +23,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic import get_derivation
 
 MAX_WAVES = 4  # sine columns drawn (0, 2, 4, 6)
@@ -39,7 +40,7 @@ class PositionalEncoding(TraceScene):
         pe = trace[pe_name]
         n_pos, width = pe.shape
         lines = formula_lines(get_derivation("positional-encoding").formula)
-        head = self.header("Positional encoding", lines, tag=pe_name)
+        head = self.header(_("Positional encoding"), lines, tag=pe_name)
         self.play(FadeIn(head), run_time=0.8)
 
         pe_mob = self.matrix(pe_name, font_size=24)
@@ -68,7 +69,7 @@ class PositionalEncoding(TraceScene):
             fill_color=GRAY_E,
             fill_opacity=0.6,
         ).move_to(axes.c2p(max(n_pos - 1, 0.3) / 2, 0))
-        here_label = text("this sentence", font_size=16, color=MUTED)
+        here_label = text(_("this sentence"), font_size=16, color=MUTED)
         here_label.next_to(here, UP, buff=0.05)
         pos_name = text("pos", font_size=20, color=MUTED).next_to(axes, RIGHT, 0.1)
         plot = VGroup(here, here_label, axes, ticks, pos_name)
@@ -79,7 +80,7 @@ class PositionalEncoding(TraceScene):
             FadeIn(here, here_label, ticks, pos_name),
             FadeIn(pe_mob.brackets, pos_labels, col_labels),
             *self.caption(
-                "Each position gets a fixed vector, the same for every sentence"
+                _("Each position gets a fixed vector, the same for every sentence")
             ),
             run_time=1.0,
         )
@@ -109,11 +110,11 @@ class PositionalEncoding(TraceScene):
             anims = []
             if i == 0:
                 anims = self.caption(
-                    "Column 2i is a sine of pos, column 2i + 1 its cosine"
+                    _("Column 2i is a sine of pos, column 2i + 1 its cosine")
                 )
             elif i == 1:
                 anims = self.caption(
-                    "Each next pair is slower: wavelengths from 2π up to 10000·2π"
+                    _("Each next pair is slower: wavelengths from 2π up to 10000·2π")
                 )
             self.play(Create(curve), FadeIn(dots), *anims, run_time=1.0 if i else 1.4)
             self.play(
@@ -150,7 +151,7 @@ class PositionalEncoding(TraceScene):
         self.play(
             FadeOut(plot, curves),
             FadeOut(pos_labels, col_labels),
-            *self.caption("Then PE is added to the embeddings"),
+            *self.caption(_("Then PE is added to the embeddings")),
             run_time=0.6,
         )
         x_name = MathTex(r"X", font_size=30).next_to(embed_mob, DOWN, 0.15)
@@ -170,7 +171,7 @@ class PositionalEncoding(TraceScene):
             FadeTransform(VGroup(x_name, plus, p_name), s_name),
             FadeTransform(embed_labels, sum_labels),
             *self.caption(
-                "The input of the first layer: word and position in one vector"
+                _("The input of the first layer: word and position in one vector")
             ),
             run_time=1.2,
         )

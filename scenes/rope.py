@@ -25,6 +25,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic.render import latex
 from explainer.symbolic.rope import angle, frequency, omega, rope_pair
 from explainer.symbolic.symbols import d_k, i
@@ -94,15 +95,28 @@ class RotaryPositions(TraceScene):
         rotations = trace.find(Op.ROPE_ANGLES)[0].name
         q_rope, k_rope = f"{prefix}.q_rope", f"{prefix}.k_rope"
         head = self.header(
-            "Rotary position embedding (RoPE)",
+            _("Rotary position embedding (RoPE)"),
             rope_lines(),
             tag=where(trace, prefix, 0) + f" · {rotations}",
         )
         self.play(FadeIn(head), run_time=0.8)
         self.angles_phase(rotations, tokens)
-        self.turn_phase(f"{prefix}.q", q_rope, rotations, tokens, "query", Q_COLOR)
+        self.turn_phase(
+            f"{prefix}.q",
+            q_rope,
+            rotations,
+            tokens,
+            _("Pair 0 of each query (head 1): its first two numbers as an arrow"),
+            Q_COLOR,
+        )
         board, notes = self.turn_phase(
-            f"{prefix}.k", k_rope, rotations, tokens, "key", K_COLOR, keep=True
+            f"{prefix}.k",
+            k_rope,
+            rotations,
+            tokens,
+            _("Pair 0 of each key (head 1): its first two numbers as an arrow"),
+            K_COLOR,
+            keep=True,
         )
         relative = MathTex(relative_latex(), font_size=34)
         table = self.relative_table(prefix, rotations, len(tokens))
@@ -113,15 +127,17 @@ class RotaryPositions(TraceScene):
             FadeOut(notes),
             FadeIn(relative),
             *self.caption(
-                "q_m · k_n after the turns depends on n − m only: attention sees "
-                "relative positions"
+                _(
+                    "q_m · k_n after the turns depends on n − m only: attention sees "
+                    "relative positions"
+                )
             ),
             run_time=0.8,
         )
         self.play(
             FadeIn(table, lag_ratio=0.2),
             *self.caption(
-                "The same q and k put at different places: equal n − m, equal score"
+                _("The same q and k put at different places: equal n − m, equal score")
             ),
             run_time=1.2,
         )
@@ -164,15 +180,19 @@ class RotaryPositions(TraceScene):
         group = VGroup(labels, pairs, table, name)
         self.body(group)
         pairs = table.values.shape[1]
-        base = ""
+        said = _(
+            "Each of the {n} pairs i turns by ω_i per position: "
+            "pair 0 by 1 radian, the last ones barely"
+        )
         if table.values.shape[0] > 1 and pairs > 1:  # ω_1 = b^(−1/pairs), shown
-            base = f" (b = {float(table.values[1, 1]) ** -pairs:.6g})"
+            said = _(
+                "Each of the {n} pairs i turns by ω_i per position (b = {b}): "
+                "pair 0 by 1 radian, the last ones barely"
+            )
+        base = f"{float(table.values[1, 1]) ** -pairs:.6g}" if pairs > 1 else ""
         self.play(
             FadeIn(group),
-            *self.caption(
-                f"Each of the {pairs} pairs i turns by ω_i per position{base}: "
-                "pair 0 by 1 radian, the last ones barely"
-            ),
+            *self.caption(said.format(n=pairs, b=base)),
             run_time=1.0,
         )
         self.wait(1.5)
@@ -184,7 +204,7 @@ class RotaryPositions(TraceScene):
         after: str,
         rotations: str,
         tokens,
-        what: str,
+        caption: str,
         color,
         keep: bool = False,
     ) -> tuple[VGroup, VGroup]:
@@ -213,9 +233,7 @@ class RotaryPositions(TraceScene):
         origin = plane.c2p(0, 0)
         self.play(
             FadeIn(board),
-            *self.caption(
-                f"Pair 0 of each {what} (head 1): its first two numbers as an arrow"
-            ),
+            *self.caption(caption),
             run_time=0.8,
         )
         notes, ends = VGroup(), VGroup()
@@ -239,7 +257,7 @@ class RotaryPositions(TraceScene):
                 Rotate(turning, angle=float(theta[m]), about_point=origin),
                 *(
                     self.caption(
-                        "Turned by θ = m·ω_0 = m radians (m = 0 does not turn)"
+                        _("Turned by θ = m·ω_0 = m radians (m = 0 does not turn)")
                     )
                     if first
                     else []
@@ -251,7 +269,9 @@ class RotaryPositions(TraceScene):
             ends.add(end)
             self.play(FadeOut(start), end.animate.set_opacity(0.35), run_time=0.25)
         if len(tokens) > count:
-            notes.add(text(f"… {len(tokens) - count} more", 20, MUTED))
+            more = len(tokens) - count
+            said = ngettext("… {n} more", "… {n} more", more).format(n=more)
+            notes.add(text(said, 20, MUTED))
             notes.arrange(DOWN, aligned_edge=LEFT, buff=0.2)
             notes.next_to(board, RIGHT, buff=0.8).align_to(board, UP)
             self.play(FadeIn(notes[-1]), run_time=0.3)

@@ -25,6 +25,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic.attention import scaled_scores
 from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import T_k, T_q, d_k
@@ -65,9 +66,9 @@ class ScaledScores(TraceScene):
 
     def construct(self) -> None:
         head = self.header(
-            r"Why divide by √d_k",
+            _("Why divide by √d_k"),
             scaling_lines(),
-            tag="a demo: random numbers, not the trace",
+            tag=_("a demo: random numbers, not the trace"),
         )
         self.play(FadeIn(head), run_time=0.8)
         scores = demo_scores()
@@ -78,40 +79,48 @@ class ScaledScores(TraceScene):
             "weights": softmax(scores),
             "scaled_weights": softmax(scaled),
         }
-        left = self.case(scores, r"q \cdot k_j", "unscaled")
-        right = self.case(scaled, r"q \cdot k_j / \sqrt{d_k}", "scaled")
+        left = self.case(scores, r"q \cdot k_j", _("unscaled"))
+        right = self.case(scaled, r"q \cdot k_j / \sqrt{d_k}", _("scaled"))
         board = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=UP)
         self.body(board)
         self.play(
             FadeIn(left.name, left.scores),
             *self.caption(
-                f"A query and {KEYS} keys, each d_k = {D_K} random numbers "
-                "(mean 0, variance 1)"
+                _(
+                    "A query and {n} keys, each d_k = {d} random numbers "
+                    "(mean 0, variance 1)"
+                ).format(n=KEYS, d=D_K)
             ),
             run_time=1.0,
         )
         self.play(
             Indicate(left.scores, color=HIGHLIGHT),
             *self.caption(
-                f"Their dot products have variance d_k = {D_K}: "
-                f"scores spread about ±√{D_K} = ±{math.isqrt(D_K)}"
+                _(
+                    "Their dot products have variance d_k = {d}: "
+                    "scores spread about ±√{d} = ±{root}"
+                ).format(d=D_K, root=math.isqrt(D_K))
             ),
             run_time=1.0,
         )
         self.softmax(
             left,
-            "softmax of such scores is nearly one-hot: one key "
-            "takes it all, the others get almost no gradient",
+            _(
+                "softmax of such scores is nearly one-hot: one key "
+                "takes it all, the others get almost no gradient"
+            ),
         )
         self.play(
             FadeIn(right.name),
             TransformFromCopy(left.scores, right.scores),
             *self.caption(
-                f"Divide by √d_k = {math.isqrt(D_K)}: the scores have variance 1"
+                _("Divide by √d_k = {root}: the scores have variance 1").format(
+                    root=math.isqrt(D_K)
+                )
             ),
             run_time=1.2,
         )
-        self.softmax(right, "Now softmax spreads the weight over several keys")
+        self.softmax(right, _("Now softmax spreads the weight over several keys"))
         self.finish(1.5)
 
     def case(self, values: np.ndarray, tex: str, what: str) -> VGroup:
@@ -127,7 +136,7 @@ class ScaledScores(TraceScene):
         case = VGroup(name, scores, arrow, weights).arrange(DOWN, buff=0.3)
         bars = VGroup()
         base = weights.get_bottom()[1] - 0.15
-        for (_, c), cell in weights.cells.items():
+        for (_row, c), cell in weights.cells.items():
             w = float(weights.values[0, c])
             bars.add(
                 Rectangle(

@@ -21,6 +21,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic.pooling import l2_normalize, mean_pool
 from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import i, n
@@ -48,7 +49,7 @@ class SentenceEmbedding(TraceScene):
         pooled = trace.stage("output.pooled")
         last = pooled.inputs[0]
         head = self.header(
-            "Output: a sentence embedding",
+            _("Output: a sentence embedding"),
             pooling_lines(),
             tag=f"{last} → output.pooled → output.embedding",
         )
@@ -65,8 +66,13 @@ class SentenceEmbedding(TraceScene):
         self.play(
             FadeIn(rows, labels, rows_name),
             *self.caption(
-                f"No next-token output: the {len(tokens)} rows of the last layer "
-                f"({last}), one per token"
+                ngettext(
+                    "No next-token output: the {n} row of the last layer "
+                    "({stage}), one per token",
+                    "No next-token output: the {n} rows of the last layer "
+                    "({stage}), one per token",
+                    len(tokens),
+                ).format(n=len(tokens), stage=last)
             ),
             run_time=1.0,
         )
@@ -74,7 +80,7 @@ class SentenceEmbedding(TraceScene):
         self.play(
             TransformFromCopy(rows, mean),
             FadeIn(mean_name),
-            *self.caption("Their mean, column by column: one row for the sentence"),
+            *self.caption(_("Their mean, column by column: one row for the sentence")),
             run_time=1.4,
         )
         self.wait(1.0)
@@ -93,7 +99,7 @@ class SentenceEmbedding(TraceScene):
         note.next_to(mean, UP, buff=0.3)
         self.play(
             FadeIn(note),
-            *self.caption("Its length, √(Σ u_i²)"),
+            *self.caption(_("Its length, √(Σ u_i²)")),
             run_time=0.9,
         )
         self.wait(0.6)
@@ -102,8 +108,10 @@ class SentenceEmbedding(TraceScene):
             FadeTransform(mean, embedding),
             FadeTransform(mean_name, emb_name),
             *self.caption(
-                "Divided by it: length 1, so the dot product of two sentences' "
-                "vectors is their cosine similarity"
+                _(
+                    "Divided by it: length 1, so the dot product of two sentences' "
+                    "vectors is their cosine similarity"
+                )
             ),
             run_time=1.2,
         )

@@ -11,6 +11,7 @@ visible (``␣`` for a space) because a video frame has no table borders to show
 from __future__ import annotations
 
 from explainer import token_text
+from explainer.i18n import _
 from explainer.tokenizer import is_cjk
 from explainer.trace import Trace
 
@@ -41,12 +42,12 @@ def vocab_word(trace: Trace, index: int) -> str:
 def split_caption(trace: Trace) -> str:
     """One line on how this model's tokenizer cut the sentence."""
     if is_byte_level(trace):
-        return (
+        return _(
             "Byte-level BPE: frequent pieces of text, case kept; "
             "␣ is a space, <0x..> one byte of a longer character"
         )
     if trace.config.model == "minilm":
-        return (
+        return _(
             "WordPiece: lower-cased words and pieces (## continues a word), "
             "between [CLS] and [SEP]"
         )
@@ -68,6 +69,6 @@ def word_split_caption(sentence: str) -> str:
     has_cjk = any(is_cjk(char) for char in sentence)
     if has_cjk and not has_case:
         if len(sentence.split()) > 1:
-            return "Split at the spaces: each word is a token"
-        return "No spaces: each Chinese, Japanese or Korean character is a token"
-    return "Lower-cased and split into words and punctuation: the tokens"
+            return _("Split at the spaces: each word is a token")
+        return _("No spaces: each Chinese, Japanese or Korean character is a token")
+    return _("Lower-cased and split into words and punctuation: the tokens")

@@ -21,6 +21,7 @@ from explainer.scenes.common import (
 from explainer.scenes.token_text import shown_tokens, split_caption, vocab_word
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic.symbols import t
 
 MAX_TOKENS = 12
@@ -35,14 +36,14 @@ class Tokenization(TraceScene):
             sp.IndexedBase("id")[t], sp.Function("index")(sp.IndexedBase("w")[t])
         )
         stack = "decoder" if trace.config.architecture == "decoder" else "encoder"
-        head = self.header("Tokens and ids", formula, tag=f"{stack}.embed.ids")
+        head = self.header(_("Tokens and ids"), formula, tag=f"{stack}.embed.ids")
         self.play(FadeIn(head), run_time=0.8)
 
         sentence = fit(text(f'"{trace.source.text}"', font_size=34), 12.5)
         sentence.move_to(UP * 1.2)
         self.play(
             FadeIn(sentence, shift=0.2 * DOWN),
-            *self.caption("The sentence, exactly as typed"),
+            *self.caption(_("The sentence, exactly as typed")),
         )
         self.wait(0.5)
 
@@ -63,10 +64,14 @@ class Tokenization(TraceScene):
             sample = "  …  ".join(f"{i}:{vocab_word(trace, i)}" for i in used)
         else:
             sample = "  ".join(f"{i}:{vocab_word(trace, i)}" for i in range(10))
-        unit = "tokens" if trace.config.model else "words"
+        size = len(vocab)
+        if trace.config.model:
+            name = ngettext("vocabulary ({n} token)", "vocabulary ({n} tokens)", size)
+        else:
+            name = ngettext("vocabulary ({n} word)", "vocabulary ({n} words)", size)
         vocab_line = fit(
             mono(
-                f"vocabulary ({len(vocab)} {unit})  {sample}  …",
+                f"{name.format(n=size)}  {sample}  …",
                 font_size=18,
                 color=MUTED,
             ),
@@ -75,7 +80,7 @@ class Tokenization(TraceScene):
         self.play(
             FadeIn(vocab_line),
             FadeIn(ids, shift=0.2 * DOWN),
-            *self.caption("Each token's id is its row number in the vocabulary"),
+            *self.caption(_("Each token's id is its row number in the vocabulary")),
             run_time=1.5,
         )
         self.wait(1.5)
@@ -89,7 +94,10 @@ class Tokenization(TraceScene):
                 row.animate.shift(0.35 * UP),
                 FadeIn(target, shift=0.2 * UP),
                 *self.caption(
-                    "The decoder reads <bos>, then the target: shifted one place right"
+                    _(
+                        "The decoder reads <bos>, then the target: "
+                        "shifted one place right"
+                    )
                 ),
                 run_time=1.5,
             )
@@ -97,7 +105,8 @@ class Tokenization(TraceScene):
         unknown = list(dict.fromkeys(trace.source.unknown))
         if unknown:
             unk = "[UNK]" if "[UNK]" in trace.source.tokens else "<unk>"
-            self.say(f"Not in the vocabulary, read as {unk}: " + ", ".join(unknown))
+            said = _("Not in the vocabulary, read as {unk}: {words}")
+            self.say(said.format(unk=unk, words=", ".join(unknown)))
             self.wait(1.0)
         self.finish()
 
