@@ -119,6 +119,24 @@ def ink_on(background: str) -> str:
     return max(("#000000", PAPER), key=lambda ink: contrast(ink, background))
 
 
+def along(ramp: tuple[str, ...], t: float) -> str:
+    """The colour a fraction ``t`` (0 … 1, clipped) of the way along ``ramp``,
+    linear between its steps (``templates/report.js`` does the same with the
+    ramps it reads from the page's CSS custom properties).
+
+    >>> along(WEIGHTS, 0.0) == WEIGHTS[0], along(DIVERGING, 1.0) == DIVERGING[-1]
+    (True, True)
+    >>> along(("#000000", "#ffffff"), 0.5)
+    '#808080'
+    """
+    x = max(0.0, min(1.0, t)) * (len(ramp) - 1)
+    i = min(int(x), len(ramp) - 2)
+    f = x - i
+    a, b = _rgb(ramp[i]), _rgb(ramp[i + 1])
+    mixed = (round(255 * (p + (q - p) * f)) for p, q in zip(a, b, strict=True))
+    return "#{:02x}{:02x}{:02x}".format(*mixed)
+
+
 def tint(colour: str, amount: float) -> str:
     """``colour`` mixed with white: ``amount`` of the colour (0 → white).
 

@@ -5,8 +5,20 @@
   var data = JSON.parse(document.getElementById("views-data").textContent);
   var kinds = data.kinds;
   var NS = "http://www.w3.org/2000/svg";
-  var COLOURS = ["#1f6fb4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-                 "#8c564b", "#e377c2"];
+  /* The palette (explainer/palette.py), as the page's CSS custom properties:
+     heads --head-1 …, probabilities --w-0 … --w-8, signed numbers --d-0 … --d-8. */
+  var css = getComputedStyle(document.documentElement);
+  function hexRgb(hex) {
+    hex = hex.trim().replace("#", "");
+    return [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+  }
+  function ramp(name, n) {
+    var out = [];
+    for (var i = 0; i < n; i++) { out.push(css.getPropertyValue("--" + name + i).trim()); }
+    return out;
+  }
+  var COLOURS = ramp("head-", 8).map(function (hex) { return hex || "#57606a"; });
+  var WEIGHTS = ramp("w-", 9).map(hexRgb), DIVERGING = ramp("d-", 9).map(hexRgb);
   var state = { kind: 0, layer: 0, head: 0, query: 0 };  /* head -1: all heads */
 
   function byId(id) { return document.getElementById(id); }
@@ -53,17 +65,18 @@
     return s.replace("-", "\u2212");
   }
 
-  var RED = [192, 57, 43], BLUE = [33, 102, 172], GREEN = [35, 139, 69];
-  var ACCENT = [11, 92, 173];
-
-  /* The colour a fraction a (0 … 1) of the way from white to end. */
-  function mix(end, a) {
-    return end.map(function (c) { return Math.round(255 + (c - 255) * a); });
+  /* The colour a fraction t (0 … 1) of the way along a ramp, linear between its
+     steps (palette.along in Python). */
+  function along(steps, t) {
+    var x = Math.max(0, Math.min(1, t)) * (steps.length - 1);
+    var i = Math.min(Math.floor(x), steps.length - 2), f = x - i;
+    return steps[i].map(function (a, n) { return Math.round(a + (steps[i + 1][n] - a) * f); });
   }
+
 
   function diverging(x, largest) {
     var t = largest ? Math.max(-1, Math.min(1, x / largest)) : 0;
-    return mix(t > 0 ? RED : BLUE, Math.abs(t));
+    return along(DIVERGING, (t + 1) / 2);
   }
 
   /* Relative luminance and contrast ratio (WCAG 2.1, 1.4.3). */
@@ -216,8 +229,8 @@
                                  "shape-rendering": "crispEdges" }, button);
         for (var i = 0; i < rows; i++) {
           for (var j = 0; j < cols; j++) {
-            svgEl("rect", { x: j, y: i, width: 1, height: 1, fill: "#0b5cad",
-                            "fill-opacity": H.weights[i][j].toFixed(3) }, svg);
+            svgEl("rect", { x: j, y: i, width: 1, height: 1,
+                            fill: "rgb(" + along(WEIGHTS, H.weights[i][j]).join(",") + ")" }, svg);
           }
         }
         button.addEventListener("click", function () { choose(li, h); });
@@ -322,7 +335,7 @@
                       class: "tok", text: tok }, svg);
       keys.forEach(function (_, j) {
         var allowed = c.L.mask[i][j];
-        var rgb = allowed ? mix(ACCENT, Math.max(0.03, w[i][j])) : [236, 239, 241];
+        var rgb = allowed ? along(WEIGHTS, w[i][j]) : [236, 239, 241];
         var cell = svgEl("rect", {
           class: "hm-cell", x: left + j * size, y: top + i * size, width: size - 1,
           height: size - 1, fill: "rgb(" + rgb.join(",") + ")",
@@ -372,7 +385,7 @@
     el("span", { class: "tick t4", text: "0" }, bar);
     el("span", { class: "tick t8", text: fmt(largest) }, bar);
     el("span", { class: "what", text: "colour = value, one scale for q, every k and q\u2218k "
-                 + "(\u00b1 the largest |value|); softmax: white 0 to green 1" }, key);
+                 + "(\u00b1 the largest |value|); softmax: light 0 to dark purple 1" }, key);
     var table = el("table", {}, box);
     var head = el("tr", {}, el("thead", {}, table));
     el("th", { class: "stick left", text: "token" }, head);
@@ -409,7 +422,7 @@
                  text: allowed ? fmt(H.scaled[i][j]) : fmt(H.scaled[i][j]) + " \u2192 \u2212\u221e" }, tr);
       var w = H.weights[i][j];
       el("td", { title: String(w), "data-role": "weight", "data-stick": 0, text: fmt(w),
-                 style: paint(mix(GREEN, w)) }, tr);
+                 style: paint(along(WEIGHTS, w)) }, tr);
     });
     stickRight(box, table);
   }

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from explainer.ops import remember
+from explainer.palette import DIVERGING, along
 from explainer.report.tables import exact, number
 from explainer.trace import Op
 
@@ -53,16 +54,17 @@ def pe_formula(positions: np.ndarray, columns: np.ndarray, d_model: int) -> np.n
 
 
 def colour(value: float, largest: float = 1.0) -> str:
-    """A diverging colour: blue for negative, white for 0, red for positive.
+    """A colour of the palette's diverging map: blue for negative, near white
+    for 0, red for positive (as the videos and the rest of the report).
 
-    >>> colour(0.0), colour(1.0), colour(-1.0)
-    ('#ffffff', '#c0392b', '#2166ac')
+    >>> from explainer import palette
+    >>> colour(0.0) == palette.DIVERGING[4], colour(2.0, 2.0) == palette.DIVERGING[-1]
+    (True, True)
+    >>> colour(-1.0) == palette.DIVERGING[0]
+    True
     """
     t = 0.0 if largest == 0 else max(-1.0, min(1.0, value / largest))
-    end = (0xC0, 0x39, 0x2B) if t > 0 else (0x21, 0x66, 0xAC)
-    a = abs(t)
-    rgb = [round(255 + (c - 255) * a) for c in end]
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
+    return along(DIVERGING, (t + 1) / 2)
 
 
 def pe_heatmap(pe: np.ndarray, d_model: int) -> dict[str, Any]:
