@@ -26,6 +26,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic import get_derivation
 from explainer.symbolic.layer_norm import mean, mu, sigma2
 from explainer.symbolic.render import latex
@@ -81,7 +82,7 @@ class ResidualLayerNorm(TraceScene):
                 latex(get_derivation("layer-norm").formula),
                 statistics_latex(),
             ]
-        title = "Add & RMSNorm" if self.rms else "Add & norm"
+        title = _("Add & RMSNorm") if self.rms else _("Add & Norm")
         tag = f"{where(trace, residual)} · {norm}"
         head = self.header(title, lines, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
@@ -115,8 +116,12 @@ class ResidualLayerNorm(TraceScene):
         self.play(
             FadeIn(row, names),
             *self.caption(
-                "Residual: the sub-layer's output is added to its own input"
-                + ("" if self.post else " (pre-norm: the sub-layer read the norm)")
+                _("Residual: the sub-layer's output is added to its own input")
+                if self.post
+                else _(
+                    "Residual: the sub-layer's output is added to its own input"
+                    " (pre-norm: the sub-layer read the norm)"
+                )
             ),
             run_time=1.0,
         )
@@ -203,13 +208,17 @@ class ResidualLayerNorm(TraceScene):
             FadeOut(view),
             TransformFromCopy(x_mob.row(0), rows[0]),
             FadeIn(token, signs[0], axis, bars),
-            *self.caption(f'One token, "{tokens[0]}": its vector x as bars'),
+            *self.caption(
+                _('One token, "{token}": its vector x as bars').format(token=tokens[0])
+            ),
             run_time=1.0,
         )
         self.play(
             TransformFromCopy(sub_mob.row(0), rows[1]),
             FadeIn(signs[1]),
-            *self.caption("The sub-layer's output is an update, added entry by entry"),
+            *self.caption(
+                _("The sub-layer's output is an update, added entry by entry")
+            ),
             run_time=1.0,
         )
         self.play(
@@ -243,22 +252,26 @@ class ResidualLayerNorm(TraceScene):
             )
         stats.next_to(before, RIGHT, buff=0.6)
         self.body(VGroup(rows, token, stats), shift=0.35 * UP)
-        kind = "RMSNorm" if self.rms else "Layer norm"
+        says = (
+            _('RMSNorm works on each row alone: the row of "{token}"')
+            if self.rms
+            else _('Layer norm works on each row alone: the row of "{token}"')
+        )
         self.play(
             FadeIn(before, token),
-            *self.caption(f'{kind} works on each row alone: the row of "{tokens[0]}"'),
+            *self.caption(says.format(token=tokens[0])),
             run_time=0.9,
         )
         bars_in = self.bars(before, row_in)
         self.play(FadeIn(bars_in), run_time=0.6)
-        over = f"over the d_model = {width} entries"
+        says = (
+            _("Its root mean square over the d_model = {n} entries")
+            if self.rms
+            else _("Its mean μ and variance σ² over the d_model = {n} entries")
+        )
         self.play(
             FadeIn(stats),
-            *self.caption(
-                f"Its root mean square {over}"
-                if self.rms
-                else f"Its mean μ and variance σ² {over}"
-            ),
+            *self.caption(says.format(n=width)),
             run_time=0.9,
         )
         self.wait(1.0)
@@ -282,12 +295,9 @@ class ResidualLayerNorm(TraceScene):
             FadeTransform(after, everything),
             FadeIn(labels, name),
             *self.caption(
-                "The same for every token: "
-                + (
-                    "the input of the sub-layer"
-                    if not self.post
-                    else "Add & Norm's output"
-                )
+                _("The same for every token: Add & Norm's output")
+                if self.post
+                else _("The same for every token: the input of the sub-layer")
             ),
             run_time=1.2,
         )
@@ -298,19 +308,22 @@ class ResidualLayerNorm(TraceScene):
         gamma = self.trace[f"{norm}.gamma"]
         if self.rms:
             plain = np.allclose(gamma, 1)
-            return "Divide by the RMS, no mean subtracted" + (
-                " (γ = 1)" if plain else ", then × γ (no β)"
-            )
+            if plain:
+                return _("Divide by the RMS, no mean subtracted (γ = 1)")
+            return _("Divide by the RMS, no mean subtracted, then × γ (no β)")
         beta = self.trace[f"{norm}.beta"]
         plain = np.allclose(gamma, 1) and np.allclose(beta, 0)
-        return "Subtract μ, divide by √(σ² + ε): mean 0, variance 1" + (
-            " (γ = 1, β = 0 before training)" if plain else ", then × γ + β"
-        )
+        if plain:
+            return _(
+                "Subtract μ, divide by √(σ² + ε): mean 0, variance 1"
+                " (γ = 1, β = 0 before training)"
+            )
+        return _("Subtract μ, divide by √(σ² + ε): mean 0, variance 1, then × γ + β")
 
     def bars(self, row: TraceMatrix, values: np.ndarray) -> VGroup:
         """Bars under the shown cells of a one-row matrix (up for +, down for −),
         scaled to the largest shown value."""
-        shown = [abs(float(values[c])) for (_, c) in row.cells]
+        shown = [abs(float(values[c])) for (_row, c) in row.cells]
         peak = max(shown, default=0.0) or 1.0
         base = row.get_bottom()[1] - 0.65
         bars = VGroup(
@@ -321,7 +334,7 @@ class ResidualLayerNorm(TraceScene):
                 color=MUTED,
             )
         )
-        for (_, c), cell in row.cells.items():
+        for (_row, c), cell in row.cells.items():
             height = 0.5 * abs(float(values[c])) / peak
             bar = Rectangle(
                 width=0.25,

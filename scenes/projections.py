@@ -23,6 +23,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic.render import latex
 from explainer.symbolic.symbols import T, d_k, d_model
 
@@ -52,7 +53,7 @@ class QKVProjections(TraceScene):
         self.bias = any(np.any(trace[f"{prefix}.b_{n}"]) for n in "qkv")
         lines = [projection_latex(n, self.bias) for n in "QKV"]
         tag = where(trace, prefix) + " · .q / .k / .v"
-        head = self.header("Queries, keys, values", lines, tag=tag)
+        head = self.header(_("Queries, keys, values"), lines, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 
         x_name = trace.stage(f"{prefix}.q").inputs[0]
@@ -71,10 +72,14 @@ class QKVProjections(TraceScene):
         self.factor = row.width / natural  # K's and V's matrices: the same scale
         row.move_to(np.array([0.0, (self.body_top + BODY_BOTTOM + 0.5) / 2, 0.0]))
         names = self.names(x_mob, weights, results, "Q")
-        what = f"{x_name} (after RMSNorm)" if x_name.endswith("norm1") else x_name
+        says = (
+            _("X = {stage} (after RMSNorm): every row (one token) times W^Q")
+            if x_name.endswith("norm1")
+            else _("X = {stage}: every row (one token) times W^Q")
+        )
         self.play(
             FadeIn(x_mob, x_labels, names[0]),
-            *self.caption(f"X = {what}: every row (one token) times W^Q"),
+            *self.caption(says.format(stage=x_name)),
             run_time=0.8,
         )
         self.play(FadeIn(weights, dot, names[1]), run_time=0.8)
@@ -101,9 +106,12 @@ class QKVProjections(TraceScene):
             froms=(x_mob.row(0), weights.col(0)),
             cell=first.cells[(0, 0)],
             captions=(
-                f'One entry: the row of "{tokens[0]}" times column 1 of W^Q',
-                "Row · column, term by term"
-                + (" (plus the bias b)" if self.bias else " (this model has no bias)"),
+                _('One entry: the row of "{token}" times column 1 of {matrix}').format(
+                    token=tokens[0], matrix="W^Q"
+                ),
+                _("Row · column, term by term (plus the bias b)")
+                if self.bias
+                else _("Row · column, term by term (this model has no bias)"),
             ),
             bias=(f"{prefix}.b_q", (0,)) if self.bias else None,
         )
@@ -116,7 +124,9 @@ class QKVProjections(TraceScene):
         self.play(
             *(FadeIn(group, lag_ratio=0.02) for group in rest),
             *self.caption(
-                f"W^Q's columns in groups of d_k = {trace.config.d_k}: one per head"
+                _("W^Q's columns in groups of d_k = {d_k}: one per head").format(
+                    d_k=trace.config.d_k
+                )
             ),
             run_time=1.5,
         )
@@ -124,7 +134,11 @@ class QKVProjections(TraceScene):
             self.assemble(r)
         self.wait(1.0)
 
-        for name, what in (("K", "keys"), ("V", "values")):
+        says = {
+            "K": _("The same rows times W^K: the keys"),
+            "V": _("The same rows times W^V: the values"),
+        }
+        for name in "KV":
             new_weights = self.weights(f"{prefix}.w_{name.lower()}")
             new_weights.scale(self.factor).move_to(weights)
             new_results = self.heads(f"{prefix}.{name.lower()}", shown_heads)
@@ -134,7 +148,7 @@ class QKVProjections(TraceScene):
                 FadeTransform(weights, new_weights),
                 FadeTransform(results, new_results),
                 FadeTransform(names[1:], new_names[1:]),
-                *self.caption(f"The same rows times W^{name}: the {what}"),
+                *self.caption(says[name]),
                 run_time=1.2,
             )
             weights, results, names = (
@@ -145,14 +159,19 @@ class QKVProjections(TraceScene):
             self.wait(1.0)
         if n_kv < n_heads:
             self.say(
-                f"Only {n_kv} key and value heads for {n_heads} query heads: each "
-                f"serves {n_heads // n_kv} query heads (grouped-query attention)",
+                ngettext(
+                    "Only {n_kv} key and value head for {n_heads} query heads: it "
+                    "serves {r} query heads (grouped-query attention)",
+                    "Only {n_kv} key and value heads for {n_heads} query heads: each "
+                    "serves {r} query heads (grouped-query attention)",
+                    n_kv,
+                ).format(n_kv=n_kv, n_heads=n_heads, r=n_heads // n_kv),
                 run_time=0.8,
             )
             self.wait(1.5)
         elif n_heads > shown_heads:
-            self.say(f"… and so on for all {n_heads} heads")
-        self.say("Each token now has a query, a key and a value in every head")
+            self.say(_("… and so on for all {n} heads").format(n=n_heads))
+        self.say(_("Each token now has a query, a key and a value in every head"))
         self.finish()
 
     def heads(self, stage: str, count: int) -> VGroup:

@@ -24,6 +24,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic import get_derivation
 from explainer.symbolic.render import latex
 
@@ -41,8 +42,9 @@ class Softmax(TraceScene):
         # A row with some −∞ if the mask hides anything, else the first row.
         r = masked.shape[0] // 2 if np.isneginf(masked).any() else 0
         formula = latex(get_derivation("softmax").formula)
-        tag = f'{where(trace, prefix, 0)} · row "{tokens[r]}"'
-        head = self.header("Softmax, one row", formula, tag=tag)
+        row = _('row "{token}"').format(token=tokens[r])
+        tag = f"{where(trace, prefix, 0)} · {row}"
+        head = self.header(_("Softmax, one row"), formula, tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 
         x_row = self.matrix(f"{prefix}.masked", (0,), rows=[r], font_size=FONT)
@@ -69,8 +71,10 @@ class Softmax(TraceScene):
         self.play(
             FadeIn(x_row, keys, names[0]),
             *self.caption(
-                f'Attention (next scene) scores "{tokens[r]}" against every token:'
-                " softmax turns such a row into weights"
+                _(
+                    'Attention (next scene) scores "{token}" against every token:'
+                    " softmax turns such a row into weights"
+                ).format(token=tokens[r])
             ),
             run_time=0.9,
         )
@@ -78,21 +82,21 @@ class Softmax(TraceScene):
         self.play(
             TransformFromCopy(x_row, e_row),
             FadeIn(names[1]),
-            *self.caption("Exponentiate: every entry becomes positive (e^−∞ = 0)"),
+            *self.caption(_("Exponentiate: every entry becomes positive (e^−∞ = 0)")),
             run_time=1.2,
         )
         self.wait(0.8)
         self.play(
             TransformFromCopy(e_row.elements, total),
             FadeIn(total_name),
-            *self.caption("Add them up"),
+            *self.caption(_("Add them up")),
             run_time=1.0,
         )
         self.wait(0.6)
         self.play(
             TransformFromCopy(VGroup(e_row, total), p_row),
             FadeIn(names[2]),
-            *self.caption("Divide each by the sum: the weights add up to 1"),
+            *self.caption(_("Divide each by the sum: the weights add up to 1")),
             run_time=1.2,
         )
         self.wait(0.8)
@@ -128,7 +132,11 @@ class Softmax(TraceScene):
         self.play(
             GrowFromEdge(bars, DOWN),
             FadeIn(labels),
-            *self.caption(f'"{tokens[r]}" attends most to "{tokens[best]}"'),
+            *self.caption(
+                _('"{token}" attends most to "{best}"').format(
+                    token=tokens[r], best=tokens[best]
+                )
+            ),
             run_time=1.0,
         )
         self.finish(1.5)
