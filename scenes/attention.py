@@ -265,16 +265,17 @@ class ScaledDotProductAttention(TraceScene):
     def softmax_phase(self, prefix: str, h: int, scores: TraceMatrix, tokens):
         weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
         heat = weights.heat(peak=1.0)
-        w_labels = VGroup(
-            weights.label_rows(tokens, 18), weights.label_cols(tokens, 18)
-        )
+        # The scores' row labels name the weights' rows too (side by side, the
+        # same rows): one column of words, so that both tables keep their size.
+        w_labels = VGroup(weights.label_cols(tokens, 18))
         w_name = MathTex(r"\mathrm{softmax}", font_size=30).next_to(weights, DOWN, 0.15)
         s_labels = scores.label_rows(tokens, 18)
         left = VGroup(
             scores.copy(), s_labels, self.s_name.copy().next_to(scores, DOWN, 0.15)
         )
         right = VGroup(heat, weights, w_labels, w_name)
-        layout = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=DOWN)
+        layout = VGroup(left, right).arrange(RIGHT, buff=0.8)
+        right.shift((left[0].get_center()[1] - weights.get_center()[1]) * UP)
         self.body(layout)
         # Q and Kᵀ leave first, so that the scores never slide over them.
         self.play(FadeOut(self.qk, self.k_labels), run_time=0.5)
