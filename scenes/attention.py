@@ -11,6 +11,12 @@ import math
 
 import numpy as np
 from explainer.scenes.arithmetic import WeightedRows, show_weighted, worked_dot
+from explainer.scenes.attention_formulas import (
+    attention_lines,
+    is_masked,
+    mask_latex,
+    scores_latex,
+)
 from explainer.scenes.common import (
     HIGHLIGHT,
     K_COLOR,
@@ -20,14 +26,13 @@ from explainer.scenes.common import (
     TraceMatrix,
     TraceScene,
     first_self_attention,
+    fit,
     stack_tokens,
     where,
     word,
 )
 from manim import *
 
-from explainer.symbolic import get_derivation
-from explainer.symbolic.render import latex
 from explainer.trace import Op
 
 FONT = 22
@@ -44,12 +49,13 @@ class ScaledDotProductAttention(TraceScene):
         prefix = first_self_attention(trace)
         h = self.head_index
         tokens = stack_tokens(trace, prefix.split(".")[0])
-        formula = get_derivation("scaled-dot-product-attention").formula
-        # Two lines (Attention(Q, K, V) =, then the rest): beside the title and
-        # the corner map, leaving the body its height.
-        formula = [latex(formula.lhs) + " =", r"\quad " + latex(formula.rhs)]
+        # softmax(QKᵀ/√d_k + M) V where the scores are masked (a causal
+        # self-attention), as computed; two lines beside the title and the map.
+        self.masked = is_masked(trace, prefix)
         head = self.header(
-            "Scaled dot-product attention", formula, tag=where(trace, prefix, h)
+            "Scaled dot-product attention",
+            attention_lines(self.masked),
+            tag=where(trace, prefix, h),
         )
         self.play(FadeIn(head), run_time=0.8)
         # What QKᵀ and weights · V read: Q and K after RoPE, K and V repeated for
@@ -70,8 +76,7 @@ class ScaledDotProductAttention(TraceScene):
 
         scores = self.scores_phase(prefix, h, tokens)
         scores = self.scale_phase(prefix, h, scores)
-        mask = trace[f"{prefix}.mask"]
-        if not np.all(mask):
+        if self.masked:
             scores = self.mask_phase(prefix, h, scores)
         weights = self.softmax_phase(prefix, h, scores, tokens)
         self.lines_phase(prefix, h, weights, tokens)
@@ -117,14 +122,15 @@ class ScaledDotProductAttention(TraceScene):
         q_name = queries.named(self.q_tex, color=Q_COLOR)
         k_name = keys.named(self.k_tex, color=K_COLOR).next_to(keys, LEFT, 0.2)
         # Names beside and above, not below: the body keeps its height for digits.
-        s_name = MathTex("QK^T", font_size=30).next_to(scores, RIGHT, 0.2)
+        s_name = MathTex(scores_latex(scaled=False), font_size=30)
+        s_name.next_to(scores, RIGHT, 0.2)
         q_name.next_to(queries, UP, 0.2)
         clash = q_name.get_right()[0] - (k_name.get_left()[0] - 0.3)
         if clash > 0:
             q_name.shift(clash * LEFT)
-        # Room on the right for the widest name to come (QKᵀ/√d_k, ÷√d_k).
+        # Room on the right for the widest name to come (QKᵀ/√d_k (+ M), ÷√d_k).
         room = Rectangle(
-            width=MathTex(r"QK^T / \sqrt{d_k}", font_size=30).width,
+            width=MathTex(scores_latex(masked=self.masked), font_size=30).width,
             height=0.1,
             stroke_opacity=0,
             fill_opacity=0,
@@ -234,7 +240,7 @@ class ScaledDotProductAttention(TraceScene):
             *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
             run_time=0.6,
         )
-        name = MathTex(r"QK^T / \sqrt{d_k}", font_size=30)
+        name = MathTex(scores_latex(), font_size=30)
         name.next_to(scores, RIGHT, 0.2)
         self.play(
             FadeTransform(scores, scaled),
@@ -249,14 +255,31 @@ class ScaledDotProductAttention(TraceScene):
     # --- causal mask -----------------------------------------------------------------
 
     def mask_phase(self, prefix: str, h: int, scaled: TraceMatrix) -> TraceMatrix:
+        """+ M: −∞ wherever a query would look at a later key (j > i)."""
         masked = self.matrix(
             f"{prefix}.masked", (h,), font_size=FONT, h_buff=scaled.h_buff
         ).align_like(scaled)
+        # M where the room is: above Q, left of Kᵀ (Q is computed from by now).
+        q_name, k_name = self.qk[2], self.qk[4]
+        left = -config.frame_width / 2 + 0.4
+        bottom = q_name.get_top()[1] + 0.25
+        note = MathTex(mask_latex(), font_size=30, color=HIGHLIGHT)
+        fit(note, k_name.get_left()[0] - 0.3 - left, self.body_top - bottom)
+        note.next_to(q_name, UP, buff=0.25).align_to(left * RIGHT, LEFT)
+        self.play(
+            FadeIn(note),
+            *self.caption("Causal mask: add M, −∞ where a token would see a later one"),
+            run_time=0.8,
+        )
+        name = MathTex(scores_latex(masked=True), font_size=30)
+        name.next_to(scaled, RIGHT, 0.2)
         self.play(
             FadeTransform(scaled, masked),
-            *self.caption("Causal mask: a token may not look at later tokens (−∞)"),
+            FadeTransform(self.s_name, name),
+            FadeOut(note),
             run_time=1.0,
         )
+        self.s_name = name
         self.wait(0.8)
         return masked
 

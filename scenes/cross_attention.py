@@ -6,7 +6,11 @@ values come from the encoder's last stage. Vaswani et al. 2017, §3.2.3.
 
 from __future__ import annotations
 
-import sympy as sp
+from explainer.scenes.attention_formulas import (  # cross_parts: the bridge's too
+    cross_latex,
+    cross_parts,
+    has_bias,
+)
 from explainer.scenes.common import (
     HIGHLIGHT,
     K_COLOR,
@@ -23,9 +27,9 @@ from explainer.scenes.common import (
 )
 from manim import *
 
-from explainer.symbolic.render import latex
-from explainer.symbolic.symbols import T_k, T_q, d_k, d_model
 from explainer.trace import Trace
+
+__all__ = ["CrossAttention", "check_cross_attention", "cross_parts"]
 
 FONT = 22
 PREFIX = "decoder.0.cross_attn"
@@ -39,25 +43,6 @@ def check_cross_attention(trace: Trace) -> None:
         )
 
 
-def cross_parts() -> tuple[sp.Eq, sp.Eq, sp.Eq]:
-    """Q from the decoder rows Y, K and V from the encoder output M."""
-    y = sp.MatrixSymbol("Y", T_q, d_model)
-    m = sp.MatrixSymbol("M", T_k, d_model)
-    q, k, v = (
-        sp.Eq(
-            sp.MatrixSymbol(name, rows, d_k),
-            src * sp.MatrixSymbol(f"W^{name}", d_model, d_k),
-        )
-        for name, src, rows in (("Q", y, T_q), ("K", m, T_k), ("V", m, T_k))
-    )
-    return q, k, v
-
-
-def cross_latex() -> str:
-    """Q from the decoder rows Y, K and V from the encoder output M."""
-    return r",\quad ".join(latex(p) for p in cross_parts())
-
-
 class CrossAttention(TraceScene):
     """Every target token attends over the source tokens."""
 
@@ -69,7 +54,7 @@ class CrossAttention(TraceScene):
         memory = trace.stage(f"{PREFIX}.k").inputs[0]
         head = self.header(
             "Cross-attention",
-            cross_latex(),
+            cross_latex(has_bias(trace, PREFIX, "qkv")),
             tag=f"{PREFIX} · head 1 · K, V from {memory}",
         )
         self.play(FadeIn(head), run_time=0.8)

@@ -6,9 +6,8 @@ Stages of the first self-attention: ``.weights`` (per head), ``.heads``, ``.conc
 
 from __future__ import annotations
 
-import numpy as np
-import sympy as sp
 from explainer.scenes.arithmetic import worked_dot
+from explainer.scenes.attention_formulas import has_bias, multi_head_latex
 from explainer.scenes.common import (
     HEAD_COLORS,
     TraceScene,
@@ -21,25 +20,8 @@ from explainer.scenes.common import (
 )
 from manim import *
 
-from explainer.symbolic.render import latex
-
 MAX_HEADS = 3  # heads drawn side by side (more would be under 12 px at 720p)
 FONT = 22
-
-
-def multi_head_latex(n_heads: int, bias: bool = True) -> str:
-    """MultiHead(X) = Concat(head_1, …, head_h) W^O + b^O for this many heads
-    (without + b^O if the model has no bias)."""
-    shown = min(n_heads, 3)
-    heads = [sp.Symbol(f"head_{i + 1}") for i in range(shown)]
-    if n_heads > shown:
-        heads += [sp.Symbol(r"\dots"), sp.Symbol(f"head_{n_heads}")]
-    concat = sp.Function("Concat")(*heads)
-    rhs = sp.Mul(concat, sp.Symbol("W^O"), evaluate=False)
-    if bias:
-        rhs = sp.Add(rhs, sp.Symbol("b^O"), evaluate=False)
-    lhs = sp.Function("MultiHead")(sp.Symbol("X"))
-    return f"{latex(lhs)} = {latex(rhs, order='none')}"
 
 
 class MultiHeadAttention(TraceScene):
@@ -51,7 +33,7 @@ class MultiHeadAttention(TraceScene):
         tokens = stack_tokens(trace, prefix.split(".")[0])
         n_heads = trace.config.n_heads
         shown = min(n_heads, MAX_HEADS)
-        bias = bool(np.any(trace[f"{prefix}.b_o"]))
+        bias = has_bias(trace, prefix, "o")
         head = self.header(
             "Multi-head attention",
             multi_head_latex(n_heads, bias),

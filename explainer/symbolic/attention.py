@@ -44,6 +44,38 @@ def attention(Q: sp.MatrixExpr, K: sp.MatrixExpr, V: sp.MatrixExpr) -> sp.Matrix
     return RowSoftmax(scaled_scores(Q, K)) * V
 
 
+def masked_attention(
+    Q: sp.MatrixExpr, K: sp.MatrixExpr, V: sp.MatrixExpr, M: sp.MatrixExpr
+) -> sp.MatrixExpr:
+    """softmax(QKᵀ/√d_k + M) V, the mask M added to the scaled scores: M_ij = 0
+    where query i may attend key j, −∞ elsewhere (:func:`mask_entry`).  Vaswani et
+    al. 2017, §3.2.3.
+
+    >>> Q, K, V, M = (sp.MatrixSymbol(name, 2, 2) for name in "QKVM")
+    >>> masked_attention(Q, K, V, M).shape
+    (2, 2)
+    """
+    return RowSoftmax(scaled_scores(Q, K) + M) * V
+
+
+def attention_equation(masked: bool = False) -> sp.Eq:
+    """Attention(Q, K, V) = softmax(QKᵀ/√d_k) V, or with the mask M added to the
+    scores (a masked self-attention).  Vaswani et al. 2017, §3.2.1, Eq. 1; §3.2.3.
+
+    >>> attention_equation(masked=True).rhs.args[0].args[0].args[-1]
+    M
+    """
+    Q = sp.MatrixSymbol("Q", T_q, d_k)
+    K = sp.MatrixSymbol("K", T_k, d_k)
+    V = sp.MatrixSymbol("V", T_k, d_v)
+    rhs = (
+        masked_attention(Q, K, V, sp.MatrixSymbol("M", T_q, T_k))
+        if masked
+        else attention(Q, K, V)
+    )
+    return sp.Eq(sp.Symbol("Attention(Q, K, V)"), rhs, evaluate=False)
+
+
 def causal_mask(i: sp.Expr, j: sp.Expr) -> sp.Boolean:
     """Query i may attend key j iff j ≤ i.  Vaswani et al. 2017, §3.2.3.
 
@@ -51,6 +83,19 @@ def causal_mask(i: sp.Expr, j: sp.Expr) -> sp.Boolean:
     (True, False)
     """
     return sp.Le(j, i)
+
+
+def mask_entry(allowed: sp.Boolean) -> sp.Expr:
+    """M_ij: 0 where attending is allowed, −∞ elsewhere, so that s_ij + M_ij is
+    :func:`masked_score`.  Vaswani et al. 2017, §3.2.3.
+
+    >>> [mask_entry(causal_mask(0, c)) for c in (0, 1)]
+    [0, -oo]
+    >>> added = sp.piecewise_fold(s + mask_entry(causal_mask(i, j)))
+    >>> added == masked_score(s, causal_mask(i, j))
+    True
+    """
+    return sp.Piecewise((0, allowed), (-sp.oo, True))
 
 
 def masked_score(score: sp.Expr, allowed: sp.Boolean) -> sp.Expr:
@@ -134,9 +179,6 @@ def derivation() -> Derivation:
     """Attention: weights are distributions; why √d_k; masking by a limit."""
     from sympy import stats
 
-    Q = sp.MatrixSymbol("Q", T_q, d_k)
-    K = sp.MatrixSymbol("K", T_k, d_k)
-    V = sp.MatrixSymbol("V", T_k, d_v)
     S = sp.MatrixSymbol("S", T_q, T_k)  # the scaled scores
     w = sp.exp(S[i, j]) / sp.Sum(sp.exp(S[i, k]), (k, 0, T_k - 1))
     v = sp.IndexedBase("v", real=True)
@@ -154,9 +196,7 @@ def derivation() -> Derivation:
         name="scaled-dot-product-attention",
         title=N_("Scaled dot-product attention"),
         source="Vaswani et al. 2017, §3.2.1, Eq. 1 and footnote 4; §3.2.3 (masking)",
-        formula=sp.Eq(
-            sp.Symbol("Attention(Q, K, V)"), attention(Q, K, V), evaluate=False
-        ),
+        formula=attention_equation(),
         ops=(
             "qk",
             "scale",
