@@ -4,10 +4,15 @@ closing mark), and that a Chinese render shows Chinese captions drawn with glyph
 the CJK font has (no missing-glyph boxes)."""
 
 import doctest
+import shutil
+import subprocess
 
 import pytest
 from explainer.scenes import caption_lines
-from explainer.scenes.caption_lines import break_points, split_lines
+from explainer.scenes.caption_lines import break_points, is_wide, split_lines
+
+FONT = "WenQuanYi Micro Hei"  # scenes/common.py's TEXT_FONT (fonts-wqy-microhei)
+SCENES_SHOWN = ("tokens", "scaling")  # default preset: its words, and a demo
 
 
 def test_the_doctests_of_the_line_splitter():
@@ -71,3 +76,100 @@ def test_widths_decide_the_break():
     # wide first half: the break moves left so the lines are as even as can be
     widths = [3.0, 3.0, 1.0, 1.0, 1.0, 1.0]
     assert split_lines("一二三四五六", 6, widths) == ["一二", "三四五六"]
+
+
+# --- a Chinese render -------------------------------------------------------------
+
+
+def font_charset(family: str) -> set[int]:
+    """The code points the installed font ``family`` has glyphs for, from
+    fontconfig (``fc-match`` finds the file and face, ``fc-query`` lists its
+    charset as hex ranges such as ``20-7e a0-17f``)."""
+    if shutil.which("fc-match") is None or shutil.which("fc-query") is None:
+        pytest.skip("fontconfig's fc-match/fc-query missing (scripts/setup.sh)")
+    found = subprocess.run(
+        ["fc-match", "--format=%{file}|%{index}", family],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path, index = found.split("|")
+    charset = subprocess.run(
+        ["fc-query", "--index", index, "--format=%{charset}", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    points: set[int] = set()
+    for part in charset.split():
+        low, _, high = part.partition("-")
+        points.update(range(int(low, 16), int(high or low, 16) + 1))
+    return points
+
+
+def test_font_charset_reads_ranges():
+    points = font_charset(FONT)
+    assert ord("A") in points and ord("注") in points and ord("，") in points
+    assert ord("\U0001f600") not in points  # no emoji in WenQuanYi
+
+
+@pytest.fixture(scope="module")
+def said(tmp_path_factory) -> dict[str, dict[str, list[str]]]:
+    """The captions of SCENES_SHOWN, in English and in Chinese, as the scene
+    linter saw them on screen (the default preset; nothing is drawn)."""
+    pytest.importorskip("manim")
+    from explainer import config as config_mod
+    from explainer import i18n
+    from explainer.presets import get_preset
+    from explainer.render import SCENES
+    from explainer.render.lint import lint_specs
+    from explainer.run import trace_sentence
+
+    preset = get_preset("default")
+    trace = trace_sentence(config_mod.from_dict(preset.config), preset.sentence)
+    media = tmp_path_factory.mktemp("media")
+    found: dict[str, dict[str, list[str]]] = {}
+    for lang in ("en", "zh"):
+        with i18n.language(lang):
+            results = lint_specs(
+                trace,
+                [SCENES[name] for name in SCENES_SHOWN],
+                quality="low",
+                media_dir=media,
+            )
+        found[lang] = {r.name: [c.text for c in r.captions] for r in results}
+    return found
+
+
+@pytest.mark.slow
+def test_a_chinese_render_says_its_captions_in_chinese(said):
+    for scene in SCENES_SHOWN:
+        english, chinese = said["en"][scene], said["zh"][scene]
+        assert len(chinese) == len(english) >= 3, scene
+        for en, zh in zip(english, chinese, strict=True):
+            assert zh != en, f"{scene}: {en!r} is not translated"
+            assert any(is_wide(char) for char in zh), f"{scene}: {zh!r}"
+
+
+@pytest.mark.slow
+def test_every_character_of_the_chinese_captions_is_in_the_cjk_font(said):
+    points = font_charset(FONT)
+    chars = {char for texts in said["zh"].values() for t in texts for char in t}
+    missing = sorted(c for c in chars if not c.isspace() and ord(c) not in points)
+    assert not missing, f"no glyph in {FONT} for {missing}"
+
+
+def test_a_long_chinese_caption_wraps_onto_two_lines_at_full_size():
+    pytest.importorskip("manim")
+    from explainer.scenes.common import CAPTION_WIDTH, caption_text
+
+    one = caption_text("每个位置得到一个固定的向量")
+    content = (
+        "每个 token 变成一个向量：嵌入表中它的那一行，再乘以 √d_model，"
+        "这样它和随后加上的位置编码一样重，模型就能同时知道它是什么、在哪里"
+    )
+    two = caption_text(content)
+    assert two.text == content  # what the reading pace and the linter read
+    assert two.width <= CAPTION_WIDTH + 1e-6
+    assert 1.8 * one.height < two.height < 2.6 * one.height  # two lines
+    assert two.width > 0.7 * CAPTION_WIDTH  # lines of about half each: not shrunk
