@@ -1,7 +1,8 @@
 """Scaled dot-product attention, one head: QKᵀ, ÷√d_k, (mask), softmax, weights · V.
 
-Stages of layer 0's self-attention, head 1: ``.q``, ``.k``, ``.v``, ``.scores``,
-``.scaled``, ``.mask``, ``.masked``, ``.weights``, ``.heads``.
+Stages of layer 0's self-attention, head 0 (heads counted from 0, as in the
+report): ``.q``, ``.k``, ``.v``, ``.scores``, ``.scaled``, ``.mask``, ``.masked``,
+``.weights``, ``.heads``.
 Vaswani et al. 2017, §3.2.1, Eq. 1.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 from explainer.scenes.arithmetic import WeightedRows, show_weighted, worked_dot
 from explainer.scenes.attention_formulas import (
     attention_lines,
+    head_latex,
     is_masked,
     mask_latex,
     scores_latex,
@@ -40,7 +42,7 @@ D_SHOWN = 4  # columns of a head's q, k, v shown (first two, …, last): legible
 
 
 class ScaledDotProductAttention(TraceScene):
-    """Head 1 of the first self-attention, from Q and K to the head's output."""
+    """Head 0 of the first self-attention, from Q and K to the head's output."""
 
     head_index = 0
 
@@ -70,7 +72,7 @@ class ScaledDotProductAttention(TraceScene):
         if n_kv < trace.config.n_heads:
             group = trace.config.n_heads // n_kv
             self.shared = (
-                f"Head {h + 1}'s keys and values are K/V head {h // group + 1} of "
+                f"Head {h}'s keys and values are K/V head {h // group} of "
                 f"{n_kv}, shared with {group - 1} other query heads"
             )
 
@@ -142,7 +144,7 @@ class ScaledDotProductAttention(TraceScene):
         self.play(
             FadeIn(queries, q_labels, q_name, keys, k_labels, k_name),
             FadeIn(scores.brackets, s_name),
-            *self.caption(f"Head {h + 1}: every query is compared with every key"),
+            *self.caption(f"Head {h}: every query is compared with every key"),
             run_time=1.0,
         )
         if self.shared:
@@ -394,7 +396,7 @@ class ScaledDotProductAttention(TraceScene):
         names = VGroup(
             MathTex(r"\mathrm{weights}", font_size=30).next_to(weights, DOWN, 0.15),
             values.named("V", color=V_COLOR).next_to(values, DOWN, 0.15),
-            MathTex(f"\\mathrm{{head}}_{h + 1}", font_size=30).next_to(out, DOWN, 0.15),
+            MathTex(head_latex(h), font_size=30).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(row, labels, names))
         self.play(

@@ -4,7 +4,9 @@ A causal self-attention adds the mask M to its scaled scores, so its formula sho
 ``+ M``; a projection whose bias the model has shows ``+ b`` (Llama, SmolLM2, has
 none: its bias parameters are zeros). The choice reads the trace, as the report's
 formulas do: the op that made the ``.mask`` stage, the bias parameters' values.
-The LaTeX comes from SymPy objects
+Heads are numbered from 0, as the report and the stage names number them (the
+report's ``head 0`` is the paper's head_1), so that a learner finds the head of a
+video in the report. The LaTeX comes from SymPy objects
 (:mod:`explainer.symbolic.attention`).
 """
 
@@ -52,13 +54,18 @@ def scores_latex(scaled: bool = True, masked: bool = False) -> str:
     return latex(scores)
 
 
+def head_latex(h: int) -> str:
+    """head_h, numbered from 0 as in the report."""
+    return latex(sp.Symbol(f"head_{h}"))
+
+
 def multi_head_latex(n_heads: int, bias: bool = True) -> str:
-    """MultiHead(X) = Concat(head_1, …, head_h) W^O + b^O for this many heads
-    (without + b^O if the model has no bias)."""
+    """MultiHead(X) = Concat(head_0, …, head_{h−1}) W^O + b^O for this many heads
+    (without + b^O if the model has no bias), heads numbered from 0."""
     shown = min(n_heads, 3)
-    heads = [sp.Symbol(f"head_{i + 1}") for i in range(shown)]
+    heads = [sp.Symbol(f"head_{h}") for h in range(shown)]
     if n_heads > shown:
-        heads += [sp.Symbol(r"\dots"), sp.Symbol(f"head_{n_heads}")]
+        heads += [sp.Symbol(r"\dots"), sp.Symbol(f"head_{n_heads - 1}")]
     concat = sp.Function("Concat")(*heads)
     rhs = sp.Mul(concat, sp.Symbol("W^O"), evaluate=False)
     if bias:

@@ -105,14 +105,14 @@ def stack_tokens(trace: Trace, stack: str) -> tuple[str, ...]:
 
 def where(trace: Trace, prefix: str, head: int | None = None) -> str:
     """Which layer (and head) a scene shows, for its tag: the stage prefix, then on
-    a second line ``layer 0 of 30 · head 1 of 9`` (layers counted from 0 as in
-    stage names, heads from 1 as in the paper's head_1 … head_h)."""
+    a second line ``layer 0 of 30 · head 0 of 9`` (layers and heads counted from
+    0, as in the stage names and the report: head 0 is the paper's head_1)."""
     parts = []
     layer = prefix.split(".")[1] if prefix.count(".") >= 1 else ""
     if layer.isdigit():
         parts.append(_("layer {i} of {n}").format(i=layer, n=trace.config.n_layers))
     if head is not None:
-        parts.append(_("head {i} of {n}").format(i=head + 1, n=trace.config.n_heads))
+        parts.append(_("head {i} of {n}").format(i=head, n=trace.config.n_heads))
     return "\n".join([prefix, " · ".join(parts)]) if parts else prefix
 
 

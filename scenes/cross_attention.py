@@ -1,7 +1,8 @@
 """Cross-attention: the decoder's queries look at the encoder's output.
 
-Stages of ``decoder.0.cross_attn``, head 1: ``.weights`` and ``.heads``; its keys and
-values come from the encoder's last stage. Vaswani et al. 2017, §3.2.3.
+Stages of ``decoder.0.cross_attn``, head 0 (counted from 0, as in the report):
+``.weights`` and ``.heads``; its keys and values come from the encoder's last stage.
+Vaswani et al. 2017, §3.2.3.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from explainer.scenes.attention_formulas import (  # cross_parts: the bridge's t
     cross_latex,
     cross_parts,
     has_bias,
+    head_latex,
 )
 from explainer.scenes.common import (
     HIGHLIGHT,
@@ -22,6 +24,7 @@ from explainer.scenes.common import (
     decoder_tokens,
     shown_indices,
     stack_tokens,
+    where,
     word,
     word_column,
 )
@@ -55,7 +58,7 @@ class CrossAttention(TraceScene):
         head = self.header(
             "Cross-attention",
             cross_latex(has_bias(trace, PREFIX, "qkv")),
-            tag=f"{PREFIX} · head 1 · K, V from {memory}",
+            tag=f"{where(trace, PREFIX, 0)} · K, V from {memory}",
         )
         self.play(FadeIn(head), run_time=0.8)
 
@@ -136,7 +139,7 @@ class CrossAttention(TraceScene):
             MathTex(r"V\ (\mathrm{encoder})", font_size=28, color=V_COLOR).next_to(
                 values, DOWN, 0.15
             ),
-            MathTex(r"\mathrm{head}_1", font_size=28).next_to(out, DOWN, 0.15),
+            MathTex(head_latex(0), font_size=28).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(product, names))
         self.play(  # the same table moves; V comes in once the lines are gone

@@ -1,7 +1,7 @@
 """The causal mask of the decoder's self-attention: no looking ahead.
 
-Stages of the first masked self-attention, head 1: ``.scaled``, ``.mask``, ``.masked``,
-``.weights``. Vaswani et al. 2017, §3.2.3.
+Stages of the first masked self-attention, head 0 (counted from 0, as in the
+report): ``.scaled``, ``.mask``, ``.masked``, ``.weights``. Vaswani et al. 2017, §3.2.3.
 """
 
 from __future__ import annotations

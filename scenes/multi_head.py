@@ -7,7 +7,11 @@ Stages of the first self-attention: ``.weights`` (per head), ``.heads``, ``.conc
 from __future__ import annotations
 
 from explainer.scenes.arithmetic import worked_dot
-from explainer.scenes.attention_formulas import has_bias, multi_head_latex
+from explainer.scenes.attention_formulas import (
+    has_bias,
+    head_latex,
+    multi_head_latex,
+)
 from explainer.scenes.common import (
     HEAD_COLORS,
     TraceScene,
@@ -25,7 +29,8 @@ FONT = 22
 
 
 class MultiHeadAttention(TraceScene):
-    """Per-head weights, Concat(head_1 … head_h), then · W^O."""
+    """Per-head weights, Concat(head_0 … head_{h−1}), then · W^O (heads counted
+    from 0, as in the report)."""
 
     def construct(self) -> None:
         trace = self.trace
@@ -47,7 +52,7 @@ class MultiHeadAttention(TraceScene):
             weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
             heat = weights.heat(peak=1.0)
             labels = weights.label_rows(tokens, 16) if h == 0 else VGroup()
-            title = word(f"head {h + 1}", 24, HEAD_COLORS[h]).next_to(weights, UP, 0.2)
+            title = word(f"head {h}", 24, HEAD_COLORS[h]).next_to(weights, UP, 0.2)
             maps.add(VGroup(heat, weights, labels, title))
         maps.arrange(RIGHT, buff=0.6)
         self.body(maps)
@@ -81,7 +86,7 @@ class MultiHeadAttention(TraceScene):
         names = VGroup(
             *(
                 outs[h]
-                .named(f"head_{{{h + 1}}}", color=HEAD_COLORS[h])
+                .named(head_latex(h), color=HEAD_COLORS[h])
                 .scale(0.8)
                 .next_to(outs[h], DOWN, 0.15)
                 for h in range(shown)

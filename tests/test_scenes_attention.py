@@ -5,7 +5,8 @@ have biases and not where they have none (SmolLM2, a Llama, has none).
 What is expected comes from outside the scenes: the architecture (a decoder-only
 model's self-attention is causal, an encoder's and cross-attention are not), the
 trace's bias parameters, and what is known of each model (the toy models and
-MiniLM have biases, SmolLM2 has none).
+MiniLM have biases, SmolLM2 has none). Heads are numbered as the trace indexes them
+and the report shows them: from 0.
 """
 
 import contextlib
@@ -125,6 +126,11 @@ def test_the_header_formula_has_the_mask_and_the_biases_the_trace_computed(
     elif name == "multi-head":
         prefix = f"{stack}.0.self_attn"
         assert ("b^{O}" in lines) == bias_of(trace, prefix, "o"), lines
+        # Heads by the index the trace and the report give them: 0 … h − 1.
+        n_heads = trace[f"{prefix}.weights"].shape[0]
+        assert r"\mathrm{head}_{0}" in lines, lines
+        assert rf"\mathrm{{head}}_{{{n_heads - 1}}}" in lines, lines
+        assert rf"\mathrm{{head}}_{{{n_heads}}}" not in lines, lines
     elif name == "cross-attention":
         prefix = "decoder.0.cross_attn"
         assert not causal(trace, prefix)
