@@ -26,28 +26,28 @@ def _catalog():
         return read_po(f, locale="zh")
 
 
-def _extracted() -> dict[str, str]:
+def _extracted() -> dict[tuple[str, str | None], str]:
     """Every message marked in the sources (as scripts/i18n.sh extracts them):
-    msgid → where it is."""
+    (msgid, its pgettext context or None) → where it is."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     found = {}
-    for path, line, message, _comments, _context in babel_extract.extract_from_dir(
+    for path, line, message, _comments, context in babel_extract.extract_from_dir(
         str(ROOT),
         method_map,
         options_map,
         keywords={**babel_extract.DEFAULT_KEYWORDS, "N_": None},
     ):
         key = message if isinstance(message, str) else message[0]
-        found.setdefault(key, f"{path}:{line}")
+        found.setdefault((key, context), f"{path}:{line}")
     return found
 
 
 def test_every_marked_message_has_a_chinese_translation():
     catalog = _catalog()
     missing = []
-    for msgid, where in _extracted().items():
-        entry = catalog.get(msgid)
+    for (msgid, context), where in _extracted().items():
+        entry = catalog.get(msgid, context)
         strings = (
             []
             if entry is None

@@ -24,6 +24,7 @@ from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
 from explainer.verify.derivations import step_counts
 from explainer.verify.structure import StructureError
+from explainer.verify.wording import kind_name, shown
 
 
 class _JsonErrors(click.Command):
@@ -192,7 +193,10 @@ def summary(results: list[CheckResult]) -> str:
     failure with its diagnosis."""
     keys = ("checks", "passed", "failed", "skipped")
     header = (_("check"), _("checks"), _("passed"), _("failed"), _("skipped"))
-    rows = [(kind, *(str(n[k]) for k in keys)) for kind, n in counts(results).items()]
+    rows = [
+        (kind_name(kind), *(str(n[k]) for k in keys))
+        for kind, n in counts(results).items()
+    ]
     total = (
         _("total"),
         str(len(results)),
@@ -211,7 +215,7 @@ def summary(results: list[CheckResult]) -> str:
             lines += failure_lines(r)
     skipped = [r for r in results if r.skipped]
     if skipped:
-        why = dict.fromkeys(f"{r.check}: {r.detail}" for r in skipped)
+        why = dict.fromkeys(f"{kind_name(r.check)}: {shown(r.detail)}" for r in skipped)
         lines += ["", _("Skipped: {why}").format(why="; ".join(why))]
     lines.append(summary_text(results))
     return "\n".join(lines)
@@ -219,7 +223,7 @@ def summary(results: list[CheckResult]) -> str:
 
 def failure_lines(r: CheckResult) -> list[str]:
     """A failing check: what, where, by how much, where it is worst, and a hint."""
-    lines = [f"{_('FAIL')} {r.check} {r.formula}: {r.where}"]
+    lines = [f"{_('FAIL')} {kind_name(r.check)} {shown(r.formula)}: {shown(r.where)}"]
     if r.differ is not None:
         lines.append(
             "     "
@@ -234,14 +238,14 @@ def failure_lines(r: CheckResult) -> list[str]:
         )
         lines.append(f"     {what} {over}")
     if r.detail and not (r.differ is not None and r.detail.endswith("entries differ")):
-        lines.append(f"     {r.detail}")
+        lines.append(f"     {shown(r.detail)}")
     if r.cell:
         values = ""
         if r.expected is not None or r.actual is not None:
             values = ": " + _values(r)
-        lines.append("     " + _("worst at {cell}").format(cell=r.cell) + values)
+        lines.append("     " + _("worst at {cell}").format(cell=shown(r.cell)) + values)
     if r.hint:
-        lines.append(f"     {r.hint}")
+        lines.append(f"     {shown(r.hint)}")
     return lines
 
 
@@ -267,9 +271,9 @@ def table(results: list[CheckResult]) -> str:
     )  # fmt: skip
     rows = [
         (
-            r.check,
-            r.formula,
-            r.where,
+            kind_name(r.check),
+            shown(r.formula),
+            shown(r.where),
             f"{r.max_abs_err:.2e}"
             if r.tol and r.check not in ("derivation", "tokens", "structure")
             else "—",
@@ -285,11 +289,13 @@ def table(results: list[CheckResult]) -> str:
 def _why(r: CheckResult) -> str:
     if r.ok:
         return ""
-    parts = [r.detail] if r.detail else []
+    parts = [shown(r.detail)] if r.detail else []
     if r.cell:
-        parts.append(_("worst at {cell}").format(cell=r.cell) + ": " + _values(r))
+        parts.append(
+            _("worst at {cell}").format(cell=shown(r.cell)) + ": " + _values(r)
+        )
     if r.hint:
-        parts.append(r.hint)
+        parts.append(shown(r.hint))
     return "  " + "; ".join(parts) if parts else ""
 
 

@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from explainer.i18n import _
+from explainer.i18n import _, pgettext
 from explainer.report.tables import number
 from explainer.verify import CheckResult
+from explainer.verify.wording import kind_name, shown
 
 MAX_HEAD_ROWS = 4  # per-head results of one stage listed one by one, at most
 
@@ -96,7 +97,7 @@ class Checks:
         r = self._proofs.get(derivation)
         if r is None or r.skipped:
             return Proof("none", _("not proved in this run (explainer report --prove)"))
-        return Proof("ok" if r.ok else "fail", r.detail or r.status)
+        return Proof("ok" if r.ok else "fail", shown(r.detail) or _(r.status))
 
     @property
     def summary(self) -> dict[str, int]:
@@ -144,7 +145,10 @@ def _merged(results: Sequence[CheckResult]) -> list[CheckRow]:
             continue
         worst = max(group, key=_margin)
         heads = [split_where(r.where)[1].removeprefix("head ") for r in group]
-        rows.append(_row(worst, f"heads {heads[0]}–{heads[-1]} ({len(group)})"))
+        span = _("heads {first}–{last} ({n})").format(
+            first=heads[0], last=heads[-1], n=len(group)
+        )
+        rows.append(_row(worst, span))
     return rows
 
 
@@ -157,20 +161,29 @@ def _row(r: CheckResult, heads: str = "") -> CheckRow:
     stage, head = split_where(r.where)
     counted = r.check in ("tokens", "derivation", "structure")
     exact = r.tol == 0
+    equal = pgettext("entries of a check", "equal")
     if r.differ is not None:  # ids, masks, one-hot rows: entries, not an error
-        error = "equal" if not r.differ else f"{r.differ} of {r.entries} differ"
+        error = (
+            equal
+            if not r.differ
+            else _("{differ} of {entries} differ").format(
+                differ=r.differ, entries=r.entries
+            )
+        )
     elif counted:
         error = "—"
     else:
-        error = "equal" if exact and r.ok else number(r.max_abs_err)
+        error = equal if exact and r.ok else number(r.max_abs_err)
+    if head:
+        head = _("head {h}").format(h=head.removeprefix("head "))
     return CheckRow(
-        kind=r.check,
-        formula=r.formula,
+        kind=kind_name(r.check),
+        formula=shown(r.formula),
         stage=stage,
         head=heads or head,
         error=error,
         error_exact=repr(float(r.max_abs_err)),
-        tolerance="exact" if exact else f"{r.tol:.1e}".replace("-", "−"),
+        tolerance=_("exact") if exact else f"{r.tol:.1e}".replace("-", "−"),
         status=r.status,
         detail="; ".join(_diagnosis(r)),
     )
@@ -178,12 +191,14 @@ def _row(r: CheckResult, heads: str = "") -> CheckRow:
 
 def _diagnosis(r: CheckResult) -> list[str]:
     """Why a row failed: its detail, its worst cell and the slip it looks like."""
-    parts = [r.detail] if r.detail else []
+    parts = [shown(r.detail)] if r.detail else []
     if not r.ok and r.cell:
         values = ""
         if r.expected is not None and r.actual is not None:
-            values = f": formula {number(r.expected)}, trace {number(r.actual)}"
-        parts.append(f"worst at {r.cell}{values}")
+            values = ": " + _("formula {expected}, trace {actual}").format(
+                expected=number(r.expected), actual=number(r.actual)
+            )
+        parts.append(_("worst at {cell}").format(cell=shown(r.cell)) + values)
     if not r.ok and r.hint:
-        parts.append(r.hint)
+        parts.append(shown(r.hint))
     return parts

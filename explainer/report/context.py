@@ -20,6 +20,7 @@ from explainer.report.variants import VariantBuilder
 from explainer.report.views import attention_views
 from explainer.trace import Op, Trace
 from explainer.verify import CheckResult
+from explainer.verify.wording import shown
 
 _PART_TITLES = {
     "encoder": N_("Encoder"),
@@ -105,7 +106,7 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
                 "error": number(r.max_abs_err),
                 "exact": exact(r.max_abs_err),
                 "tol": f"{r.tol:.0e}",
-                "detail": r.detail,
+                "detail": shown(r.detail),
             }
             for r in precision
         ],

@@ -14,15 +14,21 @@ from dataclasses import replace
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.trace import Trace
 from explainer.verify.backward import check_backward, forward_only
-from explainer.verify.derivations import check_derivations, derivation_names
+from explainer.verify.derivations import (
+    SYMBOLIC,
+    check_derivations,
+    derivation_names,
+)
 from explainer.verify.formulas import DIGITS
 from explainer.verify.identities import check_identities
 from explainer.verify.result import TOLERANCE, CheckResult, summary_line
 from explainer.verify.stages import check_stages
-from explainer.verify.structure import check_inputs, check_structure
+from explainer.verify.structure import ALL_STAGES, check_inputs, check_structure
 from explainer.verify.tokens import check_tokens
+from explainer.verify.wording import words
 
 __all__ = ["TOLERANCE", "CheckResult", "summary_line", "verify"]
 
@@ -62,18 +68,25 @@ def _precision(trace: Trace) -> CheckResult:
     return check_precision(trace)
 
 
-NOT_RUN = "not run here (explainer verify runs it; explainer report --prove too)"
+def whole_pass() -> str:
+    """The name of the 50-digit check (run or skipped)."""
+    return words(N_("whole pass at {digits} digits"), digits=DIGITS)
+
+
+NOT_RUN = words(
+    N_("not run here (explainer verify runs it; explainer report --prove too)")
+)
 
 
 def _not_run() -> CheckResult:
     """The 50-digit pass, counted but skipped: every run has the same checks."""
     return CheckResult(
-        "precision", f"whole pass at {DIGITS} digits", "all stages", 0.0, 0.0, True,
+        "precision", whole_pass(), ALL_STAGES, 0.0, 0.0, True,
         skipped=True, detail=NOT_RUN,
     )  # fmt: skip
 
 
 def _not_proved() -> list[CheckResult]:
     """One skipped row per derivation, as :func:`check_derivations` gives one."""
-    row = CheckResult("derivation", "", "symbolic", 0.0, 0.0, True, skipped=True)
+    row = CheckResult("derivation", "", SYMBOLIC, 0.0, 0.0, True, skipped=True)
     return [replace(row, formula=name, detail=NOT_RUN) for name in derivation_names()]

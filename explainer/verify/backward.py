@@ -27,11 +27,13 @@ from explainer.backward import BACKWARD_OPS, PREFIX, backward_stages
 from explainer.backward.rules import Context, evaluate
 from explainer.backward.walk import context
 from explainer.forward import forward
+from explainer.i18n import N_
 from explainer.ops import OPS
 from explainer.trace import Op, Stage, Trace
-from explainer.verify.backward_sympy import check_rules
+from explainer.verify.backward_sympy import check_rules, fails_too
 from explainer.verify.error_model import judge
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import words
 
 RELATIVE = {"float64": 1e-9, "float32": 1e-5}
 """Each entry may differ from its rule by this much of its own size, plus
@@ -76,8 +78,7 @@ def check_backward(trace: Trace) -> list[CheckResult]:
                 if upstream:  # consistent with its own inputs' recorded values?
                     row = dataclasses.replace(
                         row,
-                        detail=f"reads {upstream[0]}, which fails too: "
-                        "look there first",
+                        detail=fails_too(upstream[0]),
                     )
             rows.append(row)
         rows += check_rules(trace, recorded, ctx)
@@ -91,32 +92,43 @@ def _structure(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[CheckResult]
     names = {s.name for s in trace.stages}
     for want in layout:
         if want.name not in names:
-            detail = "missing (the forward stages imply it)"
+            detail = words(N_("missing (the forward stages imply it)"))
         else:
             got = trace.stage(want.name)
             if got.op != want.op:
-                detail = f"has op {str(got.op)!r}, expected {str(want.op)!r}"
+                detail = words(
+                    N_("has op {op}, expected {expected}"),
+                    op=repr(str(got.op)), expected=repr(str(want.op)),
+                )  # fmt: skip
             elif got.inputs != want.inputs:
-                detail = f"reads {list(got.inputs)}, expected {list(want.inputs)}"
+                detail = words(
+                    N_("reads {inputs}, expected {expected}"),
+                    inputs=list(got.inputs), expected=list(want.inputs),
+                )  # fmt: skip
             elif got.shape != want.shape:
-                detail = f"has shape {list(got.shape)}, expected {list(want.shape)}"
+                detail = words(
+                    N_("has shape {shape}, expected {expected}"),
+                    shape=list(got.shape), expected=list(want.shape),
+                )  # fmt: skip
             else:
                 continue
         wrong += 1
         yield CheckResult(
-            "structure", "backward stages", want.name, 1.0, 0.0, False, detail=detail
+            "structure", BACKWARD, want.name, 1.0, 0.0, False, detail=detail
         )
     extra = names - {s.name for s in layout}
     for name in sorted(n for n in extra if is_backward(trace.stage(n))):
         wrong += 1
         yield CheckResult(
-            "structure", "backward stages", name, 1.0, 0.0, False,
-            detail="not a stage of the backward pass",
+            "structure", BACKWARD, name, 1.0, 0.0, False,
+            detail=words(N_("not a stage of the backward pass")),
         )  # fmt: skip
     if not wrong:
-        yield CheckResult(
-            "structure", "backward stages", "all backward stages", 0.0, 0.0, True
-        )
+        everything = words(N_("all backward stages"))
+        yield CheckResult("structure", BACKWARD, everything, 0.0, 0.0, True)
+
+
+BACKWARD = words(N_("backward stages"))
 
 
 def _float64(value: np.ndarray) -> np.ndarray:
@@ -132,7 +144,10 @@ def _reevaluate(trace: Trace, stage: Stage, ctx: Context) -> CheckResult:
         differ = int(np.sum(want != got))
         return CheckResult(
             "gradient", str(stage.op), stage.name, float(differ > 0), 0.0, not differ,
-            detail=f"{differ} of {got.size} labels differ" if differ else "",
+            detail=words(
+                N_("{differ} of {entries} labels differ"),
+                differ=differ, entries=got.size,
+            ) if differ else "",
         )  # fmt: skip
     dtype = trace.config.dtype
     size = _magnitude(stage.op, arrays, want, ctx)
@@ -146,7 +161,10 @@ def _reevaluate(trace: Trace, stage: Stage, ctx: Context) -> CheckResult:
     cell = ", ".join(str(int(i)) for i in at)
     return CheckResult(
         "gradient", str(stage.op), stage.name, err, tol, False,
-        detail=f"the rule {stage.op} on its recorded inputs gives other numbers",
+        detail=words(
+            N_("the rule {op} on its recorded inputs gives other numbers"),
+            op=str(stage.op),
+        ),
         cell=f"[{cell}]", expected=float(want[at]), actual=float(got[at]),
     )  # fmt: skip
 
@@ -209,8 +227,10 @@ def _finite_differences(trace: Trace) -> Iterator[CheckResult]:
         yield CheckResult(
             "finite differences", f"∂L/∂θ ≈ (L(θ + h) − L(θ − h))/2h, h = {STEP:g}",
             grad_name, worst, worst_tol, ok,
-            detail="" if ok else f"at {cell}: differences {numeric:.6g}, "
-            f"trace {ours:.6g}",
+            detail="" if ok else words(
+                N_("at {cell}: differences {numeric}, trace {ours}"),
+                cell=cell, numeric=f"{numeric:.6g}", ours=f"{ours:.6g}",
+            ),
             cell="" if ok else cell, expected=None if ok else numeric,
             actual=None if ok else ours,
         )  # fmt: skip

@@ -21,11 +21,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.ops.context import GradContext as Context
 from explainer.ops.registry import OPS, Column
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.error_model import judge
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import Words, words
 
 CHECK = "SymPy rule"
 """The check kind of these rows (``gradient`` is the NumPy re-evaluation's)."""
@@ -61,8 +63,10 @@ def check_rule(trace: Trace, stage: Stage, ctx: Context) -> CheckResult | None:
     if want.shape != got.shape:
         return CheckResult(
             CHECK, name, stage.name, float("inf"), 0.0, False,
-            detail=f"the rule gives shape {list(want.shape)}, "
-            f"the stage has {list(got.shape)}",
+            detail=words(
+                N_("the rule gives shape {shape}, the stage has {recorded}"),
+                shape=list(want.shape), recorded=list(got.shape),
+            ),
         )  # fmt: skip
     absolute = [np.abs(a) if a.dtype.kind == "f" else a for a in arrays]
     size = max(
@@ -79,9 +83,14 @@ def check_rule(trace: Trace, stage: Stage, ctx: Context) -> CheckResult | None:
     cell = ", ".join(str(int(i)) for i in at)
     return CheckResult(
         CHECK, name, stage.name, err, tol, False,
-        detail="the SymPy rule on its recorded inputs gives other numbers",
+        detail=words(N_("the SymPy rule on its recorded inputs gives other numbers")),
         cell=f"[{cell}]", expected=float(want[at]), actual=float(got[at]),
     )  # fmt: skip
+
+
+def fails_too(upstream: str) -> Words:
+    """The detail of a failing stage whose input fails too."""
+    return words(N_("reads {stage}, which fails too: look there first"), stage=upstream)
 
 
 def check_rules(
@@ -101,8 +110,7 @@ def check_rules(
                 if upstream:
                     row = dataclasses.replace(
                         row,
-                        detail=f"reads {upstream[0]}, which fails too: "
-                        "look there first",
+                        detail=fails_too(upstream[0]),
                     )
             rows.append(row)
     return rows

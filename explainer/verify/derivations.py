@@ -26,8 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from explainer.i18n import N_
 from explainer.keyed_file import read_keyed, write_keyed
+from explainer.step_labels import tally_text
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import Later, Words, words
 
 if TYPE_CHECKING:
     from explainer.symbolic import Derivation
@@ -45,13 +48,14 @@ CACHE_FORMAT = "step labels 1"
 def check_derivations() -> Iterator[CheckResult]:
     """One result per derivation: every step holds (counted by label), or the
     first that does not."""
-    from explainer.symbolic.derivation import tally, tally_text
+    from explainer.symbolic.derivation import tally
 
     key = source_key()
     remembered = _read_cache(key)
     if remembered is not None:
         for name, counts in remembered.items():
-            yield _result(name, f"{held(counts)} (cached, same source)")
+            cached = N_("{held} (cached, same source)")
+            yield _result(name, words(cached, held=held(counts)))
         return
     results, proved = [], {}
     for name in list_derivations():
@@ -61,8 +65,12 @@ def check_derivations() -> Iterator[CheckResult]:
         detail = (
             held(counts)
             if not bad
-            else f"step does not hold: {bad[0].step.why} (remainder "
-            f"{bad[0].residual}); {tally_text(counts)}"
+            else words(
+                N_("step does not hold: {why} (remainder {residual}); {tally}"),
+                why=words(bad[0].step.why),
+                residual=str(bad[0].residual),
+                tally=Later(tally_text, counts),
+            )
         )
         results.append(_result(name, detail, failed=len(bad)))
         proved[name] = counts
@@ -71,16 +79,18 @@ def check_derivations() -> Iterator[CheckResult]:
     yield from results
 
 
-def held(counts: dict[str, int]) -> str:
+def held(counts: dict[str, int]) -> Words:
     """'17 steps hold: 13 proved, 2 checked on instances, …'.
 
     >>> held({"proved": 2, "definition": 1})
     '3 steps hold: 2 proved, 0 checked on instances, 1 definition, 0 numeric, \
 0 assumptions'
     """
-    from explainer.symbolic.derivation import tally_text
-
-    return f"{sum(counts.values())} steps hold: {tally_text(counts)}"
+    return words(
+        N_("{n} steps hold: {tally}"),
+        n=sum(counts.values()),
+        tally=Later(tally_text, counts),
+    )
 
 
 def step_counts(names: list[str] | None = None) -> dict[str, int]:
@@ -117,9 +127,13 @@ def get_derivation(name: str) -> Derivation:
     return symbolic.get_derivation(name)
 
 
+SYMBOLIC = words(N_("symbolic"))
+"""Where a derivation is checked: on symbols, not on a trace's numbers."""
+
+
 def _result(name: str, detail: str, failed: int = 0) -> CheckResult:
     return CheckResult(
-        "derivation", name, "symbolic", float(failed), 0.0, not failed, detail=detail
+        "derivation", name, SYMBOLIC, float(failed), 0.0, not failed, detail=detail
     )
 
 

@@ -18,9 +18,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.formulas import Context, evaluate
 from explainer.verify.result import CheckResult
+from explainer.verify.tokens import position
+from explainer.verify.wording import Words, joined, words
 
 Variant = Callable[[Sequence[np.ndarray], Context], np.ndarray | None]
 
@@ -83,23 +86,25 @@ def worst_cell(want: np.ndarray, got: np.ndarray) -> tuple[int, ...] | None:
 
 def describe_cell(
     trace: Trace, stage: Stage, index: tuple[int, ...], head: int | None = None
-) -> str:
+) -> Words:
     """``"head 1, row 2 'win', column 0 'you'"``: the cell at ``index`` of the
     stage (of ``head``'s slice, for a per-head row)."""
-    words = [] if head is None else [f"head {head}"]
+    parts: list[Words] = [] if head is None else [words(N_("head {h}"), h=head)]
     shape = stage.shape if head is None else stage.shape[:-3] + stage.shape[-2:]
     rows, cols = _row_tokens(trace, stage), _column_tokens(trace, stage)
     if len(index) == 1:
         n = index[0]
         label = rows if rows is not None and len(rows) == shape[0] else None
-        words.append(f"position {n} {label[n]!r}" if label else f"entry {n}")
-        return ", ".join(words)
+        parts.append(position(n, label[n]) if label else words(N_("entry {n}"), n=n))
+        return joined(parts)
     lead, row, col = index[:-2], index[-2], index[-1]
     if lead:
-        words.append("index " + ", ".join(str(v) for v in lead))
-    words.append(f"row {row}" + _token(rows, row, shape[-2]))
-    words.append(f"column {col}" + _token(cols, col, shape[-1]))
-    return ", ".join(words)
+        parts.append(words(N_("index {i}"), i=", ".join(str(v) for v in lead)))
+    row_words = words(N_("row {n}"), n=row)
+    column_words = words(N_("column {n}"), n=col)
+    parts.append(joined([row_words, _token(rows, row, shape[-2])], ""))
+    parts.append(joined([column_words, _token(cols, col, shape[-1])], ""))
+    return joined(parts)
 
 
 def _token(tokens: Sequence[str] | None, n: int, size: int) -> str:
@@ -158,7 +163,8 @@ def _hint(
             continue
         want, got = _part(value, head), _part(stage.value, head)
         if _matches(want, got, formula_err, loose):
-            return f"looks like: {label}"
+            slip = label if isinstance(label, Words) else words(label)
+            return words(N_("looks like: {slip}"), slip=slip)
     return ""
 
 
@@ -207,8 +213,8 @@ FILLS = (
     ("−1e9", -1e9),
     ("−1e4", -1e4),
     ("−1e30", -1e30),
-    ("float32's lowest value", float(np.finfo(np.float32).min)),
-    ("float64's lowest value", float(np.finfo(np.float64).min)),
+    (N_("float32's lowest value"), float(np.finfo(np.float32).min)),
+    (N_("float64's lowest value"), float(np.finfo(np.float64).min)),
 )
 """Large negative numbers written in place of −∞ by common implementations."""
 
@@ -290,39 +296,48 @@ def _causal_transposed(inputs: Sequence[np.ndarray], ctx: Context) -> np.ndarray
     return np.tri(cols, rows, 0, dtype=bool).T
 
 
-VARIANTS: dict[Op, tuple[tuple[str, Variant], ...]] = {
+VARIANTS: dict[Op, tuple[tuple[str, Variant], ...]] = {  # the slip, in English
     Op.SCALE: (
-        ("√d_model instead of √d_k", _scale_by(lambda c: c.d_model)),
-        ("the scores not divided by √d_k", _scale_by(lambda c: 1)),
-        ("divided by d_k instead of √d_k", _scale_by(lambda c: c.d_k**2)),
+        (N_("√d_model instead of √d_k"), _scale_by(lambda c: c.d_model)),
+        (N_("the scores not divided by √d_k"), _scale_by(lambda c: 1)),
+        (N_("divided by d_k instead of √d_k"), _scale_by(lambda c: c.d_k**2)),
     ),
     Op.APPLY_MASK: (
         *(
-            (f"{name} instead of −∞ for the masked scores", _large_negative(fill))
+            (
+                words(
+                    N_("{fill} instead of −∞ for the masked scores"), fill=words(name)
+                ),
+                _large_negative(fill),
+            )
             for name, fill in FILLS
         ),
-        ("the mask not applied", _mask_ignored),
+        (N_("the mask not applied"), _mask_ignored),
     ),
-    Op.CONCAT_HEADS: (("the heads concatenated in reverse order", _heads_reversed),),
-    Op.SOFTMAX: (("softmax over the wrong axis (the queries)", _softmax_other_axis),),
+    Op.CONCAT_HEADS: (
+        (N_("the heads concatenated in reverse order"), _heads_reversed),
+    ),
+    Op.SOFTMAX: (
+        (N_("softmax over the wrong axis (the queries)"), _softmax_other_axis),
+    ),
     Op.LAYER_NORM: (
-        ("n − 1 in the variance (unbiased) instead of n", _layer_norm(ddof=1)),
-        ("ε added outside the square root", _layer_norm(eps_outside=True)),
+        (N_("n − 1 in the variance (unbiased) instead of n"), _layer_norm(ddof=1)),
+        (N_("ε added outside the square root"), _layer_norm(eps_outside=True)),
     ),
     Op.LINEAR: (
-        ("the weights transposed (x Wᵀ)", _transposed(Op.LINEAR)),
-        ("the bias left out", _no_bias(Op.LINEAR)),
+        (N_("the weights transposed (x Wᵀ)"), _transposed(Op.LINEAR)),
+        (N_("the bias left out"), _no_bias(Op.LINEAR)),
     ),
     Op.PROJECT_HEADS: (
-        ("the weights transposed (x Wᵀ)", _transposed(Op.PROJECT_HEADS)),
-        ("the bias left out", _no_bias(Op.PROJECT_HEADS)),
+        (N_("the weights transposed (x Wᵀ)"), _transposed(Op.PROJECT_HEADS)),
+        (N_("the bias left out"), _no_bias(Op.PROJECT_HEADS)),
     ),
-    Op.GELU: (("GELU's tanh approximation instead of x Φ(x)", _gelu_tanh),),
-    Op.POSITIONAL_ENCODING: (("sin and cos swapped", _pe_swapped),),
+    Op.GELU: ((N_("GELU's tanh approximation instead of x Φ(x)"), _gelu_tanh),),
+    Op.POSITIONAL_ENCODING: ((N_("sin and cos swapped"), _pe_swapped),),
     Op.CAUSAL_MASK: (
-        ("a query may not see itself (j < i)", _causal(-1)),
-        ("a query sees one key ahead (j ≤ i + 1)", _causal(1)),
-        ("the mask transposed (keys after the query allowed)", _causal_transposed),
+        (N_("a query may not see itself (j < i)"), _causal(-1)),
+        (N_("a query sees one key ahead (j ≤ i + 1)"), _causal(1)),
+        (N_("the mask transposed (keys after the query allowed)"), _causal_transposed),
     ),
 }
 """Known slips per op, tried in order on a failing stage's recorded inputs."""

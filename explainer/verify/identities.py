@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.ops import remember
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.formulas import NUMPY, Context, evaluate
 from explainer.verify.llama_identities import check_llama_identities
 from explainer.verify.result import TOLERANCE, CheckResult
 from explainer.verify.stages import compare, context
+from explainer.verify.wording import words
 
 
 def check_identities(trace: Trace) -> Iterator[CheckResult]:
@@ -41,25 +43,27 @@ def _largest(*errors: float) -> float:
 
 
 def _result(name: str, where: str, err: float, limit: float) -> CheckResult:
-    return CheckResult("identity", name, where, err, limit, err <= limit)
+    return CheckResult("identity", words(name), where, err, limit, err <= limit)
 
 
 def _softmax(trace: Trace, stage: Stage, tol: float) -> Iterator[CheckResult]:
     """Σ p = 1; softmax(x + c) = softmax(x); weights are exactly 0 where masked."""
     sums = stage.value.astype(np.float64).sum(axis=-1)
-    yield _result("softmax: each row sums to 1", stage.name, *_err(sums, 1.0, tol))
+    row_sums = N_("softmax: each row sums to 1")
+    yield _result(row_sums, stage.name, *_err(sums, 1.0, tol))
     scores = trace[stage.inputs[0]]
     shifted = evaluate(
         Op.SOFTMAX, [scores.astype(np.float64) + 3.0], context(trace, stage)
     )
     err, scale = compare(shifted, stage.value)
-    yield _result("softmax(x + c) = softmax(x)", stage.name, err, tol * max(1.0, scale))
+    shift = N_("softmax(x + c) = softmax(x)")
+    yield _result(shift, stage.name, err, tol * max(1.0, scale))
     if stage.inputs and stage.inputs[0].endswith(".masked"):
         masked = np.isneginf(scores)
         leak = float(np.abs(stage.value[masked]).max(initial=0.0))
         yield CheckResult(
-            "identity", "masked keys get weight exactly 0", stage.name, leak, 0.0,
-            leak == 0.0,
+            "identity", words(N_("masked keys get weight exactly 0")), stage.name,
+            leak, 0.0, leak == 0.0,
         )  # fmt: skip
 
 
@@ -74,7 +78,7 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
     pe = stage.value.astype(np.float64)  # (T, d)
     seq_len, width = pe.shape
     over = float(max(np.abs(pe).max(initial=0.0) - 1.0, 0.0))
-    yield _result("|PE| ≤ 1", stage.name, over, 0.0)
+    yield _result(N_("|PE| ≤ 1"), stage.name, over, 0.0)
     pairs = width // 2
     rot = _rotation()
     err = 0.0
@@ -84,7 +88,7 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
             cols = pe[:, 2 * pair : 2 * pair + 2]  # (T, 2)
             moved = cols[:-k] @ r.T  # rows: R(k)·PE(pos)
             err = _largest(err, float(np.abs(moved - cols[k:]).max(initial=0.0)))
-    yield _result("PE(pos + k) = R(k)·PE(pos)", stage.name, err, tol)
+    yield _result(N_("PE(pos + k) = R(k)·PE(pos)"), stage.name, err, tol)
     even = pe[:, : 2 * pairs]
     gram = even @ even.T  # (T, T)
     spread = 0.0
@@ -92,7 +96,10 @@ def _positional_encoding(stage: Stage, tol: float) -> Iterator[CheckResult]:
         diag = np.diagonal(gram, offset=diff)
         spread = _largest(spread, float(diag.max() - diag.min()) if diag.size else 0.0)
     yield _result(
-        "PE(p)·PE(q) depends only on p − q", stage.name, spread, tol * max(1.0, pairs)
+        N_("PE(p)·PE(q) depends only on p − q"),
+        stage.name,
+        spread,
+        tol * max(1.0, pairs),
     )
 
 
@@ -132,7 +139,7 @@ def _layer_norm(trace: Trace, stage: Stage, tol: float) -> CheckResult:
     )
     scale = float(np.abs(gamma).max(initial=1.0))
     return _result(
-        "LayerNorm: mean 0, variance σ²/(σ²+ε) before γ, β",
+        N_("LayerNorm: mean 0, variance σ²/(σ²+ε) before γ, β"),
         stage.name, err, tol * max(1.0, 1.0 / max(scale, 1e-12)),
     )  # fmt: skip
 
@@ -142,9 +149,8 @@ def _embedding_lookup(trace: Trace, stage: Stage) -> CheckResult:
     ids = trace[stage.inputs[0].replace("one_hot", "ids")]
     table = trace[stage.inputs[1]]
     err, _ = compare(table[ids], stage.value)
-    return CheckResult(
-        "identity", "one-hot × E = row lookup E[id]", stage.name, err, 0.0, err == 0.0
-    )
+    name = words(N_("one-hot × E = row lookup E[id]"))
+    return CheckResult("identity", name, stage.name, err, 0.0, err == 0.0)
 
 
 def _multi_head_sum(trace: Trace, stage: Stage, tol: float) -> CheckResult:
@@ -160,7 +166,10 @@ def _multi_head_sum(trace: Trace, stage: Stage, tol: float) -> CheckResult:
     )
     err, scale = compare(total + b_o, stage.value)
     return _result(
-        "Concat(heads)·W_O = Σ headᵢ·W_O⁽ⁱ⁾", stage.name, err, tol * max(1.0, scale)
+        N_("Concat(heads)·W_O = Σ headᵢ·W_O⁽ⁱ⁾"),
+        stage.name,
+        err,
+        tol * max(1.0, scale),
     )
 
 
@@ -205,4 +214,5 @@ def _cross_entropy_gradient(trace: Trace, tol: float) -> CheckResult:
     y = (coords == target).astype(np.float64)
     err = float(np.abs(grad - (p[coords] - y)).max())
     limit = max(1e-6, tol)  # central differences are accurate to about h²
-    return _result("∂L/∂logits = p − y (cross-entropy)", "output.logits", err, limit)
+    name = N_("∂L/∂logits = p − y (cross-entropy)")
+    return _result(name, "output.logits", err, limit)

@@ -21,14 +21,16 @@ from typing import Any
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.ops import remember
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
 from explainer.verify.stages import compare
+from explainer.verify.wording import words
 
 
 def _result(name: str, where: str, err: float, limit: float) -> CheckResult:
-    return CheckResult("identity", name, where, err, limit, err <= limit)
+    return CheckResult("identity", words(name), where, err, limit, err <= limit)
 
 
 def _make_rotate() -> Callable[[Any, Any, Any], Any]:
@@ -73,7 +75,10 @@ def rope_keeps_lengths(stage: Stage, trace: Trace, tol: float) -> CheckResult:
 
     err, scale = compare(lengths(before), lengths(after))
     return _result(
-        "RoPE keeps each pair's length", stage.name, err, tol * max(1.0, scale)
+        N_("RoPE keeps each pair's length"),
+        stage.name,
+        err,
+        tol * max(1.0, scale),
     )
 
 
@@ -95,7 +100,7 @@ def rope_relative(prefix: str, trace: Trace, tol: float) -> CheckResult:
         e, s = compare(want, got)
         err, scale = max(err, e), max(scale, s)
     return _result(
-        "q_m·k_n depends only on m − n (RoPE)",
+        N_("q_m·k_n depends only on m − n (RoPE)"),
         f"{prefix}.scores",
         err,
         tol * max(1.0, scale),
@@ -113,7 +118,7 @@ def rms_norm_unit(stage: Stage, trace: Trace, tol: float) -> CheckResult:
     err = float(np.abs((unit * unit).mean(axis=-1) - want).max(initial=0.0))
     scale = float(np.abs(gamma).max(initial=1.0))
     return _result(
-        "RMSNorm: mean square ms/(ms+ε) before γ",
+        N_("RMSNorm: mean square ms/(ms+ε) before γ"),
         stage.name,
         err,
         tol * max(1.0, 1.0 / max(scale, 1e-12)),
@@ -136,7 +141,7 @@ def gqa_is_repeated_weights(stage: Stage, trace: Trace, tol: float) -> CheckResu
     heads = (x @ w[:, columns] + b[columns]).reshape(x.shape[0], n_heads, d_v)
     err, scale = compare(heads.transpose(1, 0, 2), stage.value)
     return _result(
-        "GQA = multi-head with K/V columns repeated",
+        N_("GQA = multi-head with K/V columns repeated"),
         stage.name,
         err,
         tol * max(1.0, scale),

@@ -6,11 +6,14 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.trace import Op, Trace
-from explainer.verify import error_model
+from explainer.verify import error_model, whole_pass
 from explainer.verify.formulas import DIGITS, EXACT_OPS, MPMATH, evaluate
 from explainer.verify.result import TOLERANCE, CheckResult
 from explainer.verify.stages import context
+from explainer.verify.structure import ALL_STAGES
+from explainer.verify.wording import words
 
 MAX_PARAMS = 200_000
 """Larger models get the float64 re-evaluation of each stage instead."""
@@ -45,13 +48,14 @@ def check_precision(trace: Trace) -> CheckResult:
                 worst, worst_at = gap, stage.name
             if gap > tol and not first_bad:
                 first_bad = stage.name
-    where = first_bad or worst_at or "all stages"
+    where = first_bad or worst_at or ALL_STAGES
     detail = (
-        f"first divergence at {first_bad}" if first_bad else f"largest at {worst_at}"
+        words(N_("first divergence at {stage}"), stage=first_bad)
+        if first_bad
+        else words(N_("largest at {stage}"), stage=worst_at)
     )
     return CheckResult(
-        "precision", f"whole pass at {DIGITS} digits", where, worst, tol,
-        not first_bad, detail=detail,
+        "precision", whole_pass(), where, worst, tol, not first_bad, detail=detail,
     )  # fmt: skip
 
 
@@ -97,13 +101,14 @@ def check_stages_in_float64(trace: Trace) -> CheckResult:
             worst, worst_at = (ratio, err, tol), stage.name
             first_bad = "" if ok else stage.name
     ratio, err, tol = worst
-    where = first_bad or worst_at or "all stages"
+    where = first_bad or worst_at or ALL_STAGES
     detail = (
-        f"first past its bound at {first_bad}"
+        words(N_("first past its bound at {stage}"), stage=first_bad)
         if first_bad
-        else f"error/bound at most {ratio:.2g}, at {worst_at}"
-    )
-    return CheckResult(
-        "precision", f"each stage in float64 from its {dtype} inputs", where, err,
-        tol, not first_bad, detail=detail,
+        else words(
+            N_("error/bound at most {ratio}, at {stage}"),
+            ratio=f"{ratio:.2g}", stage=worst_at,
+        )
     )  # fmt: skip
+    name = words(N_("each stage in float64 from its {dtype} inputs"), dtype=dtype)
+    return CheckResult("precision", name, where, err, tol, not first_bad, detail=detail)

@@ -8,11 +8,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.trace import Op, Stage, Trace
 from explainer.verify import error_model
 from explainer.verify.diagnose import diagnose
 from explainer.verify.formulas import EXACT_OPS, Context, evaluate
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import Words, words
 
 HEAD_OPS = frozenset(
     {
@@ -77,7 +79,7 @@ def check_stages(trace: Trace) -> Iterator[CheckResult]:
         if expected.shape != stage.shape:
             yield CheckResult(
                 "formula", str(stage.op), stage.name, np.inf, 0.0, False,
-                detail=f"formula gives shape {list(expected.shape)}",
+                detail=gives_shape(expected),
             )  # fmt: skip
             continue
         # Each entry's own rounding-error bound (explainer.verify.error_model).
@@ -89,9 +91,8 @@ def check_stages(trace: Trace) -> Iterator[CheckResult]:
         )
         for label, want, got, most in parts:
             err, limit, ok = error_model.judge(want, got, most)
-            row = CheckResult(
-                "formula", str(stage.op), stage.name + label, err, limit, ok
-            )
+            where = head_of(stage.name, label) if label else stage.name
+            row = CheckResult("formula", str(stage.op), where, err, limit, ok)
             yield row if row.ok else _diagnosed(trace, stage, row, expected, label)
 
 
@@ -110,6 +111,17 @@ def _by_head(
     ]
 
 
+def head_of(stage: str, label: str) -> Words:
+    """``encoder.0.self_attn.q [head 1]``: a per-head row's place (``label`` is
+    `` [head 1]``)."""
+    h = int(label.split()[-1].rstrip("]"))
+    return words(N_("{stage} [head {h}]"), stage=stage, h=h)
+
+
+def gives_shape(expected: np.ndarray) -> Words:
+    return words(N_("formula gives shape {shape}"), shape=list(expected.shape))
+
+
 def _diagnosed(
     trace: Trace, stage: Stage, row: CheckResult, expected: np.ndarray, label: str
 ) -> CheckResult:
@@ -125,12 +137,12 @@ def _check_exact(trace: Trace, stage: Stage, expected: np.ndarray) -> CheckResul
     if expected.shape != stage.shape:
         return CheckResult(
             "formula", str(stage.op), stage.name, np.inf, 0.0, False,
-            detail=f"formula gives shape {list(expected.shape)}", entries=entries,
+            detail=gives_shape(expected), entries=entries,
         )  # fmt: skip
     differ = int(np.sum(expected.astype(stage.value.dtype) != stage.value))
     row = CheckResult(
         "formula", str(stage.op), stage.name, 0.0, 0.0, not differ,
-        detail=f"{differ} of {entries} entries differ" if differ else "",
+        detail=entries_differ(differ, entries) if differ else "",
         differ=differ, entries=entries,
     )  # fmt: skip
     if not differ:
@@ -138,6 +150,12 @@ def _check_exact(trace: Trace, stage: Stage, expected: np.ndarray) -> CheckResul
     err, _ = compare(expected.astype(np.float64), stage.value.astype(np.float64))
     row = dataclasses.replace(row, max_abs_err=err)
     return diagnose(trace, stage, row, expected, context(trace, stage))
+
+
+def entries_differ(differ: int, entries: int) -> Words:
+    return words(
+        N_("{differ} of {entries} entries differ"), differ=differ, entries=entries
+    )
 
 
 def _check_ids(trace: Trace, stage: Stage) -> CheckResult:
@@ -157,9 +175,13 @@ def _check_ids(trace: Trace, stage: Stage) -> CheckResult:
         (n for n, (a, b) in enumerate(zip(recorded, ids, strict=False)) if a != b),
         min(len(recorded), len(ids)),
     )
-    detail = f"{differ} ids differ from {where}"
+    detail = words(N_("{differ} ids differ from {where}"), differ=differ, where=where)
     if at < min(len(recorded), len(ids)):
-        detail += f"; first at position {at}: {recorded[at]} here, {ids[at]} there"
+        first = words(
+            N_("first at position {at}: {here} here, {there} there"),
+            at=at, here=recorded[at], there=ids[at],
+        )  # fmt: skip
+        detail = words(N_("{detail}; {more}"), detail=detail, more=first)
     return CheckResult(
         "tokens", "token_ids", stage.name, 0.0, 0.0, False, detail=detail,
         differ=differ, entries=max(len(recorded), len(ids)),

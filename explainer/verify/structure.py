@@ -14,9 +14,11 @@ import numpy as np
 
 from explainer.config import ModelConfig
 from explainer.forward import forward
+from explainer.i18n import N_, _
 from explainer.params import param_shapes
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import words
 
 
 class StructureError(ValueError):
@@ -28,7 +30,9 @@ class StructureError(ValueError):
         message = (
             problems[0]
             if len(problems) == 1
-            else (f"{len(problems)} problems in the trace: " + "; ".join(problems))
+            else _("{n} problems in the trace:").format(n=len(problems))
+            + " "
+            + "; ".join(problems)
         )
         super().__init__(message)
 
@@ -42,7 +46,7 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
     """
     problems = [*_param_problems(trace), *_token_problems(trace)]
     if trace.config.architecture == "encoder-decoder" and trace.target is None:
-        problems.append("an encoder-decoder trace needs tokens.target")
+        problems.append(_("an encoder-decoder trace needs tokens.target"))
     if problems:
         raise StructureError(problems)
     target = None if trace.target is None else np.array(trace.target.ids)
@@ -60,36 +64,45 @@ def check_structure(trace: Trace) -> tuple[Stage, ...]:
 def _param_problems(trace: Trace) -> Iterator[str]:
     for name, shape in _expected_params(trace.config, len(trace.vocab)).items():
         if name not in trace.params:
-            yield f"parameter {name!r} is missing (the config needs it)"
+            yield _("parameter {name} is missing (the config needs it)").format(
+                name=repr(name)
+            )
             continue
         got = tuple(trace.params[name].shape)
         if got != shape:
-            yield f"parameter {name!r} has shape {list(got)}, expected {list(shape)}"
+            yield _("parameter {name} has shape {shape}, expected {expected}").format(
+                name=repr(name), shape=list(got), expected=list(shape)
+            )
 
 
 def _token_problems(trace: Trace) -> Iterator[str]:
     vocab = len(trace.vocab)
     for part, tokens in (("source", trace.source), ("target", trace.target)):
         if tokens is not None and not tokens.ids:
-            yield f"tokens.{part} has no ids"
+            yield _("tokens.{part} has no ids").format(part=part)
         if tokens is not None and any(i < 0 or i >= vocab for i in tokens.ids):
-            yield f"tokens.{part} has an id outside the vocabulary (0…{vocab - 1})"
+            yield _("tokens.{part} has an id outside the vocabulary (0…{last})").format(
+                part=part, last=vocab - 1
+            )
 
 
 def _stage_problems(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[str]:
     for want in layout:
         if want.name not in trace:
-            yield f"stage {want.name!r} is missing (the config implies it)"
+            yield _("stage {name} is missing (the config implies it)").format(
+                name=repr(want.name)
+            )
             continue
         got = trace.stage(want.name)
         if got.op != want.op:
-            yield (
-                f"stage {want.name!r} has op {str(got.op)!r}, expected {str(want.op)!r}"
+            yield _("stage {name} has op {op}, expected {expected}").format(
+                name=repr(want.name), op=repr(str(got.op)), expected=repr(str(want.op))
             )
         elif got.shape != want.shape:
-            yield (
-                f"stage {want.name!r} has shape {list(got.shape)}, "
-                f"expected {list(want.shape)}"
+            yield _("stage {name} has shape {shape}, expected {expected}").format(
+                name=repr(want.name),
+                shape=list(got.shape),
+                expected=list(want.shape),
             )
 
 
@@ -100,15 +113,15 @@ def _order_problems(trace: Trace, missing: set[str]) -> Iterator[str]:
             if name in missing:
                 continue
             if name not in trace:
-                yield (
-                    f"stage {stage.name!r} reads {name!r}, which is neither a stage "
+                yield _(
+                    "stage {stage} reads {name}, which is neither a stage "
                     "nor a parameter"
-                )
+                ).format(stage=repr(stage.name), name=repr(name))
             elif name not in seen and name not in trace.params:
-                yield (
-                    f"stage {stage.name!r} reads {name!r}, which comes after it; "
+                yield _(
+                    "stage {stage} reads {name}, which comes after it; "
                     "stages must be in forward order"
-                )
+                ).format(stage=repr(stage.name), name=repr(name))
         seen.add(stage.name)
 
 
@@ -150,10 +163,15 @@ def check_inputs(trace: Trace, layout: tuple[Stage, ...]) -> Iterator[CheckResul
         if not same:
             wrong += 1
             yield CheckResult(
-                "structure", "inputs as in the trace format", want.name, 1.0, 0.0,
-                False, detail=f"reads {list(got)}, expected {list(want.inputs)}",
+                "structure", INPUTS, want.name, 1.0, 0.0, False,
+                detail=words(
+                    N_("reads {inputs}, expected {expected}"),
+                    inputs=list(got), expected=list(want.inputs),
+                ),
             )  # fmt: skip
     if not wrong:
-        yield CheckResult(
-            "structure", "inputs as in the trace format", "all stages", 0.0, 0.0, True
-        )
+        yield CheckResult("structure", INPUTS, ALL_STAGES, 0.0, 0.0, True)
+
+
+INPUTS = words(N_("inputs as in the trace format"))
+ALL_STAGES = words(N_("all stages"))

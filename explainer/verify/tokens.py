@@ -21,16 +21,28 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Sequence
 
+from explainer.i18n import N_
 from explainer.trace import Tokens, Trace
 from explainer.verify.result import CheckResult
+from explainer.verify.wording import Words, words
 
 Encode = Callable[[str, bool], Tokens]  # (text, starts with <bos>) → tokens
+
+VOCABULARY = words(N_("vocabulary"))
+IDS = words(N_("ids ↔ vocabulary"))
+TEXT = words(N_("text → tokens"))
+"""The names of the three checks."""
+
+
+def position(at: int, token: str) -> Words:
+    """``position 3 'win'``: where a token is, for a failing row's worst cell."""
+    return words(N_("position {at} {token}"), at=at, token=repr(token))
 
 
 def check_tokens(trace: Trace) -> Iterator[CheckResult]:
     """The token rows of ``trace``: vocabulary, then each part's ids and text."""
     recorded = not _placeholder(trace.vocab)
-    yield _check_vocabulary(trace) if recorded else _skip("vocabulary", "vocab")
+    yield _check_vocabulary(trace) if recorded else _skip(VOCABULARY, "vocab")
     encode, why = _encoder(trace) if recorded or trace.config.model else (None, "")
     parts = (("source", trace.source), ("target", trace.target))
     for part, tokens in parts:
@@ -40,11 +52,11 @@ def check_tokens(trace: Trace) -> Iterator[CheckResult]:
         if recorded:
             yield _against_vocabulary(trace.vocab, part, tokens)
         else:
-            yield _skip("ids ↔ vocabulary", where)
+            yield _skip(IDS, where)
         if not tokens.text:
-            yield _skip("text → tokens", where, "no text recorded")
+            yield _skip(TEXT, where, words(N_("no text recorded")))
         elif encode is None and not why:
-            yield _skip("text → tokens", where)
+            yield _skip(TEXT, where)
         else:
             yield _retokenized(encode, why, part, tokens)
 
@@ -54,11 +66,13 @@ def _placeholder(vocab: Sequence[str]) -> bool:
     return all(token == f"#{n}" for n, token in enumerate(vocab))
 
 
-def _skip(formula: str, where: str, why: str = "no vocabulary recorded") -> CheckResult:
+def _skip(formula: str, where: str, why: str = "") -> CheckResult:
     """A check the trace gives nothing to run on (the trace format makes the
     vocabulary and the text optional)."""
     row = CheckResult("tokens", formula, where, 0.0, 0.0, True, skipped=True)
-    return dataclasses.replace(row, detail=f"{why} (optional in the trace format)")
+    why = why or words(N_("no vocabulary recorded"))
+    detail = words(N_("{why} (optional in the trace format)"), why=why)
+    return dataclasses.replace(row, detail=detail)
 
 
 def _encoder(trace: Trace) -> tuple[Encode | None, str]:
@@ -73,7 +87,8 @@ def _encoder(trace: Trace) -> tuple[Encode | None, str]:
     try:
         tokenizer = Tokenizer(trace.vocab)
     except ValueError as err:
-        return None, f"the vocabulary is not a word tokenizer's: {err}"
+        why = N_("the vocabulary is not a word tokenizer's: {error}")
+        return None, words(why, error=str(err))
 
     def encode(text: str, bos: bool) -> Tokens:
         enc = tokenizer.encode(text, bos=bos)
@@ -85,37 +100,51 @@ def _encoder(trace: Trace) -> tuple[Encode | None, str]:
 def _retokenized(
     encode: Encode | None, why: str, part: str, tokens: Tokens
 ) -> CheckResult:
-    name, where = "text → tokens", f"tokens.{part}"
+    name, where = TEXT, f"tokens.{part}"
     if encode is None:
         return _row(name, where, False, why)
     try:
         again = encode(tokens.text, part == "target")
     except ValueError as err:
-        return _row(name, where, False, f"the text cannot be tokenized: {err}")
+        why = words(N_("the text cannot be tokenized: {error}"), error=str(err))
+        return _row(name, where, False, why)
     pairs = list(zip(again.tokens, again.ids, strict=True))
     recorded = list(zip(tokens.tokens, tokens.ids, strict=False))
     differ = _count_differences(pairs, recorded)
     if not differ:
         return _row(name, where, True, differ=0, entries=len(recorded))
     at = _first_difference(pairs, recorded)
-    counts = f"the text gives {len(pairs)} tokens, the trace records {len(recorded)}"
+    counts = words(
+        N_("the text gives {n} tokens, the trace records {recorded}"),
+        n=len(pairs),
+        recorded=len(recorded),
+    )
     if at >= len(recorded):
         token, index = pairs[at]
         detail = counts
-        cell = f"position {at}: {token!r} (id {index}) is not recorded"
+        cell = words(
+            N_("position {at}: {token} (id {id}) is not recorded"),
+            at=at, token=repr(token), id=index,
+        )  # fmt: skip
         want, got = float(index), None
     elif at >= len(pairs):
         token, index = recorded[at]
         detail = counts
-        cell = f"position {at}: {token!r} (id {index}) is not in the text"
+        cell = words(
+            N_("position {at}: {token} (id {id}) is not in the text"),
+            at=at, token=repr(token), id=index,
+        )  # fmt: skip
         want, got = None, float(index)
     else:
         (token, index), (seen, seen_id) = pairs[at], recorded[at]
-        detail = (
-            f"position {at}: the text gives {token!r} (id {index}), the trace records "
-            f"{seen!r} (id {seen_id})"
-        )
-        cell = f"position {at} {seen!r}"
+        detail = words(
+            N_(
+                "position {at}: the text gives {token} (id {id}), the trace records "
+                "{seen} (id {seen_id})"
+            ),
+            at=at, token=repr(token), id=index, seen=repr(seen), seen_id=seen_id,
+        )  # fmt: skip
+        cell = position(at, seen)
         want, got = float(index), float(seen_id)
     return _row(
         name, where, False, detail, cell=cell, expected=want, actual=got,
@@ -124,11 +153,14 @@ def _retokenized(
 
 
 def _against_vocabulary(vocab: Sequence[str], part: str, tokens: Tokens) -> CheckResult:
-    name, where = "ids ↔ vocabulary", f"tokens.{part}"
+    name, where = IDS, f"tokens.{part}"
     if len(tokens.tokens) != len(tokens.ids):
         return _row(
             name, where, False,
-            f"{len(tokens.tokens)} tokens but {len(tokens.ids)} ids",
+            words(
+                N_("{tokens} tokens but {ids} ids"),
+                tokens=len(tokens.tokens), ids=len(tokens.ids),
+            ),
         )  # fmt: skip
     wrong = [
         (at, token, index)
@@ -140,9 +172,14 @@ def _against_vocabulary(vocab: Sequence[str], part: str, tokens: Tokens) -> Chec
     at, token, index = wrong[0]
     return _row(
         name, where, False,
-        f"position {at}: id {index} is {vocab[index]!r} in the vocabulary, "
-        f"the trace's token is {token!r}",
-        cell=f"position {at} {token!r}", differ=len(wrong), entries=len(tokens.ids),
+        words(
+            N_(
+                "position {at}: id {id} is {entry} in the vocabulary, the trace's "
+                "token is {token}"
+            ),
+            at=at, id=index, entry=repr(vocab[index]), token=repr(token),
+        ),
+        cell=position(at, token), differ=len(wrong), entries=len(tokens.ids),
     )  # fmt: skip
 
 
@@ -150,30 +187,40 @@ def _check_vocabulary(trace: Trace) -> CheckResult:
     """The vocabulary against the one its tokenizer has."""
     model = trace.config.model
     if model:
-        reference, whose = _model_vocab(model), f"{model}'s tokenizer"
+        reference = _model_vocab(model)
+        whose = words(N_("{model}'s tokenizer"), model=model)
     else:
-        reference, whose = _corpus_vocab(), "the shipped corpus's tokenizer"
+        reference = _corpus_vocab()
+        whose = words(N_("the shipped corpus's tokenizer"))
         if sorted(reference) != sorted(trace.vocab):
             return _row(
-                "vocabulary", "vocab", True,
-                "built from another corpus: its order cannot be compared",
+                VOCABULARY, "vocab", True,
+                words(N_("built from another corpus: its order cannot be compared")),
                 entries=len(trace.vocab),
             )  # fmt: skip
-    name = f"vocabulary = {whose}"
+    name = words(N_("vocabulary = {whose}"), whose=whose)
     vocab = tuple(trace.vocab)
     if vocab == reference:
         return _row(name, "vocab", True, differ=0, entries=len(vocab))
     if len(vocab) != len(reference):
         return _row(
             name, "vocab", False,
-            f"{len(vocab):,} entries, {whose} has {len(reference):,}",
+            words(
+                N_("{n} entries, {whose} has {reference}"),
+                n=f"{len(vocab):,}", whose=whose, reference=f"{len(reference):,}",
+            ),
         )  # fmt: skip
     wrong = [n for n, (a, b) in enumerate(zip(vocab, reference, strict=True)) if a != b]
     first = wrong[0]
     return _row(
         name, "vocab", False,
-        f"entry {first} is {vocab[first]!r}; {whose} has {reference[first]!r}",
-        cell=f"entry {first} {vocab[first]!r}", differ=len(wrong), entries=len(vocab),
+        words(
+            N_("entry {n} is {entry}; {whose} has {reference}"),
+            n=first, entry=repr(vocab[first]), whose=whose,
+            reference=repr(reference[first]),
+        ),
+        cell=words(N_("entry {n} {entry}"), n=first, entry=repr(vocab[first])),
+        differ=len(wrong), entries=len(vocab),
     )  # fmt: skip
 
 
