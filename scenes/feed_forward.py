@@ -24,6 +24,7 @@ from explainer.scenes.common import (
 from explainer.scenes.ffn_formulas import ffn_lines
 from manim import *
 
+from explainer.i18n import _
 from explainer.trace import Op
 
 FONT = 22
@@ -41,7 +42,9 @@ class FeedForward(TraceScene):
         ffn = f"{stack}.0.ffn"
         op = trace.stage(f"{ffn}.activation").op
         activation = {Op.RELU: "relu", Op.GELU: "gelu", Op.SWIGLU: "swiglu"}[op]
-        title = "SwiGLU feed-forward" if op == Op.SWIGLU else "Feed-forward network"
+        title = (
+            _("SwiGLU feed-forward") if op == Op.SWIGLU else _("Feed-forward network")
+        )
         head = self.header(title, ffn_lines(activation), tag=where(trace, f"{ffn}.*"))
         self.play(FadeIn(head), run_time=0.8)
         if op == Op.SWIGLU:
@@ -69,7 +72,7 @@ class FeedForward(TraceScene):
         names[1].next_to(hidden, DOWN, 0.15)
         self.play(
             FadeIn(x_mob, labels, names[0]),
-            *self.caption("The same small network is applied to every token's row"),
+            *self.caption(_("The same small network is applied to every token's row")),
             run_time=0.9,
         )
         self.worked(
@@ -80,7 +83,11 @@ class FeedForward(TraceScene):
             Write(arrow),
             TransformFromCopy(x_mob, hidden),
             FadeIn(names[1]),
-            *self.caption(f"First widen: d_model = {d_model} → d_ff = {d_ff} numbers"),
+            *self.caption(
+                _("First widen: d_model = {d_model} → d_ff = {d_ff} numbers").format(
+                    d_model=d_model, d_ff=d_ff
+                )
+            ),
             run_time=1.4,
         )
         self.wait(1.0)
@@ -108,10 +115,13 @@ class FeedForward(TraceScene):
             froms=(view[0].row(0), None),
             cell=None,
             captions=(
-                f'One entry: the row of "{self.tokens[0]}" times column 1 of '
-                + {"W_1": "W₁", "W_2": "W₂"}.get(w_tex, w_tex),
-                "Row · column, term by term"
-                + (" (the last term is the bias)" if bias else ""),
+                _('One entry: the row of "{token}" times column 1 of {matrix}').format(
+                    token=self.tokens[0],
+                    matrix={"W_1": "W₁", "W_2": "W₂"}.get(w_tex, w_tex),
+                ),
+                _("Row · column, term by term (the last term is the bias)")
+                if bias
+                else _("Row · column, term by term"),
             ),
             bias=(b_name, (0,)) if bias else None,
         )
@@ -119,7 +129,7 @@ class FeedForward(TraceScene):
     # --- ReLU / GELU -----------------------------------------------------------------
 
     def activation_phase(self, ffn: str, gelu: bool) -> TraceMatrix:
-        _, hidden = self.input_row(f"{ffn}.hidden", r"\xrightarrow{\;x W_1 + b_1\;}")
+        _x, hidden = self.input_row(f"{ffn}.hidden", r"\xrightarrow{\;x W_1 + b_1\;}")
         values = self.trace[f"{ffn}.hidden"]
         negative = VGroup(
             *(m for (r, c), m in hidden.cells.items() if values[r, c] < 0)
@@ -127,10 +137,12 @@ class FeedForward(TraceScene):
         graph = self.graph("gelu" if gelu else "relu").next_to(hidden, UP, buff=0.25)
         graph.align_to(hidden, RIGHT)
         caption = (
-            "GELU(z) = z·Φ(z): negative entries shrink towards 0, "
-            "large positive ones pass almost unchanged"
+            _(
+                "GELU(z) = z·Φ(z): negative entries shrink towards 0, "
+                "large positive ones pass almost unchanged"
+            )
             if gelu
-            else "ReLU: negative entries become 0, positive ones pass unchanged"
+            else _("ReLU: negative entries become 0, positive ones pass unchanged")
         )
         self.play(
             FadeIn(graph),
@@ -168,8 +180,10 @@ class FeedForward(TraceScene):
         self.play(
             FadeIn(left),
             *self.caption(
-                f"The input row of every token ({x_name}), "
-                "the same small network for each"
+                _(
+                    "The input row of every token ({stage}), "
+                    "the same small network for each"
+                ).format(stage=x_name)
             ),
             run_time=0.9,
         )
@@ -180,8 +194,10 @@ class FeedForward(TraceScene):
             TransformFromCopy(x_mob, up),
             FadeIn(gate_name, up_name),
             *self.caption(
-                f"Two projections, d_model = {d_model} → d_ff = {d_ff}: "
-                "a gate g and an up u"
+                _(
+                    "Two projections, d_model = {d_model} → d_ff = {d_ff}: "
+                    "a gate g and an up u"
+                ).format(d_model=d_model, d_ff=d_ff)
             ),
             run_time=1.4,
         )
@@ -193,8 +209,10 @@ class FeedForward(TraceScene):
             FadeIn(graph),
             closed.animate.set_color(NEGATIVE_COLOR),
             *self.caption(
-                "SiLU(g) = g·σ(g) on the gate: near 0 where g < 0 (closed), "
-                "about g where g > 0 (open)"
+                _(
+                    "SiLU(g) = g·σ(g) on the gate: near 0 where g < 0 (closed), "
+                    "about g where g > 0 (open)"
+                )
             ),
             run_time=1.2,
         )
@@ -207,7 +225,7 @@ class FeedForward(TraceScene):
             FadeTransform(VGroup(gate, up), activation),
             FadeTransform(VGroup(up_name, gate_name), act_name),
             FadeOut(graph),
-            *self.caption("… times u, entry by entry (⊙): the gated hidden row"),
+            *self.caption(_("… times u, entry by entry (⊙): the gated hidden row")),
             run_time=1.2,
         )
         self.wait(1.0)
@@ -246,7 +264,9 @@ class FeedForward(TraceScene):
             TransformFromCopy(activation, out),
             FadeIn(out_labels, out_name),
             *self.caption(
-                f"Then back to d_model = {d_model}: FFN(x), one row per token"
+                _("Then back to d_model = {d_model}: FFN(x), one row per token").format(
+                    d_model=d_model
+                )
             ),
             run_time=1.4,
         )

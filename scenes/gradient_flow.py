@@ -27,6 +27,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.report.gradient_flow import gradient_flow, rules
 from explainer.symbolic.backward_cross_entropy import cross_entropy
 from explainer.symbolic.render import latex
@@ -43,8 +44,9 @@ def with_gradients(trace: Trace) -> Trace:
         return trace
     if trace.config.model:
         raise ValueError(
-            f"the backward pass is recorded for the toy models only, not "
-            f"{trace.config.model}"
+            _(
+                "the backward pass is recorded for the toy models only, not {model}"
+            ).format(model=trace.config.model)
         )
     from explainer.backward import with_backward
 
@@ -71,17 +73,19 @@ class GradientFlow(TraceScene):
         self.numbers: list[tuple[str, np.ndarray]] = []  # (name, values) shown
         flow = gradient_flow(trace)
         if flow is None:
-            raise ValueError("this trace has no attention layer to follow back")
+            raise ValueError(_("this trace has no attention layer to follow back"))
         prefix, h, t = flow.prefix, flow.head, flow.position
         self.keys = (
             stack_tokens(trace, "encoder")
             if prefix.endswith("cross_attn")
             else decoder_tokens(trace)
         )
-        tag = f"{prefix} · head {h + 1}\nposition {t} ({flow.reads} → {flow.writes})"
+        tag = _("{stage} · head {head}\nposition {t} ({reads} → {writes})").format(
+            stage=prefix, head=h + 1, t=t, reads=flow.reads, writes=flow.writes
+        )
         y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
         loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
-        head = self.header("One gradient, backwards", latex(loss), tag)
+        head = self.header(_("One gradient, backwards"), latex(loss), tag)
         chain = self._chain().to_edge(DOWN, buff=1.0)
         self.play(FadeIn(head, chain), run_time=0.8)
         self.chain = chain
@@ -101,30 +105,37 @@ class GradientFlow(TraceScene):
             0,
             "logits",
             [("p", probs[cols], words), ("y", y, words), ("(p-y)/T", dz[cols], words)],
-            f'Position {t} must write "{flow.writes}": p − y is negative there, '
-            "positive elsewhere",
+            _(
+                'Position {t} must write "{word}": p − y is negative there, '
+                "positive elsewhere"
+            ).format(t=t, word=flow.writes),
         )
         hidden = np.asarray(trace[trace.find("logits_backward_h")[0].name])[t]
         self._step(
             1,
             "hidden",
             [(r"\partial h", hidden, None)],
-            "Into the last vector: the logits were h Eᵀ, so ∂h = ∂z E",
+            _("Into the last vector: the logits were h Eᵀ, so ∂h = ∂z E"),
         )
         d_o = np.asarray(trace[f"backward.{prefix}.heads"])[h, t]
         self._step(
             2,
             None,
             [(r"\partial O", d_o, None)],
-            f"Back through {len(flow.between)} stages (feed-forward, LayerNorm, "
-            f"Wᴼ) to head {h + 1}'s output",
+            ngettext(
+                "Back through {n} stage (feed-forward, LayerNorm, Wᴼ) "
+                "to head {head}'s output",
+                "Back through {n} stages (feed-forward, LayerNorm, Wᴼ) "
+                "to head {head}'s output",
+                len(flow.between),
+            ).format(n=len(flow.between), head=h + 1),
         )
         d_p = np.asarray(trace[f"backward.{prefix}.weights"])[h, t]
         self._step(
             3,
             "weights",
             [(r"\partial P", d_p, self.keys)],
-            "O = P V, so each weight gets ∂O · V_j: one number per English word",
+            _("O = P V, so each weight gets ∂O · V_j: one number per English word"),
         )
         p = np.asarray(trace[f"{prefix}.weights"])[h, t]
         d_s = np.asarray(trace[f"backward.{prefix}.masked"])[h, t]
@@ -136,7 +147,7 @@ class GradientFlow(TraceScene):
                 ("dy", d_p, self.keys),
                 (r"\partial S", d_s, self.keys),
             ],
-            "Softmax: each score gets its weight times dy minus the weighted mean",
+            _("Softmax: each score gets its weight times dy minus the weighted mean"),
         )
         d_q = np.asarray(trace[f"backward.{prefix}.q"])[h, t]
         d_k = np.asarray(trace[f"backward.{prefix}.k"])[h]
@@ -144,7 +155,7 @@ class GradientFlow(TraceScene):
             5,
             "query",
             [(r"\partial Q", d_q, None), (r"\partial K", d_k, None)],
-            "Into the query and the keys: ∂Q = ∂S K/√d_k and ∂K = ∂Sᵀ Q/√d_k",
+            _("Into the query and the keys: ∂Q = ∂S K/√d_k and ∂K = ∂Sᵀ Q/√d_k"),
             key_rows=self.keys,
         )
         self.finish(1.5)

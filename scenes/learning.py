@@ -24,6 +24,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic.backward_cross_entropy import cross_entropy
 from explainer.symbolic.render import latex
 from explainer.train.learning import Learning, shipped_learning
@@ -34,8 +35,10 @@ FONT = 24
 def check_learning(found: Learning | None) -> Learning:
     if found is None:
         raise ValueError(
-            "this trace was not made with the shipped trained weights of the "
-            "default preset; use --preset default"
+            _(
+                "this trace was not made with the shipped trained weights of the "
+                "default preset; use --preset default"
+            )
         )
     return found
 
@@ -64,8 +67,8 @@ def loss_axes(learning: Learning) -> tuple[Axes, VGroup]:
         labels.add(tag.next_to(axes.c2p(0, power - low), LEFT, buff=0.15))
     for step in range(0, learning.steps + 1, 100):
         labels.add(text(str(step), 18, MUTED).next_to(axes.c2p(step, 0), DOWN, 0.15))
-    labels.add(text("step", 18, MUTED).next_to(axes.x_axis, DOWN, buff=0.5))
-    labels.add(text("loss", 18, MUTED).next_to(axes.y_axis, UP, buff=0.15))
+    labels.add(text(_("step"), 18, MUTED).next_to(axes.x_axis, DOWN, buff=0.5))
+    labels.add(text(_("loss"), 18, MUTED).next_to(axes.y_axis, UP, buff=0.15))
     return axes, labels
 
 
@@ -80,10 +83,12 @@ class WatchItLearn(TraceScene):
         learning = check_learning(shipped_learning(self.trace))
         self.grids: list[tuple[int, np.ndarray]] = []  # (step, weights) shown
         head_no = learning.head
-        tag = f"decoder.{learning.layer}.cross_attn · head {head_no + 1} · checkpoints"
+        tag = _("{stage} · head {head} · checkpoints").format(
+            stage=f"decoder.{learning.layer}.cross_attn", head=head_no + 1
+        )
         y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
         loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
-        head = self.header("Watch it learn", latex(loss), tag=tag)
+        head = self.header(_("Watch it learn"), latex(loss), tag=tag)
         self.play(FadeIn(head), run_time=0.8)
 
         axes, axis_labels = loss_axes(learning)
@@ -105,15 +110,19 @@ class WatchItLearn(TraceScene):
         self.play(
             Create(axes),
             FadeIn(axis_labels),
-            *self.caption("The training loss, step by step: it falls as Adam learns"),
+            *self.caption(
+                _("The training loss, step by step: it falls as Adam learns")
+            ),
             run_time=1.0,
         )
         self.play(Create(curve), run_time=1.6)
         self.play(
             FadeIn(heat, grid, labels),
             *self.caption(
-                "Cross-attention of the demo pair: which English word each "
-                "Chinese word looks at"
+                _(
+                    "Cross-attention of the demo pair: which English word each "
+                    "Chinese word looks at"
+                )
             ),
             run_time=1.0,
         )
@@ -136,8 +145,10 @@ class WatchItLearn(TraceScene):
             self.wait(0.8)
         self.play(
             *self.caption(
-                f"Honestly: head {head_no + 1} was taught the alignment table "
-                "(guided alignment); it did not find it alone"
+                _(
+                    "Honestly: head {head} was taught the alignment table "
+                    "(guided alignment); it did not find it alone"
+                ).format(head=head_no + 1)
             ),
             run_time=0.6,
         )
@@ -157,22 +168,30 @@ class WatchItLearn(TraceScene):
     def _status(self, learning: Learning, snap) -> VMobject:
         hits = sum(learning.hits(snap))
         loss = learning.losses[min(snap.step, len(learning.losses) - 1)]
-        return word(
-            f"step {snap.step} · loss {loss:.3g} · "
-            f"{hits}/{len(learning.rows) - 1} aligned",
-            20,
-            WHITE,
+        says = _("step {step} · loss {loss} · {hits}/{n} aligned").format(
+            step=snap.step, loss=f"{loss:.3g}", hits=hits, n=len(learning.rows) - 1
         )
+        return word(says, 20, WHITE)
 
     def _says(self, learning: Learning, snap) -> str:
         hits = sum(learning.hits(snap))
         n = len(learning.rows) - 1
         if snap.step == learning.steps:
-            return f"The final weights: all {n} words look at the word they translate"
+            return ngettext(
+                "The final weights: the {n} word looks at the word it translates",
+                "The final weights: all {n} words look at the word they translate",
+                n,
+            ).format(n=n)
         if hits == n:
-            return (
-                f"Step {snap.step}: each word's largest weight is on its English word"
-            )
+            return _(
+                "Step {step}: each word's largest weight is on its English word"
+            ).format(step=snap.step)
         if hits == 0:
-            return f"Step {snap.step}: the attention is still a blur"
-        return f"Step {snap.step}: {hits} of {n} words already look at the right word"
+            return _("Step {step}: the attention is still a blur").format(
+                step=snap.step
+            )
+        return ngettext(
+            "Step {step}: {hits} of {n} word already looks at the right word",
+            "Step {step}: {hits} of {n} words already look at the right word",
+            n,
+        ).format(step=snap.step, hits=hits, n=n)

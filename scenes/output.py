@@ -21,6 +21,7 @@ from explainer.scenes.common import (
 from explainer.scenes.token_text import vocab_word
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.symbolic import get_derivation
 
 FONT = 22
@@ -36,7 +37,8 @@ class OutputProbabilities(TraceScene):
         stack = final.split(".")[0]
         tokens = stack_tokens(trace, stack)
         lines = formula_lines(get_derivation("output").formula)[:2]
-        head = self.header("Output: next-token probabilities", lines, tag="output.*")
+        title = _("Output: next-token probabilities")
+        head = self.header(title, lines, tag="output.*")
         self.play(FadeIn(head), run_time=0.8)
 
         last = len(tokens) - 1
@@ -46,7 +48,13 @@ class OutputProbabilities(TraceScene):
         name = hidden.named("h").next_to(hidden, DOWN, 0.15)
         self.play(
             FadeIn(hidden, labels, name),
-            *self.caption(f"The final rows of the {stack} ({final})"),
+            *self.caption(
+                (
+                    _("The final rows of the decoder ({stage})")
+                    if stack == "decoder"
+                    else _("The final rows of the encoder ({stage})")
+                ).format(stage=final)
+            ),
             run_time=0.9,
         )
         if last in hidden.rows:
@@ -54,7 +62,9 @@ class OutputProbabilities(TraceScene):
             self.play(
                 Create(box),
                 *self.caption(
-                    f'The last row, at "{tokens[last]}", predicts the next word'
+                    _('The last row, at "{token}", predicts the next word').format(
+                        token=tokens[last]
+                    )
                 ),
                 run_time=0.8,
             )
@@ -89,8 +99,9 @@ class OutputProbabilities(TraceScene):
             FadeOut(hidden, labels, name),
             FadeIn(logits, words, z_name),
             *self.caption(
-                f"h Eᵀ: one score per vocabulary word ({len(probs)}); "
-                f"the {len(top)} highest shown"
+                _(
+                    "h Eᵀ: one score per vocabulary word ({n}); the {top} highest shown"
+                ).format(n=len(probs), top=len(top))
             ),
             run_time=1.0,
         )
@@ -108,14 +119,16 @@ class OutputProbabilities(TraceScene):
             froms=(None, None),
             cell=logits.cells[(last, best)],
             captions=(
-                f'One score: the last row h times the embedding row of "{names[best]}"',
-                "The more h points like a word's embedding, the higher its score",
+                _(
+                    'One score: the last row h times the embedding row of "{word}"'
+                ).format(word=names[best]),
+                _("The more h points like a word's embedding, the higher its score"),
             ),
         )
         self.play(
             TransformFromCopy(logits, p_row),
             FadeIn(p_name),
-            *self.caption("softmax turns the scores into probabilities"),
+            *self.caption(_("softmax turns the scores into probabilities")),
             run_time=1.1,
         )
         predicted = int(trace["output.prediction"][last])
@@ -148,16 +161,27 @@ class OutputProbabilities(TraceScene):
             mark = VGroup()
         rest = 1.0 - float(probs[top].sum(dtype=float))  # shown, not a stage
         others = len(probs) - len(top)
+        if not trace.config.model and not trace.weights:
+            says = _(
+                'Predicted next token: "{word}" (p = {p}; random weights, not trained)'
+            )
+        else:
+            says = ngettext(
+                'Predicted next token: "{word}" (p = {p}; '
+                "the other {n} token has {rest})",
+                'Predicted next token: "{word}" (p = {p}; '
+                "the other {n} tokens share {rest})",
+                others,
+            )
         self.play(
             GrowFromEdge(bars, DOWN),
             Create(mark),
             *self.caption(
-                f'Predicted next token: "{vocab_word(trace, predicted)}" '
-                f"(p = {float(probs[predicted]):.2f}"
-                + (
-                    "; random weights, not trained)"
-                    if not trace.config.model and not trace.weights
-                    else f"; the other {others} tokens share {rest:.2f})"
+                says.format(
+                    word=vocab_word(trace, predicted),
+                    p=f"{float(probs[predicted]):.2f}",
+                    n=others,
+                    rest=f"{rest:.2f}",
                 )
             ),
             run_time=1.2,
@@ -199,7 +223,7 @@ class OutputProbabilities(TraceScene):
         self.play(
             FadeOut(logits, words, p_row, z_name, p_name, bars, mark),
             FadeIn(table),
-            *self.caption("Every position predicts the token after it, all at once"),
+            *self.caption(_("Every position predicts the token after it, all at once")),
             run_time=1.0,
         )
         self.finish(2.0)
