@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explainer.i18n import _
 from explainer.text_file import read_text
 
 ARCHITECTURES = ("encoder", "decoder", "encoder-decoder")
@@ -84,26 +85,40 @@ class ModelConfig:
             if value is None:
                 if self.d_model % self.n_heads:
                     raise ValueError(
-                        f"n_heads ({self.n_heads}) must divide d_model "
-                        f"({self.d_model}) when {name} is not given; "
-                        f"set {name} or choose another n_heads"
+                        _(
+                            "n_heads ({n_heads}) must divide d_model ({d_model}) "
+                            "when {name} is not given; set {name} or choose "
+                            "another n_heads"
+                        ).format(n_heads=self.n_heads, d_model=self.d_model, name=name)
                     )
                 object.__setattr__(self, name, self.d_model // self.n_heads)
             else:
                 _check_positive_int(name, value)
         if not isinstance(self.scale_embeddings, bool):
             raise ValueError(
-                f"scale_embeddings must be true or false, not {self.scale_embeddings!r}"
+                _("scale_embeddings must be true or false, not {value}").format(
+                    value=repr(self.scale_embeddings)
+                )
             )
         if isinstance(self.eps, bool) or not isinstance(self.eps, int | float):
-            raise ValueError(f"eps must be a number, not {self.eps!r}")
+            raise ValueError(
+                _("eps must be a number, not {value}").format(value=repr(self.eps))
+            )
         if not math.isfinite(self.eps) or not self.eps > 0:
-            raise ValueError(f"eps ({self.eps}) must be > 0 and finite, e.g. 1e-5")
+            raise ValueError(
+                _("eps ({value}) must be > 0 and finite, e.g. 1e-5").format(
+                    value=self.eps
+                )
+            )
         object.__setattr__(self, "eps", float(self.eps))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be a whole number, not {self.seed!r}")
+            raise ValueError(
+                _("{name} must be a whole number, not {value}").format(
+                    name="seed", value=repr(self.seed)
+                )
+            )
         if self.seed < 0:
-            raise ValueError(f"seed ({self.seed}) must be >= 0")
+            raise ValueError(_("seed ({value}) must be >= 0").format(value=self.seed))
 
     @property
     def has_encoder(self) -> bool:
@@ -123,18 +138,30 @@ class ModelConfig:
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"{name} {value!r} is not one of: {', '.join(choices)}")
+        raise ValueError(
+            _("{name} {value} is not one of: {choices}").format(
+                name=name, value=repr(value), choices=", ".join(choices)
+            )
+        )
 
 
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number, not {value!r}")
+        raise ValueError(
+            _("{name} must be a whole number, not {value}").format(
+                name=name, value=repr(value)
+            )
+        )
     if value <= 0:
-        raise ValueError(f"{name} ({value}) must be > 0")
+        raise ValueError(
+            _("{name} ({value}) must be > 0").format(name=name, value=value)
+        )
     if value > MAX_SIZES[name]:
         raise ValueError(
-            f"{name} ({value}) is larger than this tool accepts "
-            f"({MAX_SIZES[name]}); choose a smaller {name}"
+            _(
+                "{name} ({value}) is larger than this tool accepts ({most}); "
+                "choose a smaller {name}"
+            ).format(name=name, value=value, most=MAX_SIZES[name])
         )
 
 
@@ -157,9 +184,10 @@ smaller d_model, d_ff or n_layers
     size = count * (8 if cfg.dtype == "float64" else 4)
     if size > MAX_PARAM_BYTES:
         raise ValueError(
-            f"the weights would take {size / 2**30:.1f} GiB; the limit is "
-            f"{MAX_PARAM_BYTES / 2**30:.0f} GiB: choose a smaller d_model, d_ff or "
-            "n_layers"
+            _(
+                "the weights would take {size} GiB; the limit is {limit} GiB: "
+                "choose a smaller d_model, d_ff or n_layers"
+            ).format(size=f"{size / 2**30:.1f}", limit=f"{MAX_PARAM_BYTES / 2**30:.0f}")
         )
     return size
 
@@ -183,7 +211,9 @@ seed, dtype, model
     for key in normalised:
         if key not in FIELDS:
             raise ValueError(
-                f"unknown config key {key!r}; valid keys: {', '.join(FIELDS)}"
+                _("unknown config key {key}; valid keys: {keys}").format(
+                    key=repr(key), keys=", ".join(FIELDS)
+                )
             )
     return ModelConfig(**normalised)
 
@@ -199,12 +229,16 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ValueError(
-            f"config file {str(path)!r} is not valid TOML: {err}"
+            _("config file {path} is not valid TOML: {error}").format(
+                path=repr(str(path)), error=err
+            )
         ) from None
     except RecursionError:
         raise ValueError(
-            f"config file {str(path)!r} is nested too deeply to be a config "
-            "(its keys are plain numbers and words)"
+            _(
+                "config file {path} is nested too deeply to be a config "
+                "(its keys are plain numbers and words)"
+            ).format(path=repr(str(path)))
         ) from None
     if "model" in data and isinstance(data["model"], dict):
         data = data["model"]

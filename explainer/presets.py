@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from explainer.i18n import _
+
 DEFAULT_SENTENCE = "When you play game of thrones"
 
 
@@ -77,5 +79,7 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ValueError(
-            f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}"
+            _("unknown preset {name}; valid presets: {presets}").format(
+                name=repr(name), presets=", ".join(PRESETS)
+            )
         ) from None

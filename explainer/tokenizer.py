@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from explainer.i18n import _, pgettext
 from explainer.text_file import read_text
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -90,9 +91,13 @@ class Tokenizer:
 
     def __post_init__(self) -> None:
         if tuple(self.vocab[: len(SPECIALS)]) != SPECIALS:
-            raise ValueError(f"a vocabulary must start with {', '.join(SPECIALS)}")
+            raise ValueError(
+                _("a vocabulary must start with {specials}").format(
+                    specials=", ".join(SPECIALS)
+                )
+            )
         if len(set(self.vocab)) != len(self.vocab):
-            raise ValueError("a vocabulary must not repeat a token")
+            raise ValueError(_("a vocabulary must not repeat a token"))
 
     @classmethod
     def from_corpus(cls, lines: Iterable[str]) -> Tokenizer:
@@ -144,12 +149,18 @@ class Tokenizer:
         check_text(text, what)
         if not text.strip():
             raise ValueError(
-                f"the {what} is empty; give some words, e.g. --{what} 'hello'"
+                _(
+                    "the {what} is empty; give some words, e.g. --{option} 'hello'"
+                ).format(what=_text_name(what), option=what)
             )
         index = self.index
         words = split_words(text)
         if not words:
-            raise ValueError(f"the {what} {text!r} has no words")
+            raise ValueError(
+                _("the {what} {text} has no words").format(
+                    what=_text_name(what), text=repr(text)
+                )
+            )
         unknown = tuple(dict.fromkeys(w for w in words if w not in index))
         tokens = tuple(w if w in index else UNK for w in words)
         if bos:
@@ -181,10 +192,24 @@ give it as UTF-8 text
                 else f"lone surrogate U+{code:04X}"
             )
             raise ValueError(
-                f"the {what} is not valid UTF-8 ({bad} at character {position}); "
-                "give it as UTF-8 text"
+                _(
+                    "the {what} is not valid UTF-8 ({bad} at character {position}); "
+                    "give it as UTF-8 text"
+                ).format(what=_text_name(what), bad=bad, position=position)
             )
     return text
+
+
+def _text_name(what: str) -> str:
+    """``sentence``, ``target``, ``prompt``… in the language in use."""
+    names = {
+        "sentence": pgettext("the text given", "sentence"),
+        "target": pgettext("the text given", "target"),
+        "prompt": pgettext("the text given", "prompt"),
+        "English sentence": pgettext("the text given", "English sentence"),
+        "Chinese sentence": pgettext("the text given", "Chinese sentence"),
+    }
+    return names.get(what, what)
 
 
 def default_corpus() -> list[str]:
@@ -200,5 +225,7 @@ def load_corpus(path: str | Path | None) -> list[str]:
     path = Path(path)
     lines = read_text(path, "corpus file", MAX_CORPUS_BYTES).splitlines()
     if not any(split_words(line) for line in lines if not line.startswith("#")):
-        raise ValueError(f"corpus file {str(path)!r} has no words")
+        raise ValueError(
+            _("corpus file {path} has no words").format(path=repr(str(path)))
+        )
     return lines

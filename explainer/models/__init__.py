@@ -16,6 +16,7 @@ import numpy as np
 from explainer.blas import one_thread
 from explainer.config import ModelConfig
 from explainer.forward import ForwardResult
+from explainer.i18n import _
 from explainer.models import bert_forward, llama_forward, minilm, smollm2
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.params import Params
@@ -65,7 +66,9 @@ def get_model(name: str) -> ModelSpec:
         return MODELS[name]
     except KeyError:
         raise ValueError(
-            f"unknown model {name!r}; known models: {', '.join(MODELS)}"
+            _("unknown model {name}; known models: {models}").format(
+                name=repr(name), models=", ".join(MODELS)
+            )
         ) from None
 
 
@@ -144,11 +147,13 @@ def trace_model(name: str, sentence: str) -> Trace:
     cfg = model.config
     if len(tokens.ids) > cfg.max_len:
         raise ValueError(
-            f"the sentence has {len(tokens.ids)} tokens but {name} reads at most "
-            f"{cfg.max_len}; shorten it"
+            _(
+                "the sentence has {n} tokens but {model} reads at most {max_len}; "
+                "shorten it"
+            ).format(n=len(tokens.ids), model=name, max_len=cfg.max_len)
         )
     if not tokens.ids:
-        raise ValueError("the sentence gives no tokens")
+        raise ValueError(_("the sentence gives no tokens; type a few words"))
     result = model.spec.forward(cfg, model.params, np.array(tokens.ids))
     model.remember_layout(np.array(tokens.ids), result)
     return Trace(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explainer import numeric
+from explainer.i18n import _
 from explainer.models import Loaded
 from explainer.models.llama_forward import KVCache
 
@@ -38,19 +39,25 @@ class Sampling:
     def __post_init__(self) -> None:
         if not math.isfinite(self.temperature) or self.temperature < 0:
             raise ValueError(
-                f"temperature ({self.temperature}) must be a finite number >= 0"
+                _("temperature ({value}) must be a finite number >= 0").format(
+                    value=self.temperature
+                )
             )
         if 0 < self.temperature < MIN_TEMPERATURE:
             raise ValueError(
-                f"temperature ({self.temperature}) is too small to divide by; give 0 "
-                f"(always the most probable token) or at least {MIN_TEMPERATURE}"
+                _(
+                    "temperature ({value}) is too small to divide by; give 0 "
+                    "(always the most probable token) or at least {least}"
+                ).format(value=self.temperature, least=MIN_TEMPERATURE)
             )
         if self.seed is not None and self.seed < 0:
-            raise ValueError(f"seed ({self.seed}) must be >= 0")
+            raise ValueError(_("seed ({value}) must be >= 0").format(value=self.seed))
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top_k ({self.top_k}) must be >= 1")
+            raise ValueError(_("top_k ({value}) must be >= 1").format(value=self.top_k))
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p ({self.top_p}) must be in (0, 1]")
+            raise ValueError(
+                _("top_p ({value}) must be in (0, 1]").format(value=self.top_p)
+            )
 
 
 def next_token(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
@@ -91,15 +98,17 @@ def generate(
     """Yield up to ``max_new_tokens`` new ids after ``ids``, one at a time; stops
     after ``stop_id`` (end of text) or at the model's context length."""
     if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens ({max_new_tokens}) must be >= 0")
+        raise ValueError(
+            _("max_new_tokens ({value}) must be >= 0").format(value=max_new_tokens)
+        )
     if not ids:
-        raise ValueError("the prompt gives no tokens")
+        raise ValueError(_("the prompt gives no tokens"))
     rng = np.random.default_rng(sampling.seed)
     sequence = list(ids)
     cache = KVCache() if use_cache else None
     extra = {} if cache is None else {"cache": cache}
     fresh = sequence  # the tokens the next pass runs
-    for _ in range(max_new_tokens):
+    for _step in range(max_new_tokens):
         if len(sequence) >= model.config.max_len:
             return
         result = model.spec.forward(

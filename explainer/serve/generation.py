@@ -68,7 +68,11 @@ def start_generation(data: dict[str, Any], models: Models) -> Generation:
     inputs.check_fields(data, FIELDS)
     raw = inputs.model_options(data)
     if raw["sentence"] is None:
-        raise ApiError('give a sentence (e.g. {"sentence": "you win or you die"})')
+        raise ApiError(
+            _("give a sentence (e.g. {example})").format(
+                example='{"sentence": "you win or you die"}'
+            )
+        )
     limit = inputs.integer(data, "max_new_tokens", 0, MAX_NEW_TOKENS)
     count = DEFAULT_NEW_TOKENS if limit is None else limit
     lock = models.lock(key(raw))
@@ -90,8 +94,10 @@ def _toy(
     given = [name for name in SAMPLING if data.get(name) is not None]
     if given:
         raise ApiError(
-            "the toy presets always pick the most probable token; drop "
-            f'{", ".join(given)} (they are read with "model": "smollm2")'
+            _(
+                "the toy presets always pick the most probable token; drop "
+                '{fields} (they are read with "model": "smollm2")'
+            ).format(fields=", ".join(given))
         )
     setup = models.setup(raw)
     if setup.weights is None:
@@ -146,7 +152,11 @@ def _pretrained(
     name = raw["model"]
     get_model(name)  # ValueError naming the known models
     if raw["target"] is not None or raw["preset"] is not None:
-        raise ApiError(f"target and preset cannot be combined with model {name!r}")
+        raise ApiError(
+            _("target and preset cannot be combined with model {model}").format(
+                model=repr(name)
+            )
+        )
     sampling = Sampling(
         inputs.number(data, "temperature") or 0.0,
         inputs.integer(data, "top_k", 1, 1 << 20),

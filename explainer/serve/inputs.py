@@ -25,14 +25,20 @@ async def read_json(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise ApiError(
-            f"send the body as JSON with 'Content-Type: application/json', "
-            f"not {kind or 'no content type'}",
+            _(
+                "send the body as JSON with 'Content-Type: application/json', "
+                "not {kind}"
+            ).format(kind=kind or _("no content type")),
             415,
         )
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise ApiError(f"the Content-Length header {declared!r} is not a number")
+            raise ApiError(
+                _("the Content-Length header {value} is not a number").format(
+                    value=repr(declared)
+                )
+            )
         if int(declared) > MAX_BODY_BYTES:
             raise ApiError(_too_large(int(declared)), 413)
     body = bytearray()
@@ -43,12 +49,16 @@ async def read_json(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ApiError("the request body is not UTF-8 text") from None
+        raise ApiError(_("the request body is not UTF-8 text")) from None
     except (ValueError, RecursionError) as err:
-        raise ApiError(f"the request body is not JSON: {_first_line(err)}") from None
+        raise ApiError(
+            _("the request body is not JSON: {error}").format(error=_first_line(err))
+        ) from None
     if not isinstance(data, dict):
         raise ApiError(
-            'the request body must be a JSON object, e.g. {"sentence": "you win"}'
+            _("the request body must be a JSON object, e.g. {example}").format(
+                example='{"sentence": "you win"}'
+            )
         )
     return data
 
@@ -58,7 +68,9 @@ def check_fields(data: dict[str, Any], known: tuple[str, ...]) -> None:
     for name in data:
         if name not in known:
             raise ApiError(
-                f"unknown field {name!r}; this endpoint reads {', '.join(known)}"
+                _("unknown field {name}; this endpoint reads {fields}").format(
+                    name=repr(name), fields=", ".join(known)
+                )
             )
 
 
@@ -68,7 +80,7 @@ def text(data: dict[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ApiError(f"{name} must be a string, not {_json(value)}")
+        raise ApiError(_not_a_string(name, value))
     if not value.strip():
         raise ApiError(_("the {name} is empty; type a few words").format(name=name))
     if len(value) > MAX_SENTENCE_CHARS:
@@ -94,15 +106,23 @@ def model_options(data: dict[str, Any]) -> dict[str, Any]:
     for name in ("preset", "model"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            raise ApiError(f"{name} must be a string, not {_json(value)}")
+            raise ApiError(_not_a_string(name, value))
         raw[name] = value
     preset = raw["preset"]
     if preset is not None and preset not in LIVE_PRESETS:
-        why = "is too large to run live" if preset in PRESETS else "is unknown"
-        raise ApiError(
-            f"preset {preset!r} {why}; choose one of {', '.join(LIVE_PRESETS)}"
+        why = (
+            _("preset {preset} is too large to run live; choose one of {presets}")
+            if preset in PRESETS
+            else _("preset {preset} is unknown; choose one of {presets}")
         )
+        raise ApiError(why.format(preset=repr(preset), presets=", ".join(LIVE_PRESETS)))
     return raw
+
+
+def _not_a_string(name: str, value: Any) -> str:
+    return _("{name} must be a string, not {value}").format(
+        name=name, value=_json(value)
+    )
 
 
 def integer(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
@@ -111,9 +131,17 @@ def integer(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(f"{name} must be a whole number, not {_json(value)}")
+        raise ApiError(
+            _("{name} must be a whole number, not {value}").format(
+                name=name, value=_json(value)
+            )
+        )
     if not low <= value <= high:
-        raise ApiError(f"{name} ({value}) must be between {low} and {high}")
+        raise ApiError(
+            _("{name} ({value}) must be between {low} and {high}").format(
+                name=name, value=value, low=low, high=high
+            )
+        )
     return value
 
 
@@ -123,9 +151,17 @@ def number(data: dict[str, Any], name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ApiError(f"{name} must be a number, not {_json(value)}")
+        raise ApiError(
+            _("{name} must be a number, not {value}").format(
+                name=name, value=_json(value)
+            )
+        )
     if not math.isfinite(value):
-        raise ApiError(f"{name} must be a finite number, not {value}")
+        raise ApiError(
+            _("{name} must be a finite number, not {value}").format(
+                name=name, value=value
+            )
+        )
     return float(value)
 
 

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from explainer.cli.options import Setup, _trained, build_setup
+from explainer.i18n import _
 from explainer.presets import get_preset
 from explainer.serve.limits import MAX_MODEL_TOKENS
 from explainer.train.weights_file import Weights, shipped_weights
@@ -92,8 +93,10 @@ def _pretrained(raw: dict[str, Any]) -> Setup:
     count = len(load_model(raw["model"]).tokenizer.encode(setup.sentence).ids)
     if count > MAX_MODEL_TOKENS:
         raise ValueError(
-            f"the sentence has {count} of {raw['model']}'s tokens; the live explorer "
-            f"traces at most {MAX_MODEL_TOKENS}, shorten it"
+            _(
+                "the sentence has {n} of {model}'s tokens; the live explorer "
+                "traces at most {most}, shorten it"
+            ).format(n=count, model=raw["model"], most=MAX_MODEL_TOKENS)
         )
     return setup
 

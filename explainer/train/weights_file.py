@@ -23,6 +23,7 @@ import numpy as np
 from explainer import config as config_mod
 from explainer.atomic import write_atomic
 from explainer.config import ModelConfig
+from explainer.i18n import _
 from explainer.params import Params, param_shapes
 
 FORMAT = "explainer-weights/1"
@@ -100,18 +101,26 @@ def from_bytes(data: bytes, name: str) -> Weights:
         header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
     except (SafetensorError, ValueError, UnicodeDecodeError) as err:
         raise ValueError(
-            f"{name} is not a safetensors file ({err}); "
-            "give a file written by `explainer train`"
+            _(
+                "{name} is not a safetensors file ({error}); "
+                "give a file written by `explainer train`"
+            ).format(name=name, error=err)
         ) from None
     try:
         meta = json.loads(header.get("__metadata__", {})[KEY])
     except (KeyError, TypeError, json.JSONDecodeError):
         raise ValueError(
-            f"{name} has no explainer metadata; "
-            "give a file written by `explainer train`"
+            _(
+                "{name} has no explainer metadata; "
+                "give a file written by `explainer train`"
+            ).format(name=name)
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{name}: unknown format; expected {FORMAT!r}")
+        raise ValueError(
+            _("{name}: unknown format; expected {format}").format(
+                name=name, format=repr(FORMAT)
+            )
+        )
     try:
         cfg = config_mod.from_dict(meta["config"])
         vocab = tuple(str(w) for w in meta["vocab"])
@@ -119,7 +128,9 @@ def from_bytes(data: bytes, name: str) -> Weights:
         losses = tuple(float(x) for x in meta["losses"])
         task, settings = str(meta["task"]), dict(meta["settings"])
     except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{name}: bad metadata: {err}") from None
+        raise ValueError(
+            _("{name}: bad metadata: {error}").format(name=name, error=err)
+        ) from None
     shapes = param_shapes(cfg, len(vocab))
     params = _params(tensors, "", shapes, cfg, name)
     checkpoints = {
@@ -138,19 +149,30 @@ def _params(
     params: Params = {}
     for key, shape in shapes.items():
         value = tensors.get(prefix + key)
+        weight = repr(prefix + key)
         if value is None:
-            raise ValueError(f"{name}: weight {prefix + key!r} is missing")
+            raise ValueError(
+                _("{name}: weight {weight} is missing").format(name=name, weight=weight)
+            )
         if value.shape != shape:
             raise ValueError(
-                f"{name}: weight {prefix + key!r} has shape {value.shape}, "
-                f"the config needs {shape}"
+                _(
+                    "{name}: weight {weight} has shape {shape}, the config needs "
+                    "{expected}"
+                ).format(name=name, weight=weight, shape=value.shape, expected=shape)
             )
         if value.dtype != np.dtype(cfg.dtype):
             raise ValueError(
-                f"{name}: weight {prefix + key!r} is {value.dtype}, not {cfg.dtype}"
+                _("{name}: weight {weight} is {dtype}, not {expected}").format(
+                    name=name, weight=weight, dtype=value.dtype, expected=cfg.dtype
+                )
             )
         if not np.isfinite(value).all():
-            raise ValueError(f"{name}: weight {prefix + key!r} holds NaN or infinity")
+            raise ValueError(
+                _("{name}: weight {weight} holds NaN or infinity").format(
+                    name=name, weight=weight
+                )
+            )
         params[key] = value
     return params
 
