@@ -20,7 +20,7 @@ from explainer.config import ModelConfig
 from explainer.i18n import language
 from explainer.run import trace_sentence
 from explainer.verify import verify
-from explainer.verify.wording import Words, shown, words
+from explainer.wording import Words, shown, words
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = re.compile(r"[A-Za-z][a-z'’-]+(?:[ ,;:]+[A-Za-z][a-z'’-]+){2,}")

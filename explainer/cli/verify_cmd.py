@@ -24,7 +24,7 @@ from explainer.trace import Trace
 from explainer.verify import CheckResult, summary_line, verify
 from explainer.verify.derivations import step_counts
 from explainer.verify.structure import StructureError
-from explainer.verify.wording import kind_name, shown
+from explainer.wording import kind_name, shown
 
 
 class _JsonErrors(click.Command):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from explainer.i18n import _, pgettext
 from explainer.report.tables import number
 from explainer.verify import CheckResult
-from explainer.verify.wording import kind_name, shown
+from explainer.wording import kind_name, shown
 
 MAX_HEAD_ROWS = 4  # per-head results of one stage listed one by one, at most
 

@@ -20,7 +20,7 @@ from explainer.report.variants import VariantBuilder
 from explainer.report.views import attention_views
 from explainer.trace import Op, Trace
 from explainer.verify import CheckResult
-from explainer.verify.wording import shown
+from explainer.wording import shown
 
 _PART_TITLES = {
     "encoder": N_("Encoder"),

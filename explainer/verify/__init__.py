@@ -28,7 +28,7 @@ from explainer.verify.result import TOLERANCE, CheckResult, summary_line
 from explainer.verify.stages import check_stages
 from explainer.verify.structure import ALL_STAGES, check_inputs, check_structure
 from explainer.verify.tokens import check_tokens
-from explainer.verify.wording import words
+from explainer.wording import words
 
 __all__ = ["TOLERANCE", "CheckResult", "summary_line", "verify"]
 

@@ -33,7 +33,7 @@ from explainer.trace import Op, Stage, Trace
 from explainer.verify.backward_sympy import check_rules, fails_too
 from explainer.verify.error_model import judge
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import words
+from explainer.wording import words
 
 RELATIVE = {"float64": 1e-9, "float32": 1e-5}
 """Each entry may differ from its rule by this much of its own size, plus

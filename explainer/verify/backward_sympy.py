@@ -27,7 +27,7 @@ from explainer.ops.registry import OPS, Column
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.error_model import judge
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import Words, words
+from explainer.wording import Words, words
 
 CHECK = "SymPy rule"
 """The check kind of these rows (``gradient`` is the NumPy re-evaluation's)."""

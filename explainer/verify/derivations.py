@@ -30,7 +30,7 @@ from explainer.i18n import N_
 from explainer.keyed_file import read_keyed, write_keyed
 from explainer.step_labels import tally_text
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import Later, Words, words
+from explainer.wording import Later, Words, words
 
 if TYPE_CHECKING:
     from explainer.symbolic import Derivation

@@ -23,7 +23,7 @@ from explainer.trace import Op, Stage, Trace
 from explainer.verify.formulas import Context, evaluate
 from explainer.verify.result import CheckResult
 from explainer.verify.tokens import position
-from explainer.verify.wording import Words, joined, words
+from explainer.wording import Words, joined, words
 
 Variant = Callable[[Sequence[np.ndarray], Context], np.ndarray | None]
 

@@ -16,7 +16,7 @@ from explainer.verify.formulas import NUMPY, Context, evaluate
 from explainer.verify.llama_identities import check_llama_identities
 from explainer.verify.result import TOLERANCE, CheckResult
 from explainer.verify.stages import compare, context
-from explainer.verify.wording import words
+from explainer.wording import words
 
 
 def check_identities(trace: Trace) -> Iterator[CheckResult]:

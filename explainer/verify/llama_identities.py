@@ -26,7 +26,7 @@ from explainer.ops import remember
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
 from explainer.verify.stages import compare
-from explainer.verify.wording import words
+from explainer.wording import words
 
 
 def _result(name: str, where: str, err: float, limit: float) -> CheckResult:

@@ -13,7 +13,7 @@ from explainer.verify.formulas import DIGITS, EXACT_OPS, MPMATH, evaluate
 from explainer.verify.result import TOLERANCE, CheckResult
 from explainer.verify.stages import context
 from explainer.verify.structure import ALL_STAGES
-from explainer.verify.wording import words
+from explainer.wording import words
 
 MAX_PARAMS = 200_000
 """Larger models get the float64 re-evaluation of each stage instead."""

@@ -14,7 +14,7 @@ from explainer.verify import error_model
 from explainer.verify.diagnose import diagnose
 from explainer.verify.formulas import EXACT_OPS, Context, evaluate
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import Words, words
+from explainer.wording import Words, words
 
 HEAD_OPS = frozenset(
     {

@@ -18,7 +18,7 @@ from explainer.i18n import N_, _
 from explainer.params import param_shapes
 from explainer.trace import Op, Stage, Trace
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import words
+from explainer.wording import words
 
 
 class StructureError(ValueError):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from explainer.i18n import N_
 from explainer.trace import Tokens, Trace
 from explainer.verify.result import CheckResult
-from explainer.verify.wording import Words, words
+from explainer.wording import Words, words
 
 Encode = Callable[[str, bool], Tokens]  # (text, starts with <bos>) → tokens
 

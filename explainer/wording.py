@@ -1,11 +1,12 @@
-"""The words of a check (its name, where, why it failed) in English, able to be
-shown in another language.
+"""English text made now and shown later, in the language in use then.
 
-A :class:`~explainer.verify.result.CheckResult` holds English text, so that
-``verify``'s results, ``--json`` and ``/api/verify`` are the same in every
-language. Each such text is a :class:`Words`: a ``str`` (the English) that keeps
-its message, marked for the catalog with ``N_()``, and the values put into it;
-:func:`shown` gives it in the language in use, at the moment it is shown.
+A :class:`~explainer.verify.result.CheckResult` holds English text (a check's
+name, where it ran, why it failed), so that ``verify``'s results, ``--json`` and
+``/api/verify`` are the same in every language; the command line's help texts
+are made when the commands are defined, before ``--help`` is asked for. Each such
+text is a :class:`Words`: a ``str`` (the English) that keeps its message, marked
+for the catalog with ``N_()``, and the values put into it; :func:`shown` gives it
+in the language in use, at the moment it is shown.
 
 >>> from explainer.i18n import N_, language
 >>> row = words(N_("{differ} of {entries} entries differ"), differ=2, entries=7)
@@ -13,7 +14,7 @@ its message, marked for the catalog with ``N_()``, and the values put into it;
 '2 of 7 entries differ'
 >>> with language("zh"):
 ...     shown(row)
-'7 个条目中有 2 个不同'
+'7 个元素中有 2 个不同'
 >>> shown("encoder.0.ffn.hidden")  # plain text (a stage, a token) stays as it is
 'encoder.0.ffn.hidden'
 """
