@@ -1,7 +1,7 @@
 """Rotary position embedding: each pair of a query or key is turned by m·ω_i.
 
 Stages: ``decoder.rope.angles`` (θ_{m,i} = m ω_i), and of layer 0's self-attention
-``.q`` → ``.q_rope`` and ``.k`` → ``.k_rope`` (head 1, pair 0). The arrows drawn
+``.q`` → ``.q_rope`` and ``.k`` → ``.k_rope`` (head 0, pair 0). The arrows drawn
 are the trace's pairs before and after the rotation; the turn between them is the
 trace's angle. Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §2.2.
 """
@@ -106,7 +106,7 @@ class RotaryPositions(TraceScene):
             q_rope,
             rotations,
             tokens,
-            _("Pair 0 of each query (head 1): its first two numbers as an arrow"),
+            _("Pair 0 of each query (head 0): its first two numbers as an arrow"),
             Q_COLOR,
         )
         board, notes = self.turn_phase(
@@ -114,7 +114,7 @@ class RotaryPositions(TraceScene):
             k_rope,
             rotations,
             tokens,
-            _("Pair 0 of each key (head 1): its first two numbers as an arrow"),
+            _("Pair 0 of each key (head 0): its first two numbers as an arrow"),
             K_COLOR,
             keep=True,
         )
@@ -144,7 +144,7 @@ class RotaryPositions(TraceScene):
         self.finish(1.5)
 
     def relative_table(self, prefix: str, rotations: str, length: int) -> VGroup:
-        """Pair 0 of the first query and key of head 1 (the trace's numbers), turned
+        """Pair 0 of the first query and key of head 0 (the trace's numbers), turned
         as if they stood at positions m and n: q_m · k_n for several (m, n)."""
         trace = self.trace
         q = np.asarray(trace[f"{prefix}.q"], dtype=float)[0, 0, 2 * PAIR : 2 * PAIR + 2]
@@ -208,7 +208,7 @@ class RotaryPositions(TraceScene):
         color,
         keep: bool = False,
     ) -> tuple[VGroup, VGroup]:
-        """Pair PAIR of head 1 at each position: the trace's vector before (muted)
+        """Pair PAIR of head 0 at each position: the trace's vector before (muted)
         and after (coloured), and the arc of the angle between them. The plane
         (with the turned arrows) and the notes stay on screen if ``keep``."""
         trace = self.trace
