@@ -35,6 +35,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
 from explainer.trace import Op
 
 FONT = 22
@@ -55,7 +56,7 @@ class ScaledDotProductAttention(TraceScene):
         # self-attention), as computed; two lines beside the title and the map.
         self.masked = is_masked(trace, prefix)
         head = self.header(
-            "Scaled dot-product attention",
+            _("Scaled dot-product attention"),
             attention_lines(self.masked),
             tag=where(trace, prefix, h),
         )
@@ -71,10 +72,13 @@ class ScaledDotProductAttention(TraceScene):
         self.shared = ""  # grouped-query attention: said once Q and K are shown
         if n_kv < trace.config.n_heads:
             group = trace.config.n_heads // n_kv
-            self.shared = (
-                f"Head {h}'s keys and values are K/V head {h // group} of "
-                f"{n_kv}, shared with {group - 1} other query heads"
-            )
+            self.shared = ngettext(
+                "Head {h}'s keys and values are K/V head {g} of {n_kv}, shared "
+                "with {n} other query head",
+                "Head {h}'s keys and values are K/V head {g} of {n_kv}, shared "
+                "with {n} other query heads",
+                group - 1,
+            ).format(h=h, g=h // group, n_kv=n_kv, n=group - 1)
 
         scores = self.scores_phase(prefix, h, tokens)
         scores = self.scale_phase(prefix, h, scores)
@@ -144,7 +148,9 @@ class ScaledDotProductAttention(TraceScene):
         self.play(
             FadeIn(queries, q_labels, q_name, keys, k_labels, k_name),
             FadeIn(scores.brackets, s_name),
-            *self.caption(f"Head {h}: every query is compared with every key"),
+            *self.caption(
+                _("Head {h}: every query is compared with every key").format(h=h)
+            ),
             run_time=1.0,
         )
         if self.shared:
@@ -219,8 +225,13 @@ class ScaledDotProductAttention(TraceScene):
             froms=(queries.row(r), keys.col(c)),
             cell=cell,
             captions=(
-                f'One score: the query of "{tokens[r]}" and the key of "{tokens[c]}"',
-                "q · k: multiply entry by entry, then add. Similar vectors score high",
+                _('One score: the query of "{query}" and the key of "{key}"').format(
+                    query=tokens[r], key=tokens[c]
+                ),
+                _(
+                    "q · k: multiply entry by entry, then add. "
+                    "Similar vectors score high"
+                ),
             ),
         )
 
@@ -239,7 +250,7 @@ class ScaledDotProductAttention(TraceScene):
         note.next_to(self.s_name, UP, buff=0.3, aligned_edge=LEFT)  # free room
         self.play(
             FadeIn(note),
-            *self.caption("Divide by √d_k, so that the scores do not grow with d_k"),
+            *self.caption(_("Divide by √d_k, so that the scores do not grow with d_k")),
             run_time=0.6,
         )
         name = MathTex(scores_latex(), font_size=30)
@@ -270,7 +281,9 @@ class ScaledDotProductAttention(TraceScene):
         note.next_to(q_name, UP, buff=0.25).align_to(left * RIGHT, LEFT)
         self.play(
             FadeIn(note),
-            *self.caption("Causal mask: add M, −∞ where a token would see a later one"),
+            *self.caption(
+                _("Causal mask: add M, −∞ where a token would see a later one")
+            ),
             run_time=0.8,
         )
         name = MathTex(scores_latex(masked=True), font_size=30)
@@ -309,7 +322,7 @@ class ScaledDotProductAttention(TraceScene):
             Transform(self.s_name, left[2]),
             FadeIn(weights.brackets, w_labels, w_name, s_labels),
             *self.caption(
-                "softmax, row by row: each row becomes weights that sum to 1"
+                _("softmax, row by row: each row becomes weights that sum to 1")
             ),
             run_time=0.8,
         )
@@ -343,11 +356,11 @@ class ScaledDotProductAttention(TraceScene):
         queries.next_to(keys, DOWN, buff=2.4)
         diagram = VGroup(keys, queries)
         self.body(diagram, width=12.5)
-        key_name = word("keys", 20, MUTED).next_to(keys, LEFT, buff=0.5)
-        query_name = word("queries", 20, MUTED).next_to(queries, LEFT, buff=0.5)
+        key_name = word(_("keys"), 20, MUTED).next_to(keys, LEFT, buff=0.5)
+        query_name = word(_("queries"), 20, MUTED).next_to(queries, LEFT, buff=0.5)
         self.play(
             FadeIn(diagram, key_name, query_name),
-            *self.caption("The weights as lines: thicker = more attention"),
+            *self.caption(_("The weights as lines: thicker = more attention")),
             run_time=0.8,
         )
         shown = None
@@ -394,14 +407,14 @@ class ScaledDotProductAttention(TraceScene):
         heat.move_to(weights)
         labels = weights.label_rows(tokens, 18)
         names = VGroup(
-            MathTex(r"\mathrm{weights}", font_size=30).next_to(weights, DOWN, 0.15),
+            word(_("weights"), 24).next_to(weights, DOWN, 0.15),
             values.named("V", color=V_COLOR).next_to(values, DOWN, 0.15),
             MathTex(head_latex(h), font_size=30).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(row, labels, names))
         self.play(
             FadeIn(heat, weights, labels, dot, values, names[:2]),
-            *self.caption("Each output row is a weighted sum of the value rows"),
+            *self.caption(_("Each output row is a weighted sum of the value rows")),
             run_time=0.9,
         )
         self.play(FadeIn(eq, out.brackets, names[2]), run_time=0.4)
@@ -432,8 +445,10 @@ class ScaledDotProductAttention(TraceScene):
             worked,
             [weights.cells[(r0, j)] for j in keys if j is not None],
             caption=self.caption(
-                f'The output of "{tokens[r0]}": each value row times its weight, '
-                "then added"
+                _(
+                    'The output of "{token}": each value row times its weight, '
+                    "then added"
+                ).format(token=tokens[r0])
             ),
             more=[FadeOut(view)],
         )
@@ -459,8 +474,10 @@ class ScaledDotProductAttention(TraceScene):
                 ),
                 lag_ratio=0.3,
             ),
-            *self.caption("The same for every row"),
+            *self.caption(_("The same for every row")),
             run_time=1.2,
         )
         self.assemble(out)
-        self.say("That is one head's output: what each token gathered from the others")
+        self.say(
+            _("That is one head's output: what each token gathered from the others")
+        )

@@ -30,6 +30,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.trace import Trace
 
 __all__ = ["CrossAttention", "check_cross_attention", "cross_parts"]
@@ -56,9 +57,10 @@ class CrossAttention(TraceScene):
         target = decoder_tokens(trace)
         memory = trace.stage(f"{PREFIX}.k").inputs[0]
         head = self.header(
-            "Cross-attention",
+            _("Cross-attention"),
             cross_latex(has_bias(trace, PREFIX, "qkv")),
-            tag=f"{where(trace, PREFIX, 0)} · K, V from {memory}",
+            tag=f"{where(trace, PREFIX, 0)} · "
+            + _("K, V from {stage}").format(stage=memory),
         )
         self.play(FadeIn(head), run_time=0.8)
 
@@ -69,8 +71,8 @@ class CrossAttention(TraceScene):
         place = {r: n for n, r in enumerate(shown_rows)}
         queries = word_column([target[r] for r in shown_rows], Q_COLOR, edge=RIGHT)
         keys = word_column(source, K_COLOR, edge=LEFT).shift(3.2 * RIGHT)
-        q_title = word("decoder (queries)", 20, MUTED).next_to(queries, UP, 0.3)
-        k_title = word("encoder (keys, values)", 20, MUTED).next_to(keys, UP, 0.3)
+        q_title = word(_("decoder (queries)"), 20, MUTED).next_to(queries, UP, 0.3)
+        k_title = word(_("encoder (keys, values)"), 20, MUTED).next_to(keys, UP, 0.3)
         k_title.align_to(q_title, DOWN)
         diagram = VGroup(queries, keys, q_title, k_title)
         matrix = self.matrix(f"{PREFIX}.weights", (0,), font_size=FONT)
@@ -82,13 +84,15 @@ class CrossAttention(TraceScene):
         self.play(
             FadeIn(diagram),
             *self.caption(
-                "Queries come from the decoder, keys and values from the encoder"
+                _("Queries come from the decoder, keys and values from the encoder")
             ),
             run_time=1.0,
         )
         self.play(
             FadeIn(matrix.brackets, labels),
-            *self.caption("Each decoder token asks: which source words matter for me?"),
+            *self.caption(
+                _("Each decoder token asks: which source words matter for me?")
+            ),
             run_time=0.8,
         )
         shown = None
@@ -135,10 +139,13 @@ class CrossAttention(TraceScene):
         ).arrange(RIGHT, buff=0.3)
         heat2.move_to(weights_mob)
         names = VGroup(
-            MathTex(r"\mathrm{weights}", font_size=28).next_to(weights_mob, DOWN, 0.15),
-            MathTex(r"V\ (\mathrm{encoder})", font_size=28, color=V_COLOR).next_to(
-                values, DOWN, 0.15
-            ),
+            word(_("weights"), 22).next_to(weights_mob, DOWN, 0.15),
+            VGroup(
+                MathTex("V", font_size=28, color=V_COLOR),
+                word(_("(encoder)"), 22, V_COLOR),
+            )
+            .arrange(RIGHT, buff=0.12)
+            .next_to(values, DOWN, 0.15),
             MathTex(head_latex(0), font_size=28).next_to(out, DOWN, 0.15),
         )
         self.body(VGroup(product, names))
@@ -151,13 +158,15 @@ class CrossAttention(TraceScene):
         )
         self.play(
             FadeIn(dot, product[2], eq, names[:2]),
-            *self.caption("As in self-attention: weights · V, with V from the encoder"),
+            *self.caption(
+                _("As in self-attention: weights · V, with V from the encoder")
+            ),
             run_time=1.0,
         )
         self.play(
             TransformFromCopy(VGroup(weights_mob, values), out),
             FadeIn(names[2]),
-            *self.caption("Each target token now carries a mix of the source words"),
+            *self.caption(_("Each target token now carries a mix of the source words")),
             run_time=1.4,
         )
         self.finish(1.5)

@@ -7,6 +7,7 @@ report): ``.scaled``, ``.mask``, ``.masked``, ``.weights``. Vaswani et al. 2017,
 from __future__ import annotations
 
 import sympy as sp
+from explainer.scenes.attention_formulas import scores_latex
 from explainer.scenes.common import (
     TraceScene,
     equation,
@@ -15,6 +16,7 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _
 from explainer.symbolic.attention import causal_mask, masked_score
 from explainer.symbolic.symbols import i, j
 from explainer.trace import Op, Trace
@@ -45,7 +47,7 @@ class CausalMask(TraceScene):
             equation(r"\mathrm{allowed}(i, j)", causal_mask(i, j)),
             equation("s'_{ij}", masked_score(s_ij, causal_mask(i, j))),
         ]
-        head = self.header("Causal mask", lines, tag=where(trace, prefix, 0))
+        head = self.header(_("Causal mask"), lines, tag=where(trace, prefix, 0))
         self.play(FadeIn(head), run_time=0.8)
 
         scaled = self.matrix(f"{prefix}.scaled", (0,), font_size=FONT)
@@ -57,11 +59,11 @@ class CausalMask(TraceScene):
         right = VGroup(mask_cols, mask)
         layout = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=DOWN)
         self.body(layout)
-        s_name = MathTex(r"QK^T / \sqrt{d_k}", font_size=28).next_to(scaled, DOWN, 0.15)
+        s_name = MathTex(scores_latex(), font_size=28).next_to(scaled, DOWN, 0.15)
         m_name = MathTex(r"\mathrm{allowed}", font_size=28).next_to(mask, DOWN, 0.15)
         self.play(
             FadeIn(left, s_name),
-            *self.caption("The decoder's scaled scores: query rows, key columns"),
+            *self.caption(_("The decoder's scaled scores: query rows, key columns")),
             run_time=0.9,
         )
         self.wait(0.8)
@@ -71,7 +73,7 @@ class CausalMask(TraceScene):
         self.play(
             FadeIn(mask, mask_cols, m_name),
             *self.caption(
-                "Query i may look at key j only if j ≤ i: itself and earlier words"
+                _("Query i may look at key j only if j ≤ i: itself and earlier words")
             ),
             run_time=1.0,
         )
@@ -90,7 +92,7 @@ class CausalMask(TraceScene):
         self.play(
             FadeTransform(scaled, masked),
             FadeIn(hidden),
-            *self.caption("Where not allowed, the score becomes −∞"),
+            *self.caption(_("Where not allowed, the score becomes −∞")),
             run_time=1.2,
         )
         self.wait(1.0)
@@ -110,7 +112,7 @@ class CausalMask(TraceScene):
             ),
             FadeTransform(m_name, w_name),
             *self.caption(
-                "softmax: e^(−∞) = 0, so no weight ever falls on a later word"
+                _("softmax: e^(−∞) = 0, so no weight ever falls on a later word")
             ),
             run_time=1.2,
         )

@@ -24,6 +24,8 @@ from explainer.scenes.common import (
 )
 from manim import *
 
+from explainer.i18n import _, ngettext
+
 MAX_HEADS = 3  # heads drawn side by side (more would be under 12 px at 720p)
 FONT = 22
 
@@ -40,7 +42,7 @@ class MultiHeadAttention(TraceScene):
         shown = min(n_heads, MAX_HEADS)
         bias = has_bias(trace, prefix, "o")
         head = self.header(
-            "Multi-head attention",
+            _("Multi-head attention"),
             multi_head_latex(n_heads, bias),
             tag=where(trace, prefix) + " · .weights / .heads / .concat / .out",
         )
@@ -52,24 +54,32 @@ class MultiHeadAttention(TraceScene):
             weights = self.matrix(f"{prefix}.weights", (h,), font_size=FONT)
             heat = weights.heat(peak=1.0)
             labels = weights.label_rows(tokens, 16) if h == 0 else VGroup()
-            title = word(f"head {h}", 24, HEAD_COLORS[h]).next_to(weights, UP, 0.2)
+            title = word(_("head {h}").format(h=h), 24, HEAD_COLORS[h]).next_to(
+                weights, UP, 0.2
+            )
             maps.add(VGroup(heat, weights, labels, title))
         maps.arrange(RIGHT, buff=0.6)
         self.body(maps)
         n_kv = trace[f"{prefix}.v"].shape[0]
         if n_kv < n_heads:  # grouped-query attention
-            why = (
-                f"Each head has its own W^Q; the {n_heads} heads share {n_kv} K/V "
-                "heads, yet attend to different words"
-            )
+            why = ngettext(
+                "Each head has its own W^Q; the {n} heads share {n_kv} K/V head, "
+                "yet attend to different words",
+                "Each head has its own W^Q; the {n} heads share {n_kv} K/V heads, "
+                "yet attend to different words",
+                n_kv,
+            ).format(n=n_heads, n_kv=n_kv)
         else:
-            why = (
+            why = _(
                 "Each head has its own W^Q, W^K, W^V, so it attends to different words"
             )
-        more = f" (the first {shown} of {n_heads})" if n_heads > shown else ""
+        if n_heads > shown:
+            why = _("{sentence} (the first {shown} of {n} heads)").format(
+                sentence=why, shown=shown, n=n_heads
+            )
         self.play(
             FadeIn(maps),
-            *self.caption(why + more),
+            *self.caption(why),
             run_time=1.2,
         )
         self.wait(2.0)
@@ -97,7 +107,9 @@ class MultiHeadAttention(TraceScene):
             FadeOut(maps),
             FadeIn(outs, names),
             *self.caption(
-                f"Each head outputs d_v = {trace.config.d_v} numbers per token"
+                _("Each head outputs d_v = {d_v} numbers per token").format(
+                    d_v=trace.config.d_v
+                )
             ),
             run_time=1.0,
         )
@@ -130,15 +142,18 @@ class MultiHeadAttention(TraceScene):
             FadeTransform(outs, concat),
             FadeTransform(names, concat_name),
             FadeIn(concat_labels),
-            *self.caption("Concatenated: one row of n_heads · d_v numbers per token"),
+            *self.caption(
+                _("Concatenated: one row of n_heads · d_v numbers per token")
+            ),
             run_time=1.2,
         )
         self.wait(1.0)
         self.play(
             FadeIn(dot, weights_o, o_name),
             *self.caption(
-                "W^O mixes what the heads found"
-                + (" (plus a bias b^O)" if bias else "")
+                _("W^O mixes what the heads found (plus a bias b^O)")
+                if bias
+                else _("W^O mixes what the heads found")
             ),
             run_time=0.8,
         )
@@ -167,10 +182,15 @@ class MultiHeadAttention(TraceScene):
             froms=(concat.row(0), weights_o.col(0)),
             cell=out.cells[(0, 0)],
             captions=(
-                f'One entry: the concatenated row of "{tokens[0]}" times column 1 '
-                "of W^O",
-                "Every head's numbers enter the sum: that is the mixing"
-                + (" (the last term is b^O)" if bias else ""),
+                _(
+                    'One entry: the concatenated row of "{token}" times column 1 of W^O'
+                ).format(token=tokens[0]),
+                _(
+                    "Every head's numbers enter the sum: that is the mixing "
+                    "(the last term is b^O)"
+                )
+                if bias
+                else _("Every head's numbers enter the sum: that is the mixing"),
             ),
             bias=(f"{prefix}.b_o", (0,)) if bias else None,
         )
@@ -180,5 +200,5 @@ class MultiHeadAttention(TraceScene):
             run_time=1.0,
         )
         self.assemble(out)
-        self.say("Back to d_model numbers per token, ready to add to the input")
+        self.say(_("Back to d_model numbers per token, ready to add to the input"))
         self.finish(1.5)
