@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import re
 
+import click
 import pytest
 from cli_run import run
+
+from explainer.cli import COMMANDS, cli
+from explainer.cli.lang import in_language
+from explainer.i18n import language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -52,3 +57,65 @@ def test_a_bad_config_file_is_named_in_chinese(tmp_path, capsys):
     code, _, err = run(["--lang", "zh", "trace", "--config", str(path)], capsys)
     assert code == 2 and err.count("\n") == 1
     assert "未知的配置键 'd_modle'" in err
+
+
+# --- --help ---------------------------------------------------------------------
+
+HELPED = ["", *sorted(COMMANDS)]
+"""The group (``explainer --help``) and every command."""
+
+
+def help_texts(name: str, lang: str) -> dict[str, str]:
+    """The command's help and each option's, as ``--help`` shows them in ``lang``."""
+    command = cli if not name else cli.get_command(click.Context(cli), name)
+    with language(lang):
+        in_language(command)
+        ctx = click.Context(command, info_name=name or "explainer")
+        texts = {"": command.help}
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and isinstance(param, click.Option):
+                texts[record[0]] = record[1]
+    return texts
+
+
+@pytest.mark.parametrize("name", HELPED)
+def test_every_help_text_has_chinese(name):
+    en, zh = help_texts(name, "en"), help_texts(name, "zh")
+    assert en.keys() == zh.keys() and len(en) > 2  # the option names stay
+    same = [option for option in en if en[option] == zh[option]]
+    assert not same, same
+    plain = [option for option in zh if not CJK.search(zh[option])]
+    assert not plain, plain
+
+
+@pytest.mark.parametrize("name", HELPED)
+def test_help_is_chinese_under_lang_and_under_the_environment(
+    name, capsys, monkeypatch
+):
+    argv = [name, "--help"] if name else ["--help"]
+    code, zh, _ = run(["--lang", "zh", *argv], capsys)
+    assert code == 0 and zh.startswith("用法:") and "选项:" in zh
+    for line in zh.splitlines():
+        prose = re.sub(r"^\s+(-\S+(,? -\S+)*( \[\S+\]| [A-Z_]+)?)?\s*", "", line)
+        if prose.startswith("explainer ") or prose.startswith("--"):
+            continue  # an example, a command as it is typed; a long option name
+        assert not re.search(r"[A-Za-z]+ [a-z]+ [a-z]+", prose), line
+    monkeypatch.setenv("EXPLAINER_LANG", "zh")
+    code, env, _ = run(argv, capsys)
+    assert code == 0 and env == zh
+    monkeypatch.delenv("EXPLAINER_LANG")
+    code, en, _ = run(["--lang", "en", *argv], capsys)
+    assert (
+        code == 0
+        and en.startswith("Usage:")
+        and not CJK.search(
+            en.replace("我 爱 自然 语言", "").replace("我爱自然语言", "")
+        )
+    )
+
+
+def test_a_usage_error_is_chinese(capsys):
+    code, _, err = run(["--lang", "zh", "trace", "--nope"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("错误：没有选项 '--nope'。")

@@ -14,8 +14,13 @@ import click
 from explainer import i18n
 from explainer.cli.ascii_text import fit_streams
 from explainer.cli.errors import InputError, error_line
-from explainer.cli.lang import lang_from_argv, lang_option
-from explainer.i18n import _
+from explainer.cli.lang import (
+    command_help,
+    in_language,
+    lang_from_argv,
+    lang_option,
+)
+from explainer.i18n import N_, _
 
 COMMANDS = {
     "trace": ("explainer.cli.trace_cmd", "trace"),
@@ -40,25 +45,31 @@ class _LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, name = COMMANDS[cmd_name]
-        return getattr(importlib.import_module(module), name)
+        return in_language(getattr(importlib.import_module(module), name))
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+HELP = N_("""Explain the Transformer (Vaswani et al. 2017): derive every formula with
+SymPy, compute every stage with NumPy, check one against the other.""")
+
+EXAMPLES = """\
+  explainer trace --sentence "When you play game of thrones"
+  explainer trace --preset seed003 --json > output/trace.json
+  explainer verify
+  explainer derive softmax
+  explainer generate --model smollm2 --prompt "Once upon a time"
+  explainer --lang zh report
+"""
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=command_help(HELP, EXAMPLES),
+)
 @click.version_option(package_name="explainer")
 @lang_option
 def cli() -> None:
-    """Explain the Transformer (Vaswani et al. 2017): derive every formula with SymPy,
-    compute every stage with NumPy, check one against the other.
-
-    \b
-    Examples:
-      explainer trace --sentence "When you play game of thrones"
-      explainer trace --preset seed003 --json > output/trace.json
-      explainer verify
-      explainer derive softmax
-      explainer generate --model smollm2 --prompt "Once upon a time"
-      explainer --lang zh report
-    """
+    """The ``explainer`` command (its --help: :data:`HELP`)."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         click.echo(error_line(str(err)), err=True)
         sys.exit(2)
+    in_language(cli)
     try:
         _run(argv)
     finally:

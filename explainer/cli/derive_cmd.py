@@ -5,29 +5,30 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
-from explainer.cli.lang import lang_option
-from explainer.i18n import _
+from explainer.cli.lang import command_help, lang_option
+from explainer.i18n import N_, _
 from explainer.symbolic import get_derivation, list_derivations
 from explainer.symbolic.derivation import tally_text
 
+HELP = N_("""Print the derivation NAME with the justification of every step.""")
 
-@click.command(name="derive")
+EXAMPLES = """\
+  explainer derive --list
+  explainer derive softmax
+  explainer derive positional-encoding --latex
+"""
+
+
+@click.command(name="derive", help=command_help(HELP, EXAMPLES))
 @lang_option
 @click.argument("name", required=False)
-@click.option("--list", "list_names", is_flag=True, help="list the derivations")
-@click.option("--latex", is_flag=True, help="print LaTeX instead of Unicode")
-@click.option("--check/--no-check", default=True, help="prove every step (default)")
+@click.option("--list", "list_names", is_flag=True, help=N_("list the derivations"))
+@click.option("--latex", is_flag=True, help=N_("print LaTeX instead of Unicode"))
+@click.option("--check/--no-check", default=True, help=N_("prove every step (default)"))
 def derive_command(
     name: str | None, list_names: bool, latex: bool, check: bool
 ) -> None:
-    """Print the derivation NAME with the justification of every step.
-
-    \b
-    Examples:
-      explainer derive --list
-      explainer derive softmax
-      explainer derive positional-encoding --latex
-    """
+    """``explainer derive`` (its --help: :data:`HELP`)."""
     if list_names or not name:
         total: dict[str, int] = {}
         for item in list_derivations():

@@ -7,29 +7,47 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
-from explainer.i18n import _
+from explainer.cli.lang import command_help
+from explainer.i18n import N_, _
 from explainer.tokenizer import check_text
 
+HELP = N_("""Continue PROMPT (or translate SENTENCE) token by token with the NumPy
+forward pass.""")
 
-@click.command("generate")
+EXAMPLES = """\
+  explainer generate --preset default --sentence "you win or you die"
+  explainer generate --preset next-word --prompt "when you"
+  explainer generate --prompt "Once upon a time" --max-new-tokens 12
+  explainer generate -p "The capital of France is" --temperature 0.8 \\
+      --top-p 0.9 --seed 1
+"""
+
+
+@click.command("generate", help=command_help(HELP, EXAMPLES))
 @click.option(
     "--model",
-    help="a pretrained decoder model (default: smollm2, unless a toy "
-    "model is chosen with --preset or --weights)",
+    help=N_(
+        "a pretrained decoder model (default: smollm2, unless a toy "
+        "model is chosen with --preset or --weights)"
+    ),
 )
 @click.option(
     "--preset",
-    help="a trained toy model: default (translates --sentence into Chinese) or "
-    "next-word (continues --prompt)",
+    help=N_(
+        "a trained toy model: default (translates --sentence into Chinese) or "
+        "next-word (continues --prompt)"
+    ),
 )
 @click.option(
     "--weights",
     "weights_file",
     type=click.Path(dir_okay=False),
-    help="a toy model's weights written by `explainer train`",
+    help=N_("a toy model's weights written by `explainer train`"),
 )
-@click.option("--sentence", "-s", help="the sentence a toy encoder-decoder translates")
-@click.option("--prompt", "-p", help="the text to continue")
+@click.option(
+    "--sentence", "-s", help=N_("the sentence a toy encoder-decoder translates")
+)
+@click.option("--prompt", "-p", help=N_("the text to continue"))
 @click.option(
     "--max-new-tokens", default=12, show_default=True, type=click.IntRange(min=0)
 )
@@ -38,29 +56,31 @@ from explainer.tokenizer import check_text
     default=0.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="0 picks the most probable token (greedy); above 0 samples",
+    help=N_("0 picks the most probable token (greedy); above 0 samples"),
 )
 @click.option(
     "--top-k",
     type=click.IntRange(min=1),
-    help="sample among the k most probable tokens",
+    help=N_("sample among the k most probable tokens"),
 )
 @click.option(
     "--top-p",
     type=click.FloatRange(min=0, max=1, min_open=True),
-    help="sample among the smallest set with mass p",
+    help=N_("sample among the smallest set with mass p"),
 )
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
-    help="seed of the sampler (same seed, same text)",
+    help=N_("seed of the sampler (same seed, same text)"),
 )
 @click.option(
     "--kv-cache/--no-kv-cache",
     default=True,
     show_default=True,
-    help="run only the newest token each step, reusing the earlier keys and values "
-    "(--no-kv-cache reruns the whole text: slower, the same tokens)",
+    help=N_(
+        "run only the newest token each step, reusing the earlier keys and values "
+        "(--no-kv-cache reruns the whole text: slower, the same tokens)"
+    ),
 )
 def generate_command(
     model: str | None,
@@ -75,17 +95,7 @@ def generate_command(
     seed: int | None,
     kv_cache: bool,
 ) -> None:
-    """Continue PROMPT (or translate SENTENCE) token by token with the NumPy
-    forward pass.
-
-    \b
-    Examples:
-      explainer generate --preset default --sentence "you win or you die"
-      explainer generate --preset next-word --prompt "when you"
-      explainer generate --prompt "Once upon a time" --max-new-tokens 12
-      explainer generate -p "The capital of France is" --temperature 0.8 \\
-          --top-p 0.9 --seed 1
-    """
+    """``explainer generate`` (its --help: :data:`HELP`)."""
     from explainer.models import load_model
     from explainer.models.generate import Sampling, generate
 

@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from explainer import config as config_mod
+from explainer.cli.lang import help_text
 from explainer.config import ModelConfig
+from explainer.i18n import N_
 from explainer.presets import PRESETS, get_preset
 from explainer.run import trace_sentence
 from explainer.tokenizer import Tokenizer, check_text, load_corpus
@@ -20,19 +22,19 @@ from explainer.train.weights_file import Weights, load_weights, shipped_weights
 
 # (flag, config key, click type, help)
 _CONFIG_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--architecture", "architecture", str, "encoder | decoder | encoder-decoder"),
-    ("--d-model", "d_model", int, "width of the token vectors"),
-    ("--n-heads", "n_heads", int, "attention heads per layer"),
-    ("--d-k", "d_k", int, "query/key width per head (default d_model / n_heads)"),
-    ("--d-v", "d_v", int, "value width per head (default d_model / n_heads)"),
-    ("--d-ff", "d_ff", int, "inner width of the feed-forward network"),
-    ("--n-layers", "n_layers", int, "layers per stack"),
-    ("--max-len", "max_len", int, "longest sentence accepted, in tokens"),
-    ("--norm", "norm", str, "post (the paper) | pre"),
-    ("--activation", "activation", str, "relu (the paper) | gelu"),
-    ("--eps", "eps", float, "LayerNorm epsilon"),
-    ("--seed", "seed", int, "seed of the weight initialisation"),
-    ("--dtype", "dtype", str, "float64 | float32"),
+    ("--architecture", "architecture", str, N_("encoder | decoder | encoder-decoder")),
+    ("--d-model", "d_model", int, N_("width of the token vectors")),
+    ("--n-heads", "n_heads", int, N_("attention heads per layer")),
+    ("--d-k", "d_k", int, N_("query/key width per head (default d_model / n_heads)")),
+    ("--d-v", "d_v", int, N_("value width per head (default d_model / n_heads)")),
+    ("--d-ff", "d_ff", int, N_("inner width of the feed-forward network")),
+    ("--n-layers", "n_layers", int, N_("layers per stack")),
+    ("--max-len", "max_len", int, N_("longest sentence accepted, in tokens")),
+    ("--norm", "norm", str, N_("post (the paper) | pre")),
+    ("--activation", "activation", str, N_("relu (the paper) | gelu")),
+    ("--eps", "eps", float, N_("LayerNorm epsilon")),
+    ("--seed", "seed", int, N_("seed of the weight initialisation")),
+    ("--dtype", "dtype", str, N_("float64 | float32")),
 ]
 
 
@@ -100,46 +102,59 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     options = [
         click.option(
-            "--sentence", "-s", help="the input sentence (default: the preset's)"
+            "--sentence", "-s", help=N_("the input sentence (default: the preset's)")
         ),
         click.option(
             "--target",
-            help="decoder input of an encoder-decoder (default: the sentence); "
-            "<bos> is put in front",
+            help=N_(
+                "decoder input of an encoder-decoder (default: the sentence); "
+                "<bos> is put in front"
+            ),
         ),
         click.option(
             "--preset",
-            help=f"a named example: {', '.join(PRESETS)} (default: default)",
+            help=help_text(
+                N_("a named example: {presets} (default: default)"),
+                presets=", ".join(PRESETS),
+            ),
         ),
         click.option(
             "--model",
-            help="a real pretrained model, loaded offline: "
-            f"{', '.join(config_mod.MODELS)} "
-            "(weights from its pip package; the config flags do not apply)",
+            help=help_text(
+                N_(
+                    "a real pretrained model, loaded offline: {models} (weights "
+                    "from its pip package; the config flags do not apply)"
+                ),
+                models=", ".join(config_mod.MODELS),
+            ),
         ),
         click.option(
             "--config",
             "config_file",
             type=click.Path(dir_okay=False),
-            help="a TOML file of config keys (flags override it)",
+            help=N_("a TOML file of config keys (flags override it)"),
         ),
         click.option(
             "--weights",
             "weights_file",
             type=click.Path(dir_okay=False),
-            help="trained weights written by `explainer train` (default: the "
-            "preset's, if it ships some; the config comes with them)",
+            help=N_(
+                "trained weights written by `explainer train` (default: the "
+                "preset's, if it ships some; the config comes with them)"
+            ),
         ),
         click.option(
             "--corpus",
             type=click.Path(dir_okay=False),
-            help="a text file whose words form the vocabulary "
-            "(default: the shipped corpus)",
+            help=N_(
+                "a text file whose words form the vocabulary "
+                "(default: the shipped corpus)"
+            ),
         ),
         click.option(
             "--scale-embeddings/--no-scale-embeddings",
             default=None,
-            help="multiply embeddings by √d_model (paper §3.4)",
+            help=N_("multiply embeddings by √d_model (paper §3.4)"),
         ),
     ]
     for flag, key, kind, text in _CONFIG_FLAGS:

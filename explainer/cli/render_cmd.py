@@ -9,11 +9,11 @@ import click
 
 from explainer.cli.check_table import check_table
 from explainer.cli.errors import InputError, user_errors
-from explainer.cli.lang import lang_option
+from explainer.cli.lang import command_help, help_text, lang_option
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import same_file
 from explainer.cli.verify_cmd import load_or_run
-from explainer.i18n import _
+from explainer.i18n import N_, _
 from explainer.render import (
     MOVIE_NAME,
     QUALITIES,
@@ -27,65 +27,94 @@ from explainer.render import (
 from explainer.render.lint import lint_specs
 from explainer.render.manifest import MANIFEST
 
+HELP = N_("""Render scenes NAMES (kebab-case, see --list) of the forward pass to MP4.
 
-@click.command(name="render")
+Each scene animates one stage with its formula and the trace's own numbers.
+Videos are written to OUT_DIR/<name>.mp4 atomically, and their paths printed;
+rendering the same scene of the same sentence again reuses the cache. --all
+and --movie skip, with a one-line note each, the scenes the model does not
+have (RoPE in the paper's model, cross-attention in a decoder, …); naming one
+is an error.""")
+
+EXAMPLES = """\
+  explainer render --list
+  explainer render softmax positional-encoding --quality low
+  explainer render --all --quality medium --jobs 2
+  explainer render --movie --sentence "When you play game of thrones"
+  explainer render --movie --model smollm2 --quality low
+  explainer render --check --all
+"""
+
+
+@click.command(name="render", help=command_help(HELP, EXAMPLES))
 @lang_option
 @click.argument("names", nargs=-1)
-@click.option("--all", "all_scenes", is_flag=True, help="render every scene")
-@click.option("--list", "list_scenes", is_flag=True, help="list the scenes and exit")
+@click.option("--all", "all_scenes", is_flag=True, help=N_("render every scene"))
+@click.option(
+    "--list", "list_scenes", is_flag=True, help=N_("list the scenes and exit")
+)
 @click.option(
     "--movie",
     is_flag=True,
-    help=f"also join the scenes into one video, {MOVIE_NAME}.mp4 "
-    "(all scenes unless NAMES are given)",
+    help=help_text(
+        N_(
+            "also join the scenes into one video, {movie}.mp4 (all scenes unless "
+            "NAMES are given)"
+        ),
+        movie=MOVIE_NAME,
+    ),
 )
 @click.option(
     "--quality",
     type=click.Choice(list(QUALITIES)),
     default="medium",
     show_default=True,
-    help="480p15, 720p30, 1080p60 or 2160p60 (manim -ql/-qm/-qh/-qk)",
+    help=N_("480p15, 720p30, 1080p60 or 2160p60 (manim -ql/-qm/-qh/-qk)"),
 )
 @click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="scenes rendered at once, in separate processes (default: CPU count)",
+    help=N_("scenes rendered at once, in separate processes (default: CPU count)"),
 )
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False),
     default="output/videos",
     show_default=True,
-    help="where the videos go",
+    help=N_("where the videos go"),
 )
 @click.option(
     "--media-dir",
     type=click.Path(file_okay=False),
     default="output/.manim",
     show_default=True,
-    help="Manim's working folder and the scene cache",
+    help=N_("Manim's working folder and the scene cache"),
 )
-@click.option("--force", is_flag=True, help="render again even if cached")
+@click.option("--force", is_flag=True, help=N_("render again even if cached"))
 @click.option(
     "--check",
     is_flag=True,
-    help="write no video: run the scenes and report caption times, the smallest "
-    "text in pixels, texts off the frame and overlapping, captions held over an "
-    "empty picture; exit 1 on a problem",
+    help=N_(
+        "write no video: run the scenes and report caption times, the smallest "
+        "text in pixels, texts off the frame and overlapping, captions held over an "
+        "empty picture; exit 1 on a problem"
+    ),
 )
 @click.option(
     "--manim-cache",
     is_flag=True,
-    help="also use Manim's per-animation cache (helps when editing a scene; "
-    "slower otherwise)",
+    help=N_(
+        "also use Manim's per-animation cache (helps when editing a scene; "
+        "slower otherwise)"
+    ),
 )
 @click.option(
     "--trace",
     "trace_file",
     type=click.Path(dir_okay=False),
-    help="animate this trace JSON instead of running the model",
+    help=N_("animate this trace JSON instead of running the model"),
 )
 @model_options
 def render_command(
@@ -103,24 +132,7 @@ def render_command(
     manim_cache: bool,
     trace_file: str | None,
 ) -> None:
-    """Render scenes NAMES (kebab-case, see --list) of the forward pass to MP4.
-
-    Each scene animates one stage with its formula and the trace's own numbers.
-    Videos are written to OUT_DIR/<name>.mp4 atomically, and their paths printed;
-    rendering the same scene of the same sentence again reuses the cache. --all
-    and --movie skip, with a one-line note each, the scenes the model does not
-    have (RoPE in the paper's model, cross-attention in a decoder, …); naming one
-    is an error.
-
-    \b
-    Examples:
-      explainer render --list
-      explainer render softmax positional-encoding --quality low
-      explainer render --all --quality medium --jobs 2
-      explainer render --movie --sentence "When you play game of thrones"
-      explainer render --movie --model smollm2 --quality low
-      explainer render --check --all
-    """
+    """``explainer render`` (its --help: :data:`HELP`)."""
     if list_scenes:
         for spec in SCENES.values():
             needs = (

@@ -8,60 +8,66 @@ import click
 
 from explainer.atomic import check_writable_path, write_atomic
 from explainer.cli.errors import user_errors
-from explainer.cli.lang import lang_option
+from explainer.cli.lang import command_help, lang_option
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
 from explainer.cli.verify_cmd import load_or_run
-from explainer.i18n import _
+from explainer.i18n import N_, _
 from explainer.trace import Trace
 
 DEFAULT_OUT = Path("output") / "report.html"
 
 
-@click.command(name="report")
+HELP = N_("""Write one self-contained HTML page that explains every stage, tokens to
+logits: formula, derivation, numbers, verification, attention views, and the
+videos of the same trace found in videos/ beside the page (explainer render).""")
+
+EXAMPLES = """\
+  explainer report
+  explainer report --preset seed003 --out output/seed003.html
+  explainer report --sentence "我爱自然语言" --architecture decoder
+  explainer report --trace their_trace.json --prove
+  explainer report --backward
+"""
+
+
+@click.command(name="report", help=command_help(HELP, EXAMPLES))
 @lang_option
 @model_options
 @click.option(
     "--trace",
     "trace_file",
     type=click.Path(dir_okay=False),
-    help="report on this trace JSON instead of running the model",
+    help=N_("report on this trace JSON instead of running the model"),
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
     default=str(DEFAULT_OUT),
     show_default=True,
-    help="where to write the page (atomically)",
+    help=N_("where to write the page (atomically)"),
 )
 @click.option(
     "--prove/--no-prove",
     default=False,
-    help="also prove every derivation step with SymPy and redo the pass at 50 digits "
-    "(about 2 s more)",
+    help=N_(
+        "also prove every derivation step with SymPy and redo the pass at 50 digits "
+        "(about 2 s more)"
+    ),
 )
 @click.option(
     "--backward/--no-backward",
     default=False,
-    help="add the backward pass (toy models): the loss, every gradient and their "
-    "checks, and a section that follows one gradient back through an attention "
-    "layer (about 1 s more)",
+    help=N_(
+        "add the backward pass (toy models): the loss, every gradient and their "
+        "checks, and a section that follows one gradient back through an attention "
+        "layer (about 1 s more)"
+    ),
 )
 def report_command(
     setup: Setup, trace_file: str | None, out: str, prove: bool, backward: bool
 ) -> None:
-    """Write one self-contained HTML page that explains every stage, tokens to
-    logits: formula, derivation, numbers, verification, attention views, and the
-    videos of the same trace found in videos/ beside the page (explainer render).
-
-    \b
-    Examples:
-      explainer report
-      explainer report --preset seed003 --out output/seed003.html
-      explainer report --sentence "我爱自然语言" --architecture decoder
-      explainer report --trace their_trace.json --prove
-      explainer report --backward
-    """
+    """``explainer report`` (its --help: :data:`HELP`)."""
     from explainer.report import find_videos, render_report
     from explainer.train.learning import learning_for
     from explainer.verify import verify

@@ -5,36 +5,39 @@ from __future__ import annotations
 import click
 
 from explainer.cli.errors import user_errors
-from explainer.cli.lang import lang_option
+from explainer.cli.lang import command_help, lang_option
+from explainer.i18n import N_
 
 LIMIT_CONNECTIONS = 200
 """Connections served at once (the load test makes 50)."""
 
 
-@click.command("serve")
+HELP = N_("""Serve the live explorer: type a sentence, pick a model, see the report of
+its pass; and a JSON API (trace, verify, report, generate; see README.md).""")
+
+EXAMPLES = """\
+  explainer serve
+  explainer serve --port 8080
+"""
+
+
+@click.command("serve", help=command_help(HELP, EXAMPLES))
 @lang_option
 @click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="the address to listen on (127.0.0.1: this computer only)",
+    help=N_("the address to listen on (127.0.0.1: this computer only)"),
 )
 @click.option(
     "--port",
     default=8000,
     show_default=True,
     type=click.IntRange(0, 65535),
-    help="the port to listen on (0: any free port)",
+    help=N_("the port to listen on (0: any free port)"),
 )
 def serve_command(host: str, port: int) -> None:
-    """Serve the live explorer: type a sentence, pick a model, see the report of
-    its pass; and a JSON API (trace, verify, report, generate; see README.md).
-
-    \b
-    Examples:
-      explainer serve
-      explainer serve --port 8080
-    """
+    """``explainer serve`` (its --help: :data:`HELP`)."""
     import socket
 
     import uvicorn

@@ -11,38 +11,42 @@ from explainer import trace_json
 from explainer.atomic import check_writable_path, write_atomic
 from explainer.backward import with_backward
 from explainer.cli.errors import user_errors
+from explainer.cli.lang import command_help
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
-from explainer.i18n import _
+from explainer.i18n import N_, _
 from explainer.trace import Trace
 
+HELP = N_("""Run the model on a sentence and record every stage, tokens to logits.""")
 
-@click.command()
+EXAMPLES = """\
+  explainer trace --sentence "When you play game of thrones"
+  explainer trace --architecture decoder --sentence "我 爱 自然 语言"
+  explainer trace --preset seed003 --json > output/trace.json
+  explainer trace --out output/trace.json
+  explainer trace --model minilm --sentence "The quick brown fox" --json
+  explainer trace --backward --json > output/trace.json
+"""
+
+
+@click.command(help=command_help(HELP, EXAMPLES))
 @model_options
-@click.option("--json", "as_json", is_flag=True, help="print the trace as JSON")
+@click.option("--json", "as_json", is_flag=True, help=N_("print the trace as JSON"))
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    help="write the trace JSON to this file (atomically)",
+    help=N_("write the trace JSON to this file (atomically)"),
 )
 @click.option(
     "--backward",
     is_flag=True,
-    help="add the backward pass: the next-token loss and every gradient "
-    "(backward.* stages; toy models only)",
+    help=N_(
+        "add the backward pass: the next-token loss and every gradient "
+        "(backward.* stages; toy models only)"
+    ),
 )
 def trace(setup: Setup, as_json: bool, out: str | None, backward: bool) -> None:
-    """Run the model on a sentence and record every stage, tokens to logits.
-
-    \b
-    Examples:
-      explainer trace --sentence "When you play game of thrones"
-      explainer trace --architecture decoder --sentence "我 爱 自然 语言"
-      explainer trace --preset seed003 --json > output/trace.json
-      explainer trace --out output/trace.json
-      explainer trace --model minilm --sentence "The quick brown fox" --json
-      explainer trace --backward --json > output/trace.json
-    """
+    """``explainer trace`` (its --help: :data:`HELP`)."""
     with user_errors():
         if backward and setup.config.model:
             raise ValueError(

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from explainer.cli.errors import user_errors
-from explainer.i18n import _
+from explainer.cli.lang import command_help, help_text
+from explainer.i18n import N_, _
 from explainer.presets import PRESETS, get_preset
 
 
@@ -25,36 +26,51 @@ def _steps(text: str | None) -> tuple[int, ...] | None:
         ) from None
 
 
-@click.command("train")
+HELP = N_("""Train a toy model: the whole dataset is one batch, one Adam step at a time.
+The same command writes the same bytes.""")
+
+EXAMPLES = """\
+  explainer train                       # the default translation model
+  explainer train --preset next-word    # the decoder-only next-word model
+  explainer trace --weights output/weights/default.safetensors
+"""
+
+
+@click.command("train", help=command_help(HELP, EXAMPLES))
 @click.option(
     "--preset",
     default="default",
     show_default=True,
-    help=f"the model to train: {', '.join(p for p in PRESETS if PRESETS[p].task)}",
+    help=help_text(
+        N_("the model to train: {presets}"),
+        presets=", ".join(p for p in PRESETS if PRESETS[p].task),
+    ),
 )
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    help="the weights file to write (default: output/weights/PRESET.safetensors)",
+    help=N_("the weights file to write (default: output/weights/PRESET.safetensors)"),
 )
-@click.option("--steps", type=int, help="Adam steps (default: 500)")
-@click.option("--lr", "alpha", type=float, help="Adam's step size α (default: 0.01)")
+@click.option("--steps", type=int, help=N_("Adam steps (default: 500)"))
+@click.option(
+    "--lr", "alpha", type=float, help=N_("Adam's step size α (default: 0.01)")
+)
 @click.option(
     "--warmup",
     type=int,
-    help="steps over which α rises (default: 30, at most a tenth of the steps)",
+    help=N_("steps over which α rises (default: 30, at most a tenth of the steps)"),
 )
-@click.option("--seed", type=int, help="seed of the initial weights (default: 0)")
+@click.option("--seed", type=int, help=N_("seed of the initial weights (default: 0)"))
 @click.option(
     "--checkpoints",
-    help="steps whose weights are kept in the file too (default: 0,10,50,200)",
+    help=N_("steps whose weights are kept in the file too (default: 0,10,50,200)"),
 )
 @click.option(
     "--dataset",
     type=click.Path(dir_okay=False),
-    help="a translation.tsv-style file of pairs (default: the shipped one)",
+    help=N_("a translation.tsv-style file of pairs (default: the shipped one)"),
 )
-@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+@click.option("--quiet", "-q", is_flag=True, help=N_("no progress bar"))
 def train_command(
     preset: str,
     out: str | None,
@@ -66,15 +82,7 @@ def train_command(
     dataset: str | None,
     quiet: bool,
 ) -> None:
-    """Train a toy model: the whole dataset is one batch, one Adam step at a time.
-    The same command writes the same bytes.
-
-    \b
-    Examples:
-      explainer train                       # the default translation model
-      explainer train --preset next-word    # the decoder-only next-word model
-      explainer trace --weights output/weights/default.safetensors
-    """
+    """``explainer train`` (its --help: :data:`HELP`)."""
     from explainer import config as config_mod
     from explainer.atomic import check_writable_path, write_atomic
     from explainer.dataset import load_dataset

@@ -13,7 +13,7 @@ import click
 
 from explainer import trace_json
 from explainer.cli.errors import InputError, user_errors
-from explainer.cli.lang import lang_option
+from explainer.cli.lang import command_help, lang_option
 from explainer.cli.options import Setup, model_options
 from explainer.cli.text_width import cells, ljust, rjust
 from explainer.cli.trace_cmd import warn_unknown
@@ -67,45 +67,49 @@ class StructureProblems(InputError):
         super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
 
 
-@click.command(name="verify", cls=_JsonErrors)
+HELP = N_("""Check every formula against the numbers of a forward pass.
+
+Each formula's SymPy definition is turned into a function and evaluated on the
+inputs the trace recorded, for every stage, layer and head; the text is
+tokenized again and compared with the recorded tokens and ids; the identities
+the derivations prove are checked on the same numbers; the whole pass is
+redone at 50 significant digits; and every derivation step is proved by SymPy
+(once per version of the source: a full success is remembered in
+~/.cache/explainer; EXPLAINER_NO_CACHE=1 proves anew).
+
+Prints how many checks of each kind passed and every failure: where the stage
+is most wrong (head, row, column and their tokens), the formula's value and
+the trace's, and the slip it looks like when a known one matches. --all prints
+every check. Exit code 1 if any check fails, 2 if the input is bad.""")
+
+EXAMPLES = """\
+  explainer verify
+  explainer verify --all
+  explainer verify --preset seed003 --json
+  explainer verify --trace someone_elses_trace.json
+"""
+
+
+@click.command(name="verify", cls=_JsonErrors, help=command_help(HELP, EXAMPLES))
 @lang_option
 @model_options
 @click.option(
     "--trace",
     "trace_file",
     type=click.Path(dir_okay=False),
-    help="verify this trace JSON (written by `explainer trace` or another program)",
+    help=N_("verify this trace JSON (written by `explainer trace` or another program)"),
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="print the results as JSON (errors too)"
+    "--json", "as_json", is_flag=True, help=N_("print the results as JSON (errors too)")
 )
-@click.option("--all", "show_all", is_flag=True, help="print every check, one a row")
-@click.option("--failures", is_flag=True, help="print only the checks that failed")
+@click.option(
+    "--all", "show_all", is_flag=True, help=N_("print every check, one a row")
+)
+@click.option("--failures", is_flag=True, help=N_("print only the checks that failed"))
 def verify_command(
     setup: Setup, trace_file: str | None, as_json: bool, show_all: bool, failures: bool
 ) -> None:
-    """Check every formula against the numbers of a forward pass.
-
-    Each formula's SymPy definition is turned into a function and evaluated on the
-    inputs the trace recorded, for every stage, layer and head; the text is
-    tokenized again and compared with the recorded tokens and ids; the identities
-    the derivations prove are checked on the same numbers; the whole pass is
-    redone at 50 significant digits; and every derivation step is proved by SymPy
-    (once per version of the source: a full success is remembered in
-    ~/.cache/explainer; EXPLAINER_NO_CACHE=1 proves anew).
-
-    Prints how many checks of each kind passed and every failure: where the stage
-    is most wrong (head, row, column and their tokens), the formula's value and
-    the trace's, and the slip it looks like when a known one matches. --all prints
-    every check. Exit code 1 if any check fails, 2 if the input is bad.
-
-    \b
-    Examples:
-      explainer verify
-      explainer verify --all
-      explainer verify --preset seed003 --json
-      explainer verify --trace someone_elses_trace.json
-    """
+    """``explainer verify`` (its --help: :data:`HELP`)."""
     with user_errors():
         trace = load_or_run(setup, trace_file)
         try:
