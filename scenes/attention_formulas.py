@@ -46,12 +46,17 @@ def mask_latex() -> str:
 
 
 def scores_latex(scaled: bool = True, masked: bool = False) -> str:
-    """QKᵀ, QKᵀ/√d_k or QKᵀ/√d_k + M: the names of the scores as they change."""
+    r"""QKᵀ, QKᵀ/√d_k or QKᵀ/√d_k + M: the names of the scores as they change, on
+    one line (beside or under a matrix).
+
+    >>> print(scores_latex(masked=True))
+    Q K^{T} / \sqrt{d_{k}} + M
+    """
     q, k = sp.MatrixSymbol("Q", T_q, d_k), sp.MatrixSymbol("K", T_k, d_k)
     scores = q * k.T / sp.sqrt(d_k) if scaled else q * k.T
     if masked:
         scores = scores + sp.MatrixSymbol("M", T_q, T_k)
-    return latex(scores)
+    return latex(scores, fold_short_frac=True)
 
 
 def head_latex(h: int) -> str:

@@ -289,7 +289,8 @@ class ReadingLatexPrinter(LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
-        """``QKᵀ/√d_k`` rather than ``1/√d_k QKᵀ``."""
+        """``QKᵀ/√d_k`` rather than ``1/√d_k QKᵀ``; on one line (``QKᵀ / √d_k``)
+        with the setting ``fold_short_frac=True``."""
         scalar, matrices = expr.as_coeff_matrices()
         if scalar != 1 and not scalar.could_extract_minus_sign():
             numer, denom = split_product(sp.Mul(scalar, sp.Dummy()))
@@ -299,6 +300,8 @@ class ReadingLatexPrinter(LatexPrinter):
                     [self._product(numer)] * bool(numer)
                     + [self._print(sp.MatMul(*matrices))]
                 )
+                if self._settings.get("fold_short_frac"):
+                    return f"{top} / {self._product(denom)}"
                 return rf"\frac{{{top}}}{{{self._product(denom)}}}"
         return super()._print_MatMul(expr)
 
