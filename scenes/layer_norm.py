@@ -160,9 +160,9 @@ class ResidualLayerNorm(TraceScene):
             mob.align_to(rows[0], LEFT)
         stack = VGroup(*rows).arrange(DOWN, buff=0.25, aligned_edge=LEFT)
         signs = VGroup(
-            MathTex("x", font_size=30, color=MUTED),
-            MathTex(r"+\ \mathrm{Sublayer}", font_size=30, color=HIGHLIGHT),
-            MathTex(r"= x + \mathrm{Sublayer}", font_size=30),
+            MathTex("x", font_size=34, color=MUTED),
+            MathTex(r"+\ \mathrm{Sublayer}", font_size=34, color=HIGHLIGHT),
+            MathTex(r"= x + \mathrm{Sublayer}", font_size=34),
         )
         for sign_mob, mob in zip(signs, rows, strict=True):
             sign_mob.next_to(mob, LEFT, buff=0.3)
