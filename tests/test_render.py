@@ -316,12 +316,16 @@ def test_killed_render_stops_its_workers(rendered, tmp_path, sig):
     for line in process.stderr:  # wait until the worker renders
         if "rendering" in line:
             break
-    workers = _children(process.pid)
-    assert workers
+    workers = _children(process.pid)  # the pool, which forks a process per scene
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(map(_children, workers)):
+        time.sleep(0.2)
+    scenes = [pid for worker in workers for pid in _children(worker)]
+    assert workers and scenes
     process.send_signal(sig)
     process.communicate(timeout=60)
     assert process.returncode == (143 if sig == signal.SIGTERM else -9)
-    assert all(_gone(pid) for pid in workers)
+    assert all(_gone(pid) for pid in workers + scenes)
 
 
 @pytest.mark.slow

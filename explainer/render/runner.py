@@ -1,12 +1,13 @@
 """Render scenes of a trace to MP4: in parallel processes, cached, written atomically.
 
-One render writes the trace once as JSON and starts ``--jobs`` worker processes
-(``python -m explainer.render.worker``), each reading that file through
-``EXPLAINER_TRACE``. A finished scene is kept in ``<media>/cache`` under a key made
-of everything that decides its pixels (the trace, the quality, the scene's source,
-the Manim version), so rendering the same thing again costs a file copy. Videos reach
-``<out>/<name>.mp4`` by a rename, never half-written: an interrupted render leaves
-the previous file as it was.
+One render writes the trace once as JSON and starts one worker process
+(``python -m explainer.render.pool``, reading that file through
+``EXPLAINER_TRACE``), which renders ``--jobs`` scenes at a time, each in a process
+forked from it, the longest first. A finished scene is kept in ``<media>/cache``
+under a key made of everything that decides its pixels (the trace, the quality,
+the scene's source, the Manim version), so rendering the same thing again costs a
+file copy. Videos reach ``<out>/<name>.mp4`` by a rename, never half-written: an
+interrupted render leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def render(
     _keep_newest(sorted((media / "traces").glob("*.json")), CACHE_KEEP + 2)
     for spec in specs:
         _keep_newest(list((media / "logs").glob(f"{spec.name}.*.log")), CACHE_KEEP)
+    _keep_newest(list((media / "logs").glob("serve.*.log")), CACHE_KEEP)
     report.total = time.monotonic() - start
     return report
 
@@ -260,15 +262,6 @@ def _save_durations(media: Path, durations: dict[str, float]) -> None:
 # --- worker processes -----------------------------------------------------------------
 
 
-@dataclass
-class _Job:
-    spec: SceneSpec
-    process: subprocess.Popen
-    reader: threading.Thread
-    log: Path
-    started: float
-
-
 def _run_workers(
     todo: Sequence[SceneSpec],
     targets: dict[str, Path],
@@ -277,62 +270,90 @@ def _run_workers(
     progress: Progress,
     report: RenderReport,
 ) -> list[str]:
-    """Render ``todo`` with at most ``options.jobs`` processes; the failures."""
-    events: queue.Queue[tuple[str, str]] = queue.Queue()
-    pending = list(todo)
-    running: dict[str, _Job] = {}
+    """Render ``todo``, at most ``options.jobs`` scenes at a time, each in a
+    process forked by one :mod:`~explainer.render.pool` process (which imports
+    Manim and the scenes once); the failures. The longest scenes start first, so
+    that no worker is left with a long scene at the end while the others wait."""
+    if not todo:
+        return []
+    expected = {s.name: progress.rows[s.name].expected for s in todo}
+    pending = sorted(todo, key=lambda s: -expected[s.name])  # stable: movie order
+    running: dict[str, tuple[Path, float]] = {}  # name → (log, start)
     failures: list[str] = []
-    env = {
-        **os.environ,
-        "EXPLAINER_TRACE": str(trace_path.resolve()),
-        "EXPLAINER_LANG": i18n.current(),  # the worker's captions: --lang's language
-        "PYTHONUNBUFFERED": "1",
-    }
+    logs = Path(options.media_dir) / "logs"
+    server_log = logs / f"serve.{os.getpid()}.log"
+    server = _start_server(options, trace_path, server_log)
+    events: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in server.stdout:
+            events.put(line)
+        events.put(None)  # the server and all its children have exited
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     previous = _exit_on_sigterm()
     try:
         while pending or running:
             while pending and len(running) < options.jobs:
                 spec = pending.pop(0)
-                running[spec.name] = _start(
-                    spec, targets[spec.name], options, env, events
-                )
+                # One log per render process: two renders sharing the media folder
+                # each keep their own (the oldest are pruned by render()).
+                log = logs / f"{spec.name}.{os.getpid()}.log"
+                job = {"scene": spec.name, "out": str(targets[spec.name])}
+                server.stdin.write(json.dumps({**job, "log": str(log)}) + "\n")
+                server.stdin.flush()
+                running[spec.name] = (log, time.monotonic())
                 progress.update(spec.name, "rendering", 0.0)
-            try:
-                name, line = events.get(timeout=0.2)
-                _on_line(name, line, progress)
-            except queue.Empty:
-                pass
-            for name, job in list(running.items()):
-                code = job.process.poll()
-                if code is None:
-                    continue
-                job.reader.join(timeout=5)  # every line the worker printed
-                job.process.stdout.close()
-                del running[name]
-                while not events.empty():
-                    _on_line(*events.get(), progress)
-                report.seconds[name] = time.monotonic() - job.started
+            line = events.get()
+            if line is None:  # the server died: every scene it had fails
+                for name, (log, _) in running.items():
+                    progress.update(name, "failed")
+                    failures.append(_failure(name, log, server_log))
+                for spec in pending:
+                    progress.update(spec.name, "failed")
+                    failures.append(_failure(spec.name, server_log, server_log))
+                break
+            parts = line.split()
+            if len(parts) == 4 and parts[0] == "@play" and parts[1] in running:
+                progress.update(parts[1], "rendering", float(parts[3]))
+            elif len(parts) == 4 and parts[0] == "@done" and parts[1] in running:
+                progress.update(parts[1], "rendering", float(parts[2]))
+            elif len(parts) == 3 and parts[0] == "@exit" and parts[1] in running:
+                name, code = parts[1], int(parts[2])
+                log, started = running.pop(name)
+                report.seconds[name] = time.monotonic() - started
                 if code == 0 and targets[name].exists():
                     report.video_seconds[name] = progress.rows[name].video
                     progress.update(name, "done")
                 else:
                     progress.update(name, "failed")
-                    failures.append(
-                        f"scene {name!r} failed: {_last_line(job.log)} (log: {job.log})"
-                    )
+                    failures.append(_failure(name, log, server_log))
+        server.stdin.close()  # no more jobs: the server exits
+        server.wait()
     except BaseException:  # Ctrl-C, SIGTERM, an error: stop the workers too
-        for job in running.values():
-            job.process.terminate()
-        for job in running.values():
-            try:
-                job.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                job.process.kill()
+        server.terminate()  # the server stops the scenes it forked
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
         raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return failures
+
+
+def _failure(name: str, log: Path, server_log: Path) -> str:
+    """One line naming the failed scene, its log's last line and the log (the
+    server's, if the scene's process never wrote one)."""
+    try:
+        empty = log.stat().st_size == 0
+    except OSError:
+        empty = True
+    if empty:
+        log = server_log
+    return f"scene {name!r} failed: {_last_line(log)} (log: {log})"
 
 
 def _exit_on_sigterm():
@@ -347,23 +368,20 @@ def _exit_on_sigterm():
     return signal.signal(signal.SIGTERM, stop)
 
 
-def _start(
-    spec: SceneSpec,
-    target: Path,
-    options: RenderOptions,
-    env: dict[str, str],
-    events: queue.Queue,
-) -> _Job:
-    # One log per render process: two renders sharing the media folder each keep
-    # their own (the oldest are pruned by render()).
-    log = Path(options.media_dir) / "logs" / f"{spec.name}.{os.getpid()}.log"
+def _start_server(
+    options: RenderOptions, trace_path: Path, log: Path
+) -> subprocess.Popen:
+    """``python -m explainer.render.pool``, its stderr in ``log``."""
+    env = {
+        **os.environ,
+        "EXPLAINER_TRACE": str(trace_path.resolve()),
+        "EXPLAINER_LANG": i18n.current(),  # the worker's captions: --lang's language
+        "PYTHONUNBUFFERED": "1",
+    }
     command = [
         sys.executable,
         "-m",
-        "explainer.render.worker",
-        spec.name,
-        "--out",
-        str(target),
+        "explainer.render.pool",
         "--quality",
         options.quality,
         "--media-dir",
@@ -374,27 +392,13 @@ def _start(
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             command,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
-            stdin=subprocess.DEVNULL,
             env=env,
             text=True,
         )
-
-    def read() -> None:
-        for line in process.stdout:
-            events.put((spec.name, line))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    return _Job(spec, process, reader, log, time.monotonic())
-
-
-def _on_line(name: str, line: str, progress: Progress) -> None:
-    parts = line.split()
-    if len(parts) >= 3 and parts[0] in ("@play", "@done"):
-        seconds = float(parts[2] if parts[0] == "@play" else parts[1])
-        progress.update(name, "rendering", seconds)
+    return process
 
 
 def _last_line(log: Path) -> str:
