@@ -81,7 +81,7 @@ class GradientFlow(TraceScene):
             else decoder_tokens(trace)
         )
         tag = _("{stage} · head {head}\nposition {t} ({reads} → {writes})").format(
-            stage=prefix, head=h + 1, t=t, reads=flow.reads, writes=flow.writes
+            stage=prefix, head=h, t=t, reads=flow.reads, writes=flow.writes
         )
         y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
         loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
@@ -128,7 +128,7 @@ class GradientFlow(TraceScene):
                 "Back through {n} stages (feed-forward, LayerNorm, Wᴼ) "
                 "to head {head}'s output",
                 len(flow.between),
-            ).format(n=len(flow.between), head=h + 1),
+            ).format(n=len(flow.between), head=h),
         )
         d_p = np.asarray(trace[f"backward.{prefix}.weights"])[h, t]
         self._step(

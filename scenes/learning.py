@@ -84,7 +84,7 @@ class WatchItLearn(TraceScene):
         self.grids: list[tuple[int, np.ndarray]] = []  # (step, weights) shown
         head_no = learning.head
         tag = _("{stage} · head {head} · checkpoints").format(
-            stage=f"decoder.{learning.layer}.cross_attn", head=head_no + 1
+            stage=f"decoder.{learning.layer}.cross_attn", head=head_no
         )
         y, p = sp.IndexedBase("y"), sp.IndexedBase("p")
         loss = sp.Eq(sp.Symbol("L"), cross_entropy(y, p, sp.Symbol("V")))
@@ -148,7 +148,7 @@ class WatchItLearn(TraceScene):
                 _(
                     "Honestly: head {head} was taught the alignment table "
                     "(guided alignment); it did not find it alone"
-                ).format(head=head_no + 1)
+                ).format(head=head_no)
             ),
             run_time=0.6,
         )

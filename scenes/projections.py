@@ -41,7 +41,8 @@ def projection_latex(name: str, bias: bool = True) -> str:
 
 
 class QKVProjections(TraceScene):
-    """X W^Q = [Q_1 | Q_2 …], then the same for K and V."""
+    """X W^Q = [Q_0 | Q_1 …] (heads counted from 0, as in the report), then the
+    same for K and V."""
 
     def construct(self) -> None:
         trace = self.trace
@@ -204,9 +205,7 @@ class QKVProjections(TraceScene):
         w_name = weights.named(f"W^{name}").next_to(weights, DOWN, 0.15)
         head_names = VGroup(
             *(
-                mob.named(f"{name}_{h + 1}", color=HEAD_COLORS[h]).next_to(
-                    mob, DOWN, 0.15
-                )
+                mob.named(f"{name}_{h}", color=HEAD_COLORS[h]).next_to(mob, DOWN, 0.15)
                 for h, mob in enumerate(results)
             )
         )
