@@ -1,12 +1,14 @@
 """``explainer render --check`` on the real scenes, as CI gates them: every scene of
-the default preset, the scenes that draw a Chinese sentence, and MiniLM's and
-SmolLM2's scenes keep the reading pace (each caption 1.0 s + 0.3 s per word, the old
-one gone before the next), show no text under 12 px at the default quality (720p),
-nothing off the frame, no two texts overlapping, no caption over an empty picture.
+the default preset, in English and in Chinese (``--lang zh``: the captions and
+labels of the Chinese catalog), the scenes that draw a Chinese sentence, and
+MiniLM's and SmolLM2's scenes keep the reading pace (each caption 1.0 s + 0.3 s per
+word, the old one gone before the next), show no text under 12 px at the default
+quality (720p), nothing off the frame, no two texts overlapping, no caption over an
+empty picture.
 
 Marked slow: each scene's ``construct`` runs (nothing is drawn). Most of the time
-is the default preset's scenes, one command each so that pytest-xdist's workers
-share them.
+is the default preset's scenes, in both languages, one command each so that
+pytest-xdist's workers share them.
 """
 
 import contextlib
@@ -46,6 +48,7 @@ ARGS = {  # the default preset: each scene by name (see checked)
     "smollm2": ["--model", "smollm2", *SCENES_OF["smollm2"]],
 }
 PACKAGES = {"minilm": minilm, "smollm2": smollm2}
+LANGUAGES = {"default": [], "zh": ["--lang", "zh"]}  # the default preset's runs
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,9 @@ def checked(
     request, tmp_path_factory, default_scenes
 ) -> Callable[[str, str], SceneLint]:
     """``checked(case, scene)``: what ``explainer render --check`` found in that
-    scene of that case (``default``, ``chinese``, ``minilm``, ``smollm2``). The
-    default preset's scenes are checked one command each, so that pytest-xdist
+    scene of that case (``default``, ``zh`` — the default preset in Chinese —,
+    ``chinese``, ``minilm``, ``smollm2``). The default preset's scenes are
+    checked one command each (in each language), so that pytest-xdist
     shares them between its workers; each other case is one run of the command, in
     this process. The compiled LaTeX is kept in pytest's cache folder if there is
     one (keyed by the formula's text; one folder per xdist worker, so that no two
@@ -83,9 +87,10 @@ def checked(
         module = PACKAGES.get(case)
         if module is not None and importlib.util.find_spec(module.MODULE) is None:
             pytest.skip(f"model package missing: {module.INSTALL}")
-        if case == "default" and scene not in default_scenes:
+        one_each = case in LANGUAGES  # the default preset, a command per scene
+        if one_each and scene not in default_scenes:
             pytest.skip(f"{case} has no {scene} scene")
-        key = f"default-{scene}" if case == "default" else case
+        key = f"{case}-{scene}" if one_each else case
         if key not in done:
             found: list[SceneLint] = []
             lint = render_cmd.lint_specs
@@ -94,7 +99,7 @@ def checked(
                 found.extend(lint(*args, **kwargs))
                 return found
 
-            args = [scene] if case == "default" else ARGS[case]
+            args = [*LANGUAGES[case], scene] if one_each else ARGS[case]
             argv = ["render", "--check", "--media-dir", str(media), *args]
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(render_cmd, "lint_specs", keep)
@@ -111,6 +116,7 @@ def checked(
 
 CASES = [
     *(("default", name) for name in SCENES),  # --all skips those it lacks
+    *(("zh", name) for name in SCENES),
     *((case, name) for case, names in SCENES_OF.items() for name in names),
 ]
 
