@@ -476,6 +476,9 @@ def lint_specs(
 ) -> list[SceneLint]:
     """:func:`lint_scene` for each registered scene of ``specs``, showing ``trace``;
     ``on_scene`` is called with each result as it comes."""
+    from explainer.render import tex_format
+
+    tex_format.install(media_dir)  # LaTeX starts from a format of its preamble
     results = []
     with trace_file(trace):
         for spec in specs:

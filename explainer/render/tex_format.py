@@ -20,14 +20,19 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 BEGIN = "\\begin{document}"
 
 
+_active: dict[str, Path] = {}  # preamble → format file of the latest install()
+
+
 def install(media: str | Path) -> Path | None:
     """Make Manim compile formulas of its default template from a format of its
-    preamble; the format file, or None (then nothing changed)."""
+    preamble; the format file, or None (then nothing changed). Calling it again
+    (another media folder) switches to that folder's format."""
     from manim import config
     from manim.utils import tex_file_writing as writing
 
@@ -38,21 +43,37 @@ def install(media: str | Path) -> Path | None:
     if BEGIN not in code:
         return None
     preamble = code[: code.index(BEGIN)]
-    fmt = build(Path(media) / "tex-format", preamble)
+    fmt = build(Path(media).resolve() / "tex-format", preamble)
     if fmt is None:
         return None
-    original = writing.make_tex_compilation_command
+    _active.clear()
+    _active[preamble] = fmt
+    if not getattr(writing.make_tex_compilation_command, "from_format", False):
+        writing.make_tex_compilation_command = _from_format(
+            writing.make_tex_compilation_command
+        )
+    return fmt
+
+
+def _from_format(original: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    """Manim's LaTeX command, starting from the active format when the file
+    begins with its preamble and the format is still there."""
 
     def command(
         tex_compiler: str, output_format: str, tex_file: Path, tex_dir: Path
     ) -> list[str]:
         argv = original(tex_compiler, output_format, tex_file, tex_dir)
-        if tex_compiler == "latex" and _starts_with(tex_file, preamble + BEGIN):
-            argv.insert(1, f"-fmt={fmt.with_suffix('').as_posix()}")
+        for preamble, fmt in _active.items():
+            if (
+                tex_compiler == "latex"
+                and _starts_with(tex_file, preamble + BEGIN)
+                and fmt.exists()
+            ):
+                argv.insert(1, f"-fmt={fmt.with_suffix('').as_posix()}")
         return argv
 
-    writing.make_tex_compilation_command = command
-    return fmt
+    command.from_format = True
+    return command
 
 
 def build(folder: Path, preamble: str) -> Path | None:
