@@ -23,6 +23,15 @@
 
   function byId(id) { return document.getElementById(id); }
 
+  /* One of the page's words (data-* of .views, in the page's language, from
+     templates/views.html.j2), its {name}s filled in from values. */
+  var WORDS = document.querySelector(".views").dataset;
+  function words(name, values) {
+    return WORDS[name].replace(/\{(\w+)\}/g, function (all, key) {
+      return values && key in values ? String(values[key]) : all;
+    });
+  }
+
   /* Chinese (CJK) text is marked lang="zh", so that screen readers say it in
      Chinese: the page's own tokens once at load, and every label drawn here. */
   var CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/;
@@ -135,10 +144,10 @@
     var c = current();
     byId("v-kind").value = String(state.kind);
     fill(byId("v-layer"), c.k.layers.map(function (L, i) {
-      return [i, "layer " + L.layer];
+      return [i, words("layer", { layer: L.layer })];
     }), state.layer);
-    var heads = [[-1, "all"]];
-    c.L.heads.forEach(function (_, h) { heads.push([h, "head " + h]); });
+    var heads = [[-1, words("all")]];
+    c.L.heads.forEach(function (_, h) { heads.push([h, words("head", { h: h })]); });
     fill(byId("v-head"), heads, state.head);
     state.query = Math.min(state.query, c.k.queries.length - 1);
     fill(byId("nv-query"), c.k.queries.map(function (tok, i) {
@@ -157,8 +166,8 @@
     svg.setAttribute("height", String(height));
     svg.setAttribute("viewBox", "0 0 560 " + height);
     svgEl("text", { x: xL - 10, y: 12, "text-anchor": "end", class: "note",
-                    text: "queries" }, svg);
-    svgEl("text", { x: xR + 10, y: 12, class: "note", text: "keys" }, svg);
+                    text: words("queries") }, svg);
+    svgEl("text", { x: xR + 10, y: 12, class: "note", text: words("keys") }, svg);
     var heads = state.head < 0 ? c.L.heads.map(function (_, h) { return h; })
                                : [state.head];
     var lines = svgEl("g", { class: "lines" }, svg);
@@ -216,15 +225,17 @@
     grid.textContent = "";
     var nHeads = c.L.heads.length;
     grid.style.gridTemplateColumns = "max-content repeat(" + nHeads + ", max-content)";
-    el("div", { class: "mv-label", text: "head" }, grid);
+    el("div", { class: "mv-label", text: words("heads") }, grid);
     for (var h = 0; h < nHeads; h++) { el("div", { class: "mv-label", text: String(h) }, grid); }
     c.k.layers.forEach(function (L, li) {
-      el("div", { class: "mv-label", text: "layer " + L.layer }, grid);
+      el("div", { class: "mv-label", text: words("layer", { layer: L.layer }) }, grid);
       L.heads.forEach(function (H, h) {
         var rows = H.weights.length, cols = H.weights[0].length;
         var button = el("button", { type: "button", class: "mv-cell", "data-layer": li,
-                                    "data-head": h, title: L.prefix + " head " + h,
-                                    "aria-label": "layer " + L.layer + ", head " + h }, grid);
+                                    "data-head": h,
+                                    title: words("cellTitle", { prefix: L.prefix, h: h }),
+                                    "aria-label": words("cellLabel",
+                                                        { layer: L.layer, h: h }) }, grid);
         var svg = svgEl("svg", { viewBox: "0 0 " + cols + " " + rows, "aria-hidden": "true",
                                  "shape-rendering": "crispEdges" }, button);
         for (var i = 0; i < rows; i++) {
@@ -341,8 +352,10 @@
           height: size - 1, fill: "rgb(" + rgb.join(",") + ")",
           "data-q": i, "data-k": j, "data-w": String(w[i][j])
         }, svg);
-        svgEl("title", { text: q[i] + " \u2192 " + keys[j] + ": " + String(w[i][j])
-                               + (allowed ? "" : " (masked)") }, cell);
+        var weight = String(w[i][j]);
+        svgEl("title", { text: q[i] + " \u2192 " + keys[j] + ": "
+                               + (allowed ? weight : words("masked", { weight: weight })) },
+              cell);
         if (size >= 34) {
           svgEl("text", { x: left + j * size + size / 2, y: top + i * size + size / 2 + 3,
                           "text-anchor": "middle", class: "w", style: "fill: " + inkOn(rgb),
@@ -352,10 +365,9 @@
     });
     var label = c.L.prefix + (state.head < 0 ? " all" : " head " + state.head);
     byId("mv-heatmap").setAttribute("data-showing", label);
-    byId("mv-caption").textContent = (state.head < 0
-      ? "Layer " + c.L.layer + ": the mean of the " + c.L.heads.length + " heads' weights"
-      : "Layer " + c.L.layer + ", head " + state.head + ": attention weights")
-      + " (rows: queries, columns: keys; hover for the exact value)";
+    byId("mv-caption").textContent = state.head < 0
+      ? words("captionAll", { layer: c.L.layer, n: c.L.heads.length })
+      : words("captionHead", { layer: c.L.layer, h: state.head });
   }
 
   /* --- neuron view ------------------------------------------------------------ */
@@ -367,10 +379,9 @@
     var qv = unpack(H.q)[i], dk = qv.length;
     var box = byId("nv-table");
     box.textContent = "";
-    el("p", { class: "note", text: c.L.prefix + ", head " + h
-      + (state.head < 0 ? " (all heads chosen: showing head 0)" : "")
-      + ", query " + i + " \u201c" + c.k.queries[i] + "\u201d, d_k = " + dk
-      + ", \u221ad_k = " + Math.sqrt(dk).toFixed(4) }, box);
+    el("p", { class: "note", text: words(state.head < 0 ? "queryAll" : "query", {
+      prefix: c.L.prefix, h: h, i: i, token: c.k.queries[i], dk: dk,
+      root: Math.sqrt(dk).toFixed(4) }) }, box);
     var largest = 0;
     var K = keysOf(c.L, H);
     K.forEach(function (kv) {
@@ -379,17 +390,16 @@
     });
     var key = el("div", { class: "legend" }, box);
     var bar = el("span", { class: "bar ramp diverging", role: "img",
-                           "aria-label": "colour scale: " + fmt(-largest) + " blue, 0 white, "
-                                         + fmt(largest) + " red" }, key);
+                           "aria-label": words("scale", { low: fmt(-largest),
+                                                          high: fmt(largest) }) }, key);
     el("span", { class: "tick t0", text: fmt(-largest) }, bar);
     el("span", { class: "tick t4", text: "0" }, bar);
     el("span", { class: "tick t8", text: fmt(largest) }, bar);
-    el("span", { class: "what", text: "colour = value, one scale for q, every k and q\u2218k "
-                 + "(\u00b1 the largest |value|); softmax: light 0 to dark purple 1" }, key);
+    el("span", { class: "what", text: words("scaleWhat") }, key);
     var table = el("table", {}, box);
     var head = el("tr", {}, el("thead", {}, table));
-    el("th", { class: "stick left", text: "token" }, head);
-    el("th", { colspan: dk, text: "vector (q, then each k)" }, head);
+    el("th", { class: "stick left", text: words("token") }, head);
+    el("th", { colspan: dk, text: words("vector") }, head);
     el("th", { colspan: dk, text: "q \u2218 k" }, head);
     el("th", { "data-stick": 2, text: "q \u00b7 k" }, head);
     el("th", { "data-stick": 1, text: "\u00f7 \u221ad_k" }, head);

@@ -25,16 +25,6 @@ STILL_ENGLISH = {  # sections left in English: name → reason
     "sampling": "the sampling panel's marks wait for its Chinese (its own helper's)",
 }
 STILL_ENGLISH_TEXT = [
-    # the ops' glosses (explainer/ops/*, another helper is editing them)
-    r"the weights, V: the values, per head",
-    r"column col of head h goes to this column",
-    r"for the token id t",
-    # verify's check names (explainer/verify), shown in the checks tables
-    r"softmax: each row sums to 1",
-    r"masked keys get weight exactly 0",
-    # the trained weights' own description (written by explainer train)
-    r"trained to translate English into Chinese",
-    r"Adam steps on translation",
     # the sampling panel's entry in the contents (see STILL_ENGLISH)
     r"Sampling the next token",
     # the paper's title and the sentence

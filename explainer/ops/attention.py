@@ -12,6 +12,7 @@ import numpy as np
 from explainer import numeric
 from explainer.backward import attention as grad
 from explainer.backward import linear as grad_linear
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import Formula, later, symbols
@@ -224,7 +225,7 @@ SPECS = (
         numeric=lambda a, c: numeric.project_heads(*a, c.shape[-3]),
         formula=PROJECT_HEADS,
         evaluate=_project_heads,
-        gloss="X: the input rows; W, b: the weights; 1_R b adds b to each row",
+        gloss=N_("X: the input rows; W, b: the weights; 1_R b adds b to each row"),
         grads=frozen(
             {
                 0: (Op.PROJECT_HEADS_BACKWARD_X, ("dy", "in1")),
@@ -244,7 +245,7 @@ SPECS = (
         numeric=lambda a, c: numeric.qk(*a),
         formula=QK,
         evaluate=matrix_op(QK),
-        gloss="per head",
+        gloss=N_("per head"),
         grads=frozen(
             {
                 0: (Op.QK_BACKWARD_Q, ("dy", "in1")),
@@ -260,7 +261,7 @@ SPECS = (
         numeric=lambda a, c: numeric.scale(a[0], c.d_k),
         formula=SCALE,
         evaluate=_scale,
-        gloss="each score z",
+        gloss=N_("each score z"),
         grads=frozen({0: (Op.SCALE_BACKWARD, ("dy",))}),
         section="scores",
         scene="attention",
@@ -271,7 +272,7 @@ SPECS = (
         numeric=lambda a, c: numeric.causal_mask(c.shape[-1]),
         formula=CAUSAL_MASK,
         evaluate=_causal_mask,
-        gloss="query i may see key j",
+        gloss=N_("query i may see key j"),
         exact=True,
         section="mask",
         scene="causal-mask",
@@ -282,7 +283,7 @@ SPECS = (
         numeric=lambda a, c: numeric.no_mask(*c.shape[-2:]),
         formula=NO_MASK,
         evaluate=_no_mask,
-        gloss="every pair",
+        gloss=N_("every pair"),
         exact=True,
         section="mask",
         scene="attention",
@@ -293,7 +294,7 @@ SPECS = (
         numeric=lambda a, c: numeric.padding_mask(a[0], c.pad_id),
         formula=PADDING_MASK,
         evaluate=_padding_mask,
-        gloss="key id t",
+        gloss=N_("key id t"),
         exact=True,
         section="tokens",
         example=lambda r: ([ex.ids(r, 8)], ex.context(1, 1, 8)),
@@ -303,7 +304,7 @@ SPECS = (
         numeric=lambda a, c: numeric.apply_mask(*a),
         formula=APPLY_MASK,
         evaluate=_apply_mask,
-        gloss="each score z",
+        gloss=N_("each score z"),
         grads=frozen({0: (Op.APPLY_MASK_BACKWARD, ("dy", "masks"))}),
         section="mask",
         scene="causal-mask",
@@ -314,7 +315,7 @@ SPECS = (
         numeric=lambda a, c: numeric.softmax(a[0]),
         formula=SOFTMAX,
         evaluate=_softmax,
-        gloss="entry i of each row x of length n",
+        gloss=N_("entry i of each row x of length n"),
         grads=frozen({0: (Op.SOFTMAX_BACKWARD, ("out", "dy"))}),
         section="softmax",
         scene="softmax",
@@ -325,7 +326,7 @@ SPECS = (
         numeric=lambda a, c: numeric.attend(*a),
         formula=ATTEND,
         evaluate=matrix_op(ATTEND),
-        gloss="A: the weights, V: the values, per head",
+        gloss=N_("A: the weights, V: the values, per head"),
         grads=frozen(
             {
                 0: (Op.ATTEND_BACKWARD_WEIGHTS, ("dy", "in1")),
@@ -341,7 +342,7 @@ SPECS = (
         numeric=lambda a, c: numeric.concat_heads(a[0]),
         formula=CONCAT_HEADS,
         evaluate=_concat_heads,
-        gloss="column col of head h goes to this column (d = d_v)",
+        gloss=N_("column col of head h goes to this column (d = d_v)"),
         grads=frozen({0: (Op.CONCAT_HEADS_BACKWARD, ("dy",))}),
         section="concat",
         scene="multi-head",

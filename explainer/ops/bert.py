@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from explainer import numeric
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import Formula, later, symbols
@@ -81,7 +82,7 @@ SPECS = (
         numeric=lambda a, c: numeric.position_embedding(a[0], c.shape[-2]),
         formula=POSITION_EMBEDDING,
         evaluate=_table_rows(POSITION_EMBEDDING, positions=True),
-        gloss="entry (pos, col) of the learned position table P",
+        gloss=N_("entry (pos, col) of the learned position table P"),
         section="learned",
         scene="position-embedding",
         example=lambda r: ([ex.normal(r, 2 * _T, _D)], ex.context(_T, _D)),
@@ -91,7 +92,7 @@ SPECS = (
         numeric=lambda a, c: numeric.segment_embedding(a[0], c.shape[-2]),
         formula=SEGMENT_EMBEDDING,
         evaluate=_table_rows(SEGMENT_EMBEDDING, positions=False),
-        gloss="entry (s_t, col) of the segment table S; s_t = 0",
+        gloss=N_("entry (s_t, col) of the segment table S; s_t = 0"),
         section="learned",
         scene="position-embedding",
         example=lambda r: ([ex.normal(r, 2, _D)], ex.context(_T, _D)),
@@ -101,7 +102,7 @@ SPECS = (
         numeric=lambda a, c: numeric.mean_pool(a[0]),
         formula=MEAN_POOL,
         evaluate=_mean_pool,
-        gloss="each column: x_j is the token j's entry, n the token count",
+        gloss=N_("each column: x_j is the token j's entry, n the token count"),
         section="pooling",
         scene="sentence-embedding",
         example=lambda r: ([ex.normal(r, _T, _D)], ex.context(_D)),
@@ -111,7 +112,7 @@ SPECS = (
         numeric=lambda a, c: numeric.l2_normalize(a[0]),
         formula=L2_NORMALIZE,
         evaluate=_l2_normalize,
-        gloss="entry i of the pooled vector x of length n",
+        gloss=N_("entry i of the pooled vector x of length n"),
         section="pooling",
         scene="sentence-embedding",
         example=lambda r: ([ex.normal(r, _D)], ex.context(_D)),

@@ -10,6 +10,7 @@ import numpy as np
 
 from explainer import numeric
 from explainer.backward import embedding as grad
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import Formula, later, symbols
@@ -105,7 +106,7 @@ SPECS = (
         numeric=lambda a, c: numeric.one_hot(a[0], c.shape[-1], "float64"),
         formula=ONE_HOT,
         evaluate=_one_hot,
-        gloss="entry (t, col) for the token id t",
+        gloss=N_("entry (t, col) for the token id t"),
         exact=True,
         section="embedding",
         scene="embedding",
@@ -116,7 +117,7 @@ SPECS = (
         numeric=lambda a, c: numeric.embedding(*a),
         formula=EMBEDDING,
         evaluate=matrix_op(EMBEDDING),
-        gloss="O: the one-hot rows, E: the embedding matrix",
+        gloss=N_("O: the one-hot rows, E: the embedding matrix"),
         grads=frozen({1: (Op.EMBEDDING_BACKWARD, ("in0", "dy"))}),
         section="embedding",
         scene="embedding",
@@ -130,7 +131,7 @@ SPECS = (
         numeric=lambda a, c: numeric.scale_embedding(a[0], c.d_model),
         formula=SCALE_EMBEDDING,
         evaluate=_scale_embedding,
-        gloss="each entry z",
+        gloss=N_("each entry z"),
         grads=frozen({0: (Op.SCALE_EMBEDDING_BACKWARD, ("dy",))}),
         section="embedding",
         scene="embedding",
@@ -144,7 +145,7 @@ SPECS = (
         numeric=lambda a, c: numeric.positional_encoding(*c.shape[-2:], "float64"),
         formula=POSITIONAL_ENCODING,
         evaluate=_positional_encoding,
-        gloss="entry (pos, col)",
+        gloss=N_("entry (pos, col)"),
         section="positional",
         scene="positional-encoding",
         example=lambda r: ([], ex.context(ex.T, ex.D_MODEL)),
@@ -154,7 +155,7 @@ SPECS = (
         numeric=lambda a, c: numeric.add(*a),
         formula=ADD,
         evaluate=_add,
-        gloss="X, Y: the two inputs",
+        gloss=N_("X, Y: the two inputs"),
         grads=frozen({0: (Op.ADD_BACKWARD, ("dy",)), 1: (Op.ADD_BACKWARD, ("dy",))}),
         section="residual",
         scene="layer-norm",

@@ -14,6 +14,7 @@ from explainer import numeric
 from explainer.backward import activations as grad_act
 from explainer.backward import layer_norm as grad_norm
 from explainer.backward import linear as grad_linear
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import Formula, later, symbols
@@ -170,7 +171,7 @@ SPECS = (
         numeric=lambda a, c: numeric.linear(*a),
         formula=LINEAR,
         evaluate=matrix_op(LINEAR),
-        gloss="X: the input rows; 1_R b adds b to each row",
+        gloss=N_("X: the input rows; 1_R b adds b to each row"),
         grads=frozen(
             {
                 0: (Op.LINEAR_BACKWARD_X, ("dy", "in1")),
@@ -188,7 +189,7 @@ SPECS = (
         numeric=lambda a, c: numeric.layer_norm(*a, c.eps),
         formula=LAYER_NORM,
         evaluate=_layer_norm,
-        gloss="entry i of each row x of length n",
+        gloss=N_("entry i of each row x of length n"),
         grads=frozen(
             {
                 0: (Op.LAYER_NORM_BACKWARD_X, ("in0", "in1", "dy")),
@@ -208,7 +209,7 @@ SPECS = (
         numeric=lambda a, c: numeric.relu(a[0]),
         formula=RELU,
         evaluate=_relu,
-        gloss="each entry z",
+        gloss=N_("each entry z"),
         grads=frozen({0: (Op.RELU_BACKWARD, ("in0", "dy"))}),
         section="ffn",
         caption="ReLU",
@@ -220,7 +221,7 @@ SPECS = (
         numeric=lambda a, c: numeric.gelu(a[0]),
         formula=GELU,
         evaluate=_gelu,
-        gloss="each entry z",
+        gloss=N_("each entry z"),
         grads=frozen({0: (Op.GELU_BACKWARD, ("in0", "dy"))}),
         section="ffn",
         caption="GELU",

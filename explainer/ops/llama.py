@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from explainer import numeric
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import Formula, later, symbols
@@ -106,7 +107,7 @@ SPECS = (
         numeric=lambda a, c: numeric.rms_norm(*a, c.eps),
         formula=RMS_NORM,
         evaluate=_rms_norm,
-        gloss="entry i of each row x of length n; no mean, no β",
+        gloss=N_("entry i of each row x of length n; no mean, no β"),
         section="rms-norm",
         scene="layer-norm",
         example=lambda r: (
@@ -119,7 +120,7 @@ SPECS = (
         numeric=lambda a, c: numeric.rope_angles(a[0], c.shape[-2]),
         formula=ROPE_ANGLES,
         evaluate=_rope_angles,
-        gloss="position pos, z = ω_i = b^(−2i/d_k) from rope.inv_freq",
+        gloss=N_("position pos, z = ω_i = b^(−2i/d_k) from rope.inv_freq"),
         section="rope-angles",
         scene="rope",
         example=lambda r: ([r.random(_PAIRS)], ex.context(_T, _PAIRS)),
@@ -129,7 +130,7 @@ SPECS = (
         numeric=lambda a, c: numeric.rope(*a),
         formula=ROPE,
         evaluate=_rope,
-        gloss="the pair (x_2i, x_2i+1) of a query or key, θ = θ_{pos,i}",
+        gloss=N_("the pair (x_2i, x_2i+1) of a query or key, θ = θ_{pos,i}"),
         section="rope",
         scene="rope",
         example=lambda r: (
@@ -142,7 +143,7 @@ SPECS = (
         numeric=lambda a, c: numeric.repeat_kv(a[0], c.shape[-3]),
         formula=REPEAT_KV,
         evaluate=_repeat_kv,
-        gloss="the K/V head that query head j reads, r query heads per K/V head",
+        gloss=N_("the K/V head that query head j reads, r query heads per K/V head"),
         section="gqa",
         example=lambda r: (
             [ex.normal(r, 1, _T, ex.D_K)],
@@ -154,7 +155,7 @@ SPECS = (
         numeric=lambda a, c: numeric.swiglu(*a),
         formula=SWIGLU,
         evaluate=_swiglu,
-        gloss="each entry: z of x W_gate, u of x W_up (SiLU(z)·u)",
+        gloss=N_("each entry: z of x W_gate, u of x W_up (SiLU(z)·u)"),
         section="swiglu",
         scene="feed-forward",
         example=lambda r: (

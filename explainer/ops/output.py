@@ -11,6 +11,7 @@ import numpy as np
 from explainer import numeric
 from explainer.backward import linear as grad_linear
 from explainer.backward import loss
+from explainer.i18n import N_
 from explainer.ops import examples as ex
 from explainer.ops.context import Context
 from explainer.ops.formula import later
@@ -54,7 +55,7 @@ SPECS = (
         numeric=lambda a, c: numeric.logits(*a),
         formula=LOGITS,
         evaluate=matrix_op(LOGITS),
-        gloss="H: the last rows, E: the embedding matrix",
+        gloss=N_("H: the last rows, E: the embedding matrix"),
         grads=frozen(
             {
                 0: (Op.LOGITS_BACKWARD_H, ("dy", "in1")),

@@ -50,14 +50,18 @@ def environment() -> jinja2.Environment:
     )
     env.filters["visible"] = visible  # a token as a one-line label
     env.globals["palette_css"] = css_properties()  # report.css's colours
-    # {% trans %} and _() in the language in use (explainer.i18n), when rendered
-    env.install_gettext_callables(translate.gettext, translate.ngettext, newstyle=True)
+    # {% trans %} and _() in the language in use (explainer.i18n), when rendered;
+    # pgettext() for words that are not prose (a script's), without a term's English
+    env.install_gettext_callables(
+        translate.gettext, translate.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
     env.globals["language"] = i18n.current
     env.filters.update(
         t=translate.text,
         label=translate.label,
         support=translate.support,
         tally=translate.tally,
+        weights=translate.weights,
     )
     return env
 

@@ -88,7 +88,7 @@ def build_context(trace: Trace, results: Iterable[CheckResult]) -> dict[str, Any
         "sentence": trace.source.text,
         "target": None if trace.target is None else trace.target.text,
         "config": cfg.to_dict(),
-        "weights": trace.weights,  # "": random, drawn from the seed
+        "weights": trace.weights,  # "": random, from the seed; shown |weights
         "kv_heads": _kv_heads(trace),
         "vocab_size": len(trace.vocab),
         "prediction": trace.prediction if "output.prediction" in trace else None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from explainer.i18n import _
 from explainer.ops.registry import Column
 from explainer.report.cache import remembered
 from explainer.trace import Op, Stage
@@ -37,9 +38,15 @@ def op_formulas(stages: list[Stage]) -> list[OpFormula]:
         if s.op in FORMULAS:
             by_op.setdefault(s.op, []).append(s.name)
     return [
-        OpFormula(str(op), tuple(names), _op_math(op), GLOSS.get(op, ""))
+        OpFormula(str(op), tuple(names), _op_math(op), _gloss(op))
         for op, names in by_op.items()
     ]
+
+
+def _gloss(op: Op) -> str:
+    """The op's gloss in the language in use (marked in explainer.ops)."""
+    gloss = GLOSS.get(op, "")
+    return _(gloss) if gloss else ""
 
 
 def _op_math(op: Op) -> Markup:

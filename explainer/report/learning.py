@@ -52,7 +52,12 @@ def learning_view(learning: Learning) -> LearningView:
     """The section's data for ``learning``."""
     marks = [s.step for s in learning.snapshots if s.step < len(learning.losses)]
     curve = Markup(  # our own SVG text: numbers and an escaped title only
-        loss_curve_svg(learning.losses, [s + 1 for s in marks], "")
+        loss_curve_svg(
+            learning.losses,
+            [s + 1 for s in marks],
+            "",
+            (_("Adam steps done"), _("loss"), _("loss curve")),
+        )
     )
     n_heads = learning.snapshots[0].weights.shape[0]
     other = next((h for h in range(n_heads) if h != learning.head), None)

@@ -68,6 +68,14 @@ def english(build: Callable[P, R]) -> Callable[P, R]:
     return in_english
 
 
+def weights(described: str) -> str:
+    """The trained weights' line (``Trace.weights``, English) in the language in
+    use, a glossary term's English after it at its first use on the page."""
+    from explainer.weights_line import weights_line
+
+    return first_uses(weights_line(described), described) if described else described
+
+
 STACKS = (N_("encoder"), N_("decoder"), N_("output"))
 """A section's ``stack``, shown as ``{{ sec.stack|t }}``: marked for the catalog."""
 

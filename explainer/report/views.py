@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from explainer.i18n import N_
 from explainer.token_text import Vocabulary, display
 from explainer.trace import Op, Trace
 
-_LABELS = {
-    ("encoder", "self_attn"): "Encoder self-attention",
-    ("decoder", "self_attn"): "Decoder masked self-attention",
-    ("decoder", "cross_attn"): "Decoder cross-attention (target → source)",
+_LABELS = {  # English in the JSON; the page's menu shows them translated
+    ("encoder", "self_attn"): N_("Encoder self-attention"),
+    ("decoder", "self_attn"): N_("Decoder masked self-attention"),
+    ("decoder", "cross_attn"): N_("Decoder cross-attention (target → source)"),
 }
 
 

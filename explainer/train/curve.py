@@ -14,9 +14,13 @@ FONT = 'font-family="sans-serif" font-size="14"'
 
 
 def loss_curve_svg(
-    losses: Sequence[float], checkpoints: Sequence[int] = (), title: str = ""
+    losses: Sequence[float],
+    checkpoints: Sequence[int] = (),
+    title: str = "",
+    labels: tuple[str, str, str] = ("Adam steps done", "loss", "loss curve"),
 ) -> str:
-    """An SVG line chart of ``losses`` (``losses[s]``: after s steps) on a log axis.
+    """An SVG line chart of ``losses`` (``losses[s]``: after s steps) on a log axis;
+    ``labels``: the x axis's, the y axis's and the picture's (when no ``title``).
 
     >>> svg = loss_curve_svg([2.0, 1.0, 0.1], [0], "loss")
     >>> svg.startswith("<svg") and "step" in svg
@@ -39,7 +43,7 @@ def loss_curve_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(title or "loss curve")}">',
+        f'aria-label="{escape(title or labels[2])}">',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
     ]
     if title:
@@ -62,11 +66,11 @@ def loss_curve_svg(
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
-        f"{FONT}>Adam steps done</text>"
+        f"{FONT}>{escape(labels[0])}</text>"
     )
     parts.append(
         f'<text transform="translate(16 {TOP + plot_h / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle" {FONT}>loss</text>'
+        f'text-anchor="middle" {FONT}>{escape(labels[1])}</text>'
     )
     points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(losses))
     parts.append(
