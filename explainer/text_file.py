@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from explainer.i18n import _, pgettext
+
 
 def read_text(path: str | Path, what: str, limit: int) -> str:
     """The UTF-8 text of ``path``, at most ``limit`` bytes; ``what`` names the file
@@ -20,7 +22,9 @@ def read_text(path: str | Path, what: str, limit: int) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(
-            f"{what} {str(path)!r} is not UTF-8 text (byte {err.start + 1})"
+            _("{what} {path} is not UTF-8 text (byte {byte})").format(
+                what=_file_name(what), path=repr(str(path)), byte=err.start + 1
+            )
         ) from None
 
 
@@ -31,12 +35,33 @@ def read_bytes(path: str | Path, what: str, limit: int) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{what} {str(path)!r} does not exist") from None
+        raise FileNotFoundError(
+            _("{what} {path} does not exist").format(
+                what=_file_name(what), path=repr(str(path))
+            )
+        ) from None
     except IsADirectoryError:
-        raise ValueError(f"{what} {str(path)!r} is a folder; give a file") from None
+        raise ValueError(
+            _("{what} {path} is a folder; give a file").format(
+                what=_file_name(what), path=repr(str(path))
+            )
+        ) from None
     if len(data) > limit:
         raise ValueError(
-            f"{what} {str(path)!r} is larger than {limit >> 20} MiB; "
-            "is it the right file?"
+            _("{what} {path} is larger than {mib} MiB; is it the right file?").format(
+                what=_file_name(what), path=repr(str(path)), mib=limit >> 20
+            )
         )
     return data
+
+
+def _file_name(what: str) -> str:
+    """``trace file``, ``config file``… in the language in use."""
+    names = {
+        "trace file": pgettext("a file read", "trace file"),
+        "config file": pgettext("a file read", "config file"),
+        "corpus file": pgettext("a file read", "corpus file"),
+        "weights file": pgettext("a file read", "weights file"),
+        "dataset file": pgettext("a file read", "dataset file"),
+    }
+    return names.get(what, what)

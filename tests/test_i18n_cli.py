@@ -23,6 +23,7 @@ BAD_INPUT = {  # argv after the command → a value the message must name
     "empty sentence": (["trace", "--sentence", " "], "--sentence"),
     "unknown dtype": (["trace", "--dtype", "float16"], "'float16'"),
     "unknown model": (["trace", "--model", "nope"], "'nope'"),
+    "missing trace file": (["verify", "--trace", "/no/such.json"], "'/no/such.json'"),
 }
 
 
@@ -119,3 +120,18 @@ def test_a_usage_error_is_chinese(capsys):
     code, _, err = run(["--lang", "zh", "trace", "--nope"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("错误：没有选项 '--nope'。")
+
+
+def test_the_trace_table_is_chinese_and_its_weights_line_too(capsys, monkeypatch):
+    monkeypatch.setenv("EXPLAINER_LANG", "zh")
+    code, out, _ = run(["trace"], capsys)  # the default: trained weights
+    assert code == 0
+    assert out.splitlines()[4].split() == ["阶段", "运算", "形状", "前几个值"]
+    weights = out.splitlines()[-1]
+    assert weights.startswith("权重：训练目标：把英语翻译成中文；")
+    assert not re.search(r"[a-z]+ [a-z]+ [a-z]+", weights), weights
+    monkeypatch.delenv("EXPLAINER_LANG")
+    code, out, _ = run(["--lang", "en", "trace"], capsys)
+    assert out.splitlines()[-1].startswith(
+        "weights: trained to translate English into Chinese for "
+    )

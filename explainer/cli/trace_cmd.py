@@ -14,8 +14,10 @@ from explainer.cli.errors import user_errors
 from explainer.cli.lang import command_help
 from explainer.cli.options import Setup, model_options
 from explainer.cli.paths import refuse_overwriting_inputs
-from explainer.i18n import N_, _
+from explainer.cli.text_width import ljust
+from explainer.i18n import N_, _, pgettext
 from explainer.trace import Trace
+from explainer.weights_line import weights_line
 
 HELP = N_("""Run the model on a sentence and record every stage, tokens to logits.""")
 
@@ -98,12 +100,12 @@ def summary(result: Trace) -> str:
     """A readable table: tokens, then every stage with its op, shape and values."""
     cfg = result.config
     lines = [
-        (f"{cfg.model} (pretrained) · " if cfg.model else "")
+        (_("{model} (pretrained) · ").format(model=cfg.model) if cfg.model else "")
         + f"{cfg.architecture} · d_model={cfg.d_model} n_heads={cfg.n_heads} "
         f"d_k={cfg.d_k} d_v={cfg.d_v} d_ff={cfg.d_ff} n_layers={cfg.n_layers} "
         f"norm={cfg.norm} activation={cfg.activation} dtype={cfg.dtype} "
         f"seed={cfg.seed}",
-        "source: "
+        _("source: ")
         + " ".join(
             f"{t}({i})"
             for t, i in zip(result.source.tokens, result.source.ids, strict=True)
@@ -111,7 +113,7 @@ def summary(result: Trace) -> str:
     ]
     if result.target is not None:
         lines.append(
-            "target: "
+            _("target: ")
             + " ".join(
                 f"{t}({i})"
                 for t, i in zip(result.target.tokens, result.target.ids, strict=True)
@@ -120,7 +122,13 @@ def summary(result: Trace) -> str:
     width = max(len(s.name) for s in result.stages)
     op_width = max(19, *(len(s.op) for s in result.stages))
     lines.append("")
-    lines.append(f"{'stage':<{width}}  {'op':<{op_width}}  {'shape':<14}  first values")
+    head = (
+        ljust(_("stage"), width),
+        ljust(pgettext("the operation of a stage", "op"), op_width),
+        ljust(_("shape"), 14),
+        _("first values"),
+    )
+    lines.append("  ".join(head))
     for stage in result.stages:
         shape = "×".join(str(n) for n in stage.shape)
         preview = _preview(stage.value)
@@ -131,27 +139,31 @@ def summary(result: Trace) -> str:
     if "backward.loss" in result:
         positions = len(result["backward.labels"])
         lines.append(
-            f"loss (next-token cross-entropy, mean over {positions} positions): "
-            f"{float(result['backward.loss']):.4f}"
+            _(
+                "loss (next-token cross-entropy, mean over {n} positions): {loss}"
+            ).format(n=positions, loss=f"{float(result['backward.loss']):.4f}")
         )
     if "output.embedding" in result:
         vector = result["output.embedding"]
         lines.append(
-            f"sentence embedding ({vector.shape[-1]} numbers, unit length): "
-            f"{_preview(vector, 6)}"
+            _("sentence embedding ({n} numbers, unit length): {values}").format(
+                n=vector.shape[-1], values=_preview(vector, 6)
+            )
         )
         return "\n".join(lines)
     probs = result["output.probs"][-1]
     best = int(np.argmax(probs))
     if not result.weights:
         lines.append(
-            f"predicted next token: {result.vocab[best]!r} (p = {probs[best]:.4f}; "
-            "the weights are random, not trained)"
+            _(
+                "predicted next token: {token} (p = {p}; the weights are random, "
+                "not trained)"
+            ).format(token=repr(result.vocab[best]), p=f"{probs[best]:.4f}")
         )
         return "\n".join(lines)
     predicted = " ".join(result.vocab[i] for i in result["output.prediction"])
-    lines.append(f"predicted at each position: {predicted}")
-    lines.append(f"weights: {result.weights}")
+    lines.append(_("predicted at each position: {tokens}").format(tokens=predicted))
+    lines.append(_("weights: {weights}").format(weights=weights_line(result.weights)))
     return "\n".join(lines)
 
 
