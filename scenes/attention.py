@@ -272,13 +272,14 @@ class ScaledDotProductAttention(TraceScene):
         masked = self.matrix(
             f"{prefix}.masked", (h,), font_size=FONT, h_buff=scaled.h_buff
         ).align_like(scaled)
-        # M where the room is: above Q, left of Kᵀ (Q is computed from by now).
-        q_name, k_name = self.qk[2], self.qk[4]
-        left = -config.frame_width / 2 + 0.4
-        bottom = q_name.get_top()[1] + 0.25
+        # M where Kᵀ was: the scores are computed, and the keys' words stay above
+        # the columns they label.
+        keys, k_name = self.qk[3], self.qk[4]
+        self.qk.remove(keys, k_name)
+        place = VGroup(keys, k_name)
         note = MathTex(mask_latex(), font_size=30, color=HIGHLIGHT)
-        fit(note, k_name.get_left()[0] - 0.3 - left, self.body_top - bottom)
-        note.next_to(q_name, UP, buff=0.25).align_to(left * RIGHT, LEFT)
+        fit(note, place.width, keys.height).move_to(place)
+        self.play(FadeOut(keys, k_name), run_time=0.4)
         self.play(
             FadeIn(note),
             *self.caption(
