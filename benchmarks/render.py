@@ -15,6 +15,8 @@ Targets (2 cores): whole movie cold ≤ 90 s, unchanged re-render ≤ 10 s.
 Each run also records the CPU seconds it used (this process and every process it
 started: workers, LaTeX, dvisvgm), the load average when it started, and how many
 formulas LaTeX compiled; on a loaded machine wall time grows and CPU time does not.
+The table shows each scene's wall seconds and, in parentheses, the CPU seconds of
+its process (LaTeX included).
 
 Usage::
 
@@ -67,6 +69,7 @@ def run(trace, media: Path, videos: Path, jobs: int) -> dict[str, Any]:
         "load_before": load,
         "formulas": len(list((media / "Tex").glob("*.svg"))),
         "scenes_s": {k: round(v, 2) for k, v in report.seconds.items()},
+        "scenes_cpu_s": report.cpu_seconds,
         "cached": report.cached,
     }
 
@@ -157,8 +160,10 @@ def table(results: dict[str, Any]) -> str:
             continue
         row = f"{name:<20} {results['video_s'][name]:>8.1f}"
         for r in runs:
-            value = r["scenes_s"].get(name)
-            row += f" {'cache' if value is None else f'{value:.1f}':>12}"
+            value, cpu = r["scenes_s"].get(name), r["scenes_cpu_s"].get(name)
+            cell = "cache" if value is None else f"{value:.1f}"
+            cell += "" if cpu is None else f" ({cpu:.0f})"
+            row += f" {cell:>12}"
         lines.append(row)
     lines.append("─" * len(header))
     total = f"{'whole movie':<20} {results['video_s']['transformer']:>8.1f}"

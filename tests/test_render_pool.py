@@ -50,7 +50,8 @@ def test_a_failing_scene_is_named_with_its_log_and_longest_start_first(tmp_path)
     progress = _Recorder()
     progress.begin(expected)
     targets = {s.name: tmp_path / f"{s.name}.mp4" for s in specs}
-    failures = _run_workers(specs, targets, broken, options, progress, RenderReport())
+    report = RenderReport()
+    failures = _run_workers(specs, targets, broken, options, progress, report)
     assert progress.started == ["attention", "softmax", "tokens"]  # longest first
     assert [f.split("'")[1] for f in failures] == ["attention", "softmax", "tokens"]
     for failure, spec in zip(failures, ["attention", "softmax", "tokens"], strict=True):
@@ -59,6 +60,8 @@ def test_a_failing_scene_is_named_with_its_log_and_longest_start_first(tmp_path)
         assert "Traceback" in log.read_text()
         assert "json" in failure.lower() or "trace" in failure.lower(), failure
     assert {r.state for r in progress.rows.values()} == {"failed"}
+    assert sorted(report.cpu_seconds) == sorted(expected)  # each process's CPU
+    assert all(0 < cpu < 60 for cpu in report.cpu_seconds.values())
 
 
 @pytest.mark.slow

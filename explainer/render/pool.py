@@ -15,7 +15,7 @@ On stdout, one line per event (short lines: children writing at once never mix):
 
     @play <scene> <number of animations so far> <seconds of video so far>
     @done <scene> <seconds of video> <animations>
-    @exit <scene> <exit code of the scene's process>
+    @exit <scene> <exit code of the scene's process> <its CPU seconds>
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 
 from explainer import i18n
-from explainer.render import tex_format
+from explainer.render import encode, tex_format
 from explainer.render.registry import SCENES
 from explainer.render.worker import QUALITIES, render_scene
 from explainer.render.worker import _die_with_parent as die_with_parent
@@ -53,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def preload(media: Path) -> None:
     """Import Manim and the scenes, for every child to inherit; LaTeX starts from
-    a format of Manim's preamble (:mod:`~explainer.render.tex_format`)."""
+    a format of Manim's preamble (:mod:`~explainer.render.tex_format`), a held
+    frame is converted for the encoder once (:mod:`~explainer.render.encode`)."""
     import manim  # noqa: F401
 
     tex_format.install(media)
+    encode.install()
     for spec in SCENES.values():
         try:
             importlib.import_module(spec.import_path)
@@ -79,11 +81,12 @@ def serve(args: argparse.Namespace) -> int:
                     job = json.loads(line)
                     children[_fork(args, job)] = job["scene"]
             while children:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
                 if pid == 0:
                     break
                 code = os.waitstatus_to_exitcode(status)
-                print(f"@exit {children.pop(pid)} {code}", flush=True)
+                cpu = usage.ru_utime + usage.ru_stime  # with its LaTeX runs
+                print(f"@exit {children.pop(pid)} {code} {cpu:.2f}", flush=True)
     finally:  # interrupted: stop the scenes still rendering
         for pid in children:
             os.kill(pid, signal.SIGTERM)

@@ -73,6 +73,7 @@ class RenderReport:
     written: list[Path] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)  # scenes taken from the cache
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per scene
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # its process's CPU
     video_seconds: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
 
@@ -319,10 +320,11 @@ def _run_workers(
                 progress.update(parts[1], "rendering", float(parts[3]))
             elif len(parts) == 4 and parts[0] == "@done" and parts[1] in running:
                 progress.update(parts[1], "rendering", float(parts[2]))
-            elif len(parts) == 3 and parts[0] == "@exit" and parts[1] in running:
+            elif len(parts) == 4 and parts[0] == "@exit" and parts[1] in running:
                 name, code = parts[1], int(parts[2])
                 log, started = running.pop(name)
                 report.seconds[name] = time.monotonic() - started
+                report.cpu_seconds[name] = float(parts[3])
                 if code == 0 and targets[name].exists():
                     report.video_seconds[name] = progress.rows[name].video
                     progress.update(name, "done")
