@@ -10,6 +10,7 @@ right (``decoder.embed.ids``), and makes the queries from them. Vaswani et al.
 from __future__ import annotations
 
 import sympy as sp
+from explainer.scenes.attention_formulas import cross_parts, has_bias
 from explainer.scenes.common import (
     BODY_BOTTOM,
     DECODER_COLOR,
@@ -25,7 +26,6 @@ from explainer.scenes.common import (
     text,
     token_box,
 )
-from explainer.scenes.cross_attention import cross_parts
 from explainer.scenes.model_map import Place
 from manim import *
 
@@ -92,7 +92,8 @@ class EncoderToDecoder(TraceScene):
         )
         self.wait(1.0)
 
-        q_part, k_part, v_part = (latex(part) for part in cross_parts())
+        bias = has_bias(self.trace, "decoder.0.cross_attn", "qkv")
+        q_part, k_part, v_part = (latex(part) for part in cross_parts(bias))
         q_eq = MathTex(q_part, font_size=36, color=Q_COLOR)
         kv = VGroup(
             MathTex(k_part, font_size=36, color=K_COLOR),
