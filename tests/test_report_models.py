@@ -254,6 +254,26 @@ def test_bert_sections(mini, mini_page):
     assert len(top) == 8 and "the length is <span" in pooling
 
 
+@pytest.mark.parametrize(
+    ("which", "sid", "prefix"),
+    [
+        ("smol", "decoder-0-self_attn-concat", "decoder.0.self_attn"),
+        ("mini", "encoder-0-self_attn-concat", "encoder.0.self_attn"),
+    ],
+)
+def test_concat_speaks_of_a_bias_only_where_the_model_has_one(
+    which, sid, prefix, request
+):
+    """SmolLM2's o_proj has no bias (its b_O is all zeros), MiniLM's has one."""
+    trace, html, _ = request.getfixturevalue(which)
+    has_bias = bool(np.any(trace.params[f"{prefix}.b_o"]))
+    assert has_bias == (which == "mini")  # what the two models' configs say
+    concat = section(html, sid)
+    assert ("plus a bias" in concat) == has_bias
+    assert ("adds no bias" in concat) == (not has_bias)
+    assert ("W_O + b_O" in concat) == has_bias
+
+
 # --- numbers --------------------------------------------------------------------------
 
 

@@ -304,7 +304,9 @@ class Builder:
                 caption="W_O",
             )
         ]
-        self._matrix(sec, f"{p}.out", "· W_O + b_O")
+        bias = self.trace.params.get(f"{p}.b_o")
+        sec.extra["bias"] = bias is None or bool(np.any(bias))  # SmolLM2: none
+        self._matrix(sec, f"{p}.out", "· W_O + b_O" if sec.extra["bias"] else "· W_O")
 
     def _addnorm(self, sec: Section, stages: list[Stage]) -> None:
         for s in stages:
