@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from explainer import config as config_mod
+from explainer.i18n import N_, _
 from explainer.trace import Op, Stage, Tokens, Trace
 from explainer.trace_model import check_model_trace
 
@@ -151,11 +152,25 @@ def loads(text: str, *, source: str = "trace") -> Trace:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{source} is not valid JSON: {err}") from None
+        # str(err), with its place in words of the language in use.
+        raise ValueError(
+            _(
+                "{source} is not valid JSON: {problem}: line {line} column {column} "
+                "(char {char})"
+            ).format(
+                source=source,
+                problem=err.msg,
+                line=err.lineno,
+                column=err.colno,
+                char=err.pos,
+            )
+        ) from None
     except RecursionError:
         raise ValueError(
-            f"{source} is nested too deeply to be a trace (a trace's arrays have "
-            "at most 3 dimensions: heads, rows, columns)"
+            _(
+                "{source} is nested too deeply to be a trace (a trace's arrays have "
+                "at most 3 dimensions: heads, rows, columns)"
+            ).format(source=source)
         ) from None
     return from_dict(data, source=source)
 
@@ -163,28 +178,48 @@ def loads(text: str, *, source: str = "trace") -> Trace:
 def from_dict(data: Any, *, source: str = "trace") -> Trace:
     """Build a :class:`Trace` from parsed JSON, checking every field."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: the top level must be a JSON object")
+        raise ValueError(
+            _("{source}: the top level must be a JSON object").format(source=source)
+        )
     for key in ("schema", "config", "tokens", "params", "stages"):
         if key not in data:
-            raise ValueError(f"{source}: missing top-level field {key!r}")
+            raise ValueError(
+                _("{source}: missing top-level field {key}").format(
+                    source=source, key=repr(key)
+                )
+            )
     if data["schema"] != SCHEMA:
         raise ValueError(
-            f"{source}: schema {data['schema']!r} is not supported; expected {SCHEMA!r}"
+            _("{source}: schema {schema} is not supported; expected {expected}").format(
+                source=source, schema=repr(data["schema"]), expected=repr(SCHEMA)
+            )
         )
     try:
         cfg = config_mod.from_dict(data["config"])
     except (TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"{source}: bad config: {err}") from None
+        raise ValueError(
+            _("{source}: bad config: {problem}").format(source=source, problem=err)
+        ) from None
     tokens = data["tokens"]
     if not isinstance(tokens, dict) or "source" not in tokens:
-        raise ValueError(f"{source}: 'tokens' must be an object with 'source'")
+        raise ValueError(
+            _("{source}: 'tokens' must be an object with 'source'").format(
+                source=source
+            )
+        )
     params = {
-        name: _array_from_json(value, cfg.dtype, f"{source}: param {name!r}")
-        for name, value in _expect(data["params"], dict, f"{source}: 'params'").items()
+        name: _array_from_json(
+            value,
+            cfg.dtype,
+            _("{source}: param {name}").format(source=source, name=repr(name)),
+        )
+        for name, value in _expect(
+            data["params"], dict, _field(source, "params")
+        ).items()
     }
     stages = tuple(
-        _stage_from_dict(s, cfg.dtype, f"{source}: stage #{i}")
-        for i, s in enumerate(_expect(data["stages"], list, f"{source}: 'stages'"))
+        _stage_from_dict(s, cfg.dtype, source, i)
+        for i, s in enumerate(_expect(data["stages"], list, _field(source, "stages")))
     )
     vocab = data.get("vocab")
     check_model_trace(
@@ -199,22 +234,38 @@ def from_dict(data: Any, *, source: str = "trace") -> Trace:
         vocab = [f"#{i}" for i in range(n)]
     return Trace(
         config=cfg,
-        vocab=tuple(_expect(vocab, list, f"{source}: 'vocab'")),
-        source=_tokens_from_dict(tokens["source"], f"{source}: tokens.source"),
+        vocab=tuple(_expect(vocab, list, _field(source, "vocab"))),
+        source=_tokens_from_dict(
+            tokens["source"], _field(source, "tokens.source", quote=False)
+        ),
         target=None
         if tokens.get("target") is None
-        else _tokens_from_dict(tokens["target"], f"{source}: tokens.target"),
+        else _tokens_from_dict(
+            tokens["target"], _field(source, "tokens.target", quote=False)
+        ),
         params=params,
         stages=stages,
-        weights=_expect(data.get("weights", ""), str, f"{source}: 'weights'"),
+        weights=_expect(data.get("weights", ""), str, _field(source, "weights")),
     )
+
+
+def _field(where: str, name: str, *, quote: bool = True) -> str:
+    """``where`` narrowed to the field ``name``: ``trace.json: 'params'``."""
+    return _("{where}: {field}").format(
+        where=where, field=repr(name) if quote else name
+    )
+
+
+_MUST_BE = {
+    dict: N_("{where} must be a JSON object"),
+    list: N_("{where} must be a JSON list"),
+    str: N_("{where} must be a JSON str"),
+}
 
 
 def _expect(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
-        raise ValueError(
-            f"{where} must be a JSON {kind.__name__.replace('dict', 'object')}"
-        )
+        raise ValueError(_(_MUST_BE[kind]).format(where=where))
     return value
 
 
@@ -237,31 +288,43 @@ def _tokens_from_dict(data: Any, where: str) -> Tokens:
             unknown=tuple(str(u) for u in data.get("unknown", ())),
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{where}: needs 'tokens' and integer 'ids' ({err})") from None
+        raise ValueError(
+            _("{where}: needs 'tokens' and integer 'ids' ({problem})").format(
+                where=where, problem=err
+            )
+        ) from None
 
 
-def _stage_from_dict(data: Any, dtype: str, where: str) -> Stage:
+def _stage_from_dict(data: Any, dtype: str, source: str, index: int) -> Stage:
+    where = _("{source}: stage #{index}").format(source=source, index=index)
     _expect(data, dict, where)
     for key in ("name", "op", "inputs", "value"):
         if key not in data:
-            raise ValueError(f"{where}: missing field {key!r}")
-    where = f"{where.split(': ')[0]}: stage {data['name']!r}"
+            raise ValueError(
+                _("{where}: missing field {key}").format(where=where, key=repr(key))
+            )
+    where = _("{source}: stage {name}").format(source=source, name=repr(data["name"]))
     try:
         op = Op(data["op"])
     except ValueError:
         raise ValueError(
-            f"{where}: unknown op {data['op']!r}; valid ops: {', '.join(Op)}"
+            _("{where}: unknown op {op}; valid ops: {ops}").format(
+                where=where, op=repr(data["op"]), ops=", ".join(Op)
+            )
         ) from None
     kind = "int64" if op in INT_OPS else "bool" if op in BOOL_OPS else dtype
     value = _array_from_json(data["value"], kind, where)
     if "shape" in data:
-        _expect(data["shape"], list, f"{where}: 'shape'")
+        _expect(data["shape"], list, _field(where, "shape"))
     if "shape" in data and list(value.shape) != list(data["shape"]):
         raise ValueError(
-            f"{where}: value has shape {list(value.shape)} but 'shape' says "
-            f"{list(data['shape'])}"
+            _("{where}: value has shape {shape} but 'shape' says {said}").format(
+                where=where, shape=list(value.shape), said=list(data["shape"])
+            )
         )
-    inputs = tuple(str(i) for i in _expect(data["inputs"], list, f"{where}: 'inputs'"))
+    inputs = tuple(
+        str(i) for i in _expect(data["inputs"], list, _field(where, "inputs"))
+    )
     return Stage(str(data["name"]), op, inputs, value)
 
 
@@ -297,18 +360,28 @@ def _array_from_json(value: Any, dtype: str, where: str) -> np.ndarray:
             if arr.dtype == object or arr.dtype.kind in "US":
                 arr = np.array(_decode_nonfinite(value))
         except ValueError as err:
-            raise ValueError(f"{where}: not a rectangular array ({err})") from None
+            raise ValueError(
+                _("{where}: not a rectangular array ({problem})").format(
+                    where=where, problem=err
+                )
+            ) from None
     if arr.dtype == object or arr.dtype.kind in "US":
-        raise ValueError(f"{where}: holds values that are not numbers")
+        raise ValueError(
+            _("{where}: holds values that are not numbers").format(where=where)
+        )
     if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(f"{where}: holds NaN")
+        raise ValueError(_("{where}: holds NaN").format(where=where))
     if dtype == "bool":
         if not np.isin(arr, (0, 1)).all():
-            raise ValueError(f"{where}: a mask may hold only true/false (or 1/0)")
+            raise ValueError(
+                _("{where}: a mask may hold only true/false (or 1/0)").format(
+                    where=where
+                )
+            )
         return arr.astype(bool)
     if dtype == "int64" and arr.dtype.kind == "f":
         if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(f"{where}: holds non-integer ids")
+            raise ValueError(_("{where}: holds non-integer ids").format(where=where))
     return arr.astype(dtype)
 
 
@@ -317,24 +390,44 @@ def _unpack(value: dict[str, Any], where: str) -> np.ndarray:
     kinds = [k for k in PACKED if k in value]
     if len(kinds) != 1 or set(value) != {"shape", kinds[0]}:
         raise ValueError(
-            f"{where}: a packed array is an object with 'shape' and one of "
-            f"{' or '.join(map(repr, PACKED))} (base64 bytes); got keys {sorted(value)}"
+            _(
+                "{where}: a packed array is an object with 'shape' and one of "
+                "{kinds} (base64 bytes); got keys {keys}"
+            ).format(
+                where=where,
+                kinds=_(" or ").join(map(repr, PACKED)),
+                keys=sorted(value),
+            )
         )
     shape = value["shape"]
     if not isinstance(shape, list) or not all(
         isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
     ):
-        raise ValueError(f"{where}: 'shape' must be a list of sizes, got {shape!r}")
+        raise ValueError(
+            _("{where}: 'shape' must be a list of sizes, got {shape}").format(
+                where=where, shape=repr(shape)
+            )
+        )
     kind = np.dtype(kinds[0]).newbyteorder("<")
     try:
         data = base64.b64decode(value[kinds[0]], validate=True)
     except (binascii.Error, TypeError, ValueError):
-        raise ValueError(f"{where}: {kinds[0]!r} is not base64") from None
+        raise ValueError(
+            _("{where}: {kind} is not base64").format(where=where, kind=repr(kinds[0]))
+        ) from None
     count = math.prod(shape)
     if len(data) != count * kind.itemsize:
         raise ValueError(
-            f"{where}: {len(data)} bytes of {kinds[0]} do not fill shape {shape} "
-            f"({count * kind.itemsize} bytes)"
+            _(
+                "{where}: {got} bytes of {kind} do not fill shape {shape} "
+                "({need} bytes)"
+            ).format(
+                where=where,
+                got=len(data),
+                kind=kinds[0],
+                shape=shape,
+                need=count * kind.itemsize,
+            )
         )
     return np.frombuffer(data, kind).reshape(shape).astype(kinds[0])
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from explainer.config import ModelConfig
+from explainer.i18n import _
 from explainer.trace import Op, Stage
 
 WIDE_OPS = {Op.EMBEDDING, Op.LAYER_NORM, Op.RMS_NORM, Op.CONCAT_HEADS}  # d_model
@@ -29,34 +30,63 @@ def check_model_trace(
     if params:
         shape = "×".join(str(n) for n in getattr(params.get("embedding"), "shape", ()))
         raise ValueError(
-            f"{source}: config.model is {name!r} but the trace carries weights of "
-            f"its own (embedding {shape or '?'}); a {name} trace holds none, so these "
-            f"numbers are not {name}'s"
+            _(
+                "{source}: config.model is {model} but the trace carries weights of "
+                "its own (embedding {shape}); a {name} trace holds none, so these "
+                "numbers are not {name}'s"
+            ).format(source=source, model=repr(name), shape=shape or "?", name=name)
         )
     from explainer.models import load_model
 
     loaded = load_model(name)
     expected = loaded.config
     differ = [
-        f"{field} {getattr(cfg, field)!r} ({name}: {getattr(expected, field)!r})"
+        _("{field} {value} ({name}: {expected})").format(
+            field=field,
+            value=repr(getattr(cfg, field)),
+            name=name,
+            expected=repr(getattr(expected, field)),
+        )
         for field in ("architecture", "d_model", "n_heads", "d_k", "d_ff", "n_layers")
         if getattr(cfg, field) != getattr(expected, field)
     ]
     if differ:
         raise ValueError(
-            f"{source}: config.model is {name!r} but the config is not {name}'s: "
-            + ", ".join(differ)
+            _(
+                "{source}: config.model is {model} but the config is not {name}'s: "
+                "{differ}"
+            ).format(
+                source=source, model=repr(name), name=name, differ=", ".join(differ)
+            )
         )
     for stage in stages:
         width = stage.value.shape[-1] if stage.value.ndim else None
         if stage.op in WIDE_OPS and width != expected.d_model:
             raise ValueError(
-                f"{source}: config.model is {name!r} but stage {stage.name!r} is "
-                f"{width} wide, not {name}'s d_model {expected.d_model}: these "
-                f"numbers are not {name}'s"
+                _(
+                    "{source}: config.model is {model} but stage {stage} is "
+                    "{width} wide, not {name}'s d_model {d_model}: these "
+                    "numbers are not {name}'s"
+                ).format(
+                    source=source,
+                    model=repr(name),
+                    stage=repr(stage.name),
+                    width=width,
+                    name=name,
+                    d_model=expected.d_model,
+                )
             )
         if stage.op == Op.ONE_HOT and vocab is not None and width != len(vocab):
             raise ValueError(
-                f"{source}: config.model is {name!r} but stage {stage.name!r} has "
-                f"{width} columns, not the {len(vocab)} of {name}'s vocabulary"
+                _(
+                    "{source}: config.model is {model} but stage {stage} has "
+                    "{width} columns, not the {n} of {name}'s vocabulary"
+                ).format(
+                    source=source,
+                    model=repr(name),
+                    stage=repr(stage.name),
+                    width=width,
+                    n=len(vocab),
+                    name=name,
+                )
             )

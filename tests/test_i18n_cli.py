@@ -5,6 +5,7 @@ and the English ones are unchanged."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import click
@@ -58,6 +59,72 @@ def test_a_bad_config_file_is_named_in_chinese(tmp_path, capsys):
     code, _, err = run(["--lang", "zh", "trace", "--config", str(path)], capsys)
     assert code == 2 and err.count("\n") == 1
     assert "未知的配置键 'd_modle'" in err
+
+
+def _trace_text(**changes: object) -> str:
+    """A trace file's text, as small as the reader takes, with ``changes``."""
+    data = {
+        "schema": "explainer-trace/1",
+        "config": {},
+        "tokens": {"source": {"tokens": [], "ids": []}},
+        "params": {},
+        "stages": [],
+    }
+    return json.dumps({**data, **changes})
+
+
+BAD_TRACES = {  # the file's text → the English line, and words the Chinese one holds
+    "not base64": (
+        _trace_text(params={"embedding": {"shape": [2], "float32": "@@"}}),
+        "{path}: param 'embedding': 'float32' is not base64",
+        ["参数 'embedding'", "'float32' 不是 base64"],
+    ),
+    "missing field": (
+        _trace_text(stages=[{"name": "x", "op": "add", "value": [1]}]),
+        "{path}: stage #0: missing field 'inputs'",
+        ["第 0 个阶段", "缺少字段 'inputs'"],
+    ),
+    "unknown op": (
+        _trace_text(stages=[{"name": "x", "op": "zz", "inputs": [], "value": [1]}]),
+        "{path}: stage 'x': unknown op 'zz'; valid ops: token_ids, ",
+        ["阶段 'x'", "未知的运算 'zz'"],
+    ),
+    "not a list": (
+        _trace_text(stages={}),
+        "{path}: 'stages' must be a JSON list",
+        ["'stages' 必须是 JSON 列表"],
+    ),
+    "bytes": (
+        _trace_text(params={"embedding": {"shape": [3], "float32": "AAAA"}}),
+        "{path}: param 'embedding': 3 bytes of float32 do not fill shape [3] "
+        "(12 bytes)",
+        ["3 字节的 float32 填不满形状 [3]（需要 12 字节）"],
+    ),
+    "not JSON": (
+        '{"schema": 3',
+        "{path} is not valid JSON: Expecting ',' delimiter: line 1 column 13 (char 12)",
+        ["不是有效的 JSON", "第 1 行第 13 列，第 12 个字符"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["report", "verify"])
+@pytest.mark.parametrize("case", BAD_TRACES)
+def test_a_bad_trace_file_is_one_chinese_line(case, command, tmp_path, capsys):
+    text, english, chinese = BAD_TRACES[case]
+    path = tmp_path / "t.json"
+    path.write_text(text)
+    argv = [command, "--trace", str(path)]
+    if command == "report":
+        argv += ["--out", str(tmp_path / "r.html")]
+    code, out, en = run(["--lang", "en", *argv], capsys)
+    assert code == 2 and out == "" and en.count("\n") == 1
+    assert en.startswith("error: " + english.format(path=path)), en
+    code, _, zh = run(["--lang", "zh", *argv], capsys)
+    assert code == 2 and zh.count("\n") == 1 and zh.startswith(f"错误：{path}")
+    assert all(words in zh for words in chinese), zh
+    if case != "not JSON":  # the JSON parser's own words ("Expecting ',' …") stay
+        assert not re.search(r"[a-z]+ [a-z]+ [a-z]+", zh), zh
 
 
 # --- --help ---------------------------------------------------------------------
