@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from explainer.i18n import _
+
 LEGACY_AGE = 3600.0  # seconds after which a temp file without a pid is stale
 
 
@@ -87,18 +89,25 @@ def check_writable_path(path: Path) -> None:
     if not folder.is_dir():
         if folder.exists():
             raise NotADirectoryError(
-                f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder"
+                _("cannot write {path}: {folder} is a file, not a folder").format(
+                    path=repr(str(path)), folder=repr(str(folder))
+                )
             )
         raise FileNotFoundError(
-            f"the folder {str(folder)!r} of {str(path)!r} does not exist; "
-            "create it first"
+            _("the folder {folder} of {path} does not exist; create it first").format(
+                folder=repr(str(folder)), path=repr(str(path))
+            )
         )
     if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name")
+        raise IsADirectoryError(
+            _("{path} is a folder; give a file name").format(path=repr(str(path)))
+        )
     if path.exists() and not path.is_file():
         raise ValueError(
-            f"{str(path)!r} is not a regular file (a device, pipe or socket); "
-            "give a file name"
+            _(
+                "{path} is not a regular file (a device, pipe or socket); "
+                "give a file name"
+            ).format(path=repr(str(path)))
         )
 
 
@@ -146,6 +155,8 @@ def alive(pid: int) -> bool:
 def _naming(err: OSError, path: Path) -> OSError:
     """The same kind of error, saying which file could not be written."""
     reason = err.strerror or str(err)
-    named = type(err)(f"cannot write {str(path)!r}: {reason}")
+    named = type(err)(
+        _("cannot write {path}: {reason}").format(path=repr(str(path)), reason=reason)
+    )
     named.errno = err.errno
     return named

@@ -26,11 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from explainer.backward.loss import next_token_labels
+from explainer.i18n import N_, _, pgettext
 from explainer.text_file import read_text
 from explainer.tokenizer import EOS, SPECIALS, Tokenizer, check_text, split_words
 
 HEADER = ("english", "chinese", "alignment")
 NONE = "_"  # the partner of an unaligned word
+NOT_AN_ENTRY = N_("alignment entry {entry} is not 'i-j', 'i-_' or '_-j'")
 MAX_DATASET_BYTES = 16 << 20
 
 Link = tuple[int | None, int | None]  # (English index, Chinese index); None: no partner
@@ -72,25 +74,36 @@ def parse_alignment(text: str, n_source: int, n_target: int) -> tuple[Link, ...]
     for entry in text.split():
         parts = entry.split("-")
         if len(parts) != 2 or parts == [NONE, NONE]:
-            raise ValueError(f"alignment entry {entry!r} is not 'i-j', 'i-_' or '_-j'")
+            raise ValueError(_(NOT_AN_ENTRY).format(entry=repr(entry)))
         pair = (
             _index(parts[0], n_source, "English", entry),
             _index(parts[1], n_target, "Chinese", entry),
         )
         if pair in links:
-            raise ValueError(f"alignment entry {entry!r} is given twice")
+            raise ValueError(
+                _("alignment entry {entry} is given twice").format(entry=repr(entry))
+            )
         links.append(pair)
     for side, n, name in ((0, n_source, "English"), (1, n_target, "Chinese")):
         linked = [link[side] for link in links if link[1 - side] is not None]
         marked = [link[side] for link in links if link[1 - side] is None]
         for k in range(n):
             if k in linked and k in marked:
-                raise ValueError(f"{name} word {k} is both linked and marked unaligned")
+                raise ValueError(
+                    _("{side} word {k} is both linked and marked unaligned").format(
+                        side=_side(name), k=k
+                    )
+                )
             if k not in linked and k not in marked:
                 raise ValueError(
-                    f"{name} word {k} has no alignment entry; "
-                    f"link it or mark it unaligned with "
-                    + (f"'{k}-{NONE}'" if side == 0 else f"'{NONE}-{k}'")
+                    _(
+                        "{side} word {k} has no alignment entry; "
+                        "link it or mark it unaligned with {mark}"
+                    ).format(
+                        side=_side(name),
+                        k=k,
+                        mark=f"'{k}-{NONE}'" if side == 0 else f"'{NONE}-{k}'",
+                    )
                 )
     return tuple(links)
 
@@ -99,13 +112,24 @@ def _index(text: str, n: int, name: str, entry: str) -> int | None:
     if text == NONE:
         return None
     if not text.isdigit():
-        raise ValueError(f"alignment entry {entry!r} is not 'i-j', 'i-_' or '_-j'")
+        raise ValueError(_(NOT_AN_ENTRY).format(entry=repr(entry)))
     k = int(text)
     if k >= n:
         raise ValueError(
-            f"alignment {entry!r}: {name} index {k} is out of range 0..{n - 1}"
+            _("alignment {entry}: {side} index {k} is out of range 0..{last}").format(
+                entry=repr(entry), side=_side(name), k=k, last=n - 1
+            )
         )
     return k
+
+
+def _side(name: str) -> str:
+    """``English`` or ``Chinese``, the side of a pair, in the language in use."""
+    names = {
+        "English": pgettext("a side of a pair", "English"),
+        "Chinese": pgettext("a side of a pair", "Chinese"),
+    }
+    return names[name]
 
 
 def parse_pair(english: str, chinese: str, alignment: str) -> Pair:
@@ -114,15 +138,19 @@ def parse_pair(english: str, chinese: str, alignment: str) -> Pair:
     check_text(english, "English sentence")
     check_text(chinese, "Chinese sentence")
     if english != english.lower():
-        raise ValueError(f"English {english!r} must be lower-case")
+        raise ValueError(
+            _("English {english} must be lower-case").format(english=repr(english))
+        )
     for text, name in ((english, "English"), (chinese, "Chinese")):
         words = text.split()
         if not words:
-            raise ValueError(f"the {name} sentence is empty")
+            raise ValueError(_("the {side} sentence is empty").format(side=_side(name)))
         if split_words(text) != words:
             raise ValueError(
-                f"{name} {text!r} splits into {split_words(text)} by the tokenizer; "
-                "separate every word (and punctuation mark) with a space"
+                _(
+                    "{side} {text} splits into {words} by the tokenizer; "
+                    "separate every word (and punctuation mark) with a space"
+                ).format(side=_side(name), text=repr(text), words=split_words(text))
             )
     source, target = tuple(english.split()), tuple(chinese.split())
     links = parse_alignment(alignment, len(source), len(target))
@@ -141,29 +169,49 @@ def read_pairs(lines: Iterable[str], name: str = "dataset") -> list[Pair]:
         if not header:
             if columns != HEADER:
                 raise ValueError(
-                    f"{name} line {number}: the header must be "
-                    f"{' <tab> '.join(HEADER)}, not {line.strip()!r}"
+                    _(
+                        "{name} line {number}: the header must be {header}, not {line}"
+                    ).format(
+                        name=name,
+                        number=number,
+                        header=" <tab> ".join(HEADER),
+                        line=repr(line.strip()),
+                    )
                 )
             header = True
             continue
         if len(columns) != len(HEADER):
             raise ValueError(
-                f"{name} line {number}: {len(columns)} tab-separated columns; "
-                f"give {len(HEADER)}: {', '.join(HEADER)}"
+                _(
+                    "{name} line {number}: {n} tab-separated columns; "
+                    "give {count}: {columns}"
+                ).format(
+                    name=name,
+                    number=number,
+                    n=len(columns),
+                    count=len(HEADER),
+                    columns=", ".join(HEADER),
+                )
             )
         try:
             pair = parse_pair(*columns)
         except ValueError as error:
-            raise ValueError(f"{name} line {number}: {error}") from None
+            raise ValueError(
+                _("{name} line {number}: {problem}").format(
+                    name=name, number=number, problem=error
+                )
+            ) from None
         if pair.english in seen:
             raise ValueError(
-                f"{name} line {number}: the English sentence of line "
-                f"{seen[pair.english]} again; each pair once"
+                _(
+                    "{name} line {number}: the English sentence of line {first} "
+                    "again; each pair once"
+                ).format(name=name, number=number, first=seen[pair.english])
             )
         seen[pair.english] = number
         pairs.append(pair)
     if not pairs:
-        raise ValueError(f"{name} has no pairs")
+        raise ValueError(_("{name} has no pairs").format(name=name))
     return pairs
 
 
@@ -173,7 +221,8 @@ def load_pairs(path: str | Path | None = None) -> list[Pair]:
         source = resources.files("explainer.data").joinpath("translation.tsv")
         return read_pairs(source.read_text("utf-8").splitlines(), "translation.tsv")
     text = read_text(path, "dataset file", MAX_DATASET_BYTES)
-    return read_pairs(text.splitlines(), f"dataset file {str(path)!r}")
+    name = f"{pgettext('a file read', 'dataset file')} {str(path)!r}"
+    return read_pairs(text.splitlines(), name)
 
 
 def word_translations(pairs: Iterable[Pair]) -> dict[str, Counter[str]]:

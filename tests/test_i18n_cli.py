@@ -25,6 +25,7 @@ BAD_INPUT = {  # argv after the command → a value the message must name
     "unknown dtype": (["trace", "--dtype", "float16"], "'float16'"),
     "unknown model": (["trace", "--model", "nope"], "'nope'"),
     "missing trace file": (["verify", "--trace", "/no/such.json"], "'/no/such.json'"),
+    "missing out folder": (["report", "--out", "/no/such/r.html"], "'/no/such'"),
 }
 
 
@@ -125,6 +126,36 @@ def test_a_bad_trace_file_is_one_chinese_line(case, command, tmp_path, capsys):
     assert all(words in zh for words in chinese), zh
     if case != "not JSON":  # the JSON parser's own words ("Expecting ',' …") stay
         assert not re.search(r"[a-z]+ [a-z]+ [a-z]+", zh), zh
+
+
+BAD_DATASETS = {  # a pair's line → the English error, and the Chinese words
+    "you win\t你 赢\t0-0 1-2": (
+        "line 2: alignment '1-2': Chinese index 2 is out of range 0..1",
+        "第 2 行：对齐 '1-2'：中文下标 2 超出范围 0..1",
+    ),
+    "you win\t你 赢\t0-0": (
+        "line 2: English word 1 has no alignment entry; link it or mark it "
+        "unaligned with '1-_'",
+        "第 2 行：英文第 1 个词没有对齐项；请对齐它，或用 '1-_' 标为不对齐",
+    ),
+    "You win\t你 赢\t0-0 1-1": (
+        "line 2: English 'You win' must be lower-case",
+        "第 2 行：英文 'You win' 必须是小写",
+    ),
+}
+
+
+@pytest.mark.parametrize("line", BAD_DATASETS)
+def test_a_bad_dataset_line_is_named_in_chinese(line, tmp_path, capsys):
+    english, chinese = BAD_DATASETS[line]
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"english\tchinese\talignment\n{line}\n")
+    argv = ["train", "--dataset", str(path), "--out", str(tmp_path / "w.st")]
+    code, _, en = run(["--lang", "en", *argv], capsys)
+    assert code == 2 and en == f"error: dataset file {str(path)!r} {english}\n"
+    code, _, zh = run(["--lang", "zh", *argv], capsys)
+    assert code == 2 and zh == f"错误：数据集文件 {str(path)!r} {chinese}\n"
+    assert not (tmp_path / "w.st").exists()
 
 
 # --- --help ---------------------------------------------------------------------
