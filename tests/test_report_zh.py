@@ -21,12 +21,8 @@ ENGLISH = re.compile(r"[A-Za-z][a-z'’-]+(?:[ ,;:]+[A-Za-z][a-z'’-]+){3,}")
 NOT_PROSE = {"code", "math", "script", "style", "title"}
 NOT_PROSE_CLASSES = {"tok", "said", "target", "stages", "n", "source", "shape"}
 # Words this session leaves in English, each with its reason.
-STILL_ENGLISH = {  # sections left in English: name → reason
-    "sampling": "the sampling panel's marks wait for its Chinese (its own helper's)",
-}
+STILL_ENGLISH: dict[str, str] = {}  # sections left in English: name → reason
 STILL_ENGLISH_TEXT = [
-    # the sampling panel's entry in the contents (see STILL_ENGLISH)
-    r"Sampling the next token",
     # the paper's title and the sentence
     r"Attention Is All You Need",
     r"When you play game of thrones",

@@ -91,7 +91,7 @@ def test_the_attention_views_script_writes_chinese(browser, pages):
                 assert zh_text != en_text and CJK.search(zh_text), (name, zh_text)
     assert "第 0 层" in zh["layer menu"] and "全部" in zh["head menu"]
     assert any("注意力权重" in c for c in zh["heatmap caption"])
-    assert any("平均" in c for c in zh["heatmap caption"])
+    assert any("均值" in c for c in zh["heatmap caption"])  # the glossary's mean
     assert any(c.startswith("颜色刻度：") for c in zh["neuron view legend"])
     assert "layer 0" in en["layer menu"] and "all" in en["head menu"]
 
@@ -108,3 +108,44 @@ def test_the_figures_follow_the_page(browser, pages):
         assert "编码器自注意力" in menu and "self-attention" not in menu
     finally:
         visit.close()
+
+
+def sampling_words(browser, path) -> dict[str, str]:
+    """What sampling.js writes: the summary at T = 0.5 with top-k 2, a bar cut by
+    top-k, the top-p output left off, then the summary at T = 0 (greedy)."""
+    visit = Visit(browser, path)
+    page = visit.page
+    try:
+
+        def move(slider: str, value: str) -> None:
+            page.eval_on_selector(
+                slider,
+                "(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); }",
+                value,
+            )
+
+        move("#sampling-t", "0.5")
+        move("#sampling-k", "2")
+        words = {
+            "some": page.inner_text("#sampling-summary"),
+            "cut": page.inner_text("#sampling-bars li:nth-child(3) .p"),
+            "off": page.inner_text("#sampling-p-value"),
+        }
+        move("#sampling-t", "0")
+        words["greedy"] = page.inner_text("#sampling-summary")
+        assert visit.errors == []
+        return words
+    finally:
+        visit.close()
+
+
+def test_the_sampling_panels_script_writes_chinese(browser, pages):
+    en, zh = sampling_words(browser, pages["en"]), sampling_words(browser, pages["zh"])
+    assert en["some"].startswith("T = 0.50: 2 of ") and "tokens kept" in en["some"]
+    assert en["cut"] == "0 (cut by top-k)" and en["off"] == "off"
+    assert en["greedy"].startswith("T = 0: greedy.")
+    assert zh["some"].startswith("T = 0.50：") and "个 token 中保留 2 个" in zh["some"]
+    assert zh["cut"] == "0（被 top-k 去掉）" and zh["off"] == "关"
+    assert zh["greedy"].startswith("T = 0：贪心。")
+    for text in zh.values():
+        assert not re.search(r"[a-z]{3,} [a-z]{3,}", text), text
