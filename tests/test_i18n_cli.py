@@ -26,6 +26,7 @@ BAD_INPUT = {  # argv after the command → a value the message must name
     "unknown model": (["trace", "--model", "nope"], "'nope'"),
     "missing trace file": (["verify", "--trace", "/no/such.json"], "'/no/such.json'"),
     "missing out folder": (["report", "--out", "/no/such/r.html"], "'/no/such'"),
+    "unknown derivation": (["derive", "attention"], "'attention'"),
 }
 
 

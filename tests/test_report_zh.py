@@ -102,6 +102,12 @@ def test_no_english_sentence_is_left_in_the_prose(page):
     assert not left, "untranslated:\n" + "\n".join(sorted(set(left)))
 
 
+def test_a_derivations_source_keeps_its_authors_and_sections(page):
+    """The words of a citation are Chinese; authors, years, § and numbers stay."""
+    assert "Vaswani et al. 2017，§3.2.1，式 1 和脚注 4；§3.2.3（掩码）" in page
+    assert "Eq. 1 and footnote 4" not in page
+
+
 def test_each_term_has_its_english_once_at_its_first_use(page):
     """In the paragraphs (<p>), a glossary term is first seen with its English in
     parentheses, or after it was given once before (in a list or a summary)."""
@@ -109,6 +115,7 @@ def test_each_term_has_its_english_once_at_its_first_use(page):
     # a derivation named again ("推导：多头注意力 — …: 见上文") is a title, not prose
     text = re.sub(r'<p class="note">推导：.*?</p>', "", text)
     text = re.sub(r'<p class="diagram-hint">.*?</p>', "", text)  # a column's name
+    text = re.sub(r'<p class="source">.*?</p>', "", text)  # a citation
     text = re.sub(r"<p\b[^>]*>", "\x01", text).replace("</p>", "\x02")
     text = re.sub(r"<[^>]+>", "", text)
     in_p = [False] * len(text)
@@ -156,6 +163,7 @@ def test_the_english_page_has_no_chinese_words(tmp_path, capsys):
     assert code == 0
     html = out.read_text(encoding="utf-8")
     assert '<html lang="en">' in html and ":lang(zh)" not in html
+    assert "§3.2.1, Eq. 1 and footnote 4; §3.2.3 (masking)" in html
     from babel.messages.pofile import read_po
 
     po = ROOT / "explainer" / "locale" / "zh" / "LC_MESSAGES" / "explainer.po"

@@ -88,6 +88,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from explainer.i18n import _
+
 from . import (
     adam,
     attention,
@@ -172,7 +174,11 @@ def get_derivation(name: str) -> Derivation:
         factory = DERIVATIONS[name]
     except KeyError:
         valid = ", ".join(list_derivations())
-        raise ValueError(f"unknown derivation {name!r}; valid: {valid}") from None
+        raise ValueError(
+            _("unknown derivation {name}; valid: {valid}").format(
+                name=repr(name), valid=valid
+            )
+        ) from None
     return factory()
 
 

@@ -110,8 +110,10 @@ def build(correction=bias_corrected) -> Derivation:
     return Derivation(
         name="adam",
         title=N_("Adam's update with bias correction"),
-        source="Kingma & Ba 2015, Algorithm 1 and §3; Goodfellow, Bengio & "
-        "Courville, Deep Learning, 2016, §8.5.3",
+        source=N_(
+            "Kingma & Ba 2015, Algorithm 1 and §3; Goodfellow, Bengio & "
+            "Courville, Deep Learning, 2016, §8.5.3"
+        ),
         formula=sp.Tuple(
             sp.Eq(sp.Symbol("m_t"), first_moment(m, g, beta_1), evaluate=False),
             sp.Eq(sp.Symbol("v_t"), second_moment(v, g, beta_2), evaluate=False),

@@ -195,7 +195,9 @@ def derivation() -> Derivation:
     return Derivation(
         name="scaled-dot-product-attention",
         title=N_("Scaled dot-product attention"),
-        source="Vaswani et al. 2017, §3.2.1, Eq. 1 and footnote 4; §3.2.3 (masking)",
+        source=N_(
+            "Vaswani et al. 2017, §3.2.1, Eq. 1 and footnote 4; §3.2.3 (masking)"
+        ),
         formula=attention_equation(),
         ops=(
             "qk",

@@ -146,8 +146,10 @@ def build(dQ=query_grad, dK=key_grad, dV=value_grad) -> Derivation:
     return Derivation(
         name="backward-attention",
         title=N_("Backward pass of scaled dot-product attention"),
-        source="Vaswani et al. 2017, §3.2.1, Eq. 1; Goodfellow, Bengio & "
-        "Courville, Deep Learning, 2016, §6.5",
+        source=N_(
+            "Vaswani et al. 2017, §3.2.1, Eq. 1; Goodfellow, Bengio & "
+            "Courville, Deep Learning, 2016, §6.5"
+        ),
         formula=sp.Tuple(
             sp.Eq(sp.MatrixSymbol("dV", T_k, d_v), dV(P, dO), evaluate=False),
             sp.Eq(

@@ -418,11 +418,16 @@ class Derivation:
             previous = step
         return blocks
 
+    def shown_source(self) -> str:
+        """The source in the language in use (its words, like "and footnote",
+        translated; marked with ``N_`` where it is written)."""
+        return _(self.source) if self.source else self.source
+
     def to_pretty(self) -> str:
         """The derivation as Unicode text, as ``explainer derive NAME`` prints it."""
         lines = [
             f"{_(self.title)}  ({self.name})",
-            _("Source: {source}").format(source=self.source),
+            _("Source: {source}").format(source=self.shown_source()),
         ]
         if self.ops:
             lines.append(_("Forward-pass ops: {ops}").format(ops=", ".join(self.ops)))
@@ -444,7 +449,8 @@ class Derivation:
 
     def to_latex(self) -> str:
         """The derivation as LaTeX (``align*`` blocks), from the same SymPy objects."""
-        lines = [f"% {_(self.title)} ({self.name}) -- {latex_text(self.source)}"]
+        source = latex_text(self.shown_source())
+        lines = [f"% {_(self.title)} ({self.name}) -- {source}"]
         lines.append(r"\begin{gather*}")
         lines.append(" \\\\\n".join(latex(f) for f in self._formulas()))
         lines.append(r"\end{gather*}")

@@ -152,7 +152,9 @@ def derivation() -> Derivation:
     return Derivation(
         name="feed-forward",
         title=N_("Position-wise feed-forward network"),
-        source="Vaswani et al. 2017, §3.3, Eq. 2; GELU: Hendrycks & Gimpel 2016, §2",
+        source=N_(
+            "Vaswani et al. 2017, §3.3, Eq. 2; GELU: Hendrycks & Gimpel 2016, §2"
+        ),
         formula=sp.Tuple(
             sp.Eq(
                 sp.Symbol("FFN(x)"),

@@ -166,8 +166,10 @@ def derivation() -> Derivation:
     return Derivation(
         name="gelu",
         title=N_("GELU, its tanh approximation, and the float32 kernel"),
-        source="Hendrycks & Gimpel 2016, §2 (GELU = z Φ(z)) and §3.1 (tanh form); "
-        "Abramowitz & Stegun 1964, 7.1.26 (erfc)",
+        source=N_(
+            "Hendrycks & Gimpel 2016, §2 (GELU = z Φ(z)) and §3.1 (tanh form); "
+            "Abramowitz & Stegun 1964, 7.1.26 (erfc)"
+        ),
         formula=sp.Tuple(
             sp.Eq(sp.Symbol("GELU(z)"), gelu(z)),
             sp.Eq(sp.Symbol("GELU_tanh(z)"), gelu_tanh(z)),

@@ -90,7 +90,7 @@ def derivation() -> Derivation:
     return Derivation(
         name="output",
         title=N_("Output layer: tied logits, softmax, cross-entropy"),
-        source="Vaswani et al. 2017, §3.4; Press & Wolf 2017 (weight tying)",
+        source=N_("Vaswani et al. 2017, §3.4; Press & Wolf 2017 (weight tying)"),
         formula=sp.Tuple(
             sp.Eq(
                 sp.Symbol("z"),

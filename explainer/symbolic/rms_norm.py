@@ -55,7 +55,7 @@ def derivation() -> Derivation:
     return Derivation(
         name="rms-norm",
         title=N_("RMSNorm"),
-        source="Zhang & Sennrich 2019, Eq. 4; Touvron et al. 2023, §2.2 (Llama)",
+        source=N_("Zhang & Sennrich 2019, Eq. 4; Touvron et al. 2023, §2.2 (Llama)"),
         formula=sp.Eq(sp.Symbol("RMSNorm(x)_i"), rms_norm(x, i, n, gamma, eps)),
         ops=("rms_norm",),
         steps=(

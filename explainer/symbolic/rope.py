@@ -83,7 +83,9 @@ def derivation() -> Derivation:
     return Derivation(
         name="rope",
         title=N_("Rotary position embedding"),
-        source="Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §2.2",
+        source=N_(
+            "Su et al. 2021 (RoFormer), Eq. 15 and 34; Touvron et al. 2023, §2.2"
+        ),
         formula=sp.Tuple(
             sp.Eq(
                 sp.Symbol("RoPE(x, m)_{2i, 2i+1}"),

@@ -124,7 +124,7 @@ def derivation() -> Derivation:
     return Derivation(
         name="softmax",
         title=N_("Softmax"),
-        source="Bridle 1990; Vaswani et al. 2017, §3.2.1, Eq. 1",
+        source=N_("Bridle 1990; Vaswani et al. 2017, §3.2.1, Eq. 1"),
         formula=sp.Eq(p[i], p_i),
         ops=("softmax",),
         steps=(

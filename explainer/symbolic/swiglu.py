@@ -54,7 +54,7 @@ def derivation() -> Derivation:
     return Derivation(
         name="swiglu",
         title=N_("SwiGLU feed-forward"),
-        source="Shazeer 2020, Eq. 6; Elfwing et al. 2018 (SiLU)",
+        source=N_("Shazeer 2020, Eq. 6; Elfwing et al. 2018 (SiLU)"),
         formula=sp.Eq(sp.Symbol("SwiGLU(g, u)"), swiglu(g, u)),
         ops=("swiglu",),
         steps=(
