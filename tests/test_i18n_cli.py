@@ -234,3 +234,34 @@ def test_the_trace_table_is_chinese_and_its_weights_line_too(capsys, monkeypatch
     assert out.splitlines()[-1].startswith(
         "weights: trained to translate English into Chinese for "
     )
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_chinese_help_fits_the_terminals_columns(width, capsys, monkeypatch):
+    """A Chinese character takes two columns: --help wraps by columns (click
+    counts characters), losing no word; examples stay as written."""
+    import unicodedata
+
+    from explainer.cli import help_width
+
+    def columns(line: str) -> int:
+        return sum(1 + (unicodedata.east_asian_width(c) in "WF") for c in line)
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    for name in HELPED:
+        argv = ["--lang", "zh", *([name] if name else []), "--help"]
+        code, zh, _ = run(argv, capsys)
+        assert code == 0
+        wide = [
+            line
+            for line in zh.splitlines()
+            if columns(line) > width - 2 and not line.startswith("    explainer ")
+        ]
+        assert not wide, wide
+        monkeypatch.setattr(
+            help_width.WideContext, "formatter_class", click.HelpFormatter
+        )
+        code, by_click, _ = run(argv, capsys)
+        monkeypatch.undo()
+        monkeypatch.setenv("COLUMNS", str(width))
+        assert re.sub(r"\s", "", zh) == re.sub(r"\s", "", by_click)

@@ -14,6 +14,7 @@ import click
 from explainer import i18n
 from explainer.cli.ascii_text import fit_streams
 from explainer.cli.errors import InputError, error_line
+from explainer.cli.help_width import WideContext
 from explainer.cli.lang import (
     command_help,
     in_language,
@@ -38,6 +39,8 @@ for --help), so that ``explainer report`` does not load Manim's runner or
 
 
 class _LazyGroup(click.Group):
+    context_class = WideContext  # --help wrapped by terminal columns (Chinese: 2)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -45,7 +48,9 @@ class _LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, name = COMMANDS[cmd_name]
-        return in_language(getattr(importlib.import_module(module), name))
+        command = in_language(getattr(importlib.import_module(module), name))
+        command.context_class = WideContext
+        return command
 
 
 HELP = N_("""Explain the Transformer (Vaswani et al. 2017): derive every formula with
