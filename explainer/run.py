@@ -7,6 +7,7 @@ import numpy as np
 
 from explainer.config import ModelConfig, check_param_bytes
 from explainer.forward import forward
+from explainer.i18n import _
 from explainer.params import Params, init_params
 from explainer.tokenizer import Encoding, Tokenizer, default_corpus
 from explainer.trace import Tokens, Trace
@@ -43,8 +44,10 @@ def trace_sentence(
         target_enc = tokenizer.encode(text, bos=True, what="target")
     elif target is not None:
         raise ValueError(
-            f"a target is only read by an encoder-decoder, not by an {cfg.architecture}"
-            "; drop --target or use --architecture encoder-decoder"
+            _(
+                "a target is only read by an encoder-decoder, not by an "
+                "{architecture}; drop --target or use --architecture encoder-decoder"
+            ).format(architecture=cfg.architecture)
         )
     _check_length(source, target_enc, cfg)
     if params is None:
@@ -80,10 +83,19 @@ def _check_length(source: Encoding, target: Encoding | None, cfg: ModelConfig) -
     needed = max(len(source.ids), 0 if target is None else len(target.ids))
     for what, enc in (("sentence", source), ("target", target)):
         if enc is not None and len(enc.ids) > cfg.max_len:
-            extra = " with its <bos>" if what == "target" else ""
+            message = (
+                _(
+                    "the target has {n} tokens with its <bos> but max_len is "
+                    "{max_len}; shorten it or raise max_len (--max-len {needed})"
+                )
+                if what == "target"
+                else _(
+                    "the sentence has {n} tokens but max_len is {max_len}; "
+                    "shorten it or raise max_len (--max-len {needed})"
+                )
+            )
             raise ValueError(
-                f"the {what} has {len(enc.ids)} tokens{extra} but max_len is "
-                f"{cfg.max_len}; shorten it or raise max_len (--max-len {needed})"
+                message.format(n=len(enc.ids), max_len=cfg.max_len, needed=needed)
             )
 
 

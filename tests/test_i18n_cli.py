@@ -27,6 +27,12 @@ BAD_INPUT = {  # argv after the command → a value the message must name
     "missing trace file": (["verify", "--trace", "/no/such.json"], "'/no/such.json'"),
     "missing out folder": (["report", "--out", "/no/such/r.html"], "'/no/such'"),
     "unknown derivation": (["derive", "attention"], "'attention'"),
+    "target of a decoder": (
+        ["trace", "--preset", "next-word", "--target", "a"],
+        "--target",
+    ),
+    "too long": (["trace", "--sentence", "you " * 80], "--max-len 80"),
+    "warm-up": (["train", "--steps", "10", "--warmup", "10"], "10"),
 }
 
 

@@ -13,7 +13,7 @@ import click
 from explainer import config as config_mod
 from explainer.cli.lang import help_text
 from explainer.config import ModelConfig
-from explainer.i18n import N_
+from explainer.i18n import N_, gettext
 from explainer.presets import PRESETS, get_preset
 from explainer.run import trace_sentence
 from explainer.tokenizer import Tokenizer, check_text, load_corpus
@@ -242,8 +242,10 @@ def _trained(
     """A toy model with trained weights: their config and vocabulary."""
     if target is not None and weights.config.architecture != "encoder-decoder":
         raise ValueError(
-            f"a target is only read by an encoder-decoder, not by an "
-            f"{weights.config.architecture}; drop --target"
+            gettext(
+                "a target is only read by an encoder-decoder, not by an "
+                "{architecture}; drop --target"
+            ).format(architecture=weights.config.architecture)
         )
     tokenizer = Tokenizer(weights.vocab)
     return Setup(weights.config, sentence, target, tokenizer, files, weights)

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from explainer.config import ModelConfig
 from explainer.dataset import Dataset
+from explainer.i18n import _
 from explainer.params import Params, init_params
 from explainer.train.adam import Adam
 from explainer.train.objective import Guide, evaluate
@@ -38,20 +39,32 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps <= 100_000:
-            raise ValueError(f"steps {self.steps} must be between 1 and 100000")
+            raise ValueError(
+                _("steps {steps} must be between 1 and 100000").format(steps=self.steps)
+            )
         if not 0 < self.alpha <= 1:
-            raise ValueError(f"learning rate {self.alpha} must be in (0, 1]")
+            raise ValueError(
+                _("learning rate {alpha} must be in (0, 1]").format(alpha=self.alpha)
+            )
         if not 0 <= self.align_weight <= 100:
             raise ValueError(
-                f"alignment weight {self.align_weight} must be in [0, 100]"
+                _("alignment weight {weight} must be in [0, 100]").format(
+                    weight=self.align_weight
+                )
             )
         if not 0 <= self.warmup < self.steps:
             raise ValueError(
-                f"warm-up {self.warmup} must be at least 0 and below steps {self.steps}"
+                _("warm-up {warmup} must be at least 0 and below steps {steps}").format(
+                    warmup=self.warmup, steps=self.steps
+                )
             )
         for step in self.checkpoints or ():
             if not 0 <= step <= self.steps:
-                raise ValueError(f"checkpoint {step} is not a step in 0..{self.steps}")
+                raise ValueError(
+                    _("checkpoint {step} is not a step in 0..{steps}").format(
+                        step=step, steps=self.steps
+                    )
+                )
 
     @property
     def checkpoint_steps(self) -> tuple[int, ...]:
@@ -89,8 +102,10 @@ def train(
     longest = max(max(b.source_ids.shape[1], _width(b.target_ids)) for b in batches)
     if longest > cfg.max_len:
         raise ValueError(
-            f"the dataset's longest sentence has {longest} tokens but max_len is "
-            f"{cfg.max_len}; raise it (--max-len {longest})"
+            _(
+                "the dataset's longest sentence has {longest} tokens but max_len is "
+                "{max_len}; raise it (--max-len {longest})"
+            ).format(longest=longest, max_len=cfg.max_len)
         )
     params = initial_params(cfg, len(tokenizer.vocab))
     adam = Adam(settings.alpha, settings.steps, settings.warmup)
@@ -141,6 +156,8 @@ def _check_architecture(cfg: ModelConfig, task: str) -> None:
     wanted = {"translation": "encoder-decoder", "next-word": "decoder"}.get(task)
     if wanted is not None and cfg.architecture != wanted:
         raise ValueError(
-            f"the {task} task trains an {wanted} model, not an {cfg.architecture}; "
-            f"use --architecture {wanted}"
+            _(
+                "the {task} task trains an {wanted} model, not an {architecture}; "
+                "use --architecture {wanted}"
+            ).format(task=task, wanted=wanted, architecture=cfg.architecture)
         )
