@@ -45,8 +45,9 @@ def trace_sentence(
     elif target is not None:
         raise ValueError(
             _(
-                "a target is only read by an encoder-decoder, not by an "
-                "{architecture}; drop --target or use --architecture encoder-decoder"
+                "a target is only read by an encoder-decoder, not by this "
+                "{architecture} model; drop --target or use --architecture "
+                "encoder-decoder"
             ).format(architecture=cfg.architecture)
         )
     _check_length(source, target_enc, cfg)

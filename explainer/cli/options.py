@@ -243,8 +243,8 @@ def _trained(
     if target is not None and weights.config.architecture != "encoder-decoder":
         raise ValueError(
             gettext(
-                "a target is only read by an encoder-decoder, not by an "
-                "{architecture}; drop --target"
+                "a target is only read by an encoder-decoder, not by this "
+                "{architecture} model; drop --target"
             ).format(architecture=weights.config.architecture)
         )
     tokenizer = Tokenizer(weights.vocab)
