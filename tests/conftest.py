@@ -13,6 +13,7 @@ def _english(monkeypatch):
     machine whose locale is zh_CN must not change their output (explainer.i18n)."""
     monkeypatch.setenv("EXPLAINER_LANG", "en")
 
+
 # The three reports a learner opens, written once per test session by
 # ``explainer report`` (the pretrained models take several seconds each).
 REPORTS = {
