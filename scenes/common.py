@@ -148,7 +148,33 @@ def flatten(mob: VMobject, color: ManimColor | None = None) -> VMobject:
 def _text(content: str, font: str, font_size: float) -> VMobject:
     if not content.strip():
         return VMobject()
+    if "\n" in content:
+        return stacked(tuple(content.split("\n")), font, font_size, centred=False)
     return flatten(Text(content, font=font, font_size=font_size))
+
+
+@functools.lru_cache(maxsize=256)
+def stacked(
+    lines: tuple[str, ...], font: str, font_size: float, centred: bool
+) -> VMobject:
+    """Lines of text one under the other, flat, their baselines evenly spaced, left
+    aligned or centred. Each line is its own Pango text: Manim's ``Text`` of a
+    string with line breaks puts some glyphs (an ``_``) on the wrong line."""
+    step = Text("Xg_", font=font, font_size=font_size).height * 1.4  # "_" clear
+    group = VGroup()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        mob = Text("x" + line, font=font, font_size=font_size)
+        x_glyph = mob.submobjects[0]  # its middle: the same height on every line
+        mob.shift((-i * step - x_glyph.get_center()[1]) * UP)
+        mob.remove(x_glyph)
+        if centred:
+            mob.shift(-mob.get_center()[0] * RIGHT)
+        else:
+            mob.shift(-mob.get_left()[0] * RIGHT)
+        group.add(mob)
+    return flatten(group) if len(group) else VMobject()
 
 
 def text(content: str, font_size: float = 28, color: ManimColor = WHITE) -> VMobject:
@@ -196,15 +222,8 @@ def _caption(content: str) -> VMobject:
     lines = split_lines(content, CAPTION_WIDTH, _char_widths(content))
     if len(lines) == 1:
         return _text(content, TEXT_FONT, CAPTION_SIZE)
-    mob = Text("\n".join(lines), font=TEXT_FONT, font_size=CAPTION_SIZE)
-    counts = [sum(1 for char in line if not char.isspace()) for line in lines]
-    if sum(counts) == len(mob.submobjects):  # each line centred under the other
-        start = 0
-        for count in counts:
-            line = VGroup(*mob.submobjects[start : start + count])
-            line.shift(-line.get_center()[0] * RIGHT)
-            start += count
-    return fit(flatten(mob), CAPTION_WIDTH)
+    mob = stacked(tuple(lines), TEXT_FONT, CAPTION_SIZE, centred=True)
+    return fit(mob.copy(), CAPTION_WIDTH)
 
 
 def caption_text(content: str) -> VMobject:
