@@ -11,24 +11,19 @@ left to click, byte for byte.
 
 from __future__ import annotations
 
-import unicodedata
-
 import click
 
-CLOSING = frozenset("，。；：、）！？」』”’》…,.;:!?)]}")
-"""Marks a line never starts with."""
-OPENING = frozenset("（「『“‘《([{")
-"""Marks a line never ends with."""
+from explainer.line_breaks import break_points, is_wide
 
 
 def columns(text: str) -> int:
     """The terminal columns of ``text``: two for a wide (Chinese) character."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(2 if is_wide(c) else 1 for c in text)
 
 
 def has_wide(text: str) -> bool:
     """Whether ``text`` holds a wide character."""
-    return any(unicodedata.east_asian_width(c) in "WF" for c in text)
+    return any(is_wide(c) for c in text)
 
 
 def _rewrapped_wide(text: str) -> bool:
@@ -41,24 +36,11 @@ def _rewrapped_wide(text: str) -> bool:
     )
 
 
-def _breaks(text: str) -> list[int]:
-    """Where ``text`` may break: at a space, or beside a wide character, never
-    inside a Latin word or number, before a closing mark or after an opening one."""
-    points = []
-    for i in range(1, len(text)):
-        before, after = text[i - 1], text[i]
-        if after.isspace() or after in CLOSING or before in OPENING:
-            continue
-        if before.isspace() or has_wide(before) or has_wide(after):
-            points.append(i)
-    return [*points, len(text)]
-
-
 def wrap(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` columns where a break allows it."""
     lines: list[str] = []
     start, fits = 0, None
-    points = _breaks(text)
+    points = [*break_points(text), len(text)]
     n = 0
     while n < len(points):
         end = points[n]
