@@ -30,11 +30,14 @@ import sys
 import traceback
 from pathlib import Path
 
-from explainer import i18n
 from explainer.render import encode, tex_format
 from explainer.render.registry import SCENES
-from explainer.render.worker import QUALITIES, render_scene
-from explainer.render.worker import _die_with_parent as die_with_parent
+from explainer.render.worker import (
+    QUALITIES,
+    die_with_parent,
+    render_scene,
+    start_child,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--media-dir", default="output/.manim")
     parser.add_argument("--manim-cache", action="store_true")
     args = parser.parse_args(argv)
-    i18n.set_language(i18n.choose())  # EXPLAINER_LANG, set by the runner
-    # Stop cleanly on SIGTERM (the parent was interrupted): finally-blocks run.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    die_with_parent()
+    start_child()
     preload(Path(args.media_dir))
     return serve(args)
 

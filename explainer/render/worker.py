@@ -211,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-frame", action="store_true")
     parser.add_argument("--manim-cache", action="store_true")
     args = parser.parse_args(argv)
-    i18n.set_language(i18n.choose())  # EXPLAINER_LANG, set by the runner
-    # Stop cleanly on SIGTERM (the parent was interrupted): finally-blocks run.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    _die_with_parent()
+    start_child()
 
     def report(plays: int, seconds: float) -> None:
         print(f"@play {plays} {seconds:.3f}", flush=True)
@@ -232,7 +229,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _die_with_parent() -> None:
+def start_child() -> None:
+    """What a process the runner starts does first: speak the runner's language
+    (EXPLAINER_LANG), stop cleanly on SIGTERM (the parent was interrupted:
+    finally-blocks run), and die with its parent."""
+    i18n.set_language(i18n.choose())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    die_with_parent()
+
+
+def die_with_parent() -> None:
     """On Linux, be sent SIGTERM when the parent render dies, even by SIGKILL."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
