@@ -93,7 +93,10 @@ class EmbeddingLookup(TraceScene):
             text(_("the rows used"), font_size=22),
         ).arrange(RIGHT, buff=0.2)
         e_name.next_to(table_mob, DOWN, buff=0.15)
-        x_name = lookup.named("X").next_to(lookup, DOWN, buff=0.15)
+        # X is the input of the stack: the scaled rows where the model scales them
+        # (then the rows looked up are e_t E, not yet X).
+        x_name = lookup.named("e_t E" if scaled else "X")
+        x_name.next_to(lookup, DOWN, buff=0.15)
         self.play(
             FadeIn(left),
             FadeIn(e_name),
@@ -143,7 +146,7 @@ class EmbeddingLookup(TraceScene):
         if scaled:
             size = trace.config.d_model
             note = MathTex(
-                rf"\times \sqrt{{d_{{model}}}} = \sqrt{{{size}}} \approx "
+                rf"\times {latex(sp.sqrt(d_model))} = \sqrt{{{size}}} \approx "
                 rf"{math.sqrt(size):.2f}",
                 font_size=30,
                 color=HIGHLIGHT,
@@ -155,7 +158,12 @@ class EmbeddingLookup(TraceScene):
                 *self.caption(_("Then every entry is multiplied by √d_model (§3.4)")),
                 run_time=0.8,
             )
-            self.play(FadeTransform(lookup, scaled_mob), run_time=1.0)
+            scaled_name = scaled_mob.named("X").move_to(x_name)
+            self.play(
+                FadeTransform(lookup, scaled_mob),
+                FadeTransform(x_name, scaled_name),
+                run_time=1.0,
+            )
             self.wait(1.0)
         self.finish()
 

@@ -23,10 +23,15 @@ from explainer.scenes.common import (
 from explainer.scenes.model_map import ModelDiagram, Place, corner_map, stacks, top
 from manim import *
 
-from explainer.i18n import _
+from explainer.i18n import N_, _
 from explainer.symbolic.symbols import d_model
 
 LABEL_SIZE = 26
+TOY = {  # the toy model's name, in words (the live page's picker says the same)
+    "encoder-decoder": N_("toy encoder-decoder"),
+    "encoder": N_("toy encoder"),
+    "decoder": N_("toy decoder"),
+}
 
 
 def sizes_latex(trace) -> str:
@@ -72,9 +77,8 @@ class Introduction(TraceScene):
 
     def construct(self) -> None:
         trace = self.trace
-        model = trace.config.model or _("toy {architecture}").format(
-            architecture=trace.config.architecture
-        )
+        arch = trace.config.architecture
+        model = trace.config.model or _(TOY.get(arch, arch))
         head = self.header(_("The Transformer"), sizes_latex(trace), tag=model)
         self.play(FadeIn(head), run_time=0.8)
 
@@ -118,6 +122,8 @@ class Introduction(TraceScene):
         )
         self.corner_map = small
         self.body_top = small.get_bottom()[1]
+        # point the small map out: on an empty screen it is easy to miss
+        self.play(Circumscribe(small, color=HIGHLIGHT, buff=0.1), run_time=1.2)
         note = fit(
             text(_("Next: the sentence becomes tokens"), font_size=30, color=MUTED),
             12,

@@ -98,7 +98,8 @@ class QKVProjections(TraceScene):
             (x_name, (), 0, False),
             (f"{prefix}.w_q", (), 0, True),
             (f"{prefix}.q", (0, 0, 0)),
-            lhs=r"Q_{1,1}",
+            # not Q_{1,1}: Q_1 is head 1's block here (heads counted from 0)
+            lhs=r"(X W^Q + b^Q)_{1,1}" if self.bias else r"(X W^Q)_{1,1}",
             names=("x", r"W^Q_{:,1}"),
             words=(tokens[0], ""),
             colors=(WHITE, HEAD_COLORS[0]),

@@ -21,8 +21,10 @@ from explainer.scenes.common import (
     WEIGHT_COLOR,
     TraceMatrix,
     TraceScene,
+    first_self_attention,
     text,
 )
+from explainer.scenes.model_map import Place
 from manim import *
 
 from explainer.i18n import _
@@ -65,6 +67,9 @@ class ScaledScores(TraceScene):
     """Unscaled scores → one-hot softmax; scaled by 1/√d_k → spread weights."""
 
     def construct(self) -> None:
+        # a demo, but of the first self-attention: lit on the corner map
+        stack = first_self_attention(self.trace).split(".")[0]
+        self.map_place = Place(stack, 0, "self_attn")
         head = self.header(
             _("Why divide by √d_k"),
             scaling_lines(),
@@ -79,8 +84,8 @@ class ScaledScores(TraceScene):
             "weights": softmax(scores),
             "scaled_weights": softmax(scaled),
         }
-        left = self.case(scores, r"q \cdot k_j", _("unscaled"))
-        right = self.case(scaled, r"q \cdot k_j / \sqrt{d_k}", _("scaled"))
+        left = self.case(scores, "", _("unscaled"))
+        right = self.case(scaled, r"/ \sqrt{d_k}", _("scaled"))
         board = VGroup(left, right).arrange(RIGHT, buff=1.0, aligned_edge=UP)
         self.body(board)
         self.play(
@@ -125,14 +130,15 @@ class ScaledScores(TraceScene):
 
     def case(self, values: np.ndarray, tex: str, what: str) -> VGroup:
         """Scores, softmax, weights with bars, under a name."""
-        scores = TraceMatrix(values[None, :], font_size=FONT)
-        scores.set_color(K_COLOR)
+        scores = TraceMatrix(values[None, :], font_size=FONT)  # scores: white, as
+        # in attention; q and k in their colours in the name
         weights = TraceMatrix(softmax(values)[None, :], font_size=FONT)
         weights.set_color(WEIGHT_COLOR)
         arrow = MathTex(r"\downarrow \ \mathrm{softmax}", font_size=30)
-        name = VGroup(
-            text(what, 22, MUTED), MathTex(tex, font_size=32, color=Q_COLOR)
-        ).arrange(RIGHT, buff=0.3)
+        dot = MathTex("q", r"\cdot", "k_j", *([tex] if tex else []), font_size=32)
+        dot[0].set_color(Q_COLOR)
+        dot[2].set_color(K_COLOR)
+        name = VGroup(text(what, 22, MUTED), dot).arrange(RIGHT, buff=0.3)
         case = VGroup(name, scores, arrow, weights).arrange(DOWN, buff=0.3)
         bars = VGroup()
         base = weights.get_bottom()[1] - 0.15

@@ -82,7 +82,11 @@ class Softmax(TraceScene):
         self.play(
             TransformFromCopy(x_row, e_row),
             FadeIn(names[1]),
-            *self.caption(_("Exponentiate: every entry becomes positive (e^−∞ = 0)")),
+            *self.caption(
+                _("Exponentiate: every entry becomes positive (e^−∞ = 0)")
+                if np.isneginf(masked[r]).any()  # only a masked row has −∞
+                else _("Exponentiate: every entry becomes positive")
+            ),
             run_time=1.2,
         )
         self.wait(0.8)

@@ -18,6 +18,7 @@ from explainer.scenes.common import (
     text,
     token_box,
 )
+from explainer.scenes.model_map import locate
 from explainer.scenes.token_text import shown_tokens, split_caption, vocab_word
 from manim import *
 
@@ -93,6 +94,7 @@ class Tokenization(TraceScene):
             self.play(
                 row.animate.shift(0.35 * UP),
                 FadeIn(target, shift=0.2 * UP),
+                *self.map_to(locate("decoder.embed.ids")),  # the decoder's input
                 *self.caption(
                     _(
                         "The decoder reads <bos>, then the target: "
