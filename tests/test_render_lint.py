@@ -6,21 +6,30 @@ from cli_run import run
 
 pytest.importorskip("manim")
 
+import numpy as np
 from manim import (
     DOWN,
+    LEFT,
     RIGHT,
     UP,
+    Circle,
     FadeIn,
     FadeOut,
     MovingCameraScene,
     Rectangle,
     Scene,
     Text,
+    VGroup,
+    VMobject,
 )
+from manim.camera.camera import Camera
+from manim.mobject.svg.svg_mobject import SVGMobject
 
 from explainer.render.lint import (
     Finding,
     SceneLint,
+    _box,
+    _subpaths,
     count_words,
     lint_scene,
     required_seconds,
@@ -125,6 +134,14 @@ class OverTheMap(Scene):
         over = Text("over", font_size=36).move_to(self.corner_map)
         clear = Text("clear", font_size=36).next_to(self.corner_map, RIGHT)
         self.play(FadeIn(self.corner_map, over, clear), run_time=0.5)
+
+
+class SameWords(Scene):
+    """One text, made anew each time the scene runs (a check reads it from a
+    private folder of its own)."""
+
+    def construct(self):
+        self.play(FadeIn(Text("made in two checks", font_size=48)), run_time=0.5)
 
 
 def zoomed_trace_scene() -> type:
@@ -266,3 +283,72 @@ def test_check_exit_codes(capsys, monkeypatch):
 def test_check_of_an_unknown_scene_is_exit_code_2(capsys):
     code, out, err = run(["render", "--check", "tokns"], capsys)
     assert code == 2 and out == "" and "unknown scene 'tokns'" in err
+
+
+# --- what makes a check cheap changes nothing it measures ---------------------------
+
+
+def test_subpaths_are_found_where_manims_own_test_finds_them():
+    """Manim's point-by-point ``get_subpaths_from_points`` (the reference): glyphs
+    with holes, a circle, and curves whose ends meet within Manim's tolerance,
+    just outside it, and far apart."""
+    curves = VMobject()
+    tol = curves.tolerance_for_point_equality  # and np.allclose's rtol, 1e-5
+    a, b, c, d = (np.array([x, y, 0.0]) for x, y in ((0, 0), (1, 0), (1, 1), (5, 5)))
+    near, apart = np.array([0, tol / 2, 0]), np.array([0, 100 * tol, 0])
+    points = [
+        *(a, a, b, b),  # then a curve from b, nearly: joined
+        *(b + near, b, c, c),  # then from 100 × the tolerance away: a new subpath
+        *(c + apart, c, a, a),  # then from far away: another
+        *(d, d, b, c),
+    ]
+    curves.set_points(np.array(points))
+    glyphs = Text("a8%g", font_size=48).family_members_with_points()
+    shapes = [curves, Circle(), *glyphs]
+    for shape in shapes:
+        ours = _subpaths(shape, shape.points)
+        manims = VMobject.get_subpaths_from_points(shape, shape.points)
+        assert len(ours) == len(manims) and all(
+            np.array_equal(x, y) for x, y in zip(ours, manims, strict=True)
+        )
+    assert len(_subpaths(curves, curves.points)) == 3
+
+
+def test_a_box_is_manims_critical_points():
+    words = Text("box, gj", font_size=48).scale(0.7).rotate(0.3).shift(2 * RIGHT)
+    group = VGroup(words, Circle(radius=0.4).move_to(3 * UP + LEFT))
+    for mob in (words, group, words[0]):
+        left, bottom = mob.get_critical_point((-1, -1, 0))[:2]
+        right, top = mob.get_critical_point((1, 1, 0))[:2]
+        assert _box(mob) == pytest.approx([left, bottom, right, top], abs=1e-12)
+    assert _box(VMobject()) is None
+
+
+def test_a_check_draws_no_pixel(media, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(Camera, "capture_mobjects", lambda *a, **k: drawn.append(a))
+    assert check(Clean, media).ok
+    assert drawn == []
+
+
+def test_a_text_is_parsed_once_a_process_and_manim_is_left_as_it_was(
+    media, monkeypatch
+):
+    """Each check reads its SVGs from a private folder: the second check of the same
+    text parses nothing, and finds the same; afterwards Manim keys its cache by
+    the file's path again and finds subpaths its own way."""
+    parse = SVGMobject.generate_mobject
+    parsed = []
+
+    def counting(self):
+        parsed.append(getattr(self, "original_text", None))
+        return parse(self)
+
+    monkeypatch.setattr(SVGMobject, "generate_mobject", counting)
+    first = check(SameWords, media)
+    assert parsed == ["made in two checks"]
+    second = check(SameWords, media)
+    assert parsed == ["made in two checks"]
+    assert first == second and first.smallest_px > 12
+    assert SVGMobject.__dict__["hash_seed"].fget.__name__ == "hash_seed"
+    assert VMobject.__dict__["get_subpaths_from_points"] is not _subpaths

@@ -34,11 +34,14 @@ prints them.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import itertools
 import os
 import re
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +66,7 @@ from explainer.trace import Trace
 MIN_TEXT_PX = 12.0  # the smallest legible text height at the chosen quality
 TOLERANCE_PX = 1.0  # overlaps and frame overruns smaller than this are ignored
 EPSILON = 1e-6
+PARSED_SVGS = 2000  # texts and formulas a process keeps parsed (svg_by_content)
 TEX_COMMAND = re.compile(r"\\[A-Za-z]+")  # \cdot, \left: not letters on screen
 
 
@@ -195,11 +199,32 @@ def visible(mob: Any) -> bool:
 
 
 def _box(mob: Any) -> np.ndarray | None:
-    if not mob.family_members_with_points():
+    """``mob``'s box (left, bottom, right, top), or None if it has no points: what
+    ``get_critical_point`` gives, the extremes of the anchors of a VMobject's
+    family (of all points otherwise), taken in one array instead of one call a
+    corner (a check measures every text after every animation)."""
+    from manim import VMobject
+
+    if not isinstance(mob, VMobject):
+        if not mob.family_members_with_points():
+            return None
+        left, bottom = mob.get_critical_point((-1, -1, 0))[:2]
+        right, top = mob.get_critical_point((1, 1, 0))[:2]
+        return np.array([left, bottom, right, top])
+    anchors = []
+    for part in mob.get_family():
+        points = part.points
+        if len(points) == 0:
+            continue
+        if len(points) == 1:
+            anchors.append(points)
+            continue
+        step = part.n_points_per_cubic_curve
+        anchors += [points[::step], points[step - 1 :: step]]
+    if not anchors:
         return None
-    left, bottom = mob.get_critical_point((-1, -1, 0))[:2]
-    right, top = mob.get_critical_point((1, 1, 0))[:2]
-    return np.array([left, bottom, right, top])
+    flat = np.concatenate(anchors)[:, :2]
+    return np.concatenate([flat.min(axis=0), flat.max(axis=0)])
 
 
 def _frame_height() -> float:
@@ -422,11 +447,12 @@ def lint_scene(
         "verbosity": "WARNING",
     }
     try:
-        with tempconfig(options):
+        with tempconfig(options), svg_by_content(), fast_subpaths():
             from manim import config
 
             result = SceneLint(name=name, pixel_height=int(config.pixel_height))
             scene = scene_class(skip_animations=True)
+            draw_nothing(scene.renderer)
             recorder = _Recorder(scene, result, int(config.pixel_height))
             inner = scene.play
 
@@ -445,6 +471,123 @@ def lint_scene(
         publish(tex_dir, media / "Tex")
         publish(text_dir, media / "texts")
     return result
+
+
+def draw_nothing(renderer: Any) -> None:
+    """Make ``renderer`` (this instance only) skip drawing pixels.
+
+    With animations skipped Manim still paints each ``play``'s still mobjects
+    and then its moving ones at the final time with Cairo (about a tenth of a
+    check's time); the linter measures mobjects, never pixels, and a dry run
+    writes no frame."""
+
+    def nothing(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    renderer.update_frame = nothing
+    renderer.save_static_frame_data = nothing
+    renderer.render = nothing
+
+
+def _subpaths(self: Any, points: np.ndarray) -> list[np.ndarray]:
+    """``VMobject.get_subpaths_from_points`` in one NumPy call: a subpath ends
+    where a curve's last anchor is not ``np.allclose`` to the next curve's first
+    (the same test, made on every pair at once instead of a call a pair)."""
+    step = self.n_points_per_cubic_curve
+    starts = np.arange(step, len(points), step)
+    joined = np.isclose(
+        points[starts - 1], points[starts], atol=self.tolerance_for_point_equality
+    ).all(axis=1)
+    splits = [0, *starts[~joined].tolist(), len(points)]
+    return [points[i1:i2] for i1, i2 in itertools.pairwise(splits) if i2 - i1 >= step]
+
+
+@contextmanager
+def fast_subpaths() -> Iterator[None]:
+    """For the duration, VMobjects find their subpaths with :func:`_subpaths`.
+    Every Transform aligns its two shapes' subpaths when it begins (Manim does so
+    even when the animation is skipped), and the point-by-point test was a
+    fifth of a check's time."""
+    from manim import VMobject
+
+    by_pair = VMobject.__dict__["get_subpaths_from_points"]
+    VMobject.get_subpaths_from_points = _subpaths  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        VMobject.get_subpaths_from_points = by_pair  # type: ignore[method-assign]
+
+
+@contextmanager
+def svg_by_content() -> Iterator[None]:
+    """For the duration, every SVG Manim parses (a text's, a formula's) is kept in
+    memory keyed by the file's content, and parsed once per process.
+
+    Manim keeps formulas, keyed by the file's path, and no ``Text`` at all
+    (``use_svg_cache=False``: it would keep each big SVG for nothing in a single
+    render). Each check reads its SVGs from private folders of its own (see
+    :func:`~explainer.render.worker.private_dir`), so a text or formula was
+    parsed again in every scene and every case, and parsing was about a third of
+    a check's time. The key here is Manim's with the path replaced by a SHA-256
+    of the file: the parse depends on nothing else (the class, ``svg_default``
+    and ``path_string_config`` stay in the key; colour, size and position are
+    applied to the copy afterwards)."""
+    from manim.mobject.svg import svg_mobject
+    from manim.mobject.svg.svg_mobject import SVGMobject
+
+    by_path = SVGMobject.__dict__["hash_seed"]
+    init = SVGMobject.__dict__["init_svg_mobject"]
+    manims = svg_mobject.SVG_HASH_TO_MOB_MAP
+
+    def by_content(self: Any) -> tuple:
+        seed = by_path.fget(self)
+        name = getattr(self, "file_name", None)
+        if name is None:
+            return seed
+        try:
+            digest = hashlib.sha256(Path(self.get_file_path()).read_bytes())
+        except OSError:
+            return seed
+        return tuple(
+            ("sha256", digest.hexdigest()) if part == name else part for part in seed
+        )
+
+    def always_cached(self: Any, use_svg_cache: bool) -> Any:
+        return init(self, use_svg_cache=True)
+
+    SVGMobject.hash_seed = property(by_content)  # type: ignore[method-assign]
+    SVGMobject.init_svg_mobject = always_cached  # type: ignore[method-assign]
+    svg_mobject.SVG_HASH_TO_MOB_MAP = _PARSED
+    try:
+        yield
+    finally:
+        SVGMobject.hash_seed = by_path  # type: ignore[method-assign]
+        SVGMobject.init_svg_mobject = init  # type: ignore[method-assign]
+        svg_mobject.SVG_HASH_TO_MOB_MAP = manims
+
+
+class _Recent(OrderedDict):
+    """A dict that keeps its ``size`` most recently used entries."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+# The SVGs parsed by checks in this process (see svg_by_content), by content: a
+# scene makes 100–200, a few hundred kB each.
+_PARSED = _Recent(PARSED_SVGS)
 
 
 @contextmanager
