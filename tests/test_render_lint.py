@@ -33,6 +33,7 @@ from explainer.render.lint import (
     count_words,
     lint_scene,
     required_seconds,
+    svg_paths_shared,
 )
 
 # 720p (the default --quality medium): 720 px over Manim's 8-unit frame height.
@@ -352,3 +353,18 @@ def test_a_text_is_parsed_once_a_process_and_manim_is_left_as_it_was(
     assert first == second and first.smallest_px > 12
     assert SVGMobject.__dict__["hash_seed"].fget.__name__ == "hash_seed"
     assert VMobject.__dict__["get_subpaths_from_points"] is not _subpaths
+
+
+def test_a_copy_shares_only_the_path_its_glyphs_were_made_from():
+    words = Text("shared", font_size=48)
+    glyph = words.family_members_with_points()[0]
+    with svg_paths_shared():
+        copied = words.copy()
+    twin = copied.family_members_with_points()[0]
+    assert twin.path_obj is glyph.path_obj  # read only when the points were made
+    assert twin.points is not glyph.points
+    assert np.array_equal(twin.points, glyph.points)
+    twin.shift(RIGHT)
+    assert not np.array_equal(twin.points, glyph.points)
+    again = words.copy().family_members_with_points()[0]  # Manim's own copy again
+    assert again.path_obj is not glyph.path_obj
