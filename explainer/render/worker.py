@@ -27,6 +27,7 @@ from typing import Any
 
 from explainer import i18n
 from explainer.atomic import replacing
+from explainer.render import text_files
 from explainer.render.registry import SCENES, SceneSpec
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -171,7 +172,10 @@ def private_dir(media: Path, kind: str, name: str) -> Path:
     works in its own folder, ``tex-work/<kind>-<scene>-<pid>-<random>``, starting
     from hard links to every SVG already made, and :func:`publish` moves its new
     SVGs back. The pid lets the next render remove a killed worker's folder.
+    Manim rewrites a text's SVG each time the text is made: that rewrite must
+    not write through the link (:mod:`~explainer.render.text_files`).
     """
+    text_files.install()
     shared = media / kind
     shared.mkdir(parents=True, exist_ok=True)
     private = Path(
