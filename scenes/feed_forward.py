@@ -75,31 +75,37 @@ class FeedForward(TraceScene):
             *self.caption(_("The same small network is applied to every token's row")),
             run_time=0.9,
         )
-        self.worked(
-            first, VGroup(x_mob, labels, names[0]), r"(x W_1 + b_1)_{1,1}", "x", "W_1"
-        )
         d_model, d_ff = trace[x_name].shape[-1], trace[first].shape[-1]
         self.play(
             Write(arrow),
-            TransformFromCopy(x_mob, hidden),
-            FadeIn(names[1]),
+            FadeIn(hidden.brackets, names[1]),
             *self.caption(
                 _("First widen: d_model = {d_model} → d_ff = {d_ff} numbers").format(
                     d_model=d_model, d_ff=d_ff
                 )
             ),
-            run_time=1.4,
+            run_time=1.0,
         )
-        self.wait(1.0)
+        # Entry (1, 1) worked out lands in its cell; the other entries follow.
+        view = VGroup(x_mob, labels, names[0], arrow, hidden.brackets, names[1])
+        self.worked(first, view, r"(x W_1 + b_1)_{1,1}", "x", "W_1", hidden)
+        self.fill(x_mob, hidden)
         self.x_parts = VGroup(x_mob, labels, names[0], arrow)
         self.hidden_name = names[1]
         return x_mob, hidden
 
     def worked(
-        self, stage: str, view: Mobject, lhs: str, a_tex: str, w_tex: str
+        self,
+        stage: str,
+        view: Mobject,
+        lhs: str,
+        a_tex: str,
+        w_tex: str,
+        result: TraceMatrix,
     ) -> None:
         """Entry (1, 1) of ``stage`` (a linear layer) worked out: the first row of
-        its input times column 1 of its weight (+ its bias)."""
+        its input times column 1 of its weight (+ its bias), which then lands in
+        its cell of ``result`` (the matrix of ``stage``, its brackets on screen)."""
         x_name, w_name, b_name = self.trace.stage(stage).inputs[:3]
         bias = bool(np.any(self.trace[b_name]))
         worked_dot(
@@ -113,7 +119,7 @@ class FeedForward(TraceScene):
             colors=(WHITE, HIGHLIGHT),
             view=view,
             froms=(view[0].row(0), None),
-            cell=None,
+            cell=result.cells[(0, 0)],
             captions=(
                 _('One entry: the row of "{token}" times column 1 of {matrix}').format(
                     token=self.tokens[0],
@@ -125,6 +131,19 @@ class FeedForward(TraceScene):
             ),
             bias=(b_name, (0,)) if bias else None,
         )
+
+    def fill(self, source: TraceMatrix, result: TraceMatrix) -> None:
+        """The other entries of ``result`` (its entry (1, 1) is on screen), made
+        from ``source`` the same way."""
+        first = result.cells[(0, 0)]  # the rest: the other cells and the ⋯
+        rest = VGroup(*(m for m in result.get_entries() if m is not first))
+        self.play(
+            TransformFromCopy(source, rest),
+            *self.caption(_("Every other entry the same way: a row times a column")),
+            run_time=1.2,
+        )
+        self.assemble(result)
+        self.wait(0.6)
 
     # --- ReLU / GELU -----------------------------------------------------------------
 
@@ -150,9 +169,20 @@ class FeedForward(TraceScene):
             *self.caption(caption),
             run_time=1.0,
         )
-        activation = self.matrix(f"{ffn}.activation", font_size=FONT, max_cols=COLS)
+        activation = self.matrix(
+            f"{ffn}.activation", font_size=FONT, max_cols=COLS, h_buff=hidden.h_buff
+        )
         activation.align_like(hidden)
-        self.play(FadeTransform(hidden, activation), run_time=1.0)
+        # a: the name the second layer's worked entry reads the row by.
+        inner = r"\mathrm{GELU}(x W_1 + b_1)" if gelu else r"\max(0,\, x W_1 + b_1)"
+        act_name = activation.named(rf"a = {inner}", font_size=28)
+        act_name.next_to(activation, DOWN, 0.15)
+        self.play(
+            FadeTransform(hidden, activation),
+            FadeTransform(self.hidden_name, act_name),
+            run_time=1.0,
+        )
+        self.hidden_name = act_name
         self.wait(1.0)
         self.remove(graph)
         self.x_parts.add(graph)
@@ -219,7 +249,7 @@ class FeedForward(TraceScene):
         self.wait(1.0)
         activation = self.matrix(f"{ffn}.activation", font_size=FONT, max_cols=COLS)
         activation.match_height(gate).move_to(VGroup(gate, up))
-        act_name = activation.named(r"\mathrm{SiLU}(g) \odot u", font_size=28)
+        act_name = activation.named(r"a = \mathrm{SiLU}(g) \odot u", font_size=28)
         act_name.next_to(activation, DOWN, 0.15)
         self.play(
             FadeTransform(VGroup(gate, up), activation),
@@ -245,31 +275,25 @@ class FeedForward(TraceScene):
         row.arrange(RIGHT, buff=0.3)
         self.body(row, width=13.5)
         out_name = out.named(r"\mathrm{FFN}(x)", font_size=28).next_to(out, DOWN, 0.15)
+        d_model = self.trace[f"{ffn}.out"].shape[-1]
         self.play(
             FadeOut(self.x_parts),
             Transform(activation, row[0]),
             self.hidden_name.animate.next_to(row[0], DOWN, 0.15),
-            run_time=0.9,
-        )
-        self.worked(
-            f"{ffn}.out",
-            VGroup(activation, self.hidden_name),
-            r"\mathrm{FFN}(x)_{1,1}",
-            "a",
-            "W_2",
-        )
-        d_model = self.trace[f"{ffn}.out"].shape[-1]
-        self.play(
             Write(arrow),
-            TransformFromCopy(activation, out),
-            FadeIn(out_labels, out_name),
+            FadeIn(out.brackets, out_labels, out_name),
             *self.caption(
                 _("Then back to d_model = {d_model}: FFN(x), one row per token").format(
                     d_model=d_model
                 )
             ),
-            run_time=1.4,
+            run_time=1.2,
         )
+        view = VGroup(
+            activation, self.hidden_name, arrow, out.brackets, out_labels, out_name
+        )
+        self.worked(f"{ffn}.out", view, r"\mathrm{FFN}(x)_{1,1}", "a", "W_2", out)
+        self.fill(activation, out)
 
     def graph(self, kind: str) -> VGroup:
         """A small plot of the activation (a guide only, not trace numbers)."""
