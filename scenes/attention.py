@@ -40,6 +40,7 @@ from explainer.trace import Op
 
 FONT = 22
 D_SHOWN = 4  # columns of a head's q, k, v shown (first two, …, last): legible
+K_ROW_SPACING = 0.3  # Kᵀ's rows (the scores': 0.38 at FONT)
 
 
 class ScaledDotProductAttention(TraceScene):
@@ -98,19 +99,22 @@ class ScaledDotProductAttention(TraceScene):
             for name in ("scores", "masked")
         )
         scores = self.matrix(f"{prefix}.scores", (h,), font_size=FONT, h_buff=spacing)
+        # Kᵀ's rows closer together than the scores' (only its columns line up
+        # with them): the three matrices fit the body at full size, not shrunk.
         keys = self.matrix(
             self.k_stage,
             (h,),
             transpose=True,
             font_size=FONT,
             h_buff=scores.h_buff,
+            v_buff=K_ROW_SPACING,
             max_rows=D_SHOWN,
         )
         queries = self.matrix(self.q_stage, (h,), font_size=FONT, max_cols=D_SHOWN)
         keys.set_color(K_COLOR)
         queries.set_color(Q_COLOR)
         # Q on the left, Kᵀ above, the scores where their rows and columns meet.
-        keys.next_to(scores, UP, buff=0.25)
+        keys.next_to(scores, UP, buff=0.15)
         keys.shift(
             (scores.cells[(0, 0)].get_right()[0] - keys.cells[(0, 0)].get_right()[0])
             * RIGHT
@@ -316,8 +320,9 @@ class ScaledDotProductAttention(TraceScene):
         layout = VGroup(left, right).arrange(RIGHT, buff=0.8)
         right.shift((left[0].get_center()[1] - weights.get_center()[1]) * UP)
         self.body(layout)
-        # Q and Kᵀ leave first, so that the scores never slide over them.
-        self.play(FadeOut(self.qk, self.k_labels), run_time=0.5)
+        # Q and Kᵀ leave first, so that the scores never slide over them: with
+        # the old caption, once it has been read (not the scores alone meanwhile).
+        self.clear(self.qk, self.k_labels)
         self.play(
             Transform(scores, left[0]),
             Transform(self.s_name, left[2]),
