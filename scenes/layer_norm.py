@@ -251,7 +251,10 @@ class ResidualLayerNorm(TraceScene):
                 rf"\mu = {mu_value:.2f},\quad \sigma^2 = {var_value:.2f}", font_size=34
             )
         stats.next_to(before, RIGHT, buff=0.6)
-        self.body(VGroup(rows, token, stats), shift=0.35 * UP)
+        # The normalised row's name, where the token names the row above.
+        norm_tex = r"\mathrm{RMSNorm}" if self.rms else r"\mathrm{LayerNorm}"
+        after_name = MathTex(norm_tex, font_size=28).next_to(after, LEFT, 0.3)
+        self.body(VGroup(rows, token, stats, after_name), shift=0.35 * UP)
         says = (
             _('RMSNorm works on each row alone: the row of "{token}"')
             if self.rms
@@ -277,6 +280,7 @@ class ResidualLayerNorm(TraceScene):
         self.wait(1.0)
         self.play(
             TransformFromCopy(before, after),
+            FadeIn(after_name),
             *self.caption(self.rescale_caption(norm)),
             run_time=1.3,
         )
@@ -287,11 +291,9 @@ class ResidualLayerNorm(TraceScene):
         labels = everything.label_rows(tokens, 18)
         group = VGroup(labels, everything)
         self.body(group)
-        name = everything.named(
-            r"\mathrm{RMSNorm}" if self.rms else r"\mathrm{LayerNorm}"
-        ).next_to(everything, DOWN, 0.15)
+        name = everything.named(norm_tex).next_to(everything, DOWN, 0.15)
         self.play(
-            FadeOut(before, token, stats, bars_out, bars_in),
+            FadeOut(before, token, stats, bars_out, bars_in, after_name),
             FadeTransform(after, everything),
             FadeIn(labels, name),
             *self.caption(
