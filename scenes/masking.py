@@ -97,7 +97,10 @@ class CausalMask(TraceScene):
         )
         self.wait(1.0)
 
-        weights = self.matrix(f"{prefix}.weights", (0,), font_size=FONT)
+        # The mask's column spacing: its key words stay over the weights' columns.
+        weights = self.matrix(
+            f"{prefix}.weights", (0,), font_size=FONT, h_buff=mask.h_buff
+        )
         weights.align_like(mask)
         heat = weights.heat(peak=1.0)
         levels = [square.get_fill_opacity() for square in heat]
