@@ -97,10 +97,19 @@ class EmbeddingLookup(TraceScene):
         # (then the rows looked up are e_t E, not yet X).
         x_name = lookup.named("e_t E" if scaled else "X")
         x_name.next_to(lookup, DOWN, buff=0.15)
+        # X's ⋯ (the columns left out) come with its brackets, not after the rows
+        dots = VGroup(
+            *(
+                lookup.mob_matrix[i][j]
+                for i, r in enumerate(lookup.rows)
+                for j, c in enumerate(lookup.cols)
+                if r is None or c is None
+            )
+        )
         self.play(
             FadeIn(left),
             FadeIn(e_name),
-            FadeIn(lookup.brackets),
+            FadeIn(lookup.brackets, dots),
             FadeIn(x_name),
             *self.caption(_("E holds one learned row per word of the vocabulary")),
             run_time=1.0,

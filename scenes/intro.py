@@ -32,6 +32,10 @@ TOY = {  # the toy model's name, in words (the live page's picker says the same)
     "encoder": N_("toy encoder"),
     "decoder": N_("toy decoder"),
 }
+PRETRAINED = {  # a pretrained model's name, as the live page's picker says it
+    "minilm": N_("MiniLM (pretrained encoder)"),
+    "smollm2": N_("SmolLM2 (pretrained)"),
+}
 
 
 def sizes_latex(trace) -> str:
@@ -78,7 +82,8 @@ class Introduction(TraceScene):
     def construct(self) -> None:
         trace = self.trace
         arch = trace.config.architecture
-        model = trace.config.model or _(TOY.get(arch, arch))
+        name = trace.config.model
+        model = _(PRETRAINED.get(name, name)) if name else _(TOY.get(arch, arch))
         head = self.header(_("The Transformer"), sizes_latex(trace), tag=model)
         self.play(FadeIn(head), run_time=0.8)
 
@@ -111,9 +116,15 @@ class Introduction(TraceScene):
 
         small = corner_map(trace, Place(stacks(trace)[0], None, "embed"), MAP_HEIGHT)
         small.to_corner(UL, buff=0.25)
+        # The words fade where they are: the map has none, and shrunk with the
+        # boxes they would fly to a blot in the middle of the screen.
+        words = diagram.labels
+        diagram.remove(words)
+        self.add(words)
         self.play(
             FadeOut(head),
             FadeOut(ends),
+            FadeOut(words),
             ReplacementTransform(diagram, small),
             *self.caption(
                 _("This map stays in the corner: the lit block is where we are")

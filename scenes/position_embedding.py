@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import sympy as sp
 from explainer.scenes.common import (
-    MUTED,
     TraceScene,
     first_stack,
     stack_tokens,
-    text,
 )
 from manim import *
 
@@ -142,7 +140,6 @@ class PositionEmbedding(TraceScene):
             ),
             run_time=1.2,
         )
-        note = text(_("The rows of P are learned, not computed"), 26, MUTED)
-        note.next_to(norm_name, DOWN, 0.2)
-        self.play(FadeIn(note), run_time=0.5)
+        # (no note under it: the first caption said P is learned, and a line
+        # over the caption here read as a second caption about a P gone)
         self.finish(1.5)

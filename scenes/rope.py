@@ -13,6 +13,7 @@ import math
 import numpy as np
 import sympy as sp
 from explainer.scenes.common import (
+    HIGHLIGHT,
     K_COLOR,
     MUTED,
     Q_COLOR,
@@ -123,25 +124,72 @@ class RotaryPositions(TraceScene):
         right = VGroup(relative, table).arrange(DOWN, buff=0.5, aligned_edge=LEFT)
         right.next_to(board, RIGHT, buff=0.6)
         right.shift((board.get_center()[1] - right.get_center()[1]) * UP)
+        plane, keys = board[0][0], board[1]
+        # On the plane, the demo's own q and k (see relative_table), turned to m
+        # and to n of each row in turn: for equal n − m they turn together and
+        # keep the angle between them.
+        demo = self.relative
+        origin = plane.c2p(0, 0)
+        turned = VGroup(
+            Arrow(origin, plane.c2p(*demo["q"]), buff=0, color=Q_COLOR),
+            Arrow(origin, plane.c2p(*demo["k"]), buff=0, color=K_COLOR),
+        )
+        m, n = demo["places"][0]
+        now = (float(demo["theta"][m]), float(demo["theta"][n]))  # their turns
+        for arrow, turn_by in zip(turned, now, strict=True):
+            arrow.rotate(turn_by, about_point=origin)
+        gap = self.gap(turned, origin)
         self.play(
-            FadeOut(notes),
+            FadeOut(notes, keys),
             FadeIn(relative),
+            *(GrowArrow(arrow) for arrow in turned),
+            Create(gap),
             *self.caption(
                 _(
                     "q_m · k_n after the turns depends on n − m only: attention sees "
                     "relative positions"
                 )
             ),
-            run_time=0.8,
-        )
-        self.play(
-            FadeIn(table, lag_ratio=0.2),
-            *self.caption(
-                _("The same q and k put at different places: equal n − m, equal score")
-            ),
             run_time=1.2,
         )
+        gap.add_updater(lambda arc: arc.become(self.gap(turned, origin)))
+        for (m, n), row in zip(demo["places"], table, strict=True):
+            angles = (float(demo["theta"][m]), float(demo["theta"][n]))
+            said = []
+            if row is table[0]:
+                said = self.caption(
+                    _(
+                        "The same q and k put at different places: "
+                        "equal n − m, equal score"
+                    )
+                )
+            self.play(
+                FadeIn(row),
+                *(
+                    Rotate(arrow, angle=new - old, about_point=origin)
+                    for arrow, new, old in zip(turned, angles, now, strict=True)
+                    if new != old
+                ),
+                *said,
+                run_time=0.9,
+            )
+            now = angles
+            self.wait(0.4)
         self.finish(1.5)
+
+    def gap(self, arrows: VGroup, origin: np.ndarray) -> VMobject:
+        """The arc from the turned q to the turned k: the angle their score sees."""
+        q, k = (arrow.get_end() - origin for arrow in arrows)
+        start = math.atan2(q[1], q[0])
+        sweep = (math.atan2(k[1], k[0]) - start + math.pi) % (2 * math.pi) - math.pi
+        return Arc(
+            radius=0.45,
+            start_angle=start,
+            angle=sweep,
+            arc_center=origin,
+            color=HIGHLIGHT,
+            stroke_width=3,
+        )
 
     def relative_table(self, prefix: str, rotations: str, length: int) -> VGroup:
         """Pair 0 of the first query and key of head 0 (the trace's numbers), turned

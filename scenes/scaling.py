@@ -162,7 +162,7 @@ class ScaledScores(TraceScene):
         self.play(
             FadeIn(case.arrow),
             TransformFromCopy(case.scores, case.weights),
-            GrowFromEdge(case.bars, UP),
+            *(GrowFromEdge(bar, UP) for bar in case.bars),  # each under its cell
             *self.caption(caption),
             run_time=1.2,
         )

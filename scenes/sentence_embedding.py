@@ -24,7 +24,7 @@ from manim import *
 from explainer.i18n import _, ngettext
 from explainer.symbolic.pooling import l2_normalize, mean_pool
 from explainer.symbolic.render import latex
-from explainer.symbolic.symbols import i, n
+from explainer.symbolic.symbols import d_model, i
 
 FONT = 22
 
@@ -35,7 +35,8 @@ def pooling_lines() -> list[str]:
     count = sp.Symbol("T", positive=True, integer=True)
     return [
         latex(sp.Eq(sp.Symbol("u"), mean_pool(rows, count))),
-        latex(sp.Eq(sp.IndexedBase("e")[i], l2_normalize(u, i, n))),
+        # over the d_model entries of u (the screen shows u as 1 × d_model)
+        latex(sp.Eq(sp.IndexedBase("e")[i], l2_normalize(u, i, d_model))),
     ]
 
 

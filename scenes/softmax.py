@@ -134,7 +134,7 @@ class Softmax(TraceScene):
             label = word(tokens[c], 18, HIGHLIGHT if c == best else MUTED)
             labels.add(label.next_to([x, base, 0], DOWN, buff=0.12))
         self.play(
-            GrowFromEdge(bars, DOWN),
+            *(GrowFromEdge(bar, DOWN) for bar in bars),  # each from its own foot
             FadeIn(labels),
             *self.caption(
                 _('"{token}" attends most to "{best}"').format(

@@ -102,3 +102,24 @@ def test_softmax_speaks_of_minus_infinity_only_over_a_masked_row(
     )
     said = " ".join(c.text for c in result.captions)
     assert ("∞" in said) == masked
+
+
+def test_the_sentence_embedding_sums_over_the_d_model_entries_of_u():
+    from explainer.scenes.sentence_embedding import pooling_lines
+
+    mean, unit = pooling_lines()
+    # the screen shows u as 1 × d_model: the norm's sum runs over those entries
+    assert r"\sum_{j=0}^{d_{\mathrm{model}} - 1}" in unit
+    assert r"\sum_{j=0}^{T - 1}" in mean  # and the mean over the T tokens
+
+
+@pytest.mark.parametrize("name", ["encoder-decoder", "encoder", "decoder"])
+def test_the_intro_names_the_toy_model_in_chinese_words(name):
+    from explainer.scenes.intro import PRETRAINED, TOY
+
+    from explainer.i18n import _, language
+
+    with language("zh"):
+        said = [_(TOY[name]), *(_(v) for v in PRETRAINED.values())]
+    for tag in said:  # "玩具编码器-解码器", not "小型 encoder-decoder 模型"
+        assert not re.search(r"\b(encoder|decoder)\b", tag), tag
