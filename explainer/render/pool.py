@@ -30,7 +30,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from explainer.render import encode, tex_format
+from explainer.render import encode, fades, tex_format
 from explainer.render.registry import SCENES
 from explainer.render.worker import (
     QUALITIES,
@@ -54,11 +54,13 @@ def main(argv: list[str] | None = None) -> int:
 def preload(media: Path) -> None:
     """Import Manim and the scenes, for every child to inherit; LaTeX starts from
     a format of Manim's preamble (:mod:`~explainer.render.tex_format`), a held
-    frame is converted for the encoder once (:mod:`~explainer.render.encode`)."""
+    frame is converted for the encoder once (:mod:`~explainer.render.encode`), fades
+    change opacity without copying (:mod:`~explainer.render.fades`)."""
     import manim  # noqa: F401
 
     tex_format.install(media)
     encode.install()
+    fades.install()
     for spec in SCENES.values():
         try:
             importlib.import_module(spec.import_path)
