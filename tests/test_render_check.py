@@ -1,20 +1,23 @@
 """``explainer render --check`` on the real scenes, as CI gates them: every scene of
 the default preset, in English and in Chinese (``--lang zh``: the captions and
-labels of the Chinese catalog), the scenes that draw a Chinese sentence, and
-MiniLM's and SmolLM2's scenes keep the reading pace (each caption 1.0 s + 0.3 s per
-word, the old one gone before the next), show no text under 12 px at the default
-quality (720p), nothing off the frame, no two texts overlapping, no caption over an
-empty picture.
+labels of the Chinese catalog), of a Chinese sentence, of MiniLM and of SmolLM2
+(a scene a model lacks is skipped) keeps the reading pace (each caption 1.0 s +
+0.3 s per word, the old one gone before the next), shows no text under 12 px at the
+default quality (720p), nothing off the frame, no two texts overlapping, no caption
+over an empty picture.
 
-Marked slow: each scene's ``construct`` runs (nothing is drawn). Most of the time
-is the default preset's scenes, in both languages, one command each so that
-pytest-xdist's workers share them.
+Marked slow: each scene's ``construct`` runs (nothing is drawn), about ten seconds
+of CPU a scene. Each scene of each case is its own command, run in the test's
+process, so that pytest-xdist's workers share them out; a worker keeps the texts
+and formulas it has parsed from one command to the next
+(:func:`explainer.render.lint.svg_by_content`), and all workers share one folder
+of compiled LaTeX and Pango SVGs (each check works in its own private folders and
+publishes its new SVGs atomically, as parallel renders do).
 """
 
 import contextlib
 import importlib.util
 import io
-import os
 from collections.abc import Callable
 
 import pytest
@@ -32,93 +35,75 @@ from explainer.render.lint import SceneLint
 pytestmark = pytest.mark.slow
 
 CHINESE = "你 玩 游戏"  # words of the default preset's vocabulary, split at spaces
-# Beyond every scene of the default preset: the scenes whose layout changes with
-# the case (the other scenes show the same numbers in the same places). A Chinese
-# sentence: its words on screen; MiniLM: WordPiece tokens, learned positions, the
-# pooled vector; SmolLM2: byte-level tokens, RoPE, a causal mask with grouped-query
-# attention, nine heads.
-SCENES_OF = {  # intro and outro: the model's own diagram, path and output
-    "chinese": ("intro", "tokens", "attention", "bridge", "cross-attention", "outro"),
-    "minilm": ("intro", "tokens", "position-embedding", "sentence-embedding", "outro"),
-    "smollm2": ("intro", "tokens", "rope", "attention", "multi-head", "outro"),
-}
-ARGS = {  # the default preset: each scene by name (see checked)
-    "chinese": ["--sentence", CHINESE, *SCENES_OF["chinese"]],
-    "minilm": ["--model", "minilm", *SCENES_OF["minilm"]],
-    "smollm2": ["--model", "smollm2", *SCENES_OF["smollm2"]],
+ARGS = {  # each case's options; its scenes are those ``--all`` would check
+    "default": [],
+    "zh": ["--lang", "zh"],  # the default preset, its captions in Chinese
+    "chinese": ["--sentence", CHINESE],  # its words on screen
+    "minilm": ["--model", "minilm"],  # WordPiece, learned positions, pooling
+    "smollm2": ["--model", "smollm2"],  # byte-level BPE, RoPE, causal GQA, 9 heads
 }
 PACKAGES = {"minilm": minilm, "smollm2": smollm2}
-LANGUAGES = {"default": [], "zh": ["--lang", "zh"]}  # the default preset's runs
 
 
 @pytest.fixture(scope="module")
-def default_scenes() -> set[str]:
-    """The scenes the default preset has (those ``--all`` renders), from the trace
-    ``explainer trace --json`` prints, run in this process."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit) as done:
-        main(["trace", "--json"])
-    assert done.value.code == 0
-    trace = trace_json.loads(buffer.getvalue())
-    return {spec.name for spec in available(SCENES.values(), trace)}
+def scenes_of() -> Callable[[str], set[str]]:
+    """``scenes_of(case)``: the scenes that case has (those ``--all`` checks),
+    from the trace ``explainer trace --json`` prints with its options, run in this
+    process (once per case and xdist worker)."""
+    known: dict[str, set[str]] = {}
+
+    def scenes(case: str) -> set[str]:
+        if case not in known:
+            options = [] if case == "zh" else ARGS[case]  # trace has no --lang
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer), pytest.raises(SystemExit) as done:
+                main(["trace", "--json", *options])
+            assert done.value.code == 0
+            trace = trace_json.loads(buffer.getvalue())
+            known[case] = {spec.name for spec in available(SCENES.values(), trace)}
+        return known[case]
+
+    return scenes
 
 
 @pytest.fixture(scope="module")
-def checked(
-    request, tmp_path_factory, default_scenes
-) -> Callable[[str, str], SceneLint]:
+def checked(request, tmp_path_factory, scenes_of) -> Callable[[str, str], SceneLint]:
     """``checked(case, scene)``: what ``explainer render --check`` found in that
-    scene of that case (``default``, ``zh`` — the default preset in Chinese —,
-    ``chinese``, ``minilm``, ``smollm2``). The default preset's scenes are
-    checked one command each (in each language), so that pytest-xdist
-    shares them between its workers; each other case is one run of the command, in
-    this process. The compiled LaTeX is kept in pytest's cache folder if there is
-    one (keyed by the formula's text; one folder per xdist worker, so that no two
-    processes compile into the same file at once)."""
+    scene of that case, one command each. The compiled LaTeX and Pango's SVGs are
+    kept in pytest's cache folder if there is one (one folder for all xdist
+    workers: the render pool shares its folder between processes the same way)."""
     cache = getattr(request.config, "cache", None)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if cache is not None:
-        media = cache.mkdir(f"render-check-media-{worker}")
+        media = cache.mkdir("render-check-media")
     else:
         media = tmp_path_factory.mktemp("media")
-    done: dict[str, dict[str, SceneLint]] = {}
 
     def run(case: str, scene: str) -> SceneLint:
         module = PACKAGES.get(case)
         if module is not None and importlib.util.find_spec(module.MODULE) is None:
             pytest.skip(f"model package missing: {module.INSTALL}")
-        one_each = case in LANGUAGES  # the default preset, a command per scene
-        if one_each and scene not in default_scenes:
+        if scene not in scenes_of(case):
             pytest.skip(f"{case} has no {scene} scene")
-        key = f"{case}-{scene}" if one_each else case
-        if key not in done:
-            found: list[SceneLint] = []
-            lint = render_cmd.lint_specs
+        found: list[SceneLint] = []
+        lint = render_cmd.lint_specs
 
-            def keep(*args, **kwargs):
-                found.extend(lint(*args, **kwargs))
-                return found
+        def keep(*args, **kwargs):
+            found.extend(lint(*args, **kwargs))
+            return found
 
-            args = [*LANGUAGES[case], scene] if one_each else ARGS[case]
-            argv = ["render", "--check", "--media-dir", str(media), *args]
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(render_cmd, "lint_specs", keep)
-                with pytest.raises(SystemExit) as exit_code:
-                    main(argv)
-            assert exit_code.value.code in (0, 1)  # 1: a problem, shown below
-            done[key] = {r.name: r for r in found}
-        if scene not in done[key]:
-            pytest.skip(f"{case} has no {scene} scene")
-        return done[key][scene]
+        argv = ["render", "--check", "--media-dir", str(media), *ARGS[case], scene]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(render_cmd, "lint_specs", keep)
+            with pytest.raises(SystemExit) as exit_code:
+                main(argv)
+        assert exit_code.value.code in (0, 1)  # 1: a problem, shown below
+        assert [r.name for r in found] == [scene]
+        return found[0]
 
     return run
 
 
-CASES = [
-    *(("default", name) for name in SCENES),  # --all skips those it lacks
-    *(("zh", name) for name in SCENES),
-    *((case, name) for case, names in SCENES_OF.items() for name in names),
-]
+CASES = [(case, name) for case in ARGS for name in SCENES]
 
 
 @pytest.mark.parametrize(("case", "scene"), CASES, ids=[f"{c}-{s}" for c, s in CASES])
