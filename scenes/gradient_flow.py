@@ -36,6 +36,31 @@ from explainer.trace import Trace
 FONT = 26
 CHAIN = ("p - y", r"\partial h", r"\partial O", r"\partial P", r"\partial S",
          r"\partial Q,\ \partial K")  # fmt: skip
+# The rules' gradients (``dz``, ``dh``, …) as the chain, the rows and the report's
+# text name them: ∂z, ∂h, … The softmax rule's dx, dy are this walk's ∂S, ∂P.
+PARTIAL = {"dz": "z", "dh": "h", "dO": "O", "dP": "P", "dS": "S", "dQ": "Q",
+           "dK": "K", "dx": "S", "dy": "P"}  # fmt: skip
+
+
+def rule_latex(rule: sp.Basic, names: dict[str, str] | None = None) -> str:
+    """A rule of :func:`rules` in LaTeX, its gradients written ∂h rather than dh
+    (and ``names`` renamed too): the same SymPy object with its symbols renamed.
+
+    >>> print(rule_latex(rules()["hidden"]))
+    \\partial h = \\partial z E
+    """
+    names = {k: rf"\partial {v}" for k, v in PARTIAL.items()} | (names or {})
+    renamed = {}
+    for atom in rule.atoms(sp.Symbol, sp.MatrixSymbol):
+        name = getattr(atom, "name", "")
+        if name in names:
+            new = names[name]
+            renamed[atom] = (
+                sp.MatrixSymbol(new, *atom.shape)
+                if isinstance(atom, sp.MatrixSymbol)
+                else sp.Symbol(new)
+            )
+    return latex(rule.xreplace(renamed))
 
 
 def with_gradients(trace: Trace) -> Trace:
@@ -103,7 +128,7 @@ class GradientFlow(TraceScene):
         y[0] = 1.0
         self._step(
             0,
-            "logits",
+            ("logits",),
             [("p", probs[cols], words), ("y", y, words), ("(p-y)/T", dz[cols], words)],
             _(
                 'Position {t} must write "{word}": p − y is negative there, '
@@ -113,14 +138,14 @@ class GradientFlow(TraceScene):
         hidden = np.asarray(trace[trace.find("logits_backward_h")[0].name])[t]
         self._step(
             1,
-            "hidden",
+            ("hidden",),
             [(r"\partial h", hidden, None)],
             _("Into the last vector: the logits were h Eᵀ, so ∂h = ∂z E"),
         )
         d_o = np.asarray(trace[f"backward.{prefix}.heads"])[h, t]
         self._step(
             2,
-            None,
+            (),
             [(r"\partial O", d_o, None)],
             ngettext(
                 "Back through {n} stage (feed-forward, LayerNorm, Wᴼ) "
@@ -133,27 +158,30 @@ class GradientFlow(TraceScene):
         d_p = np.asarray(trace[f"backward.{prefix}.weights"])[h, t]
         self._step(
             3,
-            "weights",
+            ("weights",),
             [(r"\partial P", d_p, self.keys)],
-            _("O = P V, so each weight gets ∂O · V_j: one number per English word"),
+            _(
+                "O = P V, so each weight gets ∂O · (its word's row of V): "
+                "one number per English word"
+            ),
         )
         p = np.asarray(trace[f"{prefix}.weights"])[h, t]
         d_s = np.asarray(trace[f"backward.{prefix}.masked"])[h, t]
         self._step(
             4,
-            "softmax",
+            ("softmax",),
             [
-                ("p", p, self.keys),
-                ("dy", d_p, self.keys),
+                ("P", p, self.keys),
+                (r"\partial P", d_p, self.keys),
                 (r"\partial S", d_s, self.keys),
             ],
-            _("Softmax: each score gets its weight times dy minus the weighted mean"),
+            _("Softmax: each score gets its weight times ∂P minus the weighted mean"),
         )
         d_q = np.asarray(trace[f"backward.{prefix}.q"])[h, t]
         d_k = np.asarray(trace[f"backward.{prefix}.k"])[h]
         self._step(
             5,
-            "query",
+            ("query", "key"),
             [(r"\partial Q", d_q, None), (r"\partial K", d_k, None)],
             _("Into the query and the keys: ∂Q = ∂S K/√d_k and ∂K = ∂Sᵀ Q/√d_k"),
             key_rows=self.keys,
@@ -173,15 +201,24 @@ class GradientFlow(TraceScene):
     def _step(
         self,
         index: int,
-        rule: str | None,
+        rule: tuple[str, ...],
         rows: list[tuple[str, np.ndarray, list[str] | None]],
         caption: str,
         key_rows: list[str] | None = None,
     ) -> None:
-        """One step: its rule (if any), its rows of numbers, the chain lit up."""
+        """One step: its rules (if any), its rows of numbers, the chain lit up."""
         body = VGroup()
-        if rule:
-            body.add(MathTex(latex(rules()[rule]), font_size=36))
+        if rule:  # side by side (∂Q's and ∂K's)
+            # the softmax rule's p is this walk's P, the attention weights
+            names = {"p": "P"} if rule == ("softmax",) else {}
+            body.add(
+                VGroup(
+                    *(
+                        MathTex(rule_latex(rules()[n], names), font_size=36)
+                        for n in rule
+                    )
+                ).arrange(RIGHT, buff=1.0)
+            )
         for name, values, cols in rows:
             body.add(self._numbers(name, values, cols, key_rows))
         body.arrange(DOWN, buff=0.35)
@@ -190,11 +227,16 @@ class GradientFlow(TraceScene):
         # it to fill the space between the header and the chain (a step of many
         # numbers is seen smaller, as if shrunk to fit)
         shown = getattr(self, "_shown", None)
+        # The chain lights this step once the last step has been read (play()
+        # would hold its caption, but after the chain lit), and before zoom()
+        # copies the chain.
+        left = self.caption_left()
+        if left > 1 / config.frame_rate:
+            self.wait(left)
         if shown is not None:
             room.next_to(shown[0], RIGHT, buff=3.0)
-        if shown is not None:
             self.clear(*shown)
-        self.chain[2 * index].set_color(HIGHLIGHT)  # before zoom() copies the chain
+        self.chain[2 * index].set_color(HIGHLIGHT)
         anims = self.caption(caption)
         anims += self.zoom(room, most=1.6, room=1.0, bottom=self.chain_top, least=0.4)
         self.play(FadeIn(room), *anims, run_time=0.9)
@@ -211,7 +253,7 @@ class GradientFlow(TraceScene):
         """A row (or matrix) of numbers ≈ 1, with its name and × 10^k."""
         values = np.atleast_2d(values)
         self.numbers.append((name, values))
-        is_weight = name in ("p", "y")
+        is_weight = name in ("p", "y", "P")
         k = 0 if is_weight else power_of_ten(values)
         shown = values / 10.0**k
         mob = TraceMatrix(shown, font_size=FONT, max_rows=8, max_cols=8)
@@ -223,5 +265,5 @@ class GradientFlow(TraceScene):
             parts.add(mob.label_cols(cols, 18))
         if values.shape[0] > 1 and key_rows is not None:
             parts.add(mob.label_rows(key_rows, 18))
-        label.next_to(parts, LEFT, buff=0.3)
+        label.next_to(parts, LEFT, buff=0.3).set_y(mob.get_y())  # beside the numbers
         return VGroup(label, parts)

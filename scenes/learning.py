@@ -57,7 +57,7 @@ def loss_axes(learning: Learning) -> tuple[Axes, VGroup]:
         x_range=[0, learning.steps, 100],
         y_range=[0, high - low, 1],
         x_length=5.2,
-        y_length=3.6,
+        y_length=3.4,
         tips=False,
         axis_config={"color": MUTED, "include_ticks": True},
     )
@@ -73,7 +73,16 @@ def loss_axes(learning: Learning) -> tuple[Axes, VGroup]:
 
 
 def _power(power: int) -> str:
-    return {0: "1", 1: "10", -1: "0.1", -2: "0.01"}.get(power, f"1e{power}")
+    """A power of ten as the axis says it, in one convention (no 1e-3 beside 0.01).
+
+    >>> [_power(k) for k in (-3, -1, 0, 2)], _power(-7), _power(6)
+    (['0.001', '0.1', '1', '100'], '1e-7', '1e6')
+    """
+    if -4 <= power < 0:
+        return f"{10.0**power:.{-power}f}"
+    if 0 <= power <= 4:
+        return str(10**power)
+    return f"1e{power}"
 
 
 class WatchItLearn(TraceScene):
@@ -101,7 +110,7 @@ class WatchItLearn(TraceScene):
         right = VGroup(heat, grid, labels)
         left = VGroup(axes, axis_labels)
         layout = VGroup(left, right).arrange(RIGHT, buff=1.0)
-        self.body(layout)
+        self.body(layout, shift=0.2 * UP)  # room for a two-line caption below
         heat.move_to(grid)
         low = log_range(learning)[0]
         curve = VMobject(color=HIGHLIGHT, stroke_width=3).set_points_as_corners(
@@ -125,6 +134,12 @@ class WatchItLearn(TraceScene):
                 )
             ),
             run_time=1.0,
+        )
+        boxes = self._aligned(learning, grid, heat)
+        self.play(
+            Create(boxes),
+            *self.caption(_("Boxed: the English word each Chinese word translates")),
+            run_time=0.8,
         )
         dot = Dot(self._point(axes, learning, first), color=HIGHLIGHT, radius=0.09)
         status = self._status(learning, first).next_to(grid, DOWN, buff=0.25)
@@ -160,6 +175,20 @@ class WatchItLearn(TraceScene):
             snap.weights[learning.head], font_size=FONT, max_rows=8, max_cols=8
         )
 
+    def _aligned(self, learning: Learning, grid: TraceMatrix, heat: VGroup) -> VGroup:
+        """A box on each cell the alignment table links (the right words)."""
+        squares = dict(zip(grid.cells, heat, strict=True))
+        boxes = VGroup()
+        for row, linked in enumerate(learning.aligned[: len(learning.rows) - 1]):
+            for col in linked:
+                if (row, col) in squares:
+                    boxes.add(
+                        SurroundingRectangle(
+                            squares[(row, col)], color=HIGHLIGHT, buff=0, stroke_width=2
+                        )
+                    )
+        return boxes
+
     def _point(self, axes: Axes, learning: Learning, snap) -> np.ndarray:
         step = min(snap.step, len(learning.losses) - 1)
         low = log_range(learning)[0]
@@ -191,7 +220,7 @@ class WatchItLearn(TraceScene):
                 step=snap.step
             )
         return ngettext(
-            "Step {step}: {hits} of {n} word already looks at the right word",
-            "Step {step}: {hits} of {n} words already look at the right word",
-            n,
+            "Step {step}: {hits} of {n} words already looks at its boxed word",
+            "Step {step}: {hits} of {n} words already look at their boxed words",
+            hits,
         ).format(step=snap.step, hits=hits, n=n)

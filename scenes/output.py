@@ -132,13 +132,13 @@ class OutputProbabilities(TraceScene):
             run_time=1.1,
         )
         predicted = int(trace["output.prediction"][last])
-        base = p_row.get_bottom()[1] - 2.1
+        base = p_row.get_bottom()[1] - 1.95  # clear of the caption
         bars = VGroup()
         peak = float(probs[top[0]]) or 1.0
         for c in top:
             bar = Rectangle(
                 width=0.5 * p_row.cells[(last, top[0])].width,
-                height=max(1.6 * float(probs[c]) / peak, 0.02),
+                height=max(1.5 * float(probs[c]) / peak, 0.02),
                 stroke_width=0,
                 fill_color=HIGHLIGHT if c == predicted else WEIGHT_COLOR,
                 fill_opacity=0.9,
@@ -168,9 +168,9 @@ class OutputProbabilities(TraceScene):
         else:
             says = ngettext(
                 'Predicted next token: "{word}" (p = {p}; '
-                "the other {n} token has {rest})",
+                "the {n} token not shown has {rest})",
                 'Predicted next token: "{word}" (p = {p}; '
-                "the other {n} tokens share {rest})",
+                "the {n} tokens not shown share {rest})",
                 others,
             )
         self.play(
@@ -219,6 +219,13 @@ class OutputProbabilities(TraceScene):
             )
         )
         table = VGroup(inputs, arrows, outputs)
+        if shown[0] > 0:  # the earlier positions, left out
+            table.add(
+                *(
+                    word("…", 22, MUTED).next_to(row, LEFT, buff=0.3)
+                    for row in (inputs, outputs)
+                )
+            )
         self.body(table, width=12.5)
         self.play(
             FadeOut(logits, words, p_row, z_name, p_name, bars, mark),

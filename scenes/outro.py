@@ -181,7 +181,10 @@ def ending(trace: Trace) -> str:
         if trace.config.architecture == "decoder":
             return _('The next token: "{words}"').format(words=words)
         return _("One predicted token per position: {words}").format(words=words)
-    return _("One vector for the whole sentence, of length 1")
+    size = int(np.size(trace["output.embedding"]))
+    return _(
+        "One vector of {n} numbers for the whole sentence, scaled to length 1"
+    ).format(n=size)
 
 
 class Recap(TraceScene):
