@@ -160,7 +160,7 @@ def stacked(
     """Lines of text one under the other, flat, their baselines evenly spaced, left
     aligned or centred. Each line is its own Pango text: Manim's ``Text`` of a
     string with line breaks puts some glyphs (an ``_``) on the wrong line."""
-    step = Text("Xg_", font=font, font_size=font_size).height * 1.4  # "_" clear
+    step = _line_step(font, font_size)
     group = VGroup()
     for i, line in enumerate(lines):
         if not line.strip():
@@ -191,13 +191,11 @@ CAPTION_SIZE = 24
 CAPTION_WIDTH = 13.4
 
 
-@functools.lru_cache(maxsize=256)
-def _char_widths(content: str) -> tuple[float, ...]:
-    """Each character's advance in ``content`` set on one line at the caption's
-    size: from one glyph's left edge to the next one's (spaces: 0, their room is
-    in the character before). Proportional to a rough estimate if the glyphs do
-    not match the characters one to one."""
-    glyphs = Text(content, font=TEXT_FONT, font_size=CAPTION_SIZE).submobjects
+def _char_widths(content: str, glyphs: Sequence[VMobject]) -> tuple[float, ...]:
+    """Each character's advance in ``content``, whose ``glyphs`` Pango set on one
+    line at the caption's size: from one glyph's left edge to the next one's
+    (spaces: 0, their room is in the character before). Proportional to a rough
+    estimate if the glyphs do not match the characters one to one."""
     inked = [i for i, char in enumerate(content) if not char.isspace()]
     widths = [0.0] * len(content)
     if len(glyphs) != len(inked):  # ligatures: estimate, 2 per wide character
@@ -215,14 +213,47 @@ def _char_widths(content: str) -> tuple[float, ...]:
     return tuple(widths)
 
 
+@functools.lru_cache(maxsize=16)
+def _line_step(font: str, font_size: float) -> float:
+    """From one baseline to the next in :func:`stacked` lines ("_" kept clear)."""
+    return Text("Xg_", font=font, font_size=font_size).height * 1.4
+
+
+def _lines_of(whole: Text, content: str, lines: Sequence[str]) -> VMobject | None:
+    """``lines`` (``content`` broken) made of the glyphs Pango set for ``content``
+    on one line (``whole``), centred under each other as :func:`stacked` sets
+    them: the text is laid out once, not once more per line. None if the glyphs
+    do not match the characters one to one (ligatures)."""
+    glyphs = whole.submobjects
+    ink = [len([c for c in line if not c.isspace()]) for line in lines]
+    if sum(ink) != len(glyphs) or "".join("".join(lines).split()) != "".join(
+        content.split()
+    ):
+        return None
+    step = _line_step(TEXT_FONT, CAPTION_SIZE)
+    group, start = VGroup(), 0
+    for i, count in enumerate(ink):
+        if not count:
+            continue
+        line = VGroup(*glyphs[start : start + count]).copy()
+        start += count
+        line.shift(-i * step * UP - line.get_center()[0] * RIGHT)
+        group.add(line)
+    return flatten(group)
+
+
 @functools.lru_cache(maxsize=256)
 def _caption(content: str) -> VMobject:
     if not content.strip():
         return VMobject()
-    lines = split_lines(content, CAPTION_WIDTH, _char_widths(content))
+    whole = Text(content, font=TEXT_FONT, font_size=CAPTION_SIZE)
+    widths = _char_widths(content, whole.submobjects)
+    lines = split_lines(content, CAPTION_WIDTH, widths)
     if len(lines) == 1:
-        return _text(content, TEXT_FONT, CAPTION_SIZE)
-    mob = stacked(tuple(lines), TEXT_FONT, CAPTION_SIZE, centred=True)
+        return flatten(whole)
+    mob = _lines_of(whole, content, lines)
+    if mob is None:
+        mob = stacked(tuple(lines), TEXT_FONT, CAPTION_SIZE, centred=True)
     return fit(mob.copy(), CAPTION_WIDTH)
 
 

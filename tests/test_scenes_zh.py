@@ -7,6 +7,7 @@ import doctest
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from explainer.scenes import caption_lines
 from explainer.scenes.caption_lines import break_points, is_wide, split_lines
@@ -173,3 +174,44 @@ def test_a_long_chinese_caption_wraps_onto_two_lines_at_full_size():
     assert two.width <= CAPTION_WIDTH + 1e-6
     assert 1.8 * one.height < two.height < 2.6 * one.height  # two lines
     assert two.width > 0.7 * CAPTION_WIDTH  # lines of about half each: not shrunk
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "每个词的查询与所有的键相比较：分数说明它对每个词的关注程度，"
+        "然后再按照这些权重把值加起来。",
+        "Divide by √d_k so that the softmax does not saturate when d_k is large, "
+        "as the paper says in its footnote 4.",
+    ],
+)
+def test_a_two_line_caption_is_its_lines_set_one_by_one(content):
+    """The caption's lines are cut from one Pango layout of the whole caption (it
+    is laid out once); they must be what setting each line on its own gives."""
+    pytest.importorskip("manim")
+    from explainer.scenes.caption_lines import split_lines
+    from explainer.scenes.common import (
+        CAPTION_SIZE,
+        CAPTION_WIDTH,
+        TEXT_FONT,
+        caption_text,
+        fit,
+        stacked,
+    )
+    from manim import Text
+
+    caption = caption_text(content)
+    whole = Text(content, font=TEXT_FONT, font_size=CAPTION_SIZE)
+    lefts = [g.get_left()[0] for g in whole.submobjects]  # advances, by hand
+    inked = [i for i, c in enumerate(content) if not c.isspace()]
+    widths = [0.0] * len(content)
+    for k, i in enumerate(inked):
+        last = whole.submobjects[k].width
+        widths[i] = lefts[k + 1] - lefts[k] if k + 1 < len(lefts) else last
+    lines = split_lines(content, CAPTION_WIDTH, widths)
+    assert len(lines) == 2
+    alone = stacked(tuple(lines), TEXT_FONT, CAPTION_SIZE, centred=True)
+    alone = fit(alone.copy(), CAPTION_WIDTH)
+    ours, theirs = caption.copy().center(), alone.copy().center()
+    assert ours.points.shape == theirs.points.shape
+    assert np.abs(ours.points - theirs.points).max() < 1e-4
