@@ -161,8 +161,8 @@ class GradientFlow(TraceScene):
             ("weights",),
             [(r"\partial P", d_p, self.keys)],
             _(
-                "O = P V, so each weight gets ∂O · (its word's row of V): "
-                "one number per English word"
+                "O = P V, so each weight gets ∂O · (its key's row of V): "
+                "one number per key"
             ),
         )
         p = np.asarray(trace[f"{prefix}.weights"])[h, t]
