@@ -175,7 +175,7 @@ def _last_stage(trace: Trace, stack: str) -> str:
 def ending(trace: Trace) -> str:
     """The last caption: what came out, in words."""
     if "output.prediction" in trace:
-        words = " ".join(result_words(trace))
+        words = _short(result_words(trace), 10)  # a line at full size
         if trace.config.architecture == "encoder-decoder":
             return _("The translation: {words}").format(words=words)
         if trace.config.architecture == "decoder":
