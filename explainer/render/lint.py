@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import itertools
 import os
 import re
 import shutil
@@ -51,6 +50,11 @@ from typing import Any
 import numpy as np
 
 from explainer import trace_json
+from explainer.render.copies import (  # noqa: F401  (re-exported for tests)
+    _subpaths,
+    fast_subpaths,
+    svg_paths_shared,
+)
 from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tests)
     BASE_SECONDS,
     CJK_PER_WORD,
@@ -492,65 +496,6 @@ def draw_nothing(renderer: Any) -> None:
     renderer.update_frame = nothing
     renderer.save_static_frame_data = nothing
     renderer.render = nothing
-
-
-def _subpaths(self: Any, points: np.ndarray) -> list[np.ndarray]:
-    """``VMobject.get_subpaths_from_points`` in one NumPy call: a subpath ends
-    where a curve's last anchor is not ``np.allclose`` to the next curve's first
-    (the same test, made on every pair at once instead of a call a pair)."""
-    step = self.n_points_per_cubic_curve
-    starts = np.arange(step, len(points), step)
-    joined = np.isclose(
-        points[starts - 1], points[starts], atol=self.tolerance_for_point_equality
-    ).all(axis=1)
-    splits = [0, *starts[~joined].tolist(), len(points)]
-    return [points[i1:i2] for i1, i2 in itertools.pairwise(splits) if i2 - i1 >= step]
-
-
-@contextmanager
-def fast_subpaths() -> Iterator[None]:
-    """For the duration, VMobjects find their subpaths with :func:`_subpaths`.
-    Every Transform aligns its two shapes' subpaths when it begins (Manim does so
-    even when the animation is skipped), and the point-by-point test was a
-    fifth of a check's time."""
-    from manim import VMobject
-
-    by_pair = VMobject.__dict__["get_subpaths_from_points"]
-    VMobject.get_subpaths_from_points = _subpaths  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        VMobject.get_subpaths_from_points = by_pair  # type: ignore[method-assign]
-
-
-@contextmanager
-def svg_paths_shared() -> Iterator[None]:
-    """For the duration, a copy of a glyph or a formula's stroke shares the
-    svgelements path it was made from instead of copying it.
-
-    Manim keeps that path on the mobject (``path_obj``) and reads it only when
-    making the mobject's points, but ``copy()`` deep-copies it with the rest:
-    four fifths of the time of copying a text, and every animation copies what
-    it animates, even when skipped."""
-    from manim import Mobject
-    from manim.mobject.svg.svg_mobject import VMobjectFromSVGPath
-
-    def sharing(self: Any, memo: dict[int, Any]) -> Any:
-        path = self.__dict__.get("path_obj")
-        if path is not None:
-            memo.setdefault(id(path), path)
-        return Mobject.__deepcopy__(self, memo)
-
-    had = "__deepcopy__" in VMobjectFromSVGPath.__dict__
-    own = VMobjectFromSVGPath.__dict__.get("__deepcopy__")
-    VMobjectFromSVGPath.__deepcopy__ = sharing  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        if had:
-            VMobjectFromSVGPath.__deepcopy__ = own  # type: ignore[method-assign]
-        else:
-            del VMobjectFromSVGPath.__deepcopy__
 
 
 @contextmanager

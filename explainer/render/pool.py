@@ -30,7 +30,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from explainer.render import encode, fades, tex_format
+from explainer.render import copies, encode, fades, tex_format
 from explainer.render.registry import SCENES
 from explainer.render.worker import (
     QUALITIES,
@@ -55,12 +55,14 @@ def preload(media: Path) -> None:
     """Import Manim and the scenes, for every child to inherit; LaTeX starts from
     a format of Manim's preamble (:mod:`~explainer.render.tex_format`), a held
     frame is converted for the encoder once (:mod:`~explainer.render.encode`), fades
-    change opacity without copying (:mod:`~explainer.render.fades`)."""
+    change opacity without copying (:mod:`~explainer.render.fades`), and copies and
+    alignments of shapes take two exact shortcuts (:mod:`~explainer.render.copies`)."""
     import manim  # noqa: F401
 
     tex_format.install(media)
     encode.install()
     fades.install()
+    copies.install()
     for spec in SCENES.values():
         try:
             importlib.import_module(spec.import_path)
