@@ -14,6 +14,29 @@ def _english(monkeypatch):
     monkeypatch.setenv("EXPLAINER_LANG", "en")
 
 
+@pytest.fixture
+def last_scene(tmp_path, monkeypatch) -> Callable[[str], object]:
+    """``last_scene(name)``: the default preset's scene ``name`` rendered to its
+    last frame only, small (480 × 270); the Manim scene, to inspect."""
+
+    def render(name: str) -> object:
+        pytest.importorskip("manim")
+        from explainer.render import SCENES
+        from explainer.render.worker import render_scene
+
+        monkeypatch.delenv("EXPLAINER_TRACE", raising=False)  # the default preset
+        result = render_scene(
+            SCENES[name],
+            tmp_path / "last.png",
+            last_frame=True,
+            media_dir=tmp_path / "media",
+            overrides={"pixel_width": 480, "pixel_height": 270},
+        )
+        return result.scene
+
+    return render
+
+
 # The three reports a learner opens, written once per test session by
 # ``explainer report`` (the pretrained models take several seconds each).
 REPORTS = {

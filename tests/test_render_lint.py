@@ -25,15 +25,14 @@ from manim import (
 from manim.camera.camera import Camera
 from manim.mobject.svg.svg_mobject import SVGMobject
 
+from explainer.render.copies import _subpaths, svg_paths_shared
 from explainer.render.lint import (
     Finding,
     SceneLint,
     _box,
-    _subpaths,
     count_words,
     lint_scene,
     required_seconds,
-    svg_paths_shared,
 )
 
 # 720p (the default --quality medium): 720 px over Manim's 8-unit frame height.

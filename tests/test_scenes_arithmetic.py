@@ -8,11 +8,6 @@ import pytest
 
 pytest.importorskip("manim")
 
-from explainer.render import SCENES
-from explainer.render.worker import render_scene
-
-SMALL = {"pixel_width": 480, "pixel_height": 270}
-
 
 def _at(trace, source):
     stage, index = source
@@ -71,18 +66,8 @@ def check_weighted(trace, rows):
         ("output", 1, 0),
     ],
 )
-def test_scene_writes_out_the_traces_arithmetic(
-    name, dots, weighted, tmp_path, monkeypatch
-):
-    monkeypatch.delenv("EXPLAINER_TRACE", raising=False)  # the default preset
-    result = render_scene(
-        SCENES[name],
-        tmp_path / "last.png",
-        last_frame=True,
-        media_dir=tmp_path / "media",
-        overrides=SMALL,
-    )
-    scene = result.scene
+def test_scene_writes_out_the_traces_arithmetic(name, dots, weighted, last_scene):
+    scene = last_scene(name)
     assert len(getattr(scene, "dots", [])) >= dots
     for dot in scene.dots:
         check_dot(scene.trace, dot)
@@ -92,17 +77,10 @@ def test_scene_writes_out_the_traces_arithmetic(
 
 
 @pytest.mark.slow
-def test_scaling_demo_is_one_hot_unscaled_and_spread_scaled(tmp_path):
+def test_scaling_demo_is_one_hot_unscaled_and_spread_scaled(last_scene):
     from scipy.special import softmax
 
-    result = render_scene(
-        SCENES["scaling"],
-        tmp_path / "last.png",
-        last_frame=True,
-        media_dir=tmp_path / "media",
-        overrides=SMALL,
-    )
-    demo = result.scene.demo
+    demo = last_scene("scaling").demo
     scores = demo["scores"]
     np.testing.assert_allclose(demo["scaled"], scores / 8)  # √64
     np.testing.assert_allclose(demo["weights"], softmax(scores))

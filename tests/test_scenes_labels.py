@@ -11,22 +11,7 @@ pytest.importorskip("manim")
 from explainer import config as config_mod
 from explainer.presets import get_preset
 from explainer.render import SCENES
-from explainer.render.worker import render_scene
 from explainer.run import trace_sentence
-
-SMALL = {"pixel_width": 480, "pixel_height": 270}
-
-
-def last_scene(name, tmp_path, monkeypatch):
-    monkeypatch.delenv("EXPLAINER_TRACE", raising=False)  # the default preset
-    result = render_scene(
-        SCENES[name],
-        tmp_path / "last.png",
-        last_frame=True,
-        media_dir=tmp_path / "media",
-        overrides=SMALL,
-    )
-    return result.scene
 
 
 def tex_on_screen(scene):
@@ -42,9 +27,9 @@ def tex_on_screen(scene):
 
 @pytest.mark.slow
 def test_embedding_scales_by_the_root_of_an_upright_d_model_and_names_x_once(
-    tmp_path, monkeypatch
+    last_scene,
 ):
-    scene = last_scene("embedding", tmp_path, monkeypatch)
+    scene = last_scene("embedding")
     texs = tex_on_screen(scene)
     note = [t for t in texs if t.startswith(r"\times")]
     assert len(note) == 1
@@ -55,8 +40,8 @@ def test_embedding_scales_by_the_root_of_an_upright_d_model_and_names_x_once(
 
 
 @pytest.mark.slow
-def test_the_worked_projection_entry_is_not_named_like_a_head(tmp_path, monkeypatch):
-    scene = last_scene("projections", tmp_path, monkeypatch)
+def test_the_worked_projection_entry_is_not_named_like_a_head(last_scene):
+    scene = last_scene("projections")
     (dot,) = scene.dots
     lhs = dot.lhs.get_tex_string()
     # Q_0 and Q_1 name the heads on screen: the entry must not read as Q_1's
@@ -65,10 +50,10 @@ def test_the_worked_projection_entry_is_not_named_like_a_head(tmp_path, monkeypa
 
 
 @pytest.mark.slow
-def test_the_scaling_demo_keeps_the_colour_language_and_its_map(tmp_path, monkeypatch):
+def test_the_scaling_demo_keeps_the_colour_language_and_its_map(last_scene):
     from explainer.scenes.common import HIGHLIGHT, K_COLOR
 
-    scene = last_scene("scaling", tmp_path, monkeypatch)
+    scene = last_scene("scaling")
     # scores are neither keys nor queries: not drawn in the keys' colour
     for mob in scene.mobjects:
         for part in mob.get_family():

@@ -50,11 +50,7 @@ from typing import Any
 import numpy as np
 
 from explainer import trace_json
-from explainer.render.copies import (  # noqa: F401  (re-exported for tests)
-    _subpaths,
-    fast_subpaths,
-    svg_paths_shared,
-)
+from explainer.render.copies import fast_subpaths, svg_paths_shared
 from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tests)
     BASE_SECONDS,
     CJK_PER_WORD,
