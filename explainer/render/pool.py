@@ -30,7 +30,15 @@ import sys
 import traceback
 from pathlib import Path
 
-from explainer.render import copies, encode, fades, tex_format
+from explainer.render import (
+    copies,
+    encode,
+    fades,
+    heap,
+    paths,
+    svg_shapes,
+    tex_format,
+)
 from explainer.render.registry import SCENES
 from explainer.render.worker import (
     QUALITIES,
@@ -52,17 +60,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def preload(media: Path) -> None:
-    """Import Manim and the scenes, for every child to inherit; LaTeX starts from
-    a format of Manim's preamble (:mod:`~explainer.render.tex_format`), a held
-    frame is converted for the encoder once (:mod:`~explainer.render.encode`), fades
-    change opacity without copying (:mod:`~explainer.render.fades`), and copies and
-    alignments of shapes take two exact shortcuts (:mod:`~explainer.render.copies`)."""
+    """Import Manim and the scenes, for every child to inherit, and turn on the
+    exact shortcuts: LaTeX starts from a format of Manim's preamble
+    (:mod:`~explainer.render.tex_format`); a held frame is converted for the
+    encoder once (:mod:`~explainer.render.encode`); fades change opacity without
+    copying (:mod:`~explainer.render.fades`); copies and alignments of shapes take
+    two shortcuts (:mod:`~explainer.render.copies`); a shape drawn again unchanged
+    reuses its Cairo path (:mod:`~explainer.render.paths`); a text's shapes are
+    read from Pango's SVG with two shortcuts (:mod:`~explainer.render.svg_shapes`).
+    Frame-sized arrays come from the heap, not from the kernel each time
+    (:mod:`~explainer.render.heap`)."""
     import manim  # noqa: F401
 
+    heap.install()
     tex_format.install(media)
     encode.install()
     fades.install()
     copies.install()
+    paths.install()
+    svg_shapes.install()
     for spec in SCENES.values():
         try:
             importlib.import_module(spec.import_path)
