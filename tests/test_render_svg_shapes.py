@@ -101,3 +101,23 @@ def test_manim_is_left_as_it_was():
         assert "get_mobjects_from" in Text.__dict__
     assert se.Path.__dict__["parse"] is parse
     assert "get_mobjects_from" not in Text.__dict__
+
+
+def test_a_process_that_turned_them_on_exits_quietly():
+    """At exit the shortcuts may be undone after svgelements' names are gone
+    (here: objects frozen out of the collector, as a forking server may do): that
+    must not print an "Exception ignored"."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc; from explainer.render import svg_shapes; "
+            "svg_shapes.install(); gc.freeze()",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "Exception" not in done.stderr, done.stderr

@@ -44,7 +44,8 @@ def parsed_once(limit: int = PARSED_PATHS) -> Iterator[None]:
     is lexed once; later paths of the same string get copies of its segments."""
     import svgelements as se
 
-    original = se.Path.__dict__["parse"]
+    path_class = se.Path  # kept: at exit, the module's names may be gone first
+    original = path_class.__dict__["parse"]
     segments_of: OrderedDict[str, list[Any]] = OrderedDict()
 
     def parse(self: Any, pathdef: str) -> None:
@@ -62,11 +63,11 @@ def parsed_once(limit: int = PARSED_PATHS) -> Iterator[None]:
         self._segments = [copy(segment) for segment in known]
         self._length = None
 
-    se.Path.parse = parse  # type: ignore[method-assign]
+    path_class.parse = parse  # type: ignore[method-assign]
     try:
         yield
     finally:
-        se.Path.parse = original  # type: ignore[method-assign]
+        path_class.parse = original  # type: ignore[method-assign]
 
 
 @contextmanager
