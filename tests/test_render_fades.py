@@ -4,6 +4,7 @@ the mobjects in the same state."""
 
 import numpy as np
 import pytest
+from scene_frames import render_frames
 
 
 @pytest.fixture
@@ -57,23 +58,7 @@ def _scene():
 
 
 def _render(folder, name):
-    import av
-    from manim import tempconfig
-
-    options = {
-        "quality": "low_quality",
-        "media_dir": str(folder),
-        "disable_caching": True,
-        "output_file": name,
-        "verbosity": "WARNING",
-        "progress_bar": "none",
-    }
-    with tempconfig(options):
-        scene = _scene()()
-        scene.render()
-        path = scene.renderer.file_writer.movie_file_path
-    with av.open(str(path)) as video:
-        frames = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
+    frames, scene = render_frames(_scene(), folder, name)
     return frames, scene.ended
 
 

@@ -4,6 +4,7 @@ move, change and fade; the cache stays within its limit."""
 
 import numpy as np
 import pytest
+from scene_frames import render_frames
 
 pytest.importorskip("manim")
 
@@ -45,23 +46,7 @@ def _scene():
 
 
 def _frames(folder, name):
-    import av
-    from manim import tempconfig
-
-    options = {
-        "quality": "low_quality",
-        "media_dir": str(folder),
-        "disable_caching": True,
-        "output_file": name,
-        "verbosity": "WARNING",
-        "progress_bar": "none",
-    }
-    with tempconfig(options):
-        scene = _scene()()
-        scene.render()
-        path = scene.renderer.file_writer.movie_file_path
-    with av.open(str(path)) as video:
-        return [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
+    return render_frames(_scene(), folder, name)[0]
 
 
 def test_cached_paths_draw_manims_pixels(tmp_path):

@@ -1,0 +1,27 @@
+"""Rendering a small Manim scene inside a test: its frames, decoded from the MP4."""
+
+from pathlib import Path
+from typing import Any
+
+
+def render_frames(scene_class: type, folder: Path, name: str) -> tuple[list, Any]:
+    """Render ``scene_class`` at -ql into ``folder`` (Manim's own caching off) as
+    ``name``.mp4: (its frames as RGB arrays, the scene)."""
+    import av
+    from manim import tempconfig
+
+    options = {
+        "quality": "low_quality",
+        "media_dir": str(folder),
+        "disable_caching": True,
+        "output_file": name,
+        "verbosity": "WARNING",
+        "progress_bar": "none",
+    }
+    with tempconfig(options):
+        scene = scene_class()
+        scene.render()
+        path = scene.renderer.file_writer.movie_file_path
+    with av.open(str(path)) as video:
+        frames = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
+    return frames, scene
