@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-_ON = ExitStack()  # what install() turned on, for the life of the process
+from explainer.render.patching import for_good, patched
 
 
 def install() -> None:
     """Turn both shortcuts on for the rest of the process (once)."""
-    if not getattr(install, "done", False):
-        _ON.enter_context(fast_subpaths())
-        _ON.enter_context(svg_paths_shared())
-        install.done = True  # type: ignore[attr-defined]
+    for_good(fast_subpaths, svg_paths_shared)
 
 
 def _subpaths(self: Any, points: np.ndarray) -> list[np.ndarray]:
@@ -56,12 +53,8 @@ def fast_subpaths() -> Iterator[None]:
     fifth of a check's time."""
     from manim import VMobject
 
-    by_pair = VMobject.__dict__["get_subpaths_from_points"]
-    VMobject.get_subpaths_from_points = _subpaths  # type: ignore[method-assign]
-    try:
+    with patched(VMobject, "get_subpaths_from_points", _subpaths):
         yield
-    finally:
-        VMobject.get_subpaths_from_points = by_pair  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -82,13 +75,5 @@ def svg_paths_shared() -> Iterator[None]:
             memo.setdefault(id(path), path)
         return Mobject.__deepcopy__(self, memo)
 
-    had = "__deepcopy__" in VMobjectFromSVGPath.__dict__
-    own = VMobjectFromSVGPath.__dict__.get("__deepcopy__")
-    VMobjectFromSVGPath.__deepcopy__ = sharing  # type: ignore[method-assign]
-    try:
+    with patched(VMobjectFromSVGPath, "__deepcopy__", sharing):
         yield
-    finally:
-        if had:
-            VMobjectFromSVGPath.__deepcopy__ = own  # type: ignore[method-assign]
-        else:
-            del VMobjectFromSVGPath.__deepcopy__

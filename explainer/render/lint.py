@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +58,8 @@ from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tes
     is_cjk,
     required_seconds,
 )
+from explainer.render.patching import patched
+from explainer.render.recent import Recent
 from explainer.render.registry import SceneSpec
 from explainer.render.worker import QUALITIES, private_dir, publish
 from explainer.trace import Trace
@@ -513,7 +514,6 @@ def svg_by_content() -> Iterator[None]:
 
     by_path = SVGMobject.__dict__["hash_seed"]
     init = SVGMobject.__dict__["init_svg_mobject"]
-    manims = svg_mobject.SVG_HASH_TO_MOB_MAP
 
     def by_content(self: Any) -> tuple:
         seed = by_path.fget(self)
@@ -531,39 +531,17 @@ def svg_by_content() -> Iterator[None]:
     def always_cached(self: Any, use_svg_cache: bool) -> Any:
         return init(self, use_svg_cache=True)
 
-    SVGMobject.hash_seed = property(by_content)  # type: ignore[method-assign]
-    SVGMobject.init_svg_mobject = always_cached  # type: ignore[method-assign]
-    svg_mobject.SVG_HASH_TO_MOB_MAP = _PARSED
-    try:
+    with (
+        patched(SVGMobject, "hash_seed", property(by_content)),
+        patched(SVGMobject, "init_svg_mobject", always_cached),
+        patched(svg_mobject, "SVG_HASH_TO_MOB_MAP", _PARSED),
+    ):
         yield
-    finally:
-        SVGMobject.hash_seed = by_path  # type: ignore[method-assign]
-        SVGMobject.init_svg_mobject = init  # type: ignore[method-assign]
-        svg_mobject.SVG_HASH_TO_MOB_MAP = manims
-
-
-class _Recent(OrderedDict):
-    """A dict that keeps its ``size`` most recently used entries."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def __getitem__(self, key: Any) -> Any:
-        value = super().__getitem__(key)
-        self.move_to_end(key)
-        return value
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 # The SVGs parsed by checks in this process (see svg_by_content), by content: a
 # scene makes 100–200, a few hundred kB each.
-_PARSED = _Recent(PARSED_SVGS)
+_PARSED = Recent(PARSED_SVGS)
 
 
 @contextmanager

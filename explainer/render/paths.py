@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+
+from explainer.render.patching import for_good, patched
 
 LIMIT_BYTES = 64 * 2**20  # points kept as keys, at most (the paths take about as much)
 
@@ -48,14 +50,15 @@ class PathCache:
 
 
 CACHE = PathCache()
-_ON = ExitStack()  # what install() turned on, for the life of the process
 
 
 def install() -> None:
     """Reuse paths from :data:`CACHE` for the rest of the process (once)."""
-    if not getattr(install, "done", False):
-        _ON.enter_context(reused_paths(CACHE))
-        install.done = True  # type: ignore[attr-defined]
+    for_good(_from_cache)
+
+
+def _from_cache() -> AbstractContextManager[PathCache]:
+    return reused_paths(CACHE)
 
 
 @contextmanager
@@ -91,8 +94,5 @@ def reused_paths(cache: PathCache) -> Iterator[PathCache]:
             ctx.append_path(path)
         return self
 
-    Camera.set_cairo_context_path = set_cairo_context_path  # type: ignore[method-assign]
-    try:
+    with patched(Camera, "set_cairo_context_path", set_cairo_context_path):
         yield cache
-    finally:
-        Camera.set_cairo_context_path = original  # type: ignore[method-assign]

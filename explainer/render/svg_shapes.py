@@ -19,23 +19,20 @@ render pool, before it forks).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from copy import copy
 from typing import Any
 
-PARSED_PATHS = 20_000  # path strings kept parsed, at most
+from explainer.render.patching import for_good, patched
+from explainer.render.recent import Recent
 
-_ON = ExitStack()
+PARSED_PATHS = 20_000  # path strings kept parsed, at most
 
 
 def install() -> None:
     """Turn both shortcuts on for the rest of the process (once)."""
-    if not getattr(install, "done", False):
-        _ON.enter_context(parsed_once())
-        _ON.enter_context(text_shapes_only())
-        install.done = True  # type: ignore[attr-defined]
+    for_good(parsed_once, text_shapes_only)
 
 
 @contextmanager
@@ -44,30 +41,22 @@ def parsed_once(limit: int = PARSED_PATHS) -> Iterator[None]:
     is lexed once; later paths of the same string get copies of its segments."""
     import svgelements as se
 
-    path_class = se.Path  # kept: at exit, the module's names may be gone first
-    original = path_class.__dict__["parse"]
-    segments_of: OrderedDict[str, list[Any]] = OrderedDict()
+    original = se.Path.__dict__["parse"]
+    segments_of = Recent(limit)  # path string → its segments, as parsed
 
     def parse(self: Any, pathdef: str) -> None:
         if self._segments:  # relative to what is there: parse as usual
             original(self, pathdef)
             return
-        known = segments_of.get(pathdef)
-        if known is None:
+        if pathdef not in segments_of:
             original(self, pathdef)
             segments_of[pathdef] = [copy(segment) for segment in self._segments]
-            if len(segments_of) > limit:
-                segments_of.popitem(last=False)
             return
-        segments_of.move_to_end(pathdef)
-        self._segments = [copy(segment) for segment in known]
+        self._segments = [copy(segment) for segment in segments_of[pathdef]]
         self._length = None
 
-    path_class.parse = parse  # type: ignore[method-assign]
-    try:
+    with patched(se.Path, "parse", parse):
         yield
-    finally:
-        path_class.parse = original  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -109,14 +98,6 @@ def text_shapes_only() -> Iterator[None]:
                 result.append(mob)
         return result, {"root": VGroup(*result)}
 
-    had = "get_mobjects_from" in Text.__dict__
-    own = Text.__dict__.get("get_mobjects_from")
     assert "get_mobjects_from" in SVGMobject.__dict__  # what this replaces
-    Text.get_mobjects_from = get_mobjects_from  # type: ignore[method-assign]
-    try:
+    with patched(Text, "get_mobjects_from", get_mobjects_from):
         yield
-    finally:
-        if had:
-            Text.get_mobjects_from = own  # type: ignore[method-assign]
-        else:
-            del Text.get_mobjects_from
