@@ -51,6 +51,7 @@ def test_formulas_from_the_format_are_the_same_svgs(writing, tmp_path):
     if fmt is None:
         pytest.skip("mylatexformat is not installed")
     assert fmt.parent == tmp_path / "media" / "tex-format" and fmt.is_file()
+    assert fmt.read_bytes()[:2] != b"\x1f\x8b"  # stored inflated: TeX reads it so
     formatted = _compile(tmp_path / "formatted")
     assert formatted == plain and len(plain) == len(FORMULAS) + 1
     for name in plain:
@@ -73,3 +74,17 @@ def test_only_files_with_the_dumped_preamble_use_the_format(writing, tmp_path):
     ]
     command = writing.make_tex_compilation_command("latex", ".dvi", default, tmp_path)
     assert any(arg.startswith("-fmt=") for arg in command)
+
+
+def test_inflate_stores_a_gzip_file_uncompressed_and_leaves_others(tmp_path):
+    import gzip
+
+    from explainer.render.tex_format import inflate
+
+    data = bytes(range(256)) * 1000
+    packed = tmp_path / "packed.fmt"
+    packed.write_bytes(gzip.compress(data, compresslevel=1))
+    inflate(packed)
+    assert packed.read_bytes() == data
+    inflate(packed)  # already inflated: unchanged
+    assert packed.read_bytes() == data

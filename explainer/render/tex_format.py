@@ -8,6 +8,12 @@ preamble into a format file with ``mylatexformat`` (once per media folder, in
 Manim's ``latex`` start from it. The DVI, hence the SVG Manim reads, is the same
 byte for byte; Manim still names and finds its cached SVGs as before.
 
+TeX writes formats gzip-compressed (18 MB of memory dump in 6.5 MB), and
+inflating it again took most of each run's start: about 0.08 s of CPU of 0.15.
+TeX reads a format through zlib, which passes an uncompressed file through as
+it is, so :func:`build` stores the format inflated: each formula's ``latex`` run
+now costs about 0.07 s.
+
 Nothing changes when the format cannot be built (no ``mylatexformat``, another
 TeX): a formula whose file does not start with the very preamble dumped, or
 another compiler than ``latex``, compiles as before.
@@ -15,6 +21,7 @@ another compiler than ``latex``, compiles as before.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -93,7 +100,9 @@ def build(folder: Path, preamble: str) -> Path | None:
         stamp = f"{base} {os.stat(base).st_mtime_ns}" if base else ""
     except (OSError, subprocess.CalledProcessError):
         return None
-    key = hashlib.sha256("\0".join([preamble, version, stamp]).encode()).hexdigest()
+    key = hashlib.sha256(
+        "\0".join([preamble, version, stamp, "inflated"]).encode()
+    ).hexdigest()
     fmt = folder / f"manim-{key[:16]}.fmt"
     if fmt.exists():
         return fmt
@@ -122,12 +131,24 @@ def build(folder: Path, preamble: str) -> Path | None:
         made = work / "preamble.fmt"
         if done.returncode != 0 or not made.exists():
             return None
+        inflate(made)
         os.replace(made, fmt)  # atomic: a render sharing the folder sees all or none
         return fmt
     except OSError:
         return None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def inflate(fmt: Path) -> None:
+    """Store a gzip-compressed format file uncompressed, in place (TeX reads
+    both); leave any other file as it is."""
+    with open(fmt, "rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":  # gzip's magic number
+            return
+    with gzip.open(fmt, "rb") as packed:
+        data = packed.read()
+    fmt.write_bytes(data)
 
 
 def _starts_with(path: Path, prefix: str) -> bool:
