@@ -67,7 +67,7 @@ def preload(media: Path) -> None:
     copying (:mod:`~explainer.render.fades`); copies and alignments of shapes take
     two shortcuts (:mod:`~explainer.render.copies`); a shape drawn again unchanged
     reuses its Cairo path (:mod:`~explainer.render.paths`); a text's shapes are
-    read from Pango's SVG with two shortcuts (:mod:`~explainer.render.svg_shapes`).
+    read from its SVG with three shortcuts (:mod:`~explainer.render.svg_shapes`).
     Frame-sized arrays come from the heap, not from the kernel each time
     (:mod:`~explainer.render.heap`)."""
     import manim  # noqa: F401
