@@ -1,5 +1,5 @@
-"""explainer/render/encode.py: a held frame converted once for the encoder gives
-the very video Manim's own encoder writes, byte for byte."""
+"""explainer/render/encode.py: frames read without a copy, and a held frame
+converted once, give the very video Manim's own encoder writes, byte for byte."""
 
 import pytest
 
@@ -39,7 +39,7 @@ def _render(folder):
 
 
 @pytest.mark.slow
-def test_held_frames_encode_to_the_same_bytes(segment_encoder, tmp_path):
+def test_frames_encode_to_the_same_bytes(segment_encoder, tmp_path):
     from explainer.render import encode
 
     plain = _render(tmp_path / "plain")
