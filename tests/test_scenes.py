@@ -172,12 +172,13 @@ def test_one_scene_renders_to_mp4_with_the_expected_frame_count(tmp_path, media)
     assert result.frame_rate == 15  # low quality
     assert 10 <= frames / result.frame_rate <= 60
     # x264 writes its settings into the stream: those of its "veryfast" preset
-    # (ref=1, subme=2), not its default "medium" (ref=3, subme=7), on one thread
+    # (ref=1, subme=2), not its default "medium" (ref=3, subme=7), on one thread,
+    # without B-frames
     settings = result.path.read_bytes().split(b"options: ", 1)[1][:600]
     assert (
         b" ref=1 " in settings and b" subme=2 " in settings and b"crf=23.0" in settings
     )
-    assert b" threads=1 " in settings
+    assert b" threads=1 " in settings and b" bframes=0 " in settings
 
 
 def _texts(scene):

@@ -35,8 +35,15 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # ("medium"; attention 34.9 -> 29.6 s) and no bigger files for these flat drawings.
 # One encoder thread: the scene's own thread and the other scene's process keep
 # both cores busy, and x264's second thread cost 0.4-1 ms of CPU a frame to keep
-# in step (attention's 843 frames: 6.4 -> 5.6 s).
-ENCODER_OPTIONS = {"crf": "23", "preset": "veryfast", "threads": "1"}
+# in step (attention's 843 frames: 6.4 -> 5.6 s). No B-frames: x264 spends a fifth
+# less CPU (5.9 -> 4.7 s), the file is 5 % bigger, and the quality is the same
+# (attention against a lossless encoding: PSNR median 46.5 dB either way).
+ENCODER_OPTIONS = {
+    "crf": "23",
+    "preset": "veryfast",
+    "threads": "1",
+    "x264-params": "bframes=0",
+}
 
 QUALITIES = {
     "low": "low_quality",  # 854 × 480, 15 fps (manim -ql)
