@@ -131,7 +131,7 @@ def glyphs_once(limit: int = PARSED_PATHS) -> Iterator[None]:
     parse_path = se.Path.__dict__["parse"]  # parsed_once's, when it is on
     generate_points = VMobjectFromSVGPath.__dict__["generate_points"]
     segments_of = Recent(limit)  # path string → its segments (shared, read only)
-    points_of = Recent(limit)  # (path string, points a curve) → the points
+    points_of = Recent(limit)  # (path string, how it is made) → its points
     inside: list[bool] = []  # a text's or formula's SVG is being read
 
     def generate(self: Any) -> Any:
@@ -162,7 +162,13 @@ def glyphs_once(limit: int = PARSED_PATHS) -> Iterator[None]:
         pathdef = self.path_obj.values.get(se.SVG_ATTR_DATA)
         if not inside or not isinstance(pathdef, str):
             return generate_points(self)
-        key = (pathdef, self.n_points_per_cubic_curve)
+        key = (
+            pathdef,
+            self.n_points_per_cubic_curve,
+            self.long_lines,
+            self.should_subdivide_sharp_curves,
+            self.should_remove_null_curves,
+        )
         if key not in points_of:
             generate_points(self)
             points_of[key] = self.points.copy()
