@@ -27,7 +27,13 @@ def _shapes(mob):
             part.points.copy(),
             part.fill_rgbas.copy(),
             part.stroke_rgbas.copy(),
-            part.get_stroke_width(),
+            part.background_stroke_rgbas.copy(),
+            (
+                part.get_stroke_width(),
+                part.background_stroke_width,
+                part.sheen_factor,
+                tuple(part.sheen_direction),
+            ),
         )
         for part in mob.family_members_with_points()
     ]
@@ -45,6 +51,7 @@ def _made(tmp_path):
     with tempconfig(options):
         made = [_shapes(Text(text, font=TEXT_FONT, font_size=24)) for text in TEXTS]
         made.append(_shapes(Text("Colour", font_size=30, t2c={"our": "#58C4DD"})))
+        made.append(_shapes(Text("ooo", font_size=30, t2c={"[1:2]": "#FC6255"})))
         tex = MathTex(r"\mathrm{softmax}\left(\frac{QK^{T}}{\sqrt{d_k}}\right)", "V")
         made.append(_shapes(tex))
         made.append([len(tex.submobjects), len(tex.id_to_vgroup_dict)])
@@ -59,10 +66,10 @@ def _same(a, b, points_within=0.0):
             continue
         assert len(mine) == len(manims) > 0
         for x, y in zip(mine, manims, strict=True):
-            assert x[0] == y[0] and x[4] == y[4]
+            assert x[0] == y[0] and x[5] == y[5]
             assert x[1].shape == y[1].shape
             assert np.abs(x[1] - y[1]).max(initial=0.0) <= points_within
-            for u, v in zip(x[2:4], y[2:4], strict=True):
+            for u, v in zip(x[2:5], y[2:5], strict=True):
                 assert np.array_equal(u, v)
 
 
@@ -209,6 +216,7 @@ def test_manim_is_left_as_it_was():
     owned = [
         (se.SVG, "parse"),
         (SVGMobject, "generate_mobject"),
+        (SVGMobject, "get_mob_from_shape_element"),
         (VMobjectFromSVGPath, "generate_points"),
     ]
     before = [vars(owner)[name] for owner, name in owned]

@@ -114,8 +114,9 @@ def glyphs_once(limit: int = PARSED_PATHS) -> Iterator[None]:
     path's segments into place (svgelements' ``reify=False``): Manim then moves
     the shape's points by the element's transform itself (its
     ``handle_transform``), as it does for any SVG parsed that way. So the outline
-    of a glyph, the same path string at each of its uses, is lexed once and made
-    into points once a process; each use gets a copy of those points, moved.
+    of a glyph, the same path string at each of its uses, is lexed once, made into
+    points once and styled once a process (per style); each use gets a copy of
+    that shape, moved.
 
     Moving the points after Manim turned lines into curves, not before, rounds
     differently in the last bit: points agree with Manim's own to 1e-12 of a
@@ -130,8 +131,10 @@ def glyphs_once(limit: int = PARSED_PATHS) -> Iterator[None]:
     parse_svg = se.SVG.__dict__["parse"].__func__
     parse_path = se.Path.__dict__["parse"]  # parsed_once's, when it is on
     generate_points = VMobjectFromSVGPath.__dict__["generate_points"]
+    shape_of = SVGMobject.__dict__["get_mob_from_shape_element"]
     segments_of = Recent(limit)  # path string → its segments (shared, read only)
     points_of = Recent(limit)  # (path string, how it is made) → its points
+    styled = Recent(limit)  # (path string, style, how it is made) → its shape
     inside: list[bool] = []  # a text's or formula's SVG is being read
 
     def generate(self: Any) -> Any:
@@ -176,8 +179,36 @@ def glyphs_once(limit: int = PARSED_PATHS) -> Iterator[None]:
         self.points = points_of[key].copy()
         return self
 
+    def shape(self: Any, element: Any) -> Any:
+        """Manim's ``get_mob_from_shape_element`` for a path: made and styled
+        once for each path string and style, then copied and moved."""
+        pathdef = element.values.get(se.SVG_ATTR_DATA)
+        if not inside or type(element) is not se.Path or not isinstance(pathdef, str):
+            return shape_of(self, element)
+        key = (
+            pathdef,
+            element.stroke_width if element.stroke.value is not None else 0,
+            element.stroke.hexrgb,
+            element.stroke.opacity,
+            element.fill.hexrgb,
+            element.fill.opacity,
+            tuple(sorted(self.path_string_config.items())),
+        )
+        if key in styled:
+            mob = styled[key].copy()
+        else:
+            mob = self.path_to_mobject(element)
+            if mob is None or not mob.has_points():
+                return None
+            self.apply_style_to_mobject(mob, element)
+            styled[key] = mob.copy()
+        if element.apply:
+            self.handle_transform(mob, element.transform)
+        return mob
+
     with (
         patched(SVGMobject, "generate_mobject", generate),
+        patched(SVGMobject, "get_mob_from_shape_element", shape),
         patched(se.SVG, "parse", staticmethod(parse)),
         patched(se.Path, "parse", lex),
         patched(VMobjectFromSVGPath, "generate_points", points),
