@@ -9,7 +9,8 @@ camera transform and hands Cairo that path again when the same points are drawn
 under the same transform. Cairo stores paths in device coordinates at 1/256 of a
 pixel; a path copied out and appended back under the same transform lands on the
 very same coordinates, so the frames are the same pixels
-(tests/test_render_paths.py), only sooner.
+(tests/test_render_paths.py), only sooner. A path not yet kept is built from
+plain floats (:mod:`~explainer.render.cairo_path`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from explainer.render import cairo_path
 from explainer.render.patching import for_good, patched
 
 LIMIT_BYTES = 64 * 2**20  # points kept as keys, at most (the paths take about as much)
@@ -87,7 +89,8 @@ def reused_paths(cache: PathCache) -> Iterator[PathCache]:
         )
         path = cache.get(key)
         if path is None:
-            original(self, ctx, vmobject)
+            if not cairo_path.build(ctx, vmobject):
+                original(self, ctx, vmobject)
             cache.put(key, ctx.copy_path())
         else:
             ctx.new_path()
