@@ -57,20 +57,19 @@ def build(ctx: Any, vmobject: Any) -> bool:
     if len(points) == 0:
         return True  # Manim leaves the path as it was
     ctx.new_path()
-    pts = points.tolist()
-    n = len(pts)
+    n = len(points)
     if n < 4:
         return True
+    xy = points[:, :2].ravel().tolist()  # x0, y0, x1, y1, …: floats, no lists
     atol = vmobject.tolerance_for_point_equality
     splits = [0]
-    for k in range(4, n, 4):  # where a curve starts away from the last's end
-        end, start = pts[k - 1], pts[k]
-        x, y = start[0], start[1]
+    for k in range(8, 2 * n, 8):  # where a curve starts away from the last's end
+        x, y = xy[k], xy[k + 1]
         if not (
-            abs(end[0] - x) <= atol + RTOL * abs(x)
-            and abs(end[1] - y) <= atol + RTOL * abs(y)
+            abs(xy[k - 2] - x) <= atol + RTOL * abs(x)
+            and abs(xy[k - 1] - y) <= atol + RTOL * abs(y)
         ):
-            splits.append(k)
+            splits.append(k // 2)
     splits.append(n)
     move_to, curve_to = ctx.move_to, ctx.curve_to
     closes = vmobject.consider_points_equals_2d
@@ -78,10 +77,10 @@ def build(ctx: Any, vmobject: Any) -> bool:
         if stop - first < 4:
             continue
         ctx.new_sub_path()
-        move_to(pts[first][0], pts[first][1])
-        for i in range(first, stop - 3, 4):
-            h1, h2, anchor = pts[i + 1], pts[i + 2], pts[i + 3]
-            curve_to(h1[0], h1[1], h2[0], h2[1], anchor[0], anchor[1])
-        if closes(pts[first], pts[stop - 1]):
+        a, z = 2 * first, 2 * stop - 2
+        move_to(xy[a], xy[a + 1])
+        for b in range(a + 2, 2 * stop - 4, 8):
+            curve_to(xy[b], xy[b + 1], xy[b + 2], xy[b + 3], xy[b + 4], xy[b + 5])
+        if closes((xy[a], xy[a + 1]), (xy[z], xy[z + 1])):
             ctx.close_path()
     return True
