@@ -12,6 +12,10 @@ also runs the model). Per-scene times are wall-clock seconds from start to finis
 of the scene's worker process; with ``--jobs 2`` two scenes share the CPUs.
 Targets (2 cores): whole movie cold ≤ 90 s, unchanged re-render ≤ 10 s.
 
+Before the runs it times a fixed workload (benchmarks/machine_speed.py), so that
+a time can be read against how fast the machine was that day: on a shared
+machine the same commit's cold movie has taken anywhere from 77 to 159 s.
+
 Each run also records the CPU seconds it used (this process and every process it
 started: workers, LaTeX, dvisvgm), the load average when it started, and how many
 formulas LaTeX compiled; on a loaded machine wall time grows and CPU time does not.
@@ -39,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import machine_speed  # benchmarks/, this script's folder
 
 from explainer.atomic import write_atomic
 from explainer.cli.options import _option_keys, build_setup
@@ -115,6 +121,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_before": [round(x, 2) for x in os.getloadavg()],
+            "reference_s": machine_speed.measure(),
         },
         "runs": [],
     }
@@ -181,6 +188,12 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"{r['mode']}, --jobs {r['jobs']}: {r['total_s']:.1f} s")
     cold = min(r["total_s"] for r in runs if r["mode"] == "cold")
     cached = max(r["total_s"] for r in results["runs"] if r["mode"] != "cold")
+    reference = results["machine"].get("reference_s", {}).get("total")
+    if reference is not None:
+        lines.append(
+            f"machine speed: a fixed workload took {reference:.2f} s "
+            "(benchmarks/machine_speed.py; more is a slower machine)"
+        )
     lines.append(
         f"targets: cold movie {cold:.1f} s (≤ {TARGET_COLD:.0f}), unchanged "
         f"re-render ≤ {cached:.1f} s (≤ {TARGET_CACHED:.0f}); "
