@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from explainer import trace_json
+from explainer.render.bounds import fast_boundary
 from explainer.render.copies import fast_subpaths, svg_paths_shared
 from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tests)
     BASE_SECONDS,
@@ -453,6 +454,7 @@ def lint_scene(
             svg_by_content(),
             svg_paths_shared(),
             fast_subpaths(),
+            fast_boundary(),
         ):
             from manim import config
 

@@ -1,7 +1,8 @@
 """Turning a shortcut in Manim on for a while, or for good.
 
 The render's exact shortcuts (:mod:`~explainer.render.copies`,
-:mod:`~explainer.render.paths`, :mod:`~explainer.render.svg_shapes`, the check's
+:mod:`~explainer.render.bounds`, :mod:`~explainer.render.paths`,
+:mod:`~explainer.render.svg_shapes`, the check's
 :mod:`~explainer.render.lint`) each replace an attribute of a Manim (or
 svgelements) class for the duration of a ``with`` block; the render pool keeps
 them on for the life of its process (:func:`for_good`).

@@ -31,6 +31,7 @@ import traceback
 from pathlib import Path
 
 from explainer.render import (
+    bounds,
     copies,
     encode,
     fades,
@@ -65,7 +66,9 @@ def preload(media: Path) -> None:
     (:mod:`~explainer.render.tex_format`); a held frame is converted for the
     encoder once (:mod:`~explainer.render.encode`); fades change opacity without
     copying (:mod:`~explainer.render.fades`); copies and alignments of shapes take
-    two shortcuts (:mod:`~explainer.render.copies`); a shape drawn again unchanged
+    two shortcuts (:mod:`~explainer.render.copies`); a shape's boundary points,
+    asked for by every layout call, are sliced, not zipped
+    (:mod:`~explainer.render.bounds`); a shape drawn again unchanged
     reuses its Cairo path (:mod:`~explainer.render.paths`); a text's shapes are
     read from its SVG with three shortcuts (:mod:`~explainer.render.svg_shapes`).
     Frame-sized arrays come from the heap, not from the kernel each time
@@ -77,6 +80,7 @@ def preload(media: Path) -> None:
     encode.install()
     fades.install()
     copies.install()
+    bounds.install()
     paths.install()
     svg_shapes.install()
     for spec in SCENES.values():
