@@ -4,9 +4,12 @@ from pathlib import Path
 from typing import Any
 
 
-def render_frames(scene_class: type, folder: Path, name: str) -> tuple[list, Any]:
-    """Render ``scene_class`` at -ql into ``folder`` (Manim's own caching off) as
-    ``name``.mp4: (its frames as RGB arrays, the scene)."""
+def render_frames(
+    scene_class: type, folder: Path, name: str, **overrides: Any
+) -> tuple[list, Any]:
+    """Render ``scene_class`` at -ql into ``folder`` (Manim's own caching off,
+    unless ``overrides`` say otherwise) as ``name``.mp4: (its frames as RGB
+    arrays, the scene)."""
     import av
     from manim import tempconfig
 
@@ -17,6 +20,7 @@ def render_frames(scene_class: type, folder: Path, name: str) -> tuple[list, Any
         "output_file": name,
         "verbosity": "WARNING",
         "progress_bar": "none",
+        **overrides,
     }
     with tempconfig(options):
         scene = scene_class()

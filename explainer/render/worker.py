@@ -28,6 +28,7 @@ from typing import Any
 from explainer import i18n
 from explainer.atomic import replacing
 from explainer.render import text_files
+from explainer.render.one_stream import one_stream
 from explainer.render.registry import SCENES, SceneSpec
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -117,7 +118,10 @@ def render_scene(
     }
     try:
         fade = (not last_frame) if fade_out is None else fade_out
-        result, produced = _render(scene_class, out, options, last_frame, on_play, fade)
+        with one_stream():  # the scene's animations: one encoder, not one each
+            result, produced = _render(
+                scene_class, out, options, last_frame, on_play, fade
+            )
     except BaseException:  # a killed LaTeX run may have left a half-written SVG
         shutil.rmtree(tex_dir, ignore_errors=True)
         shutil.rmtree(text_dir, ignore_errors=True)
