@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV="${EXPLAINER_VENV:-.venv}"
 
 bash scripts/setup.sh
-mkdir -p output
+mkdir -p output/weights
 # Train the default model again (under 2 minutes) and show what it learned.
 "$VENV/bin/explainer" train --preset default --out output/weights/default.safetensors
 if cmp -s output/weights/default.safetensors explainer/data/weights/default.safetensors
