@@ -11,7 +11,7 @@ mkdir -p output/weights
 "$VENV/bin/explainer" train --preset default --out output/weights/default.safetensors
 if cmp -s output/weights/default.safetensors explainer/data/weights/default.safetensors
 then echo "the same bytes as the shipped explainer/data/weights/default.safetensors"
-else echo "note: not byte-identical to the shipped weights (another BLAS?)"
+else echo "note: not byte-identical to the shipped weights: this CPU's NumPy and OpenBLAS kernels round differently (README, Training: Deterministic)"
 fi
 "$VENV/bin/explainer" generate --preset default --sentence "When you play game of thrones"
 "$VENV/bin/explainer" generate --preset default --sentence "You win or you die"

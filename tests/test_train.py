@@ -3,6 +3,9 @@ its SymPy definition, determinism, the shipped weights, greedy decoding."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +42,9 @@ PAIRS = [
     parse_pair("the king wins", "国王 赢", "0-_ 1-0 2-1"),
     parse_pair("winter is coming", "凛冬 将 至", "0-0 1-1 2-2"),
 ]
+
+
+SHIPPED = Path(__file__).parents[1] / "explainer/data/weights/default.safetensors"
 
 
 @pytest.fixture(scope="module")
@@ -320,17 +326,54 @@ def test_random_presets_say_so(capsys):
 
 
 def test_train_preset_default_reproduces_the_shipped_weights(tmp_path, capsys, default):
-    """`explainer train --preset default` gives the shipped file: the same bytes
-    (training runs on one BLAS thread, so the core count does not matter); on a
-    CPU whose BLAS kernels round differently, the same weights to 1e-6."""
+    """`explainer train --preset default` gives the shipped file's bytes where NumPy
+    and OpenBLAS run the kernels it was trained with (training runs on one BLAS
+    thread, so the core count does not matter). Where they run others (AVX-512:
+    rounding differs in the last bit, and 500 steps of Adam carry that to 0.03 in a
+    weight), the model it trains still does what the shipped one does: the same
+    final loss, every pair translated exactly."""
     out = tmp_path / "default.safetensors"
     code, stdout, _ = run(
         ["train", "--preset", "default", "-q", "--out", str(out)], capsys
     )
     assert code == 0, stdout
-    shipped = Path(__file__).parents[1] / "explainer/data/weights/default.safetensors"
-    if out.read_bytes() == shipped.read_bytes():
+    if out.read_bytes() == SHIPPED.read_bytes():
         return
     mine = load_weights(out)
-    for name, value in default.params.items():
-        assert np.allclose(mine.params[name], value, rtol=1e-6, atol=1e-8), name
+    assert mine.final_loss == pytest.approx(default.final_loss, abs=1e-3)
+    tokenizer = Tokenizer(mine.vocab)
+    for pair in load_dataset().pairs:
+        ids = tokenizer.encode(" ".join(pair.english)).ids
+        got = translate_ids(mine.config, mine.params, mine.vocab, list(ids))
+        assert tuple(mine.vocab[i] for i in got) == pair.chinese, pair.english
+
+
+def _shipped_kernels() -> dict[str, str]:
+    """The environment under which NumPy and OpenBLAS pick the x86-64 AVX2 kernels
+    (Haswell) that the shipped weights were trained with: NumPy's dispatched
+    kernels above them and OpenBLAS's own choice turned off. Empty where NumPy has
+    no x86-64 kernels (another architecture)."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    if "X86_V3" not in __cpu_dispatch__:
+        return {}
+    above = [f for f in __cpu_dispatch__ if f == "X86_V4" or f.startswith("AVX512")]
+    return {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": " ".join(above)}
+
+
+@pytest.mark.slow
+def test_the_shipped_kernels_give_the_shipped_bytes(tmp_path):
+    """With the AVX2 kernels, on any x86-64 CPU that has them, training writes the
+    shipped file byte for byte (the README says how)."""
+    kernels = _shipped_kernels()
+    if not kernels:
+        pytest.skip("not an x86-64 NumPy: the shipped weights' kernels are not here")
+    out = tmp_path / "default.safetensors"
+    train = ["train", "--preset", "default", "-q", "--out", str(out)]
+    subprocess.run(
+        [sys.executable, "-m", "explainer", *train],
+        env={**os.environ, **kernels},
+        check=True,
+        capture_output=True,
+    )
+    assert out.read_bytes() == SHIPPED.read_bytes()
