@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from explainer import trace_json
-from explainer.render.bounds import fast_boundary
+from explainer.render.bounds import boundary, fast_boundary
 from explainer.render.copies import fast_subpaths, svg_paths_shared
 from explainer.render.pace import (  # noqa: F401  (re-exported for the CLI, tests)
     BASE_SECONDS,
@@ -213,19 +213,10 @@ def _box(mob: Any) -> np.ndarray | None:
         left, bottom = mob.get_critical_point((-1, -1, 0))[:2]
         right, top = mob.get_critical_point((1, 1, 0))[:2]
         return np.array([left, bottom, right, top])
-    anchors = []
-    for part in mob.get_family():
-        points = part.points
-        if len(points) == 0:
-            continue
-        if len(points) == 1:
-            anchors.append(points)
-            continue
-        step = part.n_points_per_cubic_curve
-        anchors += [points[::step], points[step - 1 :: step]]
-    if not anchors:
+    anchors = boundary(mob)  # what get_critical_point reads, in one array
+    if len(anchors) == 0:
         return None
-    flat = np.concatenate(anchors)[:, :2]
+    flat = anchors[:, :2]
     return np.concatenate([flat.min(axis=0), flat.max(axis=0)])
 
 
