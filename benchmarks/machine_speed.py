@@ -5,8 +5,8 @@ the code: on this project's shared 2-core machine the very same commit rendered
 the movie in 123 to 159 s one day and 77 s another. This script times a fixed,
 single-threaded workload made of what a render spends its time on (Python
 calls into Cairo, small NumPy operations, Cairo filling, compression), so that a
-render time can be read against the machine it ran on. It depends on nothing in
-``explainer``: a change to the code cannot change it.
+render time can be read against the machine it ran on. What it times uses
+nothing in ``explainer``: a change to the code cannot change it.
 
 Usage::
 
@@ -119,10 +119,10 @@ def main() -> None:
         return
     for name, value in seconds.items():
         print(f"{name:<26} {value:>7.3f} s")
+    from explainer.atomic import write_atomic  # after measuring, in a bare interpreter
+
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(json.dumps(seconds, indent=1) + "\n")
-    tmp.replace(OUT)
+    write_atomic(OUT, json.dumps(seconds, indent=1) + "\n")
     print(f"\nwrote {OUT.relative_to(ROOT)}")
 
 
