@@ -29,3 +29,11 @@ def render_frames(
     with av.open(str(path)) as video:
         frames = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
     return frames, scene
+
+
+def key_frames(path: Path) -> int:
+    """How many key frames the MP4 at ``path`` has."""
+    import av
+
+    with av.open(str(path)) as video:
+        return sum(p.is_keyframe for p in video.demux(video=0) if p.size)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_run import run
+from scene_frames import key_frames
 
 from explainer.cli import main
 from explainer.render import SCENES, resolve
@@ -201,8 +202,6 @@ def rendered(tmp_path_factory):
 
 @pytest.mark.slow
 def test_render_writes_scene_and_movie_and_prints_paths(rendered, capsys):
-    import av
-
     from explainer.render.manifest import MANIFEST, read_manifest
     from explainer.render.movie import frame_count
 
@@ -211,9 +210,7 @@ def test_render_writes_scene_and_movie_and_prints_paths(rendered, capsys):
     assert frame_count(movie) == frame_count(scene) > 100
     # One stream for the scene's animations (explainer/render/one_stream.py): a
     # key frame each 250 frames (x264's default interval), not one per animation
-    with av.open(str(scene)) as video:
-        keys = sum(p.is_keyframe for p in video.demux(video=0) if p.size)
-    assert keys <= frame_count(scene) // 250 + 1
+    assert key_frames(scene) <= frame_count(scene) // 250 + 1
     leftovers = [p for p in (root / "videos").iterdir() if p.suffix != ".mp4"]
     assert [p.name for p in leftovers] == [MANIFEST]  # no temporary files
     assert set(read_manifest(root / "videos")) == {SCENE, "transformer"}

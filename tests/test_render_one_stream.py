@@ -7,10 +7,9 @@ that fails between animations leaves no encoder thread behind."""
 
 import threading
 
-import av
 import numpy as np
 import pytest
-from scene_frames import render_frames
+from scene_frames import key_frames, render_frames
 
 pytest.importorskip("manim")
 
@@ -54,11 +53,6 @@ class FailsBetween(Scene):
         raise RuntimeError("planted")
 
 
-def _key_frames(path) -> int:
-    with av.open(str(path)) as video:
-        return sum(p.is_keyframe for p in video.demux(video=0) if p.size)
-
-
 def _psnr(frames, reference) -> float:
     """The worst frame's PSNR against the reference, in dB."""
     worst = 99.0
@@ -77,8 +71,8 @@ def test_one_stream_has_the_same_frames_and_one_key_frame(tmp_path):
         ours, scene = render_frames(Animations, tmp_path / "ours", "a")
     writer = scene.renderer.file_writer
     assert len(ours) == len(segments) == len(exact) == round(scene.renderer.time * 15)
-    assert _key_frames(manims.movie_file_path) == 6  # one per animation
-    assert _key_frames(writer.movie_file_path) == 1
+    assert key_frames(manims.movie_file_path) == 6  # one per animation
+    assert key_frames(writer.movie_file_path) == 1
     assert len(writer.partial_movie_files) == 1
     assert _psnr(ours, exact) > 38  # x264 at crf 23, as Manim's files:
     assert _psnr(segments, exact) > 38
@@ -92,7 +86,7 @@ def test_with_manims_cache_on_each_animation_has_its_file(tmp_path):
         )
     writer = scene.renderer.file_writer
     assert len([f for f in writer.partial_movie_files if f]) == 6
-    assert _key_frames(writer.movie_file_path) == 6
+    assert key_frames(writer.movie_file_path) == 6
     assert len(frames) == round(scene.renderer.time * 15)
 
 
